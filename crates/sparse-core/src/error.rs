@@ -1,0 +1,210 @@
+//! The error type shared by every fallible function of `sparse-core`, and the input checks the
+//! later crates reuse so that every crate words its complaints the same way.
+
+use faer::MatRef;
+
+/// Everything that can go wrong in `sparse-core`. Every variant names the offending argument.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// An argument has the wrong shape.
+    #[error("shape mismatch for `{argument}`: expected {expected}, found {found}")]
+    ShapeMismatch {
+        /// Name of the argument.
+        argument: &'static str,
+        /// The expected shape, in words (`"64 x 10"`, `"nrows == 256"`).
+        expected: String,
+        /// The shape that was given.
+        found: String,
+    },
+    /// An argument contains NaN or an infinity.
+    #[error("`{argument}` contains a non-finite value at (row {row}, column {col})")]
+    NonFinite {
+        /// Name of the argument.
+        argument: &'static str,
+        /// Row of the first offending entry.
+        row: usize,
+        /// Column of the first offending entry.
+        col: usize,
+    },
+    /// A scalar parameter is out of its domain.
+    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
+    InvalidParameter {
+        /// Name of the parameter.
+        name: &'static str,
+        /// The given value, formatted.
+        value: String,
+        /// What was expected, in words.
+        expected: String,
+    },
+    /// An argument is empty (no rows, columns, atoms or signals).
+    #[error("`{argument}` is empty: expected {expected}")]
+    Empty {
+        /// Name of the argument.
+        argument: &'static str,
+        /// What was expected, in words.
+        expected: String,
+    },
+    /// An atom (column) of a dictionary has zero norm and cannot be normalised.
+    #[error("atom {index} of `{argument}` has zero norm and cannot be normalised")]
+    ZeroAtom {
+        /// Name of the argument.
+        argument: &'static str,
+        /// Index of the zero column.
+        index: usize,
+    },
+    /// A factorisation or decomposition failed (reported by faer).
+    #[error("linear algebra failure in {context}: {message}")]
+    LinearAlgebra {
+        /// Which computation failed.
+        context: &'static str,
+        /// faer's description.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("I/O error on `{path}`: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file was read but its contents are not what was expected.
+    #[error("unsupported format in `{path}`: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Result alias for `sparse-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Input checks shared by all crates of the workspace.
+pub mod check {
+    use super::*;
+
+    /// `Err(NonFinite)` at the first NaN/inf entry of `m`.
+    pub fn finite(argument: &'static str, m: MatRef<'_, f64>) -> Result<()> {
+        for j in 0..m.ncols() {
+            for i in 0..m.nrows() {
+                if !m[(i, j)].is_finite() {
+                    return Err(Error::NonFinite {
+                        argument,
+                        row: i,
+                        col: j,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `Err(NonFinite)` at the first NaN/inf entry of a slice (reported as a column vector).
+    pub fn finite_slice(argument: &'static str, x: &[f64]) -> Result<()> {
+        match x.iter().position(|v| !v.is_finite()) {
+            Some(row) => Err(Error::NonFinite {
+                argument,
+                row,
+                col: 0,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// `m` must have exactly `nrows` rows.
+    pub fn nrows(argument: &'static str, m: MatRef<'_, f64>, nrows: usize) -> Result<()> {
+        if m.nrows() != nrows {
+            return Err(Error::ShapeMismatch {
+                argument,
+                expected: format!("{nrows} rows"),
+                found: format!("{} x {}", m.nrows(), m.ncols()),
+            });
+        }
+        Ok(())
+    }
+
+    /// `m` must be exactly `nrows x ncols`.
+    pub fn shape(
+        argument: &'static str,
+        m: MatRef<'_, f64>,
+        nrows: usize,
+        ncols: usize,
+    ) -> Result<()> {
+        if m.nrows() != nrows || m.ncols() != ncols {
+            return Err(Error::ShapeMismatch {
+                argument,
+                expected: format!("{nrows} x {ncols}"),
+                found: format!("{} x {}", m.nrows(), m.ncols()),
+            });
+        }
+        Ok(())
+    }
+
+    /// A batch must hold at least one signal (column) of at least one entry.
+    pub fn non_empty(argument: &'static str, m: MatRef<'_, f64>) -> Result<()> {
+        if m.ncols() == 0 || m.nrows() == 0 {
+            return Err(Error::Empty {
+                argument,
+                expected: "at least one row and one column".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A batch of signals: non-empty, `nrows` rows, all entries finite.
+    pub fn batch(argument: &'static str, m: MatRef<'_, f64>, nrows: usize) -> Result<()> {
+        non_empty(argument, m)?;
+        self::nrows(argument, m, nrows)?;
+        finite(argument, m)
+    }
+
+    /// `value > 0` and finite.
+    pub fn positive(name: &'static str, value: f64) -> Result<()> {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(Error::InvalidParameter {
+                name,
+                value: format!("{value}"),
+                expected: "a finite number > 0".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `value >= 0` and finite.
+    pub fn non_negative(name: &'static str, value: f64) -> Result<()> {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name,
+                value: format!("{value}"),
+                expected: "a finite number >= 0".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `lo <= value <= hi`.
+    pub fn in_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Result<()> {
+        if !(value.is_finite() && value >= lo && value <= hi) {
+            return Err(Error::InvalidParameter {
+                name,
+                value: format!("{value}"),
+                expected: format!("a number in [{lo}, {hi}]"),
+            });
+        }
+        Ok(())
+    }
+
+    /// `1 <= value <= max`.
+    pub fn count(name: &'static str, value: usize, max: usize) -> Result<()> {
+        if value == 0 || value > max {
+            return Err(Error::InvalidParameter {
+                name,
+                value: format!("{value}"),
+                expected: format!("an integer in 1..={max}"),
+            });
+        }
+        Ok(())
+    }
+}
