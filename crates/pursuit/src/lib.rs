@@ -29,12 +29,12 @@
 pub mod admm;
 mod batch;
 pub mod error;
-// pub mod greedy;
+pub mod greedy;
 pub mod lasso;
 pub mod result;
 
 pub use error::{Error, Result};
-// pub use greedy::{BatchOmp, MatchingPursuit, Omp, Stop, Thresholding};
+pub use greedy::{BatchOmp, MatchingPursuit, Omp, Stop, Thresholding};
 pub use result::CodingResult;
 pub use sparse_core;
 

@@ -1,0 +1,155 @@
+//! Greedy pursuits: thresholding, Matching Pursuit, OMP and Batch-OMP.
+//!
+//! All of them approximate `min ||x||_0 s.t. ||y - D x||_2 <= eps` (or `||x||_0 <= k`) by
+//! choosing atoms one at a time (Mallat & Zhang 1993; Pati, Rezaiifar & Krishnaprasad 1993;
+//! Rubinstein, Zibulevsky & Elad 2008).
+
+mod mp;
+mod omp;
+mod threshold;
+
+pub use mp::MatchingPursuit;
+pub use omp::{BatchOmp, Omp};
+pub use threshold::Thresholding;
+
+use crate::error::{invalid, Result};
+
+/// When a greedy pursuit stops adding atoms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stop {
+    /// After exactly `k` atoms (fewer only if the residual vanishes first).
+    Sparsity(usize),
+    /// As soon as `||y - D x||_2 <= eps`.
+    Residual(f64),
+    /// At `k` atoms or when `||y - D x||_2 <= eps`, whichever comes first.
+    SparsityOrResidual {
+        /// Maximum number of atoms.
+        k: usize,
+        /// Residual target.
+        eps: f64,
+    },
+}
+
+impl Stop {
+    /// Checks the rule against a dictionary with `n` rows and `m` atoms and returns the atom
+    /// budget `k_max` and the squared residual target (`-1` when there is none).
+    pub(crate) fn budget(&self, n: usize, m: usize) -> Result<(usize, f64)> {
+        let cap = n.min(m);
+        let check_k = |k: usize| {
+            if k == 0 || k > cap {
+                Err(invalid(
+                    "k",
+                    k,
+                    format!("1 <= k <= min(signal_len, n_atoms) = {cap}"),
+                ))
+            } else {
+                Ok(k)
+            }
+        };
+        let check_eps = |eps: f64| {
+            if eps.is_finite() && eps >= 0.0 {
+                Ok(eps * eps)
+            } else {
+                Err(invalid("eps", eps, "a finite residual target >= 0"))
+            }
+        };
+        match *self {
+            Stop::Sparsity(k) => Ok((check_k(k)?, -1.0)),
+            Stop::Residual(eps) => Ok((cap, check_eps(eps)?)),
+            Stop::SparsityOrResidual { k, eps } => Ok((check_k(k)?, check_eps(eps)?)),
+        }
+    }
+}
+
+/// Index of the largest `|v_i|` (lowest index on ties) and its magnitude.
+#[inline]
+pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
+    let mut best = 0;
+    let mut bv = -1.0;
+    for (i, &x) in v.iter().enumerate() {
+        let a = x.abs();
+        if a > bv {
+            bv = a;
+            best = i;
+        }
+    }
+    (best, bv)
+}
+
+/// A lower-triangular Cholesky factor `L` of the Gram block of the selected atoms, grown one
+/// row at a time (`G_SS = L L^T`), stored row-major in a `cap x cap` buffer.
+///
+/// The solves are O(k^2) vector substitutions on a factor of at most `min(n, m)` rows; faer's
+/// blocked triangular solvers are built for matrices and cost more than the arithmetic here.
+#[derive(Debug, Clone)]
+pub(crate) struct GrowingCholesky {
+    cap: usize,
+    k: usize,
+    l: Vec<f64>,
+}
+
+/// Below this squared pivot (relative to the atom's squared norm) a new atom is taken as
+/// linearly dependent on the selected ones.
+pub(crate) const DEPENDENCE_TOL: f64 = 1e-10;
+
+impl GrowingCholesky {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            k: 0,
+            l: vec![0.0; cap * cap],
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.k = 0;
+    }
+
+    /// Appends an atom with squared norm `gii` and inner products `g_si` with the selected
+    /// atoms (overwritten by `L^{-1} g_si`). Returns `false`, leaving the factor unchanged, when
+    /// the atom is (numerically) in the span of the selected ones.
+    pub(crate) fn push(&mut self, g_si: &mut [f64], gii: f64) -> bool {
+        let k = self.k;
+        debug_assert!(k < self.cap && g_si.len() == k);
+        self.forward(g_si);
+        let w2: f64 = g_si.iter().map(|v| v * v).sum();
+        let d = gii - w2;
+        if d <= DEPENDENCE_TOL * gii {
+            return false;
+        }
+        let row = &mut self.l[k * self.cap..k * self.cap + k + 1];
+        row[..k].copy_from_slice(g_si);
+        row[k] = d.sqrt();
+        self.k += 1;
+        true
+    }
+
+    /// In place `b <- L^{-1} b` (forward substitution), `b.len() == len()` (or the pending row).
+    #[inline]
+    pub(crate) fn forward(&self, b: &mut [f64]) {
+        for i in 0..b.len() {
+            let row = &self.l[i * self.cap..i * self.cap + i];
+            let s: f64 = row.iter().zip(&b[..i]).map(|(a, c)| a * c).sum();
+            b[i] = (b[i] - s) / self.l[i * self.cap + i];
+        }
+    }
+
+    /// In place `b <- L^{-T} b` (backward substitution).
+    #[inline]
+    pub(crate) fn backward(&self, b: &mut [f64]) {
+        let k = b.len();
+        for i in (0..k).rev() {
+            let mut s = b[i];
+            for (j, bj) in b.iter().enumerate().take(k).skip(i + 1) {
+                s -= self.l[j * self.cap + i] * bj;
+            }
+            b[i] = s / self.l[i * self.cap + i];
+        }
+    }
+
+    /// In place `b <- (L L^T)^{-1} b`.
+    pub(crate) fn solve(&self, b: &mut [f64]) {
+        self.forward(b);
+        self.backward(b);
+    }
+}

@@ -1,0 +1,344 @@
+//! Orthogonal Matching Pursuit, plain and Batch-OMP.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
+use sparse_core::{check, Dictionary};
+
+use super::{argmax_abs, GrowingCholesky, Stop};
+use crate::batch::map_columns;
+use crate::result::{CodingResult, Report};
+use crate::{Result, SparseCoder};
+
+/// Relative size of the largest correlation below which the residual is taken as orthogonal to
+/// every atom (the signal is represented exactly).
+const ORTHOGONAL_TOL: f64 = 1e-13;
+
+/// Orthogonal Matching Pursuit (Pati, Rezaiifar & Krishnaprasad 1993; Davis, Mallat & Zhang
+/// 1994): at each step select the atom most correlated with the residual, then project the
+/// signal onto all selected atoms by least squares, so the residual stays orthogonal to them.
+///
+/// The least-squares step keeps a Cholesky factor of the selected Gram block that grows by one
+/// row per atom (no re-solve from scratch). Each step computes `D^T r` explicitly — use
+/// [`BatchOmp`] for large batches, which gives the same result faster.
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `stop` | — | [`Stop::Sparsity`] `k`, [`Stop::Residual`] `eps`, or both |
+/// | `par` | `Par::rayon(0)` | parallelism over signals |
+///
+/// Exact recovery is guaranteed when `||x||_0 < (1 + 1/mu(D)) / 2` (Tropp 2004; Donoho & Elad
+/// 2003).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Omp {
+    /// Stopping rule.
+    pub stop: Stop,
+    /// Parallelism over signals.
+    pub par: Par,
+}
+
+impl Omp {
+    /// OMP with the given stopping rule, parallel over signals.
+    pub fn new(stop: Stop) -> Self {
+        Self {
+            stop,
+            par: Par::rayon(0),
+        }
+    }
+
+    /// Sets the parallelism over signals.
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = par;
+        self
+    }
+}
+
+struct OmpScratch {
+    chol: GrowingCholesky,
+    support: Vec<usize>,
+    xs: Vec<f64>,
+    rhs: Vec<f64>,
+    g: Vec<f64>,
+    r: Vec<f64>,
+    alpha: Vec<f64>,
+}
+
+impl SparseCoder for Omp {
+    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+        let (n, m) = (d.signal_len(), d.n_atoms());
+        check::batch("y", y, n)?;
+        let (kmax, eps2) = self.stop.budget(n, m)?;
+        let dm = d.matrix();
+        let (codes, reports) = map_columns(
+            y,
+            m,
+            self.par,
+            || OmpScratch {
+                chol: GrowingCholesky::new(kmax),
+                support: Vec::with_capacity(kmax),
+                xs: Vec::with_capacity(kmax),
+                rhs: Vec::with_capacity(kmax),
+                g: Vec::with_capacity(kmax),
+                r: vec![0.0; n],
+                alpha: vec![0.0; m],
+            },
+            |s, _j, yj, xj| {
+                s.chol.clear();
+                s.support.clear();
+                s.rhs.clear();
+                s.xs.clear();
+                s.r.copy_from_slice(yj);
+                let ynorm = yj.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let mut res2 = ynorm * ynorm;
+                let mut converged = false;
+                loop {
+                    if s.support.len() == kmax && eps2 < 0.0 || res2 <= eps2 {
+                        converged = true;
+                        break;
+                    }
+                    if s.support.len() == kmax {
+                        break;
+                    }
+                    matmul(
+                        MatMutCol::new(&mut s.alpha),
+                        Accum::Replace,
+                        dm.transpose(),
+                        MatRef::from_column_major_slice(&s.r, n, 1),
+                        1.0,
+                        Par::Seq,
+                    );
+                    for &i in &s.support {
+                        s.alpha[i] = 0.0;
+                    }
+                    let (i, a) = argmax_abs(&s.alpha);
+                    if a <= ORTHOGONAL_TOL * ynorm {
+                        converged = true; // y is exactly represented
+                        break;
+                    }
+                    let di = dm.col(i);
+                    s.g.clear();
+                    s.g.extend(s.support.iter().map(|&t| dot_cols(dm, t, di)));
+                    if !s.chol.push(&mut s.g, 1.0) {
+                        break; // the best atom is dependent on the selected ones
+                    }
+                    s.support.push(i);
+                    s.rhs.push(dot(yj, di));
+                    s.xs.clear();
+                    s.xs.extend_from_slice(&s.rhs);
+                    s.chol.solve(&mut s.xs);
+                    s.r.copy_from_slice(yj);
+                    for (&t, &c) in s.support.iter().zip(&s.xs) {
+                        for (rv, dv) in s.r.iter_mut().zip(dm.col(t).iter()) {
+                            *rv -= c * dv;
+                        }
+                    }
+                    res2 = s.r.iter().map(|v| v * v).sum();
+                }
+                for (&t, &c) in s.support.iter().zip(&s.xs) {
+                    xj[t] = c;
+                }
+                Report {
+                    iterations: s.support.len(),
+                    converged,
+                    objective: res2.sqrt(),
+                    residual_norm: res2.sqrt(),
+                    duality_gap: 0.0,
+                }
+            },
+        );
+        Ok(CodingResult::from_reports(codes, &reports, false))
+    }
+}
+
+/// A column-major `len x 1` view of a mutable slice, as faer's matmul destination.
+struct MatMutCol;
+impl MatMutCol {
+    #[allow(clippy::new_ret_no_self)]
+    fn new(v: &mut [f64]) -> faer::MatMut<'_, f64> {
+        let n = v.len();
+        faer::MatMut::from_column_major_slice_mut(v, n, 1)
+    }
+}
+
+#[inline]
+fn dot(a: &[f64], b: faer::ColRef<'_, f64>) -> f64 {
+    a.iter().zip(b.iter()).map(|(x, y)| x * y).sum()
+}
+
+#[inline]
+fn dot_cols(d: MatRef<'_, f64>, t: usize, b: faer::ColRef<'_, f64>) -> f64 {
+    d.col(t).iter().zip(b.iter()).map(|(x, y)| x * y).sum()
+}
+
+/// Batch-OMP (Rubinstein, Zibulevsky & Elad 2008): OMP for many signals over one dictionary.
+///
+/// The Gram matrix `G = D^T D` is computed once per dictionary and `D^T Y` once per batch (one
+/// GEMM); each signal's step then updates the correlations as `alpha = D^T y - G_S x_S` and the
+/// residual energy as `||y||^2 - x_S^T (D^T y)_S`, so its cost no longer contains any `D x`
+/// product. Selections, coefficients and residuals equal those of [`Omp`] up to round-off.
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `stop` | — | [`Stop::Sparsity`] `k`, [`Stop::Residual`] `eps`, or both |
+/// | `par` | `Par::rayon(0)` | parallelism over signals (and of the `D^T Y` product) |
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchOmp {
+    /// Stopping rule.
+    pub stop: Stop,
+    /// Parallelism.
+    pub par: Par,
+}
+
+impl BatchOmp {
+    /// Batch-OMP with the given stopping rule, parallel over signals.
+    pub fn new(stop: Stop) -> Self {
+        Self {
+            stop,
+            par: Par::rayon(0),
+        }
+    }
+
+    /// Sets the parallelism.
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = par;
+        self
+    }
+
+    /// Codes `y` given a precomputed Gram matrix `gram = D^T D` (reuse it across batches).
+    pub fn code_with_gram(
+        &self,
+        d: &Dictionary,
+        gram: MatRef<'_, f64>,
+        y: MatRef<'_, f64>,
+    ) -> Result<CodingResult> {
+        let (n, m) = (d.signal_len(), d.n_atoms());
+        check::batch("y", y, n)?;
+        check::shape("gram", gram, m, m)?;
+        let mut dty = Mat::<f64>::zeros(m, y.ncols());
+        matmul(
+            dty.as_mut(),
+            Accum::Replace,
+            d.matrix().transpose(),
+            y,
+            1.0,
+            self.par,
+        );
+        let ynorm2: Vec<f64> = (0..y.ncols()).map(|j| y.col(j).squared_norm_l2()).collect();
+        self.code_correlations(gram, dty.as_ref(), &ynorm2)
+    }
+
+    /// The core of Batch-OMP from correlations only: `dty = D^T Y` (`m x b`), the Gram matrix
+    /// and the squared signal norms `||y_j||^2` (used for the residual energy). No access to `D`
+    /// or `Y` is needed.
+    pub fn code_correlations(
+        &self,
+        gram: MatRef<'_, f64>,
+        dty: MatRef<'_, f64>,
+        ynorm2: &[f64],
+    ) -> Result<CodingResult> {
+        let m = gram.nrows();
+        check::shape("gram", gram, m, m)?;
+        check::batch("dty", dty, m)?;
+        if ynorm2.len() != dty.ncols() {
+            return Err(sparse_core::Error::ShapeMismatch {
+                argument: "ynorm2",
+                expected: format!("{} squared norms", dty.ncols()),
+                found: format!("{}", ynorm2.len()),
+            }
+            .into());
+        }
+        // The atom budget is bounded by the rank, at most min(n, m); n is unknown here, so use m.
+        let (kmax, eps2) = self.stop.budget(m, m)?;
+        let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
+        let (codes, reports) = map_columns(
+            dty,
+            m,
+            self.par,
+            || OmpScratch {
+                chol: GrowingCholesky::new(kmax),
+                support: Vec::with_capacity(kmax),
+                xs: Vec::with_capacity(kmax),
+                rhs: Vec::with_capacity(kmax),
+                g: Vec::with_capacity(kmax),
+                r: Vec::new(),
+                alpha: vec![0.0; m],
+            },
+            |s, j, a0, xj| batch_omp_one(s, &gram, a0, ynorm2[j], kmax, eps2, xj),
+        );
+        Ok(CodingResult::from_reports(codes, &reports, false))
+    }
+}
+
+fn batch_omp_one(
+    s: &mut OmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+) -> Report {
+    s.chol.clear();
+    s.support.clear();
+    s.rhs.clear();
+    s.xs.clear();
+    s.alpha.copy_from_slice(a0);
+    let ynorm = ynorm2.sqrt();
+    let mut res2 = ynorm2;
+    let mut converged = false;
+    loop {
+        if res2 <= eps2 || (s.support.len() == kmax && eps2 < 0.0) {
+            converged = true;
+            break;
+        }
+        if s.support.len() == kmax {
+            break;
+        }
+        let (i, a) = argmax_abs(&s.alpha);
+        if a <= ORTHOGONAL_TOL * ynorm {
+            converged = true;
+            break;
+        }
+        let gi = gram.col_as_slice(i);
+        s.g.clear();
+        s.g.extend(s.support.iter().map(|&t| gi[t]));
+        if !s.chol.push(&mut s.g, gi[i]) {
+            break;
+        }
+        s.support.push(i);
+        s.rhs.push(a0[i]);
+        s.xs.clear();
+        s.xs.extend_from_slice(&s.rhs);
+        s.chol.solve(&mut s.xs);
+        // alpha = a0 - G_S x_S
+        s.alpha.copy_from_slice(a0);
+        for (&t, &c) in s.support.iter().zip(&s.xs) {
+            for (av, gv) in s.alpha.iter_mut().zip(gram.col_as_slice(t)) {
+                *av -= c * gv;
+            }
+        }
+        for &t in &s.support {
+            s.alpha[t] = 0.0;
+        }
+        let explained: f64 = s.xs.iter().zip(&s.rhs).map(|(x, r)| x * r).sum();
+        res2 = (ynorm2 - explained).max(0.0);
+    }
+    for (&t, &c) in s.support.iter().zip(&s.xs) {
+        xj[t] = c;
+    }
+    Report {
+        iterations: s.support.len(),
+        converged,
+        objective: res2.sqrt(),
+        residual_norm: res2.sqrt(),
+        duality_gap: 0.0,
+    }
+}
+
+impl SparseCoder for BatchOmp {
+    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+        check::batch("y", y, d.signal_len())?;
+        self.stop.budget(d.signal_len(), d.n_atoms())?;
+        let gram = d.gram_par(self.par);
+        self.code_with_gram(d, gram.as_ref(), y)
+    }
+}
