@@ -4,7 +4,9 @@
 //! - `cargo xtask bench [NAME]`: peer comparisons, written as Markdown under `target/bench/`.
 //! - `cargo xtask reproduce NAME`: regenerates a named experiment under `target/reproduce/`.
 
+mod bench;
 mod demo;
+mod reproduce;
 
 use std::process::ExitCode;
 
@@ -13,8 +15,8 @@ fn usage() -> ExitCode {
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
          demo              run the main job on shipped data\n  \
-         bench [NAME]      peer benchmarks (NAME: core)\n  \
-         reproduce NAME    regenerate an experiment (none yet)"
+         bench [NAME]      peer benchmarks (pursuit, denoise, csc)\n  \
+         reproduce NAME    regenerate an experiment (denoise, lista, csc, phase, mlista)"
     );
     ExitCode::from(2)
 }
@@ -23,10 +25,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let res = match args.first().map(String::as_str) {
         Some("demo") => demo::run(),
-        Some("bench") => {
-            eprintln!("peer benchmarks: see `cargo bench -p benches` until `xtask bench` grows");
-            Ok(())
-        }
+        Some("bench") => bench::run(&args[1..]),
+        Some("reproduce") => reproduce::run(&args[1..]),
         _ => return usage(),
     };
     match res {

@@ -28,9 +28,11 @@
 
 pub mod admm;
 mod batch;
+pub mod dictlearn;
 pub mod error;
 pub mod greedy;
 pub mod lasso;
+pub mod learned;
 pub mod result;
 
 pub use error::{Error, Result};

@@ -1,0 +1,126 @@
+//! `cargo xtask bench pursuit`: the classic patch workload (64 x 256 dictionaries, 10,000
+//! signals, sparsity 8, Lasso at lambda = 0.1 max|D^T Y|) against SPAMS and scikit-learn.
+
+use faer::{Mat, MatRef, Par};
+use pursuit::{BatchOmp, CodingResult, Omp, SparseCoder, Stop};
+use sparse_core::io::{read_npy, write_npy};
+use sparse_core::{generate, Dictionary, LinearOperator, Noise};
+
+use super::{best_of, markdown, out_dir, python_with, run_python, BoxResult};
+
+const N_SIGNALS: usize = 10_000;
+const K: usize = 8;
+
+const PEER: &str = r#"
+import time, numpy as np
+D = np.asfortranarray(np.load("D.npy")); Y = np.asfortranarray(np.load("Y.npy"))
+lam = float(np.load("lambda.npy")[0, 0]); k = 8
+def best(f, reps=3):
+    f(); t = min(timeit(f) for _ in range(reps)); return t
+def timeit(f):
+    t = time.perf_counter(); f(); return time.perf_counter() - t
+try:
+    import spams
+    for th in (1, 2):
+        t = best(lambda: spams.omp(Y, D, L=k, numThreads=th))
+        print(f"spams_omp_t{th} {Y.shape[1] / t}")
+    A = spams.omp(Y, D, L=k, numThreads=1).toarray(); np.save("spams_omp.npy", A)
+    for th in (1, 2):
+        t = best(lambda: spams.lasso(Y, D, lambda1=lam, mode=2, numThreads=th))
+        print(f"spams_lasso_t{th} {Y.shape[1] / t}")
+    A = spams.lasso(Y, D, lambda1=lam, mode=2, numThreads=1).toarray(); np.save("spams_lasso.npy", A)
+except ImportError:
+    pass
+try:
+    from sklearn.linear_model import orthogonal_mp_gram, Lasso
+    import warnings; warnings.filterwarnings("ignore")
+    G = D.T @ D; sub = Y[:, :2000]
+    t = best(lambda: orthogonal_mp_gram(G, D.T @ sub, n_nonzero_coefs=k), reps=1)
+    print(f"sklearn_omp_gram {sub.shape[1] / t}")
+    sub = Y[:, :300]
+    def fit_all():
+        m = Lasso(alpha=lam / D.shape[0], fit_intercept=False, tol=1e-6, max_iter=10000)
+        return np.stack([m.fit(D, sub[:, j]).coef_.copy() for j in range(sub.shape[1])], axis=1)
+    t = best(fit_all, reps=1)
+    print(f"sklearn_lasso {sub.shape[1] / t}")
+    np.save("sklearn_lasso.npy", fit_all())
+except ImportError:
+    pass
+"#;
+
+fn support_agreement(a: MatRef<'_, f64>, b: MatRef<'_, f64>, tol: f64) -> f64 {
+    let cols = a.ncols().min(b.ncols());
+    let same = (0..cols)
+        .filter(|&j| (0..a.nrows()).all(|i| (a[(i, j)].abs() > tol) == (b[(i, j)].abs() > tol)))
+        .count();
+    same as f64 / cols as f64
+}
+
+fn rate(secs: f64, n: usize) -> String {
+    format!("{:.0}", n as f64 / secs)
+}
+
+pub fn run() -> BoxResult<()> {
+    let dir = out_dir("pursuit")?;
+    let mut rng = generate::rng(64256);
+    let dcts = Dictionary::overcomplete_dct(8, 256)?;
+    let rand = Dictionary::random_gaussian(64, 256, &mut rng)?;
+    let mut md = String::from("# pursuit: 64 x 256, 10,000 signals, k = 8\n\n");
+    let py = python_with(&["numpy"]);
+    for (dname, d) in [("random", &rand), ("dct", &dcts)] {
+        let x = generate::sparseland_codes(256, K, N_SIGNALS, 0.1, 1.0, &mut rng)?;
+        let mut y = generate::signals(d, x.as_ref(), Noise::SnrDb(30.0), &mut rng)?.noisy;
+        for j in 0..y.ncols() {
+            let nrm = y.col(j).norm_l2();
+            y.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
+        }
+        let lambda = 0.1 * d.apply_adjoint(y.as_ref())?.norm_max();
+        write_npy(dir.join("D.npy"), d.matrix())?;
+        write_npy(dir.join("Y.npy"), y.as_ref())?;
+        write_npy(dir.join("lambda.npy"), Mat::<f64>::from_fn(1, 1, |_, _| lambda).as_ref())?;
+
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut ours: Vec<(&str, Par, Box<dyn SparseCoder>)> = Vec::new();
+        for (tname, par) in [("1", Par::Seq), ("2", Par::rayon(2))] {
+            ours.push((if tname == "1" { "batch-omp t1" } else { "batch-omp t2" }, par, Box::new(BatchOmp::new(Stop::Sparsity(K)).par(par))));
+            ours.push((if tname == "1" { "omp t1" } else { "omp t2" }, par, Box::new(Omp::new(Stop::Sparsity(K)).par(par))));
+        }
+        let mut results: Vec<(String, f64, CodingResult)> = Vec::new();
+        for (name, _par, coder) in &ours {
+            let (t, res) = best_of(3, || coder.code(d, y.as_ref()).expect("valid input"));
+            results.push((name.to_string(), N_SIGNALS as f64 / t, res));
+        }
+        let peers = match &py {
+            Some(p) => run_python(p, &dir, "peer_pursuit.py", PEER)?,
+            None => vec![],
+        };
+        let peer = |k: &str| peers.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        let spams_omp = read_npy(dir.join("spams_omp.npy")).ok().filter(|_| peer("spams_omp_t1").is_some());
+        for (name, sps, res) in &results {
+            let (peer_key, peer_name) = if name.starts_with("batch-omp") || name.starts_with("omp") {
+                (if name.ends_with("t1") { "spams_omp_t1" } else { "spams_omp_t2" }, "SPAMS omp")
+            } else {
+                ("", "")
+            };
+            let ratio = peer(peer_key).map(|p| format!("{:.2}x {peer_name}", sps / p)).unwrap_or_else(|| "-".into());
+            let agree = spams_omp
+                .as_ref()
+                .map(|s| format!("{:.1}%", 100.0 * support_agreement(res.codes.as_ref(), s.as_ref(), 1e-12)))
+                .unwrap_or_else(|| "-".into());
+            rows.push(vec![name.clone(), format!("{sps:.0}"), ratio, agree]);
+        }
+        for (k, v) in &peers {
+            rows.push(vec![format!("peer {k}"), format!("{v:.0}"), "1.00x".into(), "-".into()]);
+        }
+        let _ = rate;
+        md.push_str(&format!("## {dname} dictionary (lambda = {lambda:.4})\n\n"));
+        md.push_str(&markdown(&["solver", "signals/s", "ratio vs peer", "same support as SPAMS"], &rows));
+        md.push('\n');
+    }
+    if py.is_none() {
+        md.push_str("(no python3 with numpy: peers skipped; set SPARSE_PYTHON to a venv with spams-bin and scikit-learn)\n");
+    }
+    println!("{md}");
+    std::fs::write(out_dir("")?.join("pursuit.md"), &md)?;
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! `cargo xtask reproduce NAME`: regenerates a named experiment (figures as PNG/SVG, tables as
+//! Markdown/CSV) under `target/reproduce/NAME/`.
+
+mod csc;
+mod denoise;
+mod lista;
+mod mlista;
+mod phase;
+
+use std::path::PathBuf;
+
+use crate::bench::{workspace_root, BoxResult};
+
+const NAMES: &str = "denoise, lista, csc, phase, mlista";
+
+pub fn run(args: &[String]) -> BoxResult<()> {
+    let rest = if args.is_empty() { &[][..] } else { &args[1..] };
+    match args.first().map(String::as_str) {
+        Some("denoise") => denoise::run(rest),
+        Some("lista") => lista::run(rest),
+        Some("csc") => csc::run(rest),
+        Some("phase") => phase::run(rest),
+        Some("mlista") => mlista::run(rest),
+        Some(other) => Err(format!("unknown experiment `{other}` (known: {NAMES})").into()),
+        None => Err(format!("usage: cargo xtask reproduce NAME (known: {NAMES})").into()),
+    }
+}
+
+/// `target/reproduce/<name>/`, created.
+pub fn out_dir(name: &str) -> BoxResult<PathBuf> {
+    let dir = workspace_root().join("target").join("reproduce").join(name);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
