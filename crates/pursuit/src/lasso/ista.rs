@@ -1,1 +1,152 @@
-//! (filled in by the Lasso work)
+//! ISTA, the iterative shrinkage-thresholding algorithm (Daubechies, Defrise & De Mol 2004;
+//! Beck & Teboulle 2009): proximal gradient descent with step `1/L`.
+
+use faer::{MatRef, Par};
+use sparse_core::{Dictionary, LinearOperator};
+
+use super::fista::Fista;
+use super::Observer;
+use crate::error::Result;
+use crate::result::CodingResult;
+use crate::SparseCoder;
+
+/// ISTA for the (non-negative) Lasso `min 1/2 ||y - D x||^2 + lambda ||x||_1` on any
+/// [`LinearOperator`]: `x <- shrink(x + D^T (y - D x) / L, lambda / L)` (Daubechies, Defrise &
+/// De Mol, *An iterative thresholding algorithm for linear inverse problems with a sparsity
+/// constraint*, CPAM 2004; Beck & Teboulle 2009). With step `1/L`, `L >= ||D||_2^2`, the
+/// objective decreases monotonically; the rate is `O(1/k)` (see [`Fista`] for `O(1/k^2)`).
+///
+/// The duality gap at `x_k` uses the same products as the step, so checking it is free; it is
+/// still only evaluated every `gap_every` steps. Runs on blocks of signals (GEMMs), blocks in
+/// parallel, exactly like [`Fista`].
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `lambda` | (required) | penalty `lambda >= 0` |
+/// | `tol` | `1e-6` | stop a signal when its relative duality gap is `<= tol` |
+/// | `max_iter` | `10000` | cap on proximal steps per signal (`converged = false` when hit) |
+/// | `nonneg` | `false` | solve the non-negative Lasso (`x >= 0`) |
+/// | `gap_every` | `10` | evaluate the duality gap every this many steps |
+/// | `block_size` | `128` | signals per block (the width of the GEMMs) |
+/// | `lipschitz` | `None` | `L = ||D||_2^2` (step `1/L`); `None` asks `op.lipschitz()` |
+/// | `par` | `Par::rayon(0)` | parallelism across blocks (inside one block if only one) |
+/// | `observer` | `None` | called with the objective of every signal after every step |
+#[derive(Debug, Clone)]
+pub struct Ista {
+    /// Penalty `lambda >= 0`.
+    pub lambda: f64,
+    /// Relative duality-gap tolerance.
+    pub tol: f64,
+    /// Maximum number of proximal steps per signal.
+    pub max_iter: usize,
+    /// Non-negative Lasso.
+    pub nonneg: bool,
+    /// Duality-gap check period (steps).
+    pub gap_every: usize,
+    /// Signals per block.
+    pub block_size: usize,
+    /// Lipschitz constant `||D||_2^2` of the gradient; `None` computes `op.lipschitz()`.
+    pub lipschitz: Option<f64>,
+    /// Parallelism.
+    pub par: Par,
+    /// Progress callback.
+    pub observer: Option<Observer>,
+}
+
+impl Ista {
+    /// ISTA with penalty `lambda` and the defaults of the table above.
+    pub fn new(lambda: f64) -> Self {
+        Self {
+            lambda,
+            tol: 1e-6,
+            max_iter: 10_000,
+            nonneg: false,
+            gap_every: 10,
+            block_size: 128,
+            lipschitz: None,
+            par: Par::rayon(0),
+            observer: None,
+        }
+    }
+
+    /// Sets `tol`.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+    /// Sets `max_iter`.
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+    /// Sets `nonneg`.
+    pub fn nonneg(mut self, nonneg: bool) -> Self {
+        self.nonneg = nonneg;
+        self
+    }
+    /// Sets `gap_every`.
+    pub fn gap_every(mut self, gap_every: usize) -> Self {
+        self.gap_every = gap_every;
+        self
+    }
+    /// Sets `block_size`.
+    pub fn block_size(mut self, block_size: usize) -> Self {
+        self.block_size = block_size;
+        self
+    }
+    /// Sets the Lipschitz constant `L` (step `1/L`); it must be `>= ||D||_2^2`.
+    pub fn lipschitz(mut self, l: f64) -> Self {
+        self.lipschitz = Some(l);
+        self
+    }
+    /// Sets `par`.
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = par;
+        self
+    }
+    /// Sets the progress callback.
+    pub fn observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn as_fista(&self) -> Fista {
+        Fista {
+            lambda: self.lambda,
+            tol: self.tol,
+            max_iter: self.max_iter,
+            nonneg: self.nonneg,
+            restart: false,
+            gap_every: self.gap_every,
+            block_size: self.block_size,
+            lipschitz: self.lipschitz,
+            par: self.par,
+            observer: self.observer.clone(),
+        }
+    }
+
+    /// Solves the Lasso for every column of `y` (`op.nrows() x n_signals`), from `x = 0`.
+    pub fn solve<Op: LinearOperator + ?Sized>(
+        &self,
+        op: &Op,
+        y: MatRef<'_, f64>,
+    ) -> Result<CodingResult> {
+        self.as_fista().engine(false)?.run(op, y, None)
+    }
+
+    /// [`solve`](Self::solve) from the warm start `x0` (`op.ncols() x n_signals`).
+    pub fn solve_warm<Op: LinearOperator + ?Sized>(
+        &self,
+        op: &Op,
+        y: MatRef<'_, f64>,
+        x0: MatRef<'_, f64>,
+    ) -> Result<CodingResult> {
+        self.as_fista().engine(false)?.run(op, y, Some(x0))
+    }
+}
+
+impl SparseCoder for Ista {
+    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+        self.solve(d, y)
+    }
+}
