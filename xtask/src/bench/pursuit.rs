@@ -2,7 +2,8 @@
 //! signals, sparsity 8, Lasso at lambda = 0.1 max|D^T Y|) against SPAMS and scikit-learn.
 
 use faer::{Mat, MatRef, Par};
-use pursuit::{BatchOmp, CodingResult, Omp, SparseCoder, Stop};
+use pursuit::lasso::{CoordinateDescent, Fista, Lars};
+use pursuit::{BatchOmp, Omp, SparseCoder, Stop};
 use sparse_core::io::{read_npy, write_npy};
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
@@ -56,10 +57,6 @@ fn support_agreement(a: MatRef<'_, f64>, b: MatRef<'_, f64>, tol: f64) -> f64 {
     same as f64 / cols as f64
 }
 
-fn rate(secs: f64, n: usize) -> String {
-    format!("{:.0}", n as f64 / secs)
-}
-
 pub fn run() -> BoxResult<()> {
     let dir = out_dir("pursuit")?;
     let mut rng = generate::rng(64256);
@@ -77,44 +74,103 @@ pub fn run() -> BoxResult<()> {
         let lambda = 0.1 * d.apply_adjoint(y.as_ref())?.norm_max();
         write_npy(dir.join("D.npy"), d.matrix())?;
         write_npy(dir.join("Y.npy"), y.as_ref())?;
-        write_npy(dir.join("lambda.npy"), Mat::<f64>::from_fn(1, 1, |_, _| lambda).as_ref())?;
+        write_npy(
+            dir.join("lambda.npy"),
+            Mat::<f64>::from_fn(1, 1, |_, _| lambda).as_ref(),
+        )?;
 
         let mut rows: Vec<Vec<String>> = Vec::new();
-        let mut ours: Vec<(&str, Par, Box<dyn SparseCoder>)> = Vec::new();
-        for (tname, par) in [("1", Par::Seq), ("2", Par::rayon(2))] {
-            ours.push((if tname == "1" { "batch-omp t1" } else { "batch-omp t2" }, par, Box::new(BatchOmp::new(Stop::Sparsity(K)).par(par))));
-            ours.push((if tname == "1" { "omp t1" } else { "omp t2" }, par, Box::new(Omp::new(Stop::Sparsity(K)).par(par))));
-        }
-        let mut results: Vec<(String, f64, CodingResult)> = Vec::new();
-        for (name, _par, coder) in &ours {
-            let (t, res) = best_of(3, || coder.code(d, y.as_ref()).expect("valid input"));
-            results.push((name.to_string(), N_SIGNALS as f64 / t, res));
-        }
         let peers = match &py {
             Some(p) => run_python(p, &dir, "peer_pursuit.py", PEER)?,
             None => vec![],
         };
         let peer = |k: &str| peers.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
-        let spams_omp = read_npy(dir.join("spams_omp.npy")).ok().filter(|_| peer("spams_omp_t1").is_some());
-        for (name, sps, res) in &results {
-            let (peer_key, peer_name) = if name.starts_with("batch-omp") || name.starts_with("omp") {
-                (if name.ends_with("t1") { "spams_omp_t1" } else { "spams_omp_t2" }, "SPAMS omp")
-            } else {
-                ("", "")
-            };
-            let ratio = peer(peer_key).map(|p| format!("{:.2}x {peer_name}", sps / p)).unwrap_or_else(|| "-".into());
-            let agree = spams_omp
-                .as_ref()
-                .map(|s| format!("{:.1}%", 100.0 * support_agreement(res.codes.as_ref(), s.as_ref(), 1e-12)))
-                .unwrap_or_else(|| "-".into());
-            rows.push(vec![name.clone(), format!("{sps:.0}"), ratio, agree]);
+        let load = |key: &str, file: &str| peer(key).and_then(|_| read_npy(dir.join(file)).ok());
+        let spams_omp = load("spams_omp_t1", "spams_omp.npy");
+        let spams_lasso = load("spams_lasso_t1", "spams_lasso.npy");
+        let tol = 1e-6;
+        for (threads, par) in [(1, Par::Seq), (2, Par::rayon(2))] {
+            let ours: Vec<(&str, &str, Box<dyn SparseCoder>)> = vec![
+                (
+                    "batch-omp",
+                    "spams_omp",
+                    Box::new(BatchOmp::new(Stop::Sparsity(K)).par(par)),
+                ),
+                (
+                    "omp",
+                    "spams_omp",
+                    Box::new(Omp::new(Stop::Sparsity(K)).par(par)),
+                ),
+                (
+                    "lars-lasso",
+                    "spams_lasso",
+                    Box::new(Lars::new(lambda).tol(tol).par(par)),
+                ),
+                (
+                    "cd-lasso",
+                    "spams_lasso",
+                    Box::new(CoordinateDescent::new(lambda).tol(tol).par(par)),
+                ),
+                (
+                    "fista-lasso",
+                    "spams_lasso",
+                    Box::new(Fista::new(lambda).tol(tol).par(par)),
+                ),
+            ];
+            for (name, pkey, coder) in ours {
+                let (t, res) = best_of(3, || coder.code(d, y.as_ref()).expect("valid input"));
+                let sps = N_SIGNALS as f64 / t;
+                let peer_key = format!("{pkey}_t{threads}");
+                let ratio = peer(&peer_key)
+                    .map(|p| format!("{:.2}x {peer_key}", sps / p))
+                    .unwrap_or_else(|| "-".into());
+                let reference = if pkey == "spams_omp" {
+                    &spams_omp
+                } else {
+                    &spams_lasso
+                };
+                let agree = reference
+                    .as_ref()
+                    .map(|s| {
+                        let diff = (res.codes.as_ref() - s.as_ref()).norm_max();
+                        format!(
+                            "{:.1}% same support, max |dx| {diff:.1e}",
+                            100.0 * support_agreement(res.codes.as_ref(), s.as_ref(), 1e-10)
+                        )
+                    })
+                    .unwrap_or_else(|| "-".into());
+                let gap = res
+                    .max_duality_gap()
+                    .map(|g| format!("{g:.1e}"))
+                    .unwrap_or_else(|| "-".into());
+                rows.push(vec![
+                    format!("{name} t{threads}"),
+                    format!("{sps:.0}"),
+                    ratio,
+                    agree,
+                    gap,
+                ]);
+            }
         }
         for (k, v) in &peers {
-            rows.push(vec![format!("peer {k}"), format!("{v:.0}"), "1.00x".into(), "-".into()]);
+            rows.push(vec![
+                format!("peer {k}"),
+                format!("{v:.0}"),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ]);
         }
-        let _ = rate;
         md.push_str(&format!("## {dname} dictionary (lambda = {lambda:.4})\n\n"));
-        md.push_str(&markdown(&["solver", "signals/s", "ratio vs peer", "same support as SPAMS"], &rows));
+        md.push_str(&markdown(
+            &[
+                "solver",
+                "signals/s",
+                "ratio vs peer",
+                "same support as SPAMS",
+            ],
+            &rows,
+        ));
         md.push('\n');
     }
     if py.is_none() {

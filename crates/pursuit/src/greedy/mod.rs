@@ -6,6 +6,8 @@
 
 mod mp;
 mod omp;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 mod threshold;
 
 pub use mp::MatchingPursuit;
@@ -62,18 +64,45 @@ impl Stop {
 }
 
 /// Index of the largest `|v_i|` (lowest index on ties) and its magnitude.
-#[inline]
+///
+/// Two passes: a lane-wise maximum the compiler vectorises, then a scan for its first
+/// occurrence (which stops early).
+#[inline(always)]
 pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
-    let mut best = 0;
-    let mut bv = -1.0;
-    for (i, &x) in v.iter().enumerate() {
-        let a = x.abs();
-        if a > bv {
-            bv = a;
-            best = i;
+    const L: usize = 8;
+    let mut lanes = [-1.0f64; L];
+    let chunks = v.chunks_exact(L);
+    let rest = chunks.remainder();
+    for ch in chunks {
+        for l in 0..L {
+            let a = ch[l].abs();
+            lanes[l] = if a > lanes[l] { a } else { lanes[l] };
         }
     }
-    (best, bv)
+    let mut mx = lanes
+        .iter()
+        .fold(-1.0f64, |m, &a| if a > m { a } else { m });
+    for &x in rest {
+        let a = x.abs();
+        mx = if a > mx { a } else { mx };
+    }
+    match v.iter().position(|x| x.abs() == mx) {
+        Some(i) => (i, mx),
+        None => (0, mx.max(0.0)), // empty or all-NaN input
+    }
+}
+
+/// Whether the running CPU has AVX2 and FMA, so kernels compiled for them may run.
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// A lower-triangular Cholesky factor `L` of the Gram block of the selected atoms, grown one

@@ -4,8 +4,8 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary};
 
-use super::{argmax_abs, GrowingCholesky, Stop};
-use crate::batch::map_columns;
+use super::{argmax_abs, has_avx2_fma, GrowingCholesky, Stop};
+use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{CodingResult, Report};
 use crate::{Result, SparseCoder};
 
@@ -60,6 +60,20 @@ struct OmpScratch {
     g: Vec<f64>,
     r: Vec<f64>,
     alpha: Vec<f64>,
+}
+
+impl OmpScratch {
+    fn new(kmax: usize, m: usize) -> Self {
+        Self {
+            chol: GrowingCholesky::new(kmax),
+            support: Vec::with_capacity(kmax),
+            xs: Vec::with_capacity(kmax),
+            rhs: Vec::with_capacity(kmax),
+            g: Vec::with_capacity(kmax),
+            r: Vec::new(),
+            alpha: vec![0.0; m],
+        }
+    }
 }
 
 impl SparseCoder for Omp {
@@ -213,17 +227,44 @@ impl BatchOmp {
         let (n, m) = (d.signal_len(), d.n_atoms());
         check::batch("y", y, n)?;
         check::shape("gram", gram, m, m)?;
-        let mut dty = Mat::<f64>::zeros(m, y.ncols());
-        matmul(
-            dty.as_mut(),
-            Accum::Replace,
-            d.matrix().transpose(),
+        let (kmax, eps2) = self.stop.budget(n, m)?;
+        let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
+        let dm = d.matrix();
+        let simd = has_avx2_fma();
+        // Per chunk of signals: one GEMM for D^T Y (kept in cache), then the per-signal steps.
+        let (codes, reports) = map_chunks(
             y,
-            1.0,
+            m,
             self.par,
+            || (OmpScratch::new(kmax, m), Mat::<f64>::zeros(m, CHUNK)),
+            |(s, dty), _first, yc, mut xc, rc| {
+                let w = yc.ncols();
+                let mut dty = dty.as_mut().subcols_mut(0, w);
+                matmul(
+                    dty.as_mut(),
+                    Accum::Replace,
+                    dm.transpose(),
+                    yc,
+                    1.0,
+                    Par::Seq,
+                );
+                for (k, r) in rc.iter_mut().enumerate() {
+                    let a0 = column(dty.as_ref(), k);
+                    let yn2 = yc.col(k).squared_norm_l2();
+                    *r = batch_omp_dispatch(
+                        simd,
+                        s,
+                        &gram,
+                        &a0,
+                        yn2,
+                        kmax,
+                        eps2,
+                        column_mut(xc.as_mut(), k),
+                    );
+                }
+            },
         );
-        let ynorm2: Vec<f64> = (0..y.ncols()).map(|j| y.col(j).squared_norm_l2()).collect();
-        self.code_correlations(gram, dty.as_ref(), &ynorm2)
+        Ok(CodingResult::from_reports(codes, &reports, false))
     }
 
     /// The core of Batch-OMP from correlations only: `dty = D^T Y` (`m x b`), the Gram matrix
@@ -249,25 +290,67 @@ impl BatchOmp {
         // The atom budget is bounded by the rank, at most min(n, m); n is unknown here, so use m.
         let (kmax, eps2) = self.stop.budget(m, m)?;
         let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
+        let simd = has_avx2_fma();
         let (codes, reports) = map_columns(
             dty,
             m,
             self.par,
-            || OmpScratch {
-                chol: GrowingCholesky::new(kmax),
-                support: Vec::with_capacity(kmax),
-                xs: Vec::with_capacity(kmax),
-                rhs: Vec::with_capacity(kmax),
-                g: Vec::with_capacity(kmax),
-                r: Vec::new(),
-                alpha: vec![0.0; m],
-            },
-            |s, j, a0, xj| batch_omp_one(s, &gram, a0, ynorm2[j], kmax, eps2, xj),
+            || OmpScratch::new(kmax, m),
+            |s, j, a0, xj| batch_omp_dispatch(simd, s, &gram, a0, ynorm2[j], kmax, eps2, xj),
         );
         Ok(CodingResult::from_reports(codes, &reports, false))
     }
 }
 
+/// Runs [`batch_omp_one`], compiled for AVX2 + FMA when `simd` says the CPU has them.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn batch_omp_dispatch(
+    simd: bool,
+    s: &mut OmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+) -> Report {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
+        return unsafe { batch_omp_avx2(s, gram, a0, ynorm2, kmax, eps2, xj) };
+    }
+    let _ = simd;
+    batch_omp_one(s, gram, a0, ynorm2, kmax, eps2, xj)
+}
+
+/// Batch-OMP for one signal with the AVX2 + FMA kernels of [`super::simd`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn batch_omp_avx2(
+    s: &mut OmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+) -> Report {
+    let g = gram.as_ref(); // owned: unit row stride; support indices are < m by construction
+    batch_omp_steps(
+        s,
+        gram,
+        a0,
+        ynorm2,
+        kmax,
+        eps2,
+        xj,
+        |v| super::simd::argmax_abs(v),
+        |alpha, support, xs| super::simd::update_alpha(alpha, a0, g, support, xs),
+    )
+}
+
+/// One signal of Batch-OMP from its correlations `a0 = D^T y`, with the portable kernels.
 fn batch_omp_one(
     s: &mut OmpScratch,
     gram: &Mat<f64>,
@@ -276,6 +359,45 @@ fn batch_omp_one(
     kmax: usize,
     eps2: f64,
     xj: &mut [f64],
+) -> Report {
+    batch_omp_steps(
+        s,
+        gram,
+        a0,
+        ynorm2,
+        kmax,
+        eps2,
+        xj,
+        argmax_abs,
+        |alpha, support, xs| {
+            // alpha = a0 - G_S x_S (the first column fused with the copy of a0)
+            let (t0, c0) = (support[0], xs[0]);
+            for ((av, a0v), gv) in alpha.iter_mut().zip(a0).zip(gram.col_as_slice(t0)) {
+                *av = a0v - c0 * gv;
+            }
+            for (&t, &c) in support.iter().zip(xs).skip(1) {
+                for (av, gv) in alpha.iter_mut().zip(gram.col_as_slice(t)) {
+                    *av -= c * gv;
+                }
+            }
+        },
+    )
+}
+
+/// The steps of Batch-OMP for one signal, generic over the two inner kernels: `argmax`
+/// (largest `|alpha_i|`, lowest index on ties) and `update` (`alpha = a0 - G_S x_S`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn batch_omp_steps(
+    s: &mut OmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+    argmax: impl Fn(&[f64]) -> (usize, f64),
+    update: impl Fn(&mut [f64], &[usize], &[f64]),
 ) -> Report {
     s.chol.clear();
     s.support.clear();
@@ -293,7 +415,7 @@ fn batch_omp_one(
         if s.support.len() == kmax {
             break;
         }
-        let (i, a) = argmax_abs(&s.alpha);
+        let (i, a) = argmax(&s.alpha);
         if a <= ORTHOGONAL_TOL * ynorm {
             converged = true;
             break;
@@ -309,13 +431,7 @@ fn batch_omp_one(
         s.xs.clear();
         s.xs.extend_from_slice(&s.rhs);
         s.chol.solve(&mut s.xs);
-        // alpha = a0 - G_S x_S
-        s.alpha.copy_from_slice(a0);
-        for (&t, &c) in s.support.iter().zip(&s.xs) {
-            for (av, gv) in s.alpha.iter_mut().zip(gram.col_as_slice(t)) {
-                *av -= c * gv;
-            }
-        }
+        update(&mut s.alpha, &s.support, &s.xs);
         for &t in &s.support {
             s.alpha[t] = 0.0;
         }

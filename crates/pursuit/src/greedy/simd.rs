@@ -1,0 +1,96 @@
+//! AVX2 + FMA kernels of Batch-OMP's inner loop, selected at run time (see
+//! [`has_avx2_fma`](super::has_avx2_fma)); the portable versions in `omp.rs` and `mod.rs` compute
+//! the same quantities and are used on other CPUs.
+
+#![cfg(target_arch = "x86_64")]
+
+use std::arch::x86_64::*;
+
+/// `alpha = a0 - sum_t coefs[t] * gram[:, support[t]]` in one pass over `alpha` (each entry
+/// is loaded and stored once whatever the support size). `gram` is `m x m` with unit row
+/// stride (contiguous columns).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `a0.len() == alpha.len() == gram.nrows()`, every
+/// `support[t] < gram.ncols()`, `coefs.len() == support.len()`, `gram.row_stride() == 1`.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn update_alpha(
+    alpha: &mut [f64],
+    a0: &[f64],
+    gram: faer::MatRef<'_, f64>,
+    support: &[usize],
+    coefs: &[f64],
+) {
+    let m = alpha.len();
+    debug_assert!(a0.len() == m && gram.nrows() == m && coefs.len() == support.len());
+    debug_assert!(gram.row_stride() == 1 && support.iter().all(|&t| t < gram.ncols()));
+    let cs = gram.col_stride() as usize;
+    let ap = alpha.as_mut_ptr();
+    let a0p = a0.as_ptr();
+    let gp = gram.as_ptr();
+    let mut i = 0;
+    while i + 8 <= m {
+        let mut acc0 = _mm256_loadu_pd(a0p.add(i));
+        let mut acc1 = _mm256_loadu_pd(a0p.add(i + 4));
+        for (&t, c) in support.iter().zip(coefs) {
+            let cv = _mm256_broadcast_sd(c);
+            let col = gp.add(t * cs + i);
+            acc0 = _mm256_fnmadd_pd(cv, _mm256_loadu_pd(col), acc0);
+            acc1 = _mm256_fnmadd_pd(cv, _mm256_loadu_pd(col.add(4)), acc1);
+        }
+        _mm256_storeu_pd(ap.add(i), acc0);
+        _mm256_storeu_pd(ap.add(i + 4), acc1);
+        i += 8;
+    }
+    while i < m {
+        let mut acc = *a0p.add(i);
+        for (&t, &c) in support.iter().zip(coefs) {
+            acc = (-c).mul_add(*gp.add(t * cs + i), acc);
+        }
+        *ap.add(i) = acc;
+        i += 1;
+    }
+}
+
+/// Index of the largest `|v_i|` (lowest index on ties) and its magnitude, vectorised: a
+/// lane-wise maximum, then a compare-and-mask scan for its first occurrence.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn argmax_abs(v: &[f64]) -> (usize, f64) {
+    let n = v.len();
+    let p = v.as_ptr();
+    let sign = _mm256_set1_pd(-0.0);
+    let mut m0 = _mm256_setzero_pd();
+    let mut m1 = _mm256_setzero_pd();
+    let mut i = 0;
+    while i + 8 <= n {
+        m0 = _mm256_max_pd(m0, _mm256_andnot_pd(sign, _mm256_loadu_pd(p.add(i))));
+        m1 = _mm256_max_pd(m1, _mm256_andnot_pd(sign, _mm256_loadu_pd(p.add(i + 4))));
+        i += 8;
+    }
+    let mut lanes = [0.0f64; 4];
+    _mm256_storeu_pd(lanes.as_mut_ptr(), _mm256_max_pd(m0, m1));
+    let mut mx = lanes[0].max(lanes[1]).max(lanes[2]).max(lanes[3]);
+    for k in i..n {
+        mx = mx.max((*p.add(k)).abs());
+    }
+    let target = _mm256_set1_pd(mx);
+    let mut j = 0;
+    while j + 4 <= n {
+        let eq =
+            _mm256_cmp_pd::<_CMP_EQ_OQ>(_mm256_andnot_pd(sign, _mm256_loadu_pd(p.add(j))), target);
+        let mask = _mm256_movemask_pd(eq);
+        if mask != 0 {
+            return (j + mask.trailing_zeros() as usize, mx);
+        }
+        j += 4;
+    }
+    for k in j..n {
+        if (*p.add(k)).abs() == mx {
+            return (k, mx);
+        }
+    }
+    (0, mx) // empty or all-NaN input
+}
