@@ -1,17 +1,16 @@
-//! # csc
-//!
-//! The convolutional sparse model: convolutional dictionaries, FFT operators, convolutional BPDN and local (stripe) quantities.
-//!
-//! This crate is the next link of the chain `sparse-core <- pursuit <- csc <- mlcsc <- theory`;
-//! for now it re-exports the crate it builds on, and grows in its own issue.
-//!
-//! ```
-//! use csc::sparse_core;
-//! let d = sparse_core::Dictionary::dct(8)?;
-//! assert_eq!(d.n_atoms(), 8);
-//! # Ok::<(), sparse_core::Error>(())
-//! ```
+//! # csc: convolutional sparse coding
 #![warn(missing_docs)]
 
+pub mod dictionary;
+mod direct;
+pub mod error;
+pub mod explicit;
+pub(crate) mod fft;
+pub mod local;
+pub mod operator;
+
+pub use dictionary::{ConvDictionary, Grid};
+pub use error::{Error, Result};
+pub use operator::{ConvOperator, Method};
 pub use pursuit;
 pub use sparse_core;

@@ -1,0 +1,519 @@
+//! The convolutional synthesis operator `D Gamma = sum_i d_i * Gamma_i` (circular boundary) on
+//! one signal size, by direct convolution or by FFT.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use faer::{Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+use sparse_core::LinearOperator;
+
+use crate::dictionary::{ConvDictionary, Grid};
+use crate::direct::{conv_add_cols, corr_add};
+use crate::error::{invalid, Result};
+use crate::fft::{Fft2d, C64};
+
+/// How a [`ConvOperator`] computes its convolutions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Method {
+    /// Pick the cheaper of the two from a flop model (direct for small filters, FFT for large
+    /// signals). The default.
+    #[default]
+    Auto,
+    /// Direct circular convolution: `O(N n m)` per signal.
+    Direct,
+    /// Real FFTs (realfft/rustfft) and products of spectra: `O((m + C) N log N)` per signal.
+    Fft,
+}
+
+/// The filters' spectra on one signal grid, computed once per operator and shared with the
+/// Fourier-domain pursuits.
+#[derive(Debug)]
+pub(crate) struct Spectra {
+    pub fft: Fft2d,
+    /// Spectrum of channel `c` of filter `i` at `(i * C_d + c) * F`.
+    pub d: Vec<C64>,
+    /// Parseval weight of every spectrum entry.
+    pub weights: Vec<f64>,
+}
+
+impl Spectra {
+    /// Spectrum of channel `c` of filter `i`.
+    pub fn filter(&self, i: usize, c: usize, channels: usize) -> &[C64] {
+        let f = self.fft.spectrum_len();
+        let k = i * channels + c;
+        &self.d[k * f..(k + 1) * f]
+    }
+}
+
+/// A convolutional dictionary bound to a signal size: the operator `D = [C_1 ... C_m]` from
+/// codes (feature maps) to signals, with circular boundary.
+///
+/// * Signals are `signal.rows * signal.cols` samples per channel (column-major), channel after
+///   channel: `nrows = N C`.
+/// * Codes are feature maps in [`sparse_core::CodeOrder::FilterMajor`] order: map `i` occupies
+///   `i * N .. (i + 1) * N`. A single-channel dictionary on `C`-channel signals codes every
+///   channel separately (`ncols = N m C`, channel after channel); a `C`-channel dictionary has
+///   one code for all channels (`ncols = N m`).
+/// * `(D Gamma)_c [p] = sum_i sum_k d_{i,c}[k] Gamma_i[p - k]`: the atom of filter `i` at
+///   position `q` covers the samples `q, ..., q + n - 1` (mod `N`).
+///
+/// Batches (columns) are separate signals; with `Par::rayon` they are processed in parallel,
+/// and a single large signal is split over filters.
+#[derive(Debug, Clone)]
+pub struct ConvOperator {
+    dict: ConvDictionary,
+    signal: Grid,
+    channels: usize,
+    method: Method,
+    spectra: OnceLock<Arc<Spectra>>,
+}
+
+impl ConvOperator {
+    pub(crate) fn new(dict: ConvDictionary, signal: Grid, channels: usize) -> Result<Self> {
+        signal.check("signal")?;
+        sparse_core::check::count("channels", channels, usize::MAX)?;
+        let f = dict.filter_grid();
+        if f.rows > signal.rows || f.cols > signal.cols {
+            return Err(invalid(
+                "signal",
+                signal,
+                format!("a grid at least as large as the filters ({f})"),
+            ));
+        }
+        Ok(Self {
+            dict,
+            signal,
+            channels,
+            method: Method::Auto,
+            spectra: OnceLock::new(),
+        })
+    }
+
+    /// The same operator computing with `method`.
+    pub fn with_method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The requested method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The method actually used: `Direct` or `Fft` (resolving `Auto` from the flop model).
+    pub fn resolved_method(&self) -> Method {
+        match self.method {
+            Method::Auto => {
+                let n = self.signal.len() as f64;
+                let taps = self.dict.filter_grid().len() as f64;
+                let m = self.dict.n_filters() as f64;
+                let c = self.channels as f64;
+                let direct = n * taps * m * c;
+                let fft = (self.n_maps() as f64 + c) * n * (2.5 * n.log2().max(1.0) + 6.0)
+                    + 4.0 * n * m * c;
+                if direct <= fft {
+                    Method::Direct
+                } else {
+                    Method::Fft
+                }
+            }
+            m => m,
+        }
+    }
+
+    /// The dictionary.
+    pub fn dictionary(&self) -> &ConvDictionary {
+        &self.dict
+    }
+
+    /// The signal grid (samples per channel).
+    pub fn signal_grid(&self) -> Grid {
+        self.signal
+    }
+
+    /// Number of signal channels `C`.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Samples per channel `N`.
+    pub fn n(&self) -> usize {
+        self.signal.len()
+    }
+
+    /// Number of feature maps in a code: `m` for a multi-channel dictionary (or one channel),
+    /// `m C` for a single-channel dictionary on `C`-channel signals.
+    pub fn n_maps(&self) -> usize {
+        self.dict.n_filters() * self.code_channels()
+    }
+
+    /// Channels of the code: `C` for a single-channel dictionary, 1 otherwise.
+    pub fn code_channels(&self) -> usize {
+        if self.dict.channels() == 1 {
+            self.channels
+        } else {
+            1
+        }
+    }
+
+    /// Length of a signal, `N C`.
+    pub fn signal_len(&self) -> usize {
+        self.n() * self.channels
+    }
+
+    /// Length of a code, `N m` (times `C` for a single-channel dictionary on `C` channels).
+    pub fn code_len(&self) -> usize {
+        self.n() * self.n_maps()
+    }
+
+    pub(crate) fn spectra(&self) -> &Arc<Spectra> {
+        self.spectra.get_or_init(|| {
+            let fft = Fft2d::new(self.signal.rows, self.signal.cols);
+            let mut s = fft.scratch();
+            let fg = self.dict.filter_grid();
+            let cd = self.dict.channels();
+            let mut d = Vec::with_capacity(self.dict.n_filters() * cd * fft.spectrum_len());
+            for i in 0..self.dict.n_filters() {
+                for c in 0..cd {
+                    let sp = fft.filter_spectrum(
+                        self.dict.filter_channel(i, c),
+                        fg.rows,
+                        fg.cols,
+                        &mut s,
+                    );
+                    d.extend_from_slice(&sp);
+                }
+            }
+            let weights = fft.parseval_weights();
+            Arc::new(Spectra { fft, d, weights })
+        })
+    }
+
+    /// `D x` for one signal: `x` has `code_len` entries, `out` `signal_len`.
+    fn apply_one(&self, x: &[f64], out: &mut [f64], par: bool) {
+        match self.resolved_method() {
+            Method::Fft => self.apply_fft(x, out, par),
+            _ => self.apply_direct(x, out, par),
+        }
+    }
+
+    /// `D^T y` for one signal.
+    fn adjoint_one(&self, y: &[f64], out: &mut [f64], par: bool) {
+        match self.resolved_method() {
+            Method::Fft => self.adjoint_fft(y, out, par),
+            _ => self.adjoint_direct(y, out, par),
+        }
+    }
+
+    fn apply_direct(&self, x: &[f64], out: &mut [f64], par: bool) {
+        let n = self.n();
+        let (rows, cols) = (self.signal.rows, self.signal.cols);
+        let fg = self.dict.filter_grid();
+        let m = self.dict.n_filters();
+        let single = self.dict.channels() == 1;
+        out.fill(0.0);
+        // Columns of one channel handled by one task.
+        let block = if par {
+            cols.div_ceil(4 * rayon::current_num_threads()).max(1)
+        } else {
+            cols
+        };
+        let task = |c: usize, b: usize, o: &mut [f64]| {
+            let c0 = b * block;
+            for i in 0..m {
+                let (map, fc) = if single { (c * m + i, 0) } else { (i, c) };
+                let d = self.dict.filter_channel(i, fc);
+                let g = &x[map * n..(map + 1) * n];
+                conv_add_cols(o, c0, d, (fg.rows, fg.cols), g, (rows, cols));
+            }
+        };
+        if par {
+            out.par_chunks_mut(n).enumerate().for_each(|(c, oc)| {
+                oc.par_chunks_mut(rows * block)
+                    .enumerate()
+                    .for_each(|(b, o)| task(c, b, o))
+            });
+        } else {
+            for (c, oc) in out.chunks_mut(n).enumerate() {
+                task(c, 0, oc);
+            }
+        }
+    }
+
+    fn adjoint_direct(&self, y: &[f64], out: &mut [f64], par: bool) {
+        let n = self.n();
+        let (rows, cols) = (self.signal.rows, self.signal.cols);
+        let fg = self.dict.filter_grid();
+        let m = self.dict.n_filters();
+        let cd = self.dict.channels();
+        let task = |map: usize, o: &mut [f64]| {
+            o.fill(0.0);
+            let i = map % m;
+            if cd == 1 {
+                let k = map / m;
+                let d = self.dict.filter_channel(i, 0);
+                corr_add(
+                    o,
+                    d,
+                    (fg.rows, fg.cols),
+                    &y[k * n..(k + 1) * n],
+                    (rows, cols),
+                );
+            } else {
+                for c in 0..cd {
+                    let d = self.dict.filter_channel(i, c);
+                    corr_add(
+                        o,
+                        d,
+                        (fg.rows, fg.cols),
+                        &y[c * n..(c + 1) * n],
+                        (rows, cols),
+                    );
+                }
+            }
+        };
+        if par {
+            out.par_chunks_mut(n)
+                .enumerate()
+                .for_each(|(map, o)| task(map, o));
+        } else {
+            out.chunks_mut(n)
+                .enumerate()
+                .for_each(|(map, o)| task(map, o));
+        }
+    }
+
+    fn apply_fft(&self, x: &[f64], out: &mut [f64], par: bool) {
+        let sp = self.spectra();
+        let fft = &sp.fft;
+        let (n, f) = (self.n(), fft.spectrum_len());
+        let cs = self.channels;
+        let cd = self.dict.channels();
+        let m = self.dict.n_filters();
+        let maps = self.n_maps();
+        // Sum of D_{c,i} X_map over a range of maps into per-channel accumulators.
+        let partial = |range: std::ops::Range<usize>| {
+            let mut s = fft.scratch();
+            let mut acc = vec![C64::default(); cs * f];
+            let mut xs = vec![C64::default(); f];
+            for map in range {
+                fft.forward(&x[map * n..(map + 1) * n], &mut xs, &mut s);
+                let i = map % m;
+                if cd == 1 {
+                    let k = map / m;
+                    let d = sp.filter(i, 0, 1);
+                    for ((a, dv), xv) in acc[k * f..(k + 1) * f].iter_mut().zip(d).zip(&xs) {
+                        *a += dv * xv;
+                    }
+                } else {
+                    for c in 0..cd {
+                        let d = sp.filter(i, c, cd);
+                        for ((a, dv), xv) in acc[c * f..(c + 1) * f].iter_mut().zip(d).zip(&xs) {
+                            *a += dv * xv;
+                        }
+                    }
+                }
+            }
+            acc
+        };
+        let mut acc = if par && maps > 1 {
+            let groups = rayon::current_num_threads().min(maps).max(1);
+            let per = maps.div_ceil(groups);
+            (0..groups)
+                .into_par_iter()
+                .map(|g| partial(g * per..((g + 1) * per).min(maps)))
+                .reduce_with(|mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                })
+                .unwrap_or_else(|| vec![C64::default(); cs * f])
+        } else {
+            partial(0..maps)
+        };
+        let scale = 1.0 / n as f64;
+        let inv = |(spec, o): (&mut [C64], &mut [f64])| {
+            let mut s = fft.scratch();
+            fft.inverse(spec, o, scale, &mut s);
+        };
+        if par && cs > 1 {
+            acc.par_chunks_mut(f)
+                .zip(out.par_chunks_mut(n))
+                .for_each(inv);
+        } else {
+            acc.chunks_mut(f).zip(out.chunks_mut(n)).for_each(inv);
+        }
+    }
+
+    fn adjoint_fft(&self, y: &[f64], out: &mut [f64], par: bool) {
+        let sp = self.spectra();
+        let fft = &sp.fft;
+        let (n, f) = (self.n(), fft.spectrum_len());
+        let cs = self.channels;
+        let cd = self.dict.channels();
+        let m = self.dict.n_filters();
+        let mut ys = vec![C64::default(); cs * f];
+        let fwd = |(o, yc): (&mut [C64], &[f64])| {
+            let mut s = fft.scratch();
+            fft.forward(yc, o, &mut s);
+        };
+        if par && cs > 1 {
+            ys.par_chunks_mut(f).zip(y.par_chunks(n)).for_each(fwd);
+        } else {
+            ys.chunks_mut(f).zip(y.chunks(n)).for_each(fwd);
+        }
+        let scale = 1.0 / n as f64;
+        let task = |s: &mut (crate::fft::FftScratch, Vec<C64>), (map, o): (usize, &mut [f64])| {
+            let (scr, g) = s;
+            let i = map % m;
+            if cd == 1 {
+                let k = map / m;
+                let d = sp.filter(i, 0, 1);
+                for ((gv, dv), yv) in g.iter_mut().zip(d).zip(&ys[k * f..(k + 1) * f]) {
+                    *gv = dv.conj() * yv;
+                }
+            } else {
+                g.fill(C64::default());
+                for c in 0..cd {
+                    let d = sp.filter(i, c, cd);
+                    for ((gv, dv), yv) in g.iter_mut().zip(d).zip(&ys[c * f..(c + 1) * f]) {
+                        *gv += dv.conj() * yv;
+                    }
+                }
+            }
+            fft.inverse(g, o, scale, scr);
+        };
+        let init = || (fft.scratch(), vec![C64::default(); f]);
+        if par {
+            out.par_chunks_mut(n).enumerate().for_each_init(init, task);
+        } else {
+            let mut s = init();
+            out.chunks_mut(n).enumerate().for_each(|a| task(&mut s, a));
+        }
+    }
+
+    /// `||D||_2^2` from the Fourier symbol: the largest, over frequencies `w`, eigenvalue of
+    /// `D(w)^H D(w)`, where `D(w)` is the `C_d x m` matrix of the filters' spectra. For one
+    /// channel it is `max_w sum_i |d_i(w)|^2`; for two, a closed form; for more, faer's
+    /// self-adjoint eigenvalues of the `C x C` matrix `D(w) D(w)^H`.
+    pub fn lipschitz_exact(&self) -> f64 {
+        let sp = self.spectra();
+        let f = sp.fft.spectrum_len();
+        let cd = self.dict.channels();
+        let m = self.dict.n_filters();
+        let mut best = 0.0f64;
+        match cd {
+            1 => {
+                let mut acc = vec![0.0; f];
+                for i in 0..m {
+                    for (a, d) in acc.iter_mut().zip(sp.filter(i, 0, 1)) {
+                        *a += d.norm_sqr();
+                    }
+                }
+                best = acc.into_iter().fold(0.0, f64::max);
+            }
+            _ => {
+                for w in 0..f {
+                    let mut g = faer::Mat::<faer::c64>::zeros(cd, cd);
+                    for i in 0..m {
+                        for a in 0..cd {
+                            let da = sp.filter(i, a, cd)[w];
+                            for b in 0..cd {
+                                let db = sp.filter(i, b, cd)[w];
+                                g[(a, b)] += da * db.conj();
+                            }
+                        }
+                    }
+                    let top = if cd == 2 {
+                        let (p, q, r) = (g[(0, 0)].re, g[(1, 1)].re, g[(0, 1)].norm());
+                        0.5 * (p + q) + (0.25 * (p - q) * (p - q) + r * r).sqrt()
+                    } else {
+                        match g.self_adjoint_eigenvalues(faer::Side::Lower) {
+                            Ok(ev) => ev.into_iter().fold(0.0, f64::max),
+                            Err(_) => (0..cd).map(|a| g[(a, a)].re).sum(),
+                        }
+                    };
+                    best = best.max(top);
+                }
+            }
+        }
+        best
+    }
+
+    /// `D x` for a batch of codes (`code_len x b`), checking shapes. Allocates.
+    pub fn synthesize(&self, x: MatRef<'_, f64>, par: Par) -> Result<Mat<f64>> {
+        let mut out = Mat::zeros(self.signal_len(), x.ncols());
+        self.apply_into(x, out.as_mut(), par)?;
+        Ok(out)
+    }
+
+    /// `D^T y` for a batch of signals (`signal_len x b`), checking shapes. Allocates.
+    pub fn analyze(&self, y: MatRef<'_, f64>, par: Par) -> Result<Mat<f64>> {
+        let mut out = Mat::zeros(self.code_len(), y.ncols());
+        self.apply_adjoint_into(y, out.as_mut(), par)?;
+        Ok(out)
+    }
+}
+
+/// Column `j` of `m` as a slice (borrowed when contiguous).
+pub(crate) fn column(m: MatRef<'_, f64>, j: usize) -> Cow<'_, [f64]> {
+    match m.col(j).try_as_col_major() {
+        Some(c) => Cow::Borrowed(c.as_slice()),
+        None => Cow::Owned(m.col(j).iter().copied().collect()),
+    }
+}
+
+/// Runs `f(input_column, output_column, inner_parallel)` over the columns of a batch: in
+/// parallel over columns when `par` allows and there are several, otherwise column by column
+/// with `inner_parallel` set from `par`.
+pub(crate) fn for_each_column(
+    x: MatRef<'_, f64>,
+    mut out: MatMut<'_, f64>,
+    par: Par,
+    f: impl Fn(&[f64], &mut [f64], bool) + Sync,
+) {
+    let run = |j: usize, mut oc: MatMut<'_, f64>, inner: bool| {
+        let xj = column(x, j);
+        let mut o = oc.as_mut().col_mut(0);
+        match o.as_mut().try_as_col_major_mut() {
+            Some(s) => f(&xj, s.as_slice_mut(), inner),
+            None => {
+                let mut tmp = vec![0.0; o.nrows()];
+                f(&xj, &mut tmp, inner);
+                for (i, v) in tmp.into_iter().enumerate() {
+                    o[i] = v;
+                }
+            }
+        }
+    };
+    let b = x.ncols();
+    let threads = par.degree();
+    if threads > 1 && b > 1 {
+        out.par_col_chunks_mut(1)
+            .enumerate()
+            .for_each(|(j, oc)| run(j, oc, false));
+    } else {
+        for j in 0..b {
+            run(j, out.as_mut().subcols_mut(j, 1), threads > 1);
+        }
+    }
+}
+
+impl LinearOperator for ConvOperator {
+    fn nrows(&self) -> usize {
+        self.signal_len()
+    }
+    fn ncols(&self) -> usize {
+        self.code_len()
+    }
+    fn apply_raw(&self, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        for_each_column(x, out, par, |xj, oj, inner| self.apply_one(xj, oj, inner));
+    }
+    fn apply_adjoint_raw(&self, y: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        for_each_column(y, out, par, |yj, oj, inner| self.adjoint_one(yj, oj, inner));
+    }
+    /// Exact, from the Fourier symbol ([`ConvOperator::lipschitz_exact`]).
+    fn lipschitz(&self) -> f64 {
+        self.lipschitz_exact()
+    }
+}

@@ -1,0 +1,89 @@
+//! Shared generators for the csc tests.
+#![allow(dead_code)]
+
+use csc::{ConvDictionary, ConvOperator, Grid, Method};
+use faer::Mat;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use sparse_core::generate;
+
+/// A random Gaussian matrix.
+pub fn gaussian(rows: usize, cols: usize, seed: u64) -> Mat<f64> {
+    let mut rng = generate::rng(seed);
+    Mat::from_fn(rows, cols, |_, _| StandardNormal.sample(&mut rng))
+}
+
+/// The operator configurations every identity is checked on:
+/// (label, filter grid, dictionary channels, signal grid, signal channels, filters).
+pub fn configurations() -> Vec<(&'static str, Grid, usize, Grid, usize, usize)> {
+    vec![
+        ("1d", Grid::d1(5), 1, Grid::d1(17), 1, 3),
+        ("1d-wrap", Grid::d1(6), 1, Grid::d1(8), 1, 2),
+        ("1d-multichannel-dict", Grid::d1(4), 3, Grid::d1(12), 3, 2),
+        ("1d-single-dict-2ch", Grid::d1(3), 1, Grid::d1(10), 2, 2),
+        ("2d", Grid::d2(3, 2), 1, Grid::d2(7, 6), 1, 3),
+        ("2d-square", Grid::d2(3, 3), 1, Grid::d2(8, 8), 1, 2),
+        (
+            "2d-multichannel-dict",
+            Grid::d2(2, 3),
+            2,
+            Grid::d2(5, 6),
+            2,
+            2,
+        ),
+        (
+            "2d-single-dict-3ch",
+            Grid::d2(2, 2),
+            1,
+            Grid::d2(4, 5),
+            3,
+            2,
+        ),
+        ("2d-odd-wrap", Grid::d2(3, 3), 1, Grid::d2(5, 4), 1, 2),
+    ]
+}
+
+/// The operator of a configuration with a seeded random dictionary.
+pub fn operator(
+    filter: Grid,
+    dict_channels: usize,
+    signal: Grid,
+    channels: usize,
+    m: usize,
+    seed: u64,
+) -> ConvOperator {
+    let mut rng = generate::rng(seed);
+    let d = ConvDictionary::random(filter, dict_channels, m, &mut rng).unwrap();
+    d.operator_with_channels(signal, channels).unwrap()
+}
+
+/// The same operator forced to `method`.
+pub fn with(op: &ConvOperator, method: Method) -> ConvOperator {
+    op.clone().with_method(method)
+}
+
+/// A random code with each entry non-zero with probability `p`.
+pub fn sparse_code<R: Rng>(len: usize, p: f64, rng: &mut R) -> Vec<f64> {
+    (0..len)
+        .map(|_| {
+            if rng.random::<f64>() < p {
+                let g: f64 = StandardNormal.sample(rng);
+                g
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Largest absolute entry-wise difference.
+pub fn max_diff(a: faer::MatRef<'_, f64>, b: faer::MatRef<'_, f64>) -> f64 {
+    assert_eq!((a.nrows(), a.ncols()), (b.nrows(), b.ncols()));
+    let mut d = 0.0f64;
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            d = d.max((a[(i, j)] - b[(i, j)]).abs());
+        }
+    }
+    d
+}
