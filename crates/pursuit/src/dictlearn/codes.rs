@@ -1,0 +1,333 @@
+//! Shared machinery of the learners: compressed sparse codes, residuals, the per-atom index of
+//! K-SVD, the statistics `X X^T`, `Y X^T`, and the replacement of unused / duplicate atoms.
+
+use faer::{Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+use super::LearnOptions;
+
+/// Columns per rayon task in the residual and synthesis loops.
+const CHUNK: usize = 256;
+
+/// Codes stored column by column (compressed sparse columns).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SparseCodes {
+    pub n_atoms: usize,
+    /// `ptr[j]..ptr[j + 1]` are the entries of column `j`.
+    pub ptr: Vec<usize>,
+    pub idx: Vec<usize>,
+    pub val: Vec<f64>,
+}
+
+impl SparseCodes {
+    /// The non-zeros of a dense code matrix.
+    pub fn from_dense(x: MatRef<'_, f64>) -> Self {
+        let mut ptr = Vec::with_capacity(x.ncols() + 1);
+        let (mut idx, mut val) = (Vec::new(), Vec::new());
+        ptr.push(0);
+        for j in 0..x.ncols() {
+            for (i, &v) in x.col(j).iter().enumerate() {
+                if v != 0.0 {
+                    idx.push(i);
+                    val.push(v);
+                }
+            }
+            ptr.push(idx.len());
+        }
+        Self {
+            n_atoms: x.nrows(),
+            ptr,
+            idx,
+            val,
+        }
+    }
+
+    /// Column `j` from `old` where `keep_old[j]`, else from `new`.
+    pub fn select(old: &SparseCodes, new: &SparseCodes, keep_old: &[bool]) -> SparseCodes {
+        let mut out = SparseCodes {
+            n_atoms: new.n_atoms,
+            ptr: Vec::with_capacity(new.ptr.len()),
+            idx: Vec::with_capacity(new.idx.len()),
+            val: Vec::with_capacity(new.val.len()),
+        };
+        out.ptr.push(0);
+        for (j, &keep) in keep_old.iter().enumerate() {
+            let (idx, val) = if keep { old.col(j) } else { new.col(j) };
+            out.idx.extend_from_slice(idx);
+            out.val.extend_from_slice(val);
+            out.ptr.push(out.idx.len());
+        }
+        out
+    }
+
+    pub fn ncols(&self) -> usize {
+        self.ptr.len().saturating_sub(1)
+    }
+
+    pub fn col(&self, j: usize) -> (&[usize], &[f64]) {
+        let r = self.ptr[j]..self.ptr[j + 1];
+        (&self.idx[r.clone()], &self.val[r])
+    }
+
+    pub fn to_dense(&self) -> Mat<f64> {
+        let mut x = Mat::<f64>::zeros(self.n_atoms, self.ncols());
+        for j in 0..self.ncols() {
+            let (idx, val) = self.col(j);
+            for (&i, &v) in idx.iter().zip(val) {
+                x[(i, j)] = v;
+            }
+        }
+        x
+    }
+
+    pub fn mean_sparsity(&self) -> f64 {
+        self.idx.len() as f64 / self.ncols().max(1) as f64
+    }
+
+    /// Number of signals using each atom.
+    pub fn usage(&self) -> Vec<usize> {
+        let mut u = vec![0; self.n_atoms];
+        for &i in &self.idx {
+            u[i] += 1;
+        }
+        u
+    }
+
+    /// Writes `out = sign * D X` (+ `y` when given) column by column, in parallel.
+    fn synthesize_into(
+        &self,
+        d: MatRef<'_, f64>,
+        y: Option<MatRef<'_, f64>>,
+        out: MatMut<'_, f64>,
+        par: Par,
+    ) {
+        let n = d.nrows();
+        let d = d.to_owned(); // contiguous atoms (the dictionary is small next to the batch)
+        let sign = if y.is_some() { -1.0 } else { 1.0 };
+        let run = |first: usize, mut chunk: MatMut<'_, f64>| {
+            for c in 0..chunk.ncols() {
+                let j = first + c;
+                let mut col = chunk.as_mut().col_mut(c);
+                match y {
+                    Some(y) => col.copy_from(y.col(j)),
+                    None => col.fill(0.0),
+                }
+                let (idx, val) = self.col(j);
+                let col = col
+                    .try_as_col_major_mut()
+                    .expect("owned columns are contiguous")
+                    .as_slice_mut();
+                for (&i, &v) in idx.iter().zip(val) {
+                    let a = &d.col_as_slice(i)[..n];
+                    for (c, &av) in col.iter_mut().zip(a) {
+                        *c += sign * v * av;
+                    }
+                }
+            }
+        };
+        if par.degree() <= 1 || self.ncols() <= CHUNK {
+            run(0, out);
+        } else {
+            out.par_col_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(c, chunk)| run(c * CHUNK, chunk));
+        }
+    }
+
+    /// The residual `Y - D X` (`n x N`).
+    pub fn residual(&self, d: MatRef<'_, f64>, y: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+        let mut r = Mat::<f64>::zeros(d.nrows(), self.ncols());
+        self.synthesize_into(d, Some(y), r.as_mut(), par);
+        r
+    }
+
+    /// The synthesis `D X` (`n x N`).
+    pub fn synthesize(&self, d: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+        let mut out = Mat::<f64>::zeros(d.nrows(), self.ncols());
+        self.synthesize_into(d, None, out.as_mut(), par);
+        out
+    }
+
+    /// For every atom, the signals that use it and the positions of those entries in `val`.
+    pub fn by_atom(&self) -> AtomIndex {
+        let m = self.n_atoms;
+        let mut ptr = vec![0usize; m + 1];
+        for &i in &self.idx {
+            ptr[i + 1] += 1;
+        }
+        for i in 0..m {
+            ptr[i + 1] += ptr[i];
+        }
+        let mut fill = ptr.clone();
+        let nnz = self.idx.len();
+        let (mut sig, mut pos) = (vec![0; nnz], vec![0; nnz]);
+        for j in 0..self.ncols() {
+            for p in self.ptr[j]..self.ptr[j + 1] {
+                let i = self.idx[p];
+                sig[fill[i]] = j;
+                pos[fill[i]] = p;
+                fill[i] += 1;
+            }
+        }
+        AtomIndex { ptr, sig, pos }
+    }
+
+    /// Adds `X X^T` to `a` (`m x m`) and `Y X^T` to `b` (`n x m`).
+    pub fn accumulate_stats(&self, y: MatRef<'_, f64>, a: &mut Mat<f64>, b: &mut Mat<f64>) {
+        let n = y.nrows();
+        for j in 0..self.ncols() {
+            let (idx, val) = self.col(j);
+            for (&p, &vp) in idx.iter().zip(val) {
+                for (&q, &vq) in idx.iter().zip(val) {
+                    a[(p, q)] += vp * vq;
+                }
+                let yj = y.col(j);
+                let mut bp = b.col_mut(p);
+                for r in 0..n {
+                    bp[r] += vp * yj[r];
+                }
+            }
+        }
+    }
+}
+
+/// Row-wise view of [`SparseCodes`]: which signals use each atom.
+#[derive(Debug, Clone)]
+pub(crate) struct AtomIndex {
+    ptr: Vec<usize>,
+    sig: Vec<usize>,
+    pos: Vec<usize>,
+}
+
+impl AtomIndex {
+    /// Signals using atom `i` and the positions of their coefficients in `SparseCodes::val`.
+    pub fn atom(&self, i: usize) -> (&[usize], &[usize]) {
+        let r = self.ptr[i]..self.ptr[i + 1];
+        (&self.sig[r.clone()], &self.pos[r])
+    }
+}
+
+/// Sparse-codes `y` over `d` with the options' coder. With `keep_better_codes`, a signal keeps
+/// its previous code `prev` when that code represents it better with the current `d` and uses no
+/// more atoms, so the coding stage never increases the objective (the safeguard that makes the
+/// K-SVD and MOD iterations monotone when the pursuit is not exact).
+pub(crate) fn code_stage(
+    opts: &LearnOptions,
+    d: &Mat<f64>,
+    y: MatRef<'_, f64>,
+    prev: Option<&SparseCodes>,
+) -> crate::Result<SparseCodes> {
+    let dict = sparse_core::Dictionary::from_matrix(d.as_ref())?;
+    let res = opts.coder.code(&dict, y, opts.par)?;
+    let new = SparseCodes::from_dense(res.codes.as_ref());
+    let Some(old) = prev.filter(|_| opts.keep_better_codes) else {
+        return Ok(new);
+    };
+    let old_err = col_sq_norms(old.residual(d.as_ref(), y, opts.par).as_ref());
+    let keep: Vec<bool> = (0..new.ncols())
+        .map(|j| {
+            let new_err = res.residual_norm[j] * res.residual_norm[j];
+            old_err[j] < new_err * (1.0 - 1e-12) && old.col(j).0.len() <= new.col(j).0.len()
+        })
+        .collect();
+    if keep.iter().any(|&k| k) {
+        Ok(SparseCodes::select(old, &new, &keep))
+    } else {
+        Ok(new)
+    }
+}
+
+/// Squared l2 norm of every column.
+pub(crate) fn col_sq_norms(r: MatRef<'_, f64>) -> Vec<f64> {
+    (0..r.ncols()).map(|j| r.col(j).squared_norm_l2()).collect()
+}
+
+/// Hands out the worst-represented signals (largest residual first), each at most once, as
+/// replacement atoms.
+pub(crate) struct Replacer<'a> {
+    y: MatRef<'a, f64>,
+    taken: Vec<bool>,
+    order: Vec<usize>,
+    next: usize,
+}
+
+impl<'a> Replacer<'a> {
+    /// Ranks the signals of `y` by their squared residuals `err`.
+    pub fn new(y: MatRef<'a, f64>, err: &[f64]) -> Self {
+        let mut s = Self {
+            y,
+            taken: vec![false; y.ncols()],
+            order: Vec::new(),
+            next: 0,
+        };
+        s.refresh(err);
+        s
+    }
+
+    /// Re-ranks the signals with new residuals (signals already handed out stay excluded).
+    pub fn refresh(&mut self, err: &[f64]) {
+        let mut order: Vec<usize> = (0..self.y.ncols())
+            .filter(|&j| !self.taken[j] && err[j] > 0.0)
+            .collect();
+        order.sort_by(|&a, &b| err[b].total_cmp(&err[a]).then(a.cmp(&b)));
+        self.order = order;
+        self.next = 0;
+    }
+
+    /// Writes the next worst-represented signal, normalised, into `atom`; `false` when none is
+    /// left.
+    pub fn next_into(&mut self, mut atom: faer::ColMut<'_, f64>) -> bool {
+        while self.next < self.order.len() {
+            let j = self.order[self.next];
+            self.next += 1;
+            let nrm = self.y.col(j).norm_l2();
+            if nrm > 0.0 && nrm.is_finite() {
+                self.taken[j] = true;
+                for (a, &v) in atom.as_mut().iter_mut().zip(self.y.col(j).iter()) {
+                    *a = v / nrm;
+                }
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Replaces atoms used fewer than `min_usage` times and near-duplicates (`clearDict` of
+/// KSVD-Box); atoms with `replaced[j]` are left alone. Returns the number replaced.
+pub(crate) fn clear_dict(
+    d: &mut Mat<f64>,
+    usage: &[usize],
+    replaced: &mut [bool],
+    opts: &LearnOptions,
+    replacer: &mut Replacer<'_>,
+) -> usize {
+    if !opts.replace_unused && !opts.replace_duplicates {
+        return 0;
+    }
+    let m = d.ncols();
+    let mut count = 0;
+    for j in 0..m {
+        if replaced[j] {
+            continue;
+        }
+        let unused = opts.replace_unused && usage[j] < opts.min_usage;
+        let duplicate = opts.replace_duplicates
+            && !unused
+            && (0..m).any(|i| {
+                i != j
+                    && d.col(i)
+                        .iter()
+                        .zip(d.col(j).iter())
+                        .map(|(a, b)| a * b)
+                        .sum::<f64>()
+                        .abs()
+                        > opts.duplicate_threshold
+            });
+        if (unused || duplicate) && replacer.next_into(d.col_mut(j)) {
+            replaced[j] = true;
+            count += 1;
+        }
+    }
+    count
+}

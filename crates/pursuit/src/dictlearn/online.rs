@@ -1,0 +1,443 @@
+//! Online dictionary learning (Mairal, Bach, Ponce & Sapiro 2010), with mergeable sufficient
+//! statistics and a streaming `partial_fit`.
+
+use std::ops::Add;
+
+use faer::{Mat, MatRef};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use sparse_core::{check, generate, Dictionary};
+
+use super::codes::{col_sq_norms, Replacer, SparseCodes};
+use super::{learn_option_setters, IterationReport, LearnOptions, LearnedDictionary};
+use crate::error::{invalid, Result};
+use crate::Stop;
+
+/// The sufficient statistics of online dictionary learning: `A = sum x x^T` (`m x m`) and
+/// `B = sum y x^T` (`n x m`) over the signals `y` seen so far and their codes `x` (Mairal et al.
+/// 2010), possibly down-weighted by a forgetting factor.
+///
+/// Statistics of disjoint batches *add up*: `stats(Y1) + stats(Y2) = stats([Y1, Y2])`, so several
+/// workers can code their own data with the same dictionary and merge their statistics
+/// ([`merge`](Self::merge) or `+`) before one dictionary update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SufficientStats {
+    /// `A = sum x x^T` (`n_atoms x n_atoms`).
+    pub a: Mat<f64>,
+    /// `B = sum y x^T` (`signal_len x n_atoms`).
+    pub b: Mat<f64>,
+    /// Total (forgetting-weighted) number of signals accumulated.
+    pub weight: f64,
+}
+
+impl SufficientStats {
+    /// Empty statistics for signals of length `signal_len` and `n_atoms` atoms.
+    pub fn zeros(signal_len: usize, n_atoms: usize) -> Self {
+        Self {
+            a: Mat::zeros(n_atoms, n_atoms),
+            b: Mat::zeros(signal_len, n_atoms),
+            weight: 0.0,
+        }
+    }
+
+    /// The statistics of signals `y` (`n x N`) with codes `codes` (`m x N`).
+    pub fn from_codes(y: MatRef<'_, f64>, codes: MatRef<'_, f64>) -> Result<Self> {
+        let mut s = Self::zeros(y.nrows(), codes.nrows());
+        s.accumulate(y, codes)?;
+        Ok(s)
+    }
+
+    /// Signal length `n`.
+    pub fn signal_len(&self) -> usize {
+        self.b.nrows()
+    }
+
+    /// Number of atoms `m`.
+    pub fn n_atoms(&self) -> usize {
+        self.a.nrows()
+    }
+
+    /// Adds the signals `y` (`n x N`) with codes `codes` (`m x N`): `A += X X^T`, `B += Y X^T`.
+    pub fn accumulate(&mut self, y: MatRef<'_, f64>, codes: MatRef<'_, f64>) -> Result<()> {
+        check::batch("y", y, self.signal_len())?;
+        check::shape("codes", codes, self.n_atoms(), y.ncols())?;
+        check::finite("codes", codes)?;
+        self.accumulate_sparse(y, &SparseCodes::from_dense(codes));
+        Ok(())
+    }
+
+    pub(crate) fn accumulate_sparse(&mut self, y: MatRef<'_, f64>, codes: &SparseCodes) {
+        codes.accumulate_stats(y, &mut self.a, &mut self.b);
+        self.weight += codes.ncols() as f64;
+    }
+
+    /// Multiplies the statistics by `beta` in `[0, 1]` (forgetting the past).
+    pub fn scale(&mut self, beta: f64) -> Result<()> {
+        check::in_range("beta", beta, 0.0, 1.0)?;
+        self.a *= faer::Scale(beta);
+        self.b *= faer::Scale(beta);
+        self.weight *= beta;
+        Ok(())
+    }
+
+    /// Adds another worker's statistics (same signal length and number of atoms).
+    pub fn merge(&mut self, other: &SufficientStats) -> Result<()> {
+        check::shape("other.a", other.a.as_ref(), self.n_atoms(), self.n_atoms())?;
+        check::shape(
+            "other.b",
+            other.b.as_ref(),
+            self.signal_len(),
+            self.n_atoms(),
+        )?;
+        self.a += &other.a;
+        self.b += &other.b;
+        self.weight += other.weight;
+        Ok(())
+    }
+}
+
+/// `s1 + s2` merges statistics; the result is `Err` when the shapes differ.
+impl Add for SufficientStats {
+    type Output = Result<SufficientStats>;
+    fn add(mut self, rhs: SufficientStats) -> Self::Output {
+        self.merge(&rhs)?;
+        Ok(self)
+    }
+}
+
+/// `s1 + &s2` merges statistics; the result is `Err` when the shapes differ.
+impl Add<&SufficientStats> for SufficientStats {
+    type Output = Result<SufficientStats>;
+    fn add(mut self, rhs: &SufficientStats) -> Self::Output {
+        self.merge(rhs)?;
+        Ok(self)
+    }
+}
+
+/// How the statistics of past mini-batches are down-weighted before a new one is added
+/// (`A_t = beta_t A_{t-1} + sum x x^T`, same for `B`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Forgetting {
+    /// `beta = 1`: plain sums, every signal weighs the same.
+    None,
+    /// The mini-batch rule of Mairal et al. (2010): with `eta` signals per batch and step `t`
+    /// (from 1), `theta = t eta` if `t < eta`, else `eta^2 + t - eta`, and
+    /// `beta = (theta + 1 - eta) / (theta + 1)` (scikit-learn's choice as well).
+    #[default]
+    MiniBatch,
+    /// "Scaling the past data" of Mairal et al. (2010): `beta_t = (1 - 1/t)^rho`, `rho >= 0`.
+    Power(f64),
+}
+
+impl Forgetting {
+    /// The factor `beta_t` for step `t >= 1` with `eta` signals in the batch.
+    pub fn beta(&self, t: usize, eta: usize) -> f64 {
+        match *self {
+            Forgetting::None => 1.0,
+            Forgetting::MiniBatch => {
+                let (t, eta) = (t as f64, eta as f64);
+                let theta = if t < eta {
+                    t * eta
+                } else {
+                    eta * eta + t - eta
+                };
+                ((theta + 1.0 - eta) / (theta + 1.0)).clamp(0.0, 1.0)
+            }
+            Forgetting::Power(rho) => (1.0 - 1.0 / t.max(1) as f64).powf(rho),
+        }
+    }
+}
+
+/// Online dictionary learning (Mairal, Bach, Ponce & Sapiro, "Online learning for matrix
+/// factorization and sparse coding", JMLR 2010).
+///
+/// Signals arrive in mini-batches; each batch is sparse-coded with the current dictionary, its
+/// statistics are added to `A = sum x x^T`, `B = sum y x^T` (after the forgetting factor), and
+/// the dictionary is updated by block-coordinate descent on the surrogate
+/// `1/2 Tr(D^T D A) - Tr(D^T B)`, warm-started at the current atoms:
+/// `u_j = (b_j - D a_j) / A_jj + d_j`, `d_j = u_j / ||u_j||` (the exact block minimiser on the
+/// unit sphere; the paper projects on the unit ball, which almost always ends on the sphere).
+/// Memory is `O(m^2 + n m)` whatever the number of signals, so data larger than memory is
+/// streamed through [`OnlineLearner::partial_fit`].
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `options` | [`LearnOptions::new`] | shared options; `iterations` = epochs of [`fit`](Self::fit) |
+/// | `batch_size` | 256 | signals per mini-batch in [`fit`](Self::fit) |
+/// | `forgetting` | [`Forgetting::MiniBatch`] | down-weighting of past statistics |
+/// | `sweeps` | 1 | block-coordinate passes over the atoms per mini-batch |
+///
+/// The paper codes with the Lasso (LARS); any [`SparseCoder`](crate::SparseCoder) plugs in here
+/// (Batch-OMP by default). Atoms that no signal has used yet (`A_jj = 0`) and near-duplicates are
+/// replaced by the worst-represented signals of the current mini-batch, and their statistics
+/// reset ("purging the dictionary from unused atoms" in the paper); `min_usage` is not used.
+#[derive(Debug, Clone)]
+pub struct OnlineDictLearning {
+    /// Shared options.
+    pub options: LearnOptions,
+    /// Signals per mini-batch in [`fit`](Self::fit).
+    pub batch_size: usize,
+    /// Down-weighting of past statistics.
+    pub forgetting: Forgetting,
+    /// Block-coordinate passes per mini-batch.
+    pub sweeps: usize,
+}
+
+learn_option_setters!(OnlineDictLearning);
+
+impl OnlineDictLearning {
+    /// Online learning with `n_atoms` atoms, Batch-OMP with the rule `stop`, and the defaults.
+    pub fn new(n_atoms: usize, stop: Stop) -> Self {
+        Self::with_options(LearnOptions::new(n_atoms, stop))
+    }
+
+    /// Online learning with the given shared options.
+    pub fn with_options(options: LearnOptions) -> Self {
+        Self {
+            options,
+            batch_size: 256,
+            forgetting: Forgetting::MiniBatch,
+            sweeps: 1,
+        }
+    }
+
+    /// Sets the mini-batch size.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets the forgetting rule.
+    pub fn forgetting(mut self, forgetting: Forgetting) -> Self {
+        self.forgetting = forgetting;
+        self
+    }
+
+    /// Sets the block-coordinate passes per mini-batch.
+    pub fn sweeps(mut self, sweeps: usize) -> Self {
+        self.sweeps = sweeps;
+        self
+    }
+
+    fn validate_scalars(&self) -> Result<()> {
+        self.options.validate_scalars()?;
+        check::count("batch_size", self.batch_size, usize::MAX)?;
+        check::count("sweeps", self.sweeps, usize::MAX)?;
+        if let Forgetting::Power(rho) = self.forgetting {
+            check::non_negative("rho", rho)?;
+        }
+        Ok(())
+    }
+
+    /// A streaming learner: feed it mini-batches with [`OnlineLearner::partial_fit`].
+    pub fn learner(&self) -> Result<OnlineLearner> {
+        self.validate_scalars()?;
+        Ok(OnlineLearner {
+            config: self.clone(),
+            d: None,
+            stats: None,
+            step: 0,
+            rng: generate::rng(self.options.seed),
+        })
+    }
+
+    /// Learns a dictionary from the columns of `y` (`n x N`): `iterations` epochs, each over the
+    /// signals in a fresh random order, in mini-batches of `batch_size`. The codes returned are
+    /// those of every signal over the final dictionary; each report aggregates the epoch's
+    /// mini-batches (errors measured before each batch's update).
+    pub fn fit(&self, y: MatRef<'_, f64>) -> Result<LearnedDictionary> {
+        self.fit_observed(y, |_| {})
+    }
+
+    /// [`fit`](Self::fit), calling `observer` after every epoch.
+    pub fn fit_observed(
+        &self,
+        y: MatRef<'_, f64>,
+        mut observer: impl FnMut(&IterationReport),
+    ) -> Result<LearnedDictionary> {
+        self.options.validate(y)?;
+        let mut learner = self.learner()?;
+        let (n, total) = (y.nrows(), y.ncols());
+        let mut order: Vec<usize> = (0..total).collect();
+        let mut history = Vec::with_capacity(self.options.iterations);
+        for epoch in 1..=self.options.iterations {
+            order.shuffle(&mut learner.rng);
+            let (mut sse, mut nnz, mut replaced) = (0.0, 0.0, 0);
+            for chunk in order.chunks(self.batch_size) {
+                let batch = Mat::<f64>::from_fn(n, chunk.len(), |i, c| y[(i, chunk[c])]);
+                let rep = learner.partial_fit(batch.as_ref())?;
+                sse += rep.rmse * rep.rmse * (n * chunk.len()) as f64;
+                nnz += rep.mean_sparsity * chunk.len() as f64;
+                replaced += rep.replaced_atoms;
+            }
+            let report = IterationReport {
+                iteration: epoch,
+                rmse: (sse / (n * total) as f64).sqrt(),
+                mean_sparsity: nnz / total as f64,
+                replaced_atoms: replaced,
+            };
+            observer(&report);
+            history.push(report);
+        }
+        let dictionary = learner
+            .dictionary()
+            .expect("initialised by the first batch");
+        let codes = self
+            .options
+            .coder
+            .code(&dictionary, y, self.options.par)?
+            .codes;
+        Ok(LearnedDictionary {
+            dictionary,
+            codes,
+            history,
+        })
+    }
+}
+
+/// The state of a streaming online learner: dictionary, statistics and step count. Created by
+/// [`OnlineDictLearning::learner`]; the dictionary is initialised from the first mini-batch.
+#[derive(Debug, Clone)]
+pub struct OnlineLearner {
+    config: OnlineDictLearning,
+    d: Option<Mat<f64>>,
+    stats: Option<SufficientStats>,
+    step: usize,
+    rng: StdRng,
+}
+
+impl OnlineLearner {
+    /// The current dictionary (`None` before the first mini-batch).
+    pub fn dictionary(&self) -> Option<Dictionary> {
+        self.d
+            .as_ref()
+            .and_then(|d| Dictionary::from_matrix(d.as_ref()).ok())
+    }
+
+    /// The current statistics (`None` before the first mini-batch).
+    pub fn stats(&self) -> Option<&SufficientStats> {
+        self.stats.as_ref()
+    }
+
+    /// Mini-batch steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+
+    /// One online step on the mini-batch `batch` (`n x b`): code it with the current dictionary,
+    /// forget, add its statistics, update the dictionary. Returns the batch's report (error of
+    /// its codes before the update).
+    pub fn partial_fit(&mut self, batch: MatRef<'_, f64>) -> Result<IterationReport> {
+        let o = &self.config.options;
+        check::non_empty("batch", batch)?;
+        if let Some(d) = &self.d {
+            check::nrows("batch", batch, d.nrows())?;
+        }
+        check::finite("batch", batch)?;
+        if self.d.is_none() {
+            let d = o.initial_dictionary(batch, &mut self.rng)?;
+            self.stats = Some(SufficientStats::zeros(d.nrows(), d.ncols()));
+            self.d = Some(d);
+        }
+        let dict = self.dictionary().expect("initialised above");
+        let codes = SparseCodes::from_dense(o.coder.code(&dict, batch, o.par)?.codes.as_ref());
+        let d = self.d.as_ref().expect("initialised above");
+        let r = codes.residual(d.as_ref(), batch, o.par);
+        let rmse = (r.squared_norm_l2() / (batch.nrows() * batch.ncols()) as f64).sqrt();
+        let mut batch_stats = SufficientStats::zeros(d.nrows(), d.ncols());
+        batch_stats.accumulate_sparse(batch, &codes);
+        self.apply_stats(&batch_stats, batch.ncols())?;
+        let mut replacer = Replacer::new(batch, &col_sq_norms(r.as_ref()));
+        let replaced = self.purge(&mut replacer);
+        Ok(IterationReport {
+            iteration: self.step,
+            rmse,
+            mean_sparsity: codes.mean_sparsity(),
+            replaced_atoms: replaced,
+        })
+    }
+
+    /// One step from statistics computed elsewhere (e.g. merged from several workers that coded
+    /// `eta` signals in total with [`dictionary`](Self::dictionary)): forget, add, update.
+    /// Errors when the learner has no dictionary yet or the shapes differ.
+    pub fn apply_stats(&mut self, stats: &SufficientStats, eta: usize) -> Result<()> {
+        check::count("eta", eta, usize::MAX)?;
+        let (Some(d), Some(own)) = (self.d.as_mut(), self.stats.as_mut()) else {
+            return Err(invalid(
+                "stats",
+                "statistics before the first mini-batch",
+                "a learner initialised by partial_fit",
+            ));
+        };
+        self.step += 1;
+        let beta = self.config.forgetting.beta(self.step, eta);
+        let mut merged = own.clone();
+        merged.scale(beta)?;
+        merged.merge(stats)?;
+        *own = merged;
+        for _ in 0..self.config.sweeps {
+            block_coordinate_update(d, own);
+        }
+        Ok(())
+    }
+
+    /// Replaces never-used and near-duplicate atoms by the worst-represented signals, resetting
+    /// their statistics.
+    fn purge(&mut self, replacer: &mut Replacer<'_>) -> usize {
+        let o = &self.config.options;
+        let (Some(d), Some(s)) = (self.d.as_mut(), self.stats.as_mut()) else {
+            return 0;
+        };
+        let m = d.ncols();
+        let mut count = 0;
+        for j in 0..m {
+            let unused = o.replace_unused && s.a[(j, j)] <= 0.0;
+            let duplicate = o.replace_duplicates
+                && !unused
+                && (0..m).any(|i| {
+                    i != j && (d.col(i).transpose() * d.col(j)).abs() > o.duplicate_threshold
+                });
+            if (unused || duplicate) && replacer.next_into(d.col_mut(j)) {
+                s.a.row_mut(j).fill(0.0);
+                s.a.col_mut(j).fill(0.0);
+                s.b.col_mut(j).fill(0.0);
+                count += 1;
+            }
+        }
+        count
+    }
+}
+
+/// One pass of block-coordinate descent over the atoms (Mairal et al. 2010, Alg. 2), projected
+/// on the unit sphere.
+fn block_coordinate_update(d: &mut Mat<f64>, s: &SufficientStats) {
+    let (n, m) = (d.nrows(), d.ncols());
+    let mut u = vec![0.0; n];
+    for j in 0..m {
+        let ajj = s.a[(j, j)];
+        if ajj.is_nan() || ajj <= 0.0 {
+            continue;
+        }
+        // u = (b_j - D a_j) / A_jj + d_j
+        for (i, ui) in u.iter_mut().enumerate() {
+            *ui = s.b[(i, j)];
+        }
+        for k in 0..m {
+            let akj = s.a[(k, j)];
+            if akj != 0.0 {
+                for (ui, &dv) in u.iter_mut().zip(d.col_as_slice(k)) {
+                    *ui -= akj * dv;
+                }
+            }
+        }
+        for (ui, &dv) in u.iter_mut().zip(d.col_as_slice(j)) {
+            *ui = *ui / ajj + dv;
+        }
+        let nrm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if nrm > 0.0 && nrm.is_finite() {
+            for (dv, &uv) in d.col_as_slice_mut(j).iter_mut().zip(&u) {
+                *dv = uv / nrm;
+            }
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Dictionary learning: the synthetic experiment of the K-SVD paper (Aharon, Elad & Bruckstein
+//! 2006, Sec. V-A), monotonicity, online statistics, and input validation.
+
+use faer::{Mat, MatRef, Par};
+use pursuit::dictlearn::{
+    AtomUpdate, Forgetting, InitDict, Ksvd, LearnedDictionary, Mod, OnlineDictLearning,
+    SufficientStats,
+};
+use pursuit::{Omp, SparseCoder, Stop};
+use rand::Rng;
+use sparse_core::{generate, Dictionary, LinearOperator, Noise};
+
+/// The paper's set-up: a random 20 x 50 dictionary, signals that are combinations of 3 atoms
+/// with random coefficients, optionally noisy.
+fn planted(n_signals: usize, noise: Noise, seed: u64) -> (Dictionary, Mat<f64>) {
+    let mut rng = generate::rng(seed);
+    let d = Dictionary::random_gaussian(20, 50, &mut rng).unwrap();
+    // "uniformly distributed i.i.d. coefficients in random and independent locations"
+    let mut x = Mat::<f64>::zeros(50, n_signals);
+    for j in 0..n_signals {
+        for i in rand::seq::index::sample(&mut rng, 50, 3).iter() {
+            x[(i, j)] = rng.random_range(-1.0..1.0);
+        }
+    }
+    let y = generate::signals(&d, x.as_ref(), noise, &mut rng)
+        .unwrap()
+        .noisy;
+    (d, y)
+}
+
+/// Fraction of true atoms `d` with a learned atom `e` such that `1 - |<d, e>| < 0.01`.
+fn recovered(truth: &Dictionary, learned: &Dictionary) -> f64 {
+    let g = truth.matrix().transpose() * learned.matrix();
+    let hits = (0..g.nrows())
+        .filter(|&i| (0..g.ncols()).any(|j| 1.0 - g[(i, j)].abs() < 0.01))
+        .count();
+    hits as f64 / truth.n_atoms() as f64
+}
+
+fn rmse_of(learned: &LearnedDictionary, y: MatRef<'_, f64>) -> f64 {
+    let r = y - learned.dictionary.apply(learned.codes.as_ref()).unwrap();
+    (r.squared_norm_l2() / (y.nrows() * y.ncols()) as f64).sqrt()
+}
+
+/// Mean fraction of recovered atoms over `trials` planted problems (the paper averages over
+/// trials: a single run may stop in a local minimum with two atoms merged).
+fn mean_recovery(
+    trials: u64,
+    noise: Noise,
+    learn: impl Fn(MatRef<'_, f64>, u64) -> LearnedDictionary,
+) -> f64 {
+    let mut total = 0.0;
+    for seed in 1..=trials {
+        let (truth, y) = planted(1500, noise, seed);
+        let learned = learn(y.as_ref(), seed);
+        // The returned codes belong to the returned dictionary.
+        let last = learned.final_rmse();
+        assert!((rmse_of(&learned, y.as_ref()) - last).abs() <= 1e-9 * (1.0 + last));
+        total += recovered(&truth, &learned.dictionary);
+    }
+    total / trials as f64
+}
+
+#[test]
+fn ksvd_recovers_the_planted_dictionary_noise_free_and_at_20db() {
+    for noise in [Noise::None, Noise::SnrDb(20.0)] {
+        let rate = mean_recovery(8, noise, |y, seed| {
+            Ksvd::new(50, Stop::Sparsity(3))
+                .iterations(50)
+                .seed(seed)
+                .fit(y)
+                .unwrap()
+        });
+        assert!(
+            rate >= 0.9,
+            "K-SVD recovered {rate} of the atoms ({noise:?})"
+        );
+    }
+}
+
+#[test]
+fn mod_recovers_the_planted_dictionary_noise_free_and_at_20db() {
+    for noise in [Noise::None, Noise::SnrDb(20.0)] {
+        let rate = mean_recovery(8, noise, |y, seed| {
+            Mod::new(50, Stop::Sparsity(3))
+                .iterations(50)
+                .seed(seed)
+                .fit(y)
+                .unwrap()
+        });
+        assert!(rate >= 0.9, "MOD recovered {rate} of the atoms ({noise:?})");
+    }
+}
+
+#[test]
+fn approximate_ksvd_recovers_most_atoms() {
+    let rate = mean_recovery(6, Noise::SnrDb(20.0), |y, seed| {
+        Ksvd::new(50, Stop::Sparsity(3))
+            .update(AtomUpdate::Approximate)
+            .iterations(50)
+            .seed(seed)
+            .fit(y)
+            .unwrap()
+    });
+    assert!(
+        rate >= 0.85,
+        "approximate K-SVD recovered {rate} of the atoms"
+    );
+}
+
+#[test]
+fn ksvd_with_plain_omp_and_any_init_runs() {
+    let (truth, y) = planted(600, Noise::None, 6);
+    for init in [InitDict::RandomGaussian, InitDict::Given(truth.clone())] {
+        let learned = Ksvd::new(50, Stop::Sparsity(3))
+            .coder(Omp::new(Stop::Sparsity(3)))
+            .init(init)
+            .iterations(3)
+            .fit(y.as_ref())
+            .unwrap();
+        assert_eq!(learned.history.len(), 3);
+        assert_eq!(learned.codes.shape(), (50, 600));
+    }
+    // Started at the truth, K-SVD stays there (up to the few signals OMP gets wrong).
+    let learned = Ksvd::new(50, Stop::Sparsity(3))
+        .init(InitDict::Given(truth.clone()))
+        .iterations(3)
+        .fit(y.as_ref())
+        .unwrap();
+    let signal_rms = (y.squared_norm_l2() / (20.0 * 600.0)).sqrt();
+    assert!(
+        learned.final_rmse() < 0.1 * signal_rms,
+        "{:?}",
+        learned.history
+    );
+    assert_eq!(recovered(&truth, &learned.dictionary), 1.0);
+}
+
+/// With OMP at a fixed sparsity, no atom replacement and the keep-the-better-code safeguard,
+/// each iteration's error (codes of the iteration, dictionary after its update) does not
+/// increase: every stage of MOD and K-SVD minimises the same objective.
+#[test]
+fn representation_error_decreases_monotonically() {
+    let (_, y) = planted(1500, Noise::SnrDb(20.0), 7);
+    let runs: Vec<(&str, Vec<f64>)> = vec![
+        (
+            "MOD",
+            Mod::new(50, Stop::Sparsity(3))
+                .replace_unused(false)
+                .replace_duplicates(false)
+                .keep_better_codes(true)
+                .iterations(25)
+                .fit(y.as_ref())
+                .unwrap()
+                .history
+                .iter()
+                .map(|r| r.rmse)
+                .collect(),
+        ),
+        (
+            "K-SVD",
+            Ksvd::new(50, Stop::Sparsity(3))
+                .replace_unused(false)
+                .replace_duplicates(false)
+                .keep_better_codes(true)
+                .iterations(25)
+                .fit(y.as_ref())
+                .unwrap()
+                .history
+                .iter()
+                .map(|r| r.rmse)
+                .collect(),
+        ),
+        (
+            "approximate K-SVD",
+            Ksvd::new(50, Stop::Sparsity(3))
+                .update(AtomUpdate::Approximate)
+                .replace_unused(false)
+                .replace_duplicates(false)
+                .keep_better_codes(true)
+                .iterations(25)
+                .fit(y.as_ref())
+                .unwrap()
+                .history
+                .iter()
+                .map(|r| r.rmse)
+                .collect(),
+        ),
+    ];
+    for (name, h) in runs {
+        for w in h.windows(2) {
+            assert!(
+                w[1] <= w[0] + 1e-12,
+                "{name}: error went up {} -> {}: {h:?}",
+                w[0],
+                w[1]
+            );
+        }
+        assert!(h[h.len() - 1] < 0.5 * h[0], "{name}: {h:?}");
+    }
+}
+
+#[test]
+fn observer_sees_every_iteration() {
+    let (_, y) = planted(400, Noise::None, 8);
+    let mut seen = Vec::new();
+    let learned = Ksvd::new(50, Stop::Sparsity(3))
+        .iterations(4)
+        .fit_observed(y.as_ref(), |r| seen.push(*r))
+        .unwrap();
+    assert_eq!(seen, learned.history);
+    assert_eq!(
+        seen.iter().map(|r| r.iteration).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert!(seen
+        .iter()
+        .all(|r| r.mean_sparsity <= 3.0 && r.rmse.is_finite()));
+}
+
+#[test]
+fn duplicate_and_unused_atoms_are_replaced() {
+    let (truth, y) = planted(600, Noise::None, 9);
+    // Atom 1 duplicates atom 0 and atom 2 is orthogonal to every signal's span: both are replaced.
+    let mut m = truth.matrix().to_owned();
+    let a0 = m.col(0).to_owned();
+    m.col_mut(1).copy_from(&a0);
+    let d = Dictionary::from_matrix(m.as_ref()).unwrap();
+    let learned = Ksvd::new(50, Stop::Sparsity(3))
+        .init(InitDict::Given(d))
+        .iterations(2)
+        .fit(y.as_ref())
+        .unwrap();
+    assert!(learned.history[0].replaced_atoms >= 1);
+    assert_eq!(
+        learned.history[1].replaced_atoms, 0,
+        "none after the last iteration"
+    );
+    let g = learned.dictionary.gram();
+    assert!(g[(0, 1)].abs() < 0.99);
+}
+
+#[test]
+fn online_statistics_merge_like_the_concatenated_batch() {
+    let (truth, y) = planted(900, Noise::SnrDb(30.0), 10);
+    let x = Omp::new(Stop::Sparsity(3))
+        .code(&truth, y.as_ref())
+        .unwrap()
+        .codes;
+    let whole = SufficientStats::from_codes(y.as_ref(), x.as_ref()).unwrap();
+    let parts: Vec<SufficientStats> = (0..3)
+        .map(|p| {
+            let (yc, xc) = (y.subcols(300 * p, 300), x.subcols(300 * p, 300));
+            SufficientStats::from_codes(yc, xc).unwrap()
+        })
+        .collect();
+    let mut merged = parts[0].clone();
+    merged.merge(&parts[1]).unwrap();
+    let merged = (merged + &parts[2]).unwrap();
+    let tol = 1e-12 * (1.0 + whole.a.norm_max());
+    assert!((&merged.a - &whole.a).norm_max() <= tol);
+    assert!((&merged.b - &whole.b).norm_max() <= 1e-12 * (1.0 + whole.b.norm_max()));
+    assert_eq!(merged.weight, 900.0);
+    // Explicit formulas: A = X X^T, B = Y X^T.
+    assert!((&whole.a - &x * x.transpose()).norm_max() <= tol);
+    assert!((&whole.b - &y * x.transpose()).norm_max() <= 1e-12 * (1.0 + whole.b.norm_max()));
+    // Shapes must agree.
+    let other = SufficientStats::zeros(20, 49);
+    assert!((merged.clone() + other).is_err());
+}
+
+#[test]
+fn online_learning_streams_and_learns() {
+    let (truth, y) = planted(3000, Noise::SnrDb(30.0), 11);
+    let config = OnlineDictLearning::new(50, Stop::Sparsity(3))
+        .batch_size(50)
+        .seed(11);
+    // Streaming: mini-batches arrive one by one, 10 passes over the data.
+    let mut learner = config.learner().unwrap();
+    let mut epoch_rmse = Vec::new();
+    for _epoch in 0..10 {
+        let mut sse = 0.0;
+        for b in 0..60 {
+            let rep = learner.partial_fit(y.subcols(50 * b, 50)).unwrap();
+            sse += rep.rmse * rep.rmse;
+        }
+        epoch_rmse.push((sse / 60.0).sqrt());
+    }
+    assert_eq!(learner.steps(), 600);
+    assert!(epoch_rmse[9] < 0.5 * epoch_rmse[0], "{epoch_rmse:?}");
+    let d = learner.dictionary().unwrap();
+    let rate = recovered(&truth, &d);
+    assert!(rate >= 0.8, "online learning recovered {rate} of the atoms");
+    // fit() over epochs, in a shuffled order.
+    let learned = config.iterations(4).fit(y.as_ref()).unwrap();
+    assert_eq!(learned.history.len(), 4);
+    assert!(learned.final_rmse() < learned.history[0].rmse);
+    assert_eq!(learned.codes.shape(), (50, 3000));
+    // Forgetting rules.
+    assert_eq!(Forgetting::None.beta(5, 10), 1.0);
+    assert!((Forgetting::MiniBatch.beta(1, 10) - 1.0 / 11.0).abs() < 1e-15);
+    assert_eq!(Forgetting::Power(1.0).beta(4, 1), 0.75);
+}
+
+#[test]
+fn online_workers_merge_statistics() {
+    let (_, y) = planted(800, Noise::None, 12);
+    let config = OnlineDictLearning::new(50, Stop::Sparsity(3)).forgetting(Forgetting::None);
+    let mut learner = config.learner().unwrap();
+    learner.partial_fit(y.subcols(0, 200)).unwrap();
+    // Two workers code their shards with the current dictionary; the master applies the sum.
+    let d = learner.dictionary().unwrap();
+    let omp = pursuit::BatchOmp::new(Stop::Sparsity(3)).par(Par::Seq);
+    let shard = |c: usize| {
+        let ys = y.subcols(c, 300);
+        let x = omp.code(&d, ys).unwrap().codes;
+        SufficientStats::from_codes(ys, x.as_ref()).unwrap()
+    };
+    let total = (shard(200) + shard(500)).unwrap();
+    let before = learner.stats().unwrap().clone();
+    learner.apply_stats(&total, 600).unwrap();
+    let after = learner.stats().unwrap();
+    assert!((&after.a - (&before.a + &total.a)).norm_max() < 1e-9);
+    assert_eq!(after.weight, 800.0);
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_argument() {
+    let (_, y) = planted(100, Noise::None, 13);
+    let ksvd = Ksvd::new(50, Stop::Sparsity(3));
+    let msg = |e: pursuit::Error| e.to_string();
+    assert!(msg(ksvd.fit(Mat::<f64>::zeros(20, 0).as_ref()).unwrap_err()).contains("`y`"));
+    let mut bad = y.clone();
+    bad[(3, 4)] = f64::NAN;
+    assert!(msg(ksvd.fit(bad.as_ref()).unwrap_err()).contains("`y`"));
+    assert!(msg(Ksvd::new(0, Stop::Sparsity(3)).fit(y.as_ref()).unwrap_err()).contains("n_atoms"));
+    assert!(msg(ksvd.clone().iterations(0).fit(y.as_ref()).unwrap_err()).contains("iterations"));
+    assert!(msg(Mod::new(50, Stop::Sparsity(0)).fit(y.as_ref()).unwrap_err()).contains("`k`"));
+    let wrong = Dictionary::random_gaussian(20, 40, &mut generate::rng(0)).unwrap();
+    assert!(msg(ksvd
+        .clone()
+        .init(InitDict::Given(wrong))
+        .fit(y.as_ref())
+        .unwrap_err())
+    .contains("init"));
+    let e = ksvd
+        .clone()
+        .init(InitDict::OvercompleteDct)
+        .fit(y.as_ref())
+        .unwrap_err();
+    assert!(msg(e).contains("init"));
+    let e = ksvd
+        .clone()
+        .duplicate_threshold(1.5)
+        .fit(y.as_ref())
+        .unwrap_err();
+    assert!(msg(e).contains("duplicate_threshold"));
+    let online = OnlineDictLearning::new(50, Stop::Sparsity(3));
+    assert!(msg(online.clone().batch_size(0).learner().unwrap_err()).contains("batch_size"));
+    let e = online
+        .clone()
+        .forgetting(Forgetting::Power(-1.0))
+        .learner()
+        .unwrap_err();
+    assert!(msg(e).contains("rho"));
+    let mut learner = online.learner().unwrap();
+    let stats = SufficientStats::zeros(20, 50);
+    assert!(msg(learner.apply_stats(&stats, 10).unwrap_err()).contains("stats"));
+    learner.partial_fit(y.as_ref()).unwrap();
+    let e = learner
+        .partial_fit(Mat::<f64>::zeros(21, 5).as_ref())
+        .unwrap_err();
+    assert!(msg(e).contains("batch"));
+    let mut s = SufficientStats::zeros(20, 50);
+    assert!(msg(s.scale(2.0).unwrap_err()).contains("beta"));
+    assert!(s
+        .accumulate(y.as_ref(), Mat::<f64>::zeros(49, 100).as_ref())
+        .is_err());
+}
