@@ -3,6 +3,7 @@
 use faer::linalg::solvers::SolveLstsq;
 use faer::{Mat, MatRef, Par};
 use proptest::prelude::*;
+use pursuit::greedy::Selection;
 use pursuit::{BatchOmp, MatchingPursuit, Omp, SparseCoder, Stop, Thresholding};
 use sparse_core::{generate, Dictionary, LinearOperator, Noise, Shrinkage};
 
@@ -46,6 +47,8 @@ proptest! {
         for res in [
             Omp::new(Stop::Sparsity(k)).code(&d, y.as_ref()).unwrap(),
             BatchOmp::new(Stop::Residual(1e-9)).code(&d, y.as_ref()).unwrap(),
+            // ORMP shares the guarantee (Soussen, Gribonval, Idier & Herzet 2013).
+            BatchOmp::new(Stop::Sparsity(k)).selection(Selection::Ormp).code(&d, y.as_ref()).unwrap(),
         ] {
             for j in 0..8 {
                 prop_assert_eq!(support(res.codes.as_ref(), j), support(x.as_ref(), j));
@@ -274,4 +277,51 @@ fn bad_input_is_an_error() {
         .code(&d, y.as_ref())
         .unwrap();
     assert!(res.all_converged() && res.codes.norm_max() == 0.0);
+}
+
+/// ORMP against its definition: each step adds the atom whose least-squares fit together with
+/// the atoms already chosen leaves the smallest residual (checked by brute force with QR).
+#[test]
+fn ormp_adds_the_atom_that_minimises_the_residual() {
+    let (n, m, k) = (10, 24, 5);
+    for seed in 0..20u64 {
+        let mut rng = generate::rng(seed);
+        let d = Dictionary::random_gaussian(n, m, &mut rng).unwrap();
+        let y = generate::add_noise(Mat::<f64>::zeros(n, 1).as_ref(), 1.0, &mut rng).unwrap();
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut resid = f64::INFINITY;
+        for _ in 0..k {
+            let (mut best, mut best_r) = (usize::MAX, f64::INFINITY);
+            for i in (0..m).filter(|i| !chosen.contains(i)) {
+                let mut s = chosen.clone();
+                s.push(i);
+                let c = lstsq_on(&d, &s, y.as_ref());
+                let ds = Mat::<f64>::from_fn(n, s.len(), |r, q| d.matrix()[(r, s[q])]);
+                let r = (y.as_ref() - &ds * &c).norm_l2();
+                if r < best_r - 1e-12 {
+                    (best, best_r) = (i, r);
+                }
+            }
+            chosen.push(best);
+            resid = best_r;
+        }
+        chosen.sort();
+        let res = BatchOmp::new(Stop::Sparsity(k))
+            .selection(Selection::Ormp)
+            .par(Par::Seq)
+            .code(&d, y.as_ref())
+            .unwrap();
+        assert_eq!(support(res.codes.as_ref(), 0), chosen, "seed {seed}");
+        let coef = lstsq_on(&d, &chosen, y.as_ref());
+        for (c, &i) in chosen.iter().enumerate() {
+            assert!((coef[(c, 0)] - res.codes[(i, 0)]).abs() < 1e-10);
+        }
+        assert!((res.residual_norm[0] - resid).abs() < 1e-10);
+        // The residual rule stops at the first support meeting the target.
+        let res = BatchOmp::new(Stop::Residual(resid * 1.0001))
+            .selection(Selection::Ormp)
+            .code(&d, y.as_ref())
+            .unwrap();
+        assert_eq!(res.iterations[0], k);
+    }
 }

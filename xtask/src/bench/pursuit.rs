@@ -2,6 +2,7 @@
 //! signals, sparsity 8, Lasso at lambda = 0.1 max|D^T Y|) against SPAMS and scikit-learn.
 
 use faer::{Mat, MatRef, Par};
+use pursuit::greedy::Selection;
 use pursuit::lasso::{CoordinateDescent, Fista, Lars};
 use pursuit::{BatchOmp, Omp, SparseCoder, Stop};
 use sparse_core::io::{read_npy, write_npy};
@@ -62,7 +63,7 @@ pub fn run() -> BoxResult<()> {
     let mut rng = generate::rng(64256);
     let dcts = Dictionary::overcomplete_dct(8, 256)?;
     let rand = Dictionary::random_gaussian(64, 256, &mut rng)?;
-    let mut md = String::from("# pursuit: 64 x 256, 10,000 signals, k = 8\n\n");
+    let mut md = String::from("# pursuit: 64 x 256, 10,000 signals, k = 8\n\nSPAMS' `omp` is ORMP (orthogonal least squares); compare its supports with `batch-ormp`.\n\n");
     let py = python_with(&["numpy"]);
     for (dname, d) in [("random", &rand), ("dct", &dcts)] {
         let x = generate::sparseland_codes(256, K, N_SIGNALS, 0.1, 1.0, &mut rng)?;

@@ -6,12 +6,13 @@
 
 mod mp;
 mod omp;
+mod ormp;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 mod threshold;
 
 pub use mp::MatchingPursuit;
-pub use omp::{BatchOmp, Omp};
+pub use omp::{BatchOmp, Omp, Selection};
 pub use threshold::Thresholding;
 
 use crate::error::{invalid, Result};
@@ -151,6 +152,11 @@ impl GrowingCholesky {
         row[k] = d.sqrt();
         self.k += 1;
         true
+    }
+
+    /// Row `k` of the factor (`k + 1` entries, the diagonal last).
+    pub(crate) fn row(&self, k: usize) -> &[f64] {
+        &self.l[k * self.cap..k * self.cap + k + 1]
     }
 
     /// In place `b <- L^{-1} b` (forward substitution), `b.len() == len()` (or the pending row).

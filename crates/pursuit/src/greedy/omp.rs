@@ -4,6 +4,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary};
 
+use super::ormp::{ormp_one, OrmpScratch};
 use super::{argmax_abs, has_avx2_fma, GrowingCholesky, Stop};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{CodingResult, Report};
@@ -11,7 +12,7 @@ use crate::{Result, SparseCoder};
 
 /// Relative size of the largest correlation below which the residual is taken as orthogonal to
 /// every atom (the signal is represented exactly).
-const ORTHOGONAL_TOL: f64 = 1e-13;
+pub(crate) const ORTHOGONAL_TOL: f64 = 1e-13;
 
 /// Orthogonal Matching Pursuit (Pati, Rezaiifar & Krishnaprasad 1993; Davis, Mallat & Zhang
 /// 1994): at each step select the atom most correlated with the residual, then project the
@@ -194,12 +195,27 @@ fn dot_cols(d: MatRef<'_, f64>, t: usize, b: faer::ColRef<'_, f64>) -> f64 {
 /// | --- | --- | --- |
 /// | `stop` | — | [`Stop::Sparsity`] `k`, [`Stop::Residual`] `eps`, or both |
 /// | `par` | `Par::rayon(0)` | parallelism over signals (and of the `D^T Y` product) |
+/// | `selection` | [`Selection::Omp`] | atom selection rule (OMP or ORMP) |
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchOmp {
     /// Stopping rule.
     pub stop: Stop,
     /// Parallelism.
     pub par: Par,
+    /// Atom selection rule.
+    pub selection: Selection,
+}
+
+/// How a Batch-OMP step chooses the next atom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// OMP: the atom most correlated with the residual, `argmax |<r, d_i>|`.
+    #[default]
+    Omp,
+    /// ORMP / orthogonal least squares: the atom whose addition leaves the smallest residual,
+    /// `argmax <r, d_i>^2 / ||P_S^perp d_i||^2` (Chen, Billings & Luo 1989; the rule of SPAMS'
+    /// `omp`). Better on coherent dictionaries, same cost order.
+    Ormp,
 }
 
 impl BatchOmp {
@@ -208,12 +224,19 @@ impl BatchOmp {
         Self {
             stop,
             par: Par::rayon(0),
+            selection: Selection::Omp,
         }
     }
 
     /// Sets the parallelism.
     pub fn par(mut self, par: Par) -> Self {
         self.par = par;
+        self
+    }
+
+    /// Sets the atom selection rule.
+    pub fn selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
         self
     }
 
@@ -236,7 +259,12 @@ impl BatchOmp {
             y,
             m,
             self.par,
-            || (OmpScratch::new(kmax, m), Mat::<f64>::zeros(m, CHUNK)),
+            || {
+                (
+                    Scratch::new(self.selection, kmax, m),
+                    Mat::<f64>::zeros(m, CHUNK),
+                )
+            },
             |(s, dty), _first, yc, mut xc, rc| {
                 let w = yc.ncols();
                 let mut dty = dty.as_mut().subcols_mut(0, w);
@@ -251,9 +279,8 @@ impl BatchOmp {
                 for (k, r) in rc.iter_mut().enumerate() {
                     let a0 = column(dty.as_ref(), k);
                     let yn2 = yc.col(k).squared_norm_l2();
-                    *r = batch_omp_dispatch(
+                    *r = s.run(
                         simd,
-                        s,
                         &gram,
                         &a0,
                         yn2,
@@ -295,10 +322,43 @@ impl BatchOmp {
             dty,
             m,
             self.par,
-            || OmpScratch::new(kmax, m),
-            |s, j, a0, xj| batch_omp_dispatch(simd, s, &gram, a0, ynorm2[j], kmax, eps2, xj),
+            || Scratch::new(self.selection, kmax, m),
+            |s, j, a0, xj| s.run(simd, &gram, a0, ynorm2[j], kmax, eps2, xj),
         );
         Ok(CodingResult::from_reports(codes, &reports, false))
+    }
+}
+
+/// The per-worker scratch of the selected rule.
+enum Scratch {
+    Omp(OmpScratch),
+    Ormp(OrmpScratch),
+}
+
+impl Scratch {
+    fn new(selection: Selection, kmax: usize, m: usize) -> Self {
+        match selection {
+            Selection::Omp => Scratch::Omp(OmpScratch::new(kmax, m)),
+            Selection::Ormp => Scratch::Ormp(OrmpScratch::new(kmax, m)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn run(
+        &mut self,
+        simd: bool,
+        gram: &Mat<f64>,
+        a0: &[f64],
+        ynorm2: f64,
+        kmax: usize,
+        eps2: f64,
+        xj: &mut [f64],
+    ) -> Report {
+        match self {
+            Scratch::Omp(s) => batch_omp_dispatch(simd, s, gram, a0, ynorm2, kmax, eps2, xj),
+            Scratch::Ormp(s) => ormp_one(simd, s, gram, a0, ynorm2, kmax, eps2, xj),
+        }
     }
 }
 

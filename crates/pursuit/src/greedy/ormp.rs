@@ -1,0 +1,185 @@
+//! Order Recursive Matching Pursuit (ORMP, a.k.a. orthogonal least squares) in the Batch-OMP
+//! framework: the selection rule SPAMS' `omp` uses.
+//!
+//! OMP picks the atom most correlated with the residual; ORMP picks the atom that, once added,
+//! leaves the smallest residual: `argmax_i <r, d_i>^2 / ||P_S^perp d_i||^2` (Chen, Billings & Luo
+//! 1989; Cotter, Kreutz-Delgado & Rao 1999). Both are computed from the Gram matrix by
+//! Gram-Schmidt *in correlation space*: with `q_k` the orthonormal basis of the selected atoms,
+//! `u_k = D^T q_k = (G_{:,s_k} - sum_{t<k} L_kt u_t) / L_kk`, the correlations update as
+//! `alpha -= (q_k^T y) u_k` and the projected squared norms as `nu -= u_k^2`.
+
+use faer::{Mat, MatRef};
+
+use super::{argmax_abs, GrowingCholesky, DEPENDENCE_TOL};
+use crate::result::Report;
+
+/// Scratch of one ORMP worker.
+pub(crate) struct OrmpScratch {
+    chol: GrowingCholesky,
+    support: Vec<usize>,
+    /// `q_k^T y` for each selected atom (the forward-substituted right-hand side).
+    z: Vec<f64>,
+    /// `u_k = D^T q_k`, column-major `m x kmax`.
+    u: Vec<f64>,
+    alpha: Vec<f64>,
+    nu: Vec<f64>,
+    score: Vec<f64>,
+    g: Vec<f64>,
+}
+
+impl OrmpScratch {
+    pub(crate) fn new(kmax: usize, m: usize) -> Self {
+        Self {
+            chol: GrowingCholesky::new(kmax),
+            support: Vec::with_capacity(kmax),
+            z: Vec::with_capacity(kmax),
+            u: vec![0.0; kmax * m],
+            alpha: vec![0.0; m],
+            nu: vec![0.0; m],
+            score: vec![0.0; m],
+            g: Vec::with_capacity(kmax),
+        }
+    }
+}
+
+/// ORMP for one signal from its correlations `a0 = D^T y`; `simd` selects the AVX2 + FMA
+/// kernels (only pass `true` when the CPU has them).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ormp_one(
+    simd: bool,
+    s: &mut OrmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+) -> Report {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: the caller only passes `simd` when AVX2 and FMA are available.
+        return unsafe { ormp_avx2(s, gram, a0, ynorm2, kmax, eps2, xj) };
+    }
+    let _ = simd;
+    ormp_steps(s, gram, a0, ynorm2, kmax, eps2, xj, |out, a, u, coefs| {
+        out.copy_from_slice(a);
+        for (t, &c) in coefs.iter().enumerate() {
+            for (o, uv) in out.iter_mut().zip(u.col(t).iter()) {
+                *o -= c * uv;
+            }
+        }
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn ormp_avx2(
+    s: &mut OrmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+) -> Report {
+    ormp_steps(s, gram, a0, ynorm2, kmax, eps2, xj, |out, a, u, coefs| {
+        let idx: [usize; 64] = std::array::from_fn(|i| i);
+        if coefs.len() <= 64 {
+            super::simd::update_alpha(out, a, u, &idx[..coefs.len()], coefs)
+        } else {
+            let idx: Vec<usize> = (0..coefs.len()).collect();
+            super::simd::update_alpha(out, a, u, &idx, coefs)
+        }
+    })
+}
+
+/// The ORMP steps, generic over `combine(out, a, U, c)`: `out = a - U c`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn ormp_steps(
+    s: &mut OrmpScratch,
+    gram: &Mat<f64>,
+    a0: &[f64],
+    ynorm2: f64,
+    kmax: usize,
+    eps2: f64,
+    xj: &mut [f64],
+    combine: impl Fn(&mut [f64], &[f64], MatRef<'_, f64>, &[f64]),
+) -> Report {
+    let m = a0.len();
+    s.chol.clear();
+    s.support.clear();
+    s.z.clear();
+    s.alpha.copy_from_slice(a0);
+    for i in 0..m {
+        s.nu[i] = gram[(i, i)];
+    }
+    let ynorm = ynorm2.sqrt();
+    let floor = (super::omp::ORTHOGONAL_TOL * ynorm).powi(2);
+    let mut res2 = ynorm2;
+    let mut converged = false;
+    loop {
+        let k = s.support.len();
+        if res2 <= eps2 || (k == kmax && eps2 < 0.0) {
+            converged = true;
+            break;
+        }
+        if k == kmax {
+            break;
+        }
+        for i in 0..m {
+            let nu = s.nu[i];
+            s.score[i] = if nu > DEPENDENCE_TOL * gram[(i, i)] {
+                s.alpha[i] * s.alpha[i] / nu
+            } else {
+                0.0
+            };
+        }
+        for &t in &s.support {
+            s.score[t] = 0.0;
+        }
+        let (i, sc) = argmax_abs(&s.score);
+        if sc <= floor {
+            converged = true; // nothing left to explain
+            break;
+        }
+        let gi = gram.col_as_slice(i);
+        s.g.clear();
+        s.g.extend(s.support.iter().map(|&t| gi[t]));
+        if !s.chol.push(&mut s.g, gi[i]) {
+            break;
+        }
+        let row = s.chol.row(k);
+        let (done, rest) = s.u.split_at_mut(k * m);
+        let uk = &mut rest[..m];
+        combine(
+            uk,
+            gi,
+            MatRef::from_column_major_slice(done, m, k),
+            &row[..k],
+        );
+        let inv = 1.0 / row[k];
+        let zk = (a0[i] - row[..k].iter().zip(&s.z).map(|(l, z)| l * z).sum::<f64>()) * inv;
+        for ((a, nu), u) in s.alpha.iter_mut().zip(s.nu.iter_mut()).zip(uk.iter_mut()) {
+            *u *= inv;
+            *a -= zk * *u;
+            *nu -= *u * *u;
+        }
+        s.support.push(i);
+        s.z.push(zk);
+        res2 = (ynorm2 - s.z.iter().map(|z| z * z).sum::<f64>()).max(0.0);
+    }
+    // x_S = L^{-T} z
+    let mut x = s.z.clone();
+    s.chol.backward(&mut x);
+    for (&t, &c) in s.support.iter().zip(&x) {
+        xj[t] = c;
+    }
+    Report {
+        iterations: s.support.len(),
+        converged,
+        objective: res2.sqrt(),
+        residual_norm: res2.sqrt(),
+        duality_gap: 0.0,
+    }
+}
