@@ -1,5 +1,7 @@
 //! Cyclic coordinate descent for the Lasso with covariance updates (Friedman, Hastie, Höfling
 //! & Tibshirani 2007; Friedman, Hastie & Tibshirani 2010).
+// Index loops over several parallel arrays read better than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};

@@ -6,6 +6,8 @@
 //! shrinkage, so the work is as fast as the operator's batched products. Blocks run in
 //! parallel with rayon; inside a block the signals that have converged are dropped from the
 //! working set, so the products shrink as the block converges.
+// Index loops over several parallel arrays read better than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
 
 use faer::{Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;

@@ -8,6 +8,8 @@
 //! `|c_j| = lambda` (`j` joins) or an active coefficient crosses zero (it leaves: the Lasso
 //! modification of LARS). The Cholesky factor of `G_AA` is updated on each join (one triangular
 //! solve) and downdated on each drop (Givens rotations), so a step costs `O(m |A|)`.
+// Index loops over several parallel arrays read better than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
@@ -158,11 +160,9 @@ impl Lars {
             || LarsScratch::new(n, m),
             |s, j, dtyj, xj| {
                 let yj = column(y, j);
-                let y2 = yj.iter().map(|v| v * v).sum();
                 let out = s.run(
                     g.as_ref(),
                     dtyj,
-                    y2,
                     Target::Lambda(self.lambda),
                     self.nonneg,
                     self.max_iter,
@@ -200,7 +200,6 @@ impl Lars {
         check::shape("y", y, d.signal_len(), 1)?;
         let (g, dty) = gram_and_correlations(d, y, Par::Seq);
         let (n, m) = (d.signal_len(), d.n_atoms());
-        let y2 = y.col(0).squared_norm_l2();
         let mut s = LarsScratch::new(n, m);
         let mut x = vec![0.0; m];
         let mut knots: Vec<(f64, Vec<(usize, f64)>)> = Vec::new();
@@ -213,7 +212,6 @@ impl Lars {
         let out = s.run(
             g.as_ref(),
             dty.col_as_slice(0),
-            y2,
             Target::Lambda(self.lambda),
             self.nonneg,
             self.max_iter,
@@ -277,13 +275,21 @@ pub(crate) fn gram_and_correlations(
     (g, dty)
 }
 
+/// Called at every knot with `(lambda, active set, active coefficients)`.
+pub(crate) type KnotRecorder<'a> = &'a mut dyn FnMut(f64, &[usize], &[f64]);
+
 /// Where the homotopy stops.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Target {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target<'a> {
     /// At penalty `lambda`.
     Lambda(f64),
-    /// Where the residual norm first falls to `eps` (the BPDN solution, see `admm::Bpdn`).
-    Residual(f64),
+    /// Where the residual norm `||y - D x||` first falls to `eps` (the BPDN solution, see
+    /// `admm::Bpdn`); the residual is formed explicitly from the dictionary `d` and signal `y`.
+    Residual {
+        eps: f64,
+        d: MatRef<'a, f64>,
+        y: &'a [f64],
+    },
 }
 
 /// How one homotopy run ended.
@@ -313,8 +319,10 @@ pub(crate) struct LarsScratch {
     c: Vec<f64>,
     /// Direction of the correlations, `G[:, A] w` (also diagnostics scratch).
     a: Vec<f64>,
-    /// Residual scratch for diagnostics (length `n`).
+    /// Residual (length `n`): diagnostics scratch, and `y - D x` for a residual target.
     pub r: Vec<f64>,
+    /// `D_A w` (length `n`), for a residual target.
+    u: Vec<f64>,
     active: Vec<usize>,
     sign: Vec<f64>,
     xa: Vec<f64>,
@@ -334,6 +342,7 @@ impl LarsScratch {
             c: vec![0.0; m],
             a: vec![0.0; m],
             r: vec![0.0; n],
+            u: vec![0.0; n],
             active: Vec::with_capacity(kmax),
             sign: Vec::with_capacity(kmax),
             xa: Vec::with_capacity(kmax),
@@ -350,20 +359,18 @@ impl LarsScratch {
         (&mut self.r, &mut self.a)
     }
 
-    /// Follows the path for one signal with correlations `dty = D^T y` and `y2 = ||y||^2` until
-    /// `target`, writing the code into `x` (zeroed on entry). `record(lambda, A, x_A)` is called
+    /// Follows the path for one signal with correlations `dty = D^T y` until `target`, writing the code into `x` (zeroed on entry). `record(lambda, A, x_A)` is called
     /// at every knot, the first (`x = 0`) and the last included.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run(
         &mut self,
         g: MatRef<'_, f64>,
         dty: &[f64],
-        y2: f64,
-        target: Target,
+        target: Target<'_>,
         nonneg: bool,
         max_iter: usize,
         x: &mut [f64],
-        mut record: Option<&mut dyn FnMut(f64, &[usize], &[f64])>,
+        mut record: Option<KnotRecorder<'_>>,
     ) -> Outcome {
         let m = dty.len();
         let kmax = self.kmax;
@@ -372,7 +379,6 @@ impl LarsScratch {
         self.active.clear();
         self.sign.clear();
         self.xa.clear();
-        let mut r2 = y2;
         // lambda_0 and the first atom.
         let (mut j0, mut lam) = (0usize, 0.0f64);
         for (j, &cj) in self.c.iter().enumerate() {
@@ -384,9 +390,13 @@ impl LarsScratch {
         if let Some(rec) = record.as_mut() {
             rec(lam, &[], &[]);
         }
+        let y2 = match target {
+            Target::Residual { y, .. } => dot(y, y),
+            Target::Lambda(_) => 0.0,
+        };
         let done = match target {
             Target::Lambda(t) => lam <= t,
-            Target::Residual(eps) => r2 <= eps * eps,
+            Target::Residual { eps, .. } => y2 <= eps * eps,
         };
         if done || lam == 0.0 {
             if let (Some(rec), Target::Lambda(t)) = (record.as_mut(), target) {
@@ -400,6 +410,7 @@ impl LarsScratch {
                 lambda: lam,
             };
         }
+        let lam0 = lam;
         let s0 = if self.c[j0] >= 0.0 { 1.0 } else { -1.0 };
         self.push(g, j0, s0);
         let mut steps = 0usize;
@@ -439,24 +450,45 @@ impl LarsScratch {
                     *av += wp * gv;
                 }
             }
-            // ||D_A w||^2 = w^T G_AA w = s_A^T w.
-            let q: f64 = self.sign[..k]
-                .iter()
-                .zip(&self.w[..k])
-                .map(|(s, w)| s * w)
-                .sum();
             let (mut gamma, mut event) = match target {
                 Target::Lambda(t) => (lam - t, Event::Target),
-                Target::Residual(eps) => {
-                    // ||r(gamma)||^2 = r2 - q gamma (2 lambda - gamma) = eps^2.
-                    let disc = lam * lam - (r2 - eps * eps) / q;
-                    if disc >= 0.0 {
-                        (lam - disc.sqrt(), Event::Target)
+                Target::Residual { eps, d, y } => {
+                    // ||r - gamma u||^2 = eps^2 with r = y - D_A x_A, u = D_A w (explicit, so
+                    // that a tiny eps is resolved), by the cancellation-free root formula.
+                    self.r.copy_from_slice(y);
+                    self.u.fill(0.0);
+                    for p in 0..k {
+                        let dp = d.col(self.active[p]);
+                        let (xp, wp) = (self.xa[p], self.w[p]);
+                        for ((rv, uv), dv) in self.r.iter_mut().zip(&mut self.u).zip(dp.iter()) {
+                            *rv -= xp * dv;
+                            *uv += wp * dv;
+                        }
+                    }
+                    // ||r - gamma u|| is smallest at gs = <r, u> / ||u||^2, where it is
+                    // rmin, formed explicitly so that it is accurate near 0; the crossing is
+                    // gs - sqrt((eps^2 - rmin^2) / ||u||^2). Residuals at rounding level count
+                    // as reaching eps (eps = 0: Basis Pursuit).
+                    let uu = dot(&self.u, &self.u);
+                    let gs = dot(&self.r, &self.u) / uu;
+                    let rmin2: f64 = (self.r.iter().zip(&self.u))
+                        .map(|(a, b)| (a - gs * b) * (a - gs * b))
+                        .sum();
+                    let g = if gs > 0.0 && rmin2 <= eps * eps + 1e-26 * y2 {
+                        (gs - ((eps * eps - rmin2).max(0.0) / uu).sqrt()).max(0.0)
+                    } else {
+                        f64::INFINITY
+                    };
+                    // The slack absorbs the drift of the tracked lambda on the last segment
+                    // of a path that runs down to lambda ~ 0 (eps ~ 0).
+                    if g <= lam + 1e-9 * lam0 {
+                        (g, Event::Target)
                     } else {
                         (lam, Event::End)
                     }
                 }
             };
+            let (target_gamma, target_event) = (gamma, event);
             for p in 0..k {
                 let wp = self.w[p];
                 if wp != 0.0 {
@@ -469,7 +501,10 @@ impl LarsScratch {
             if let Some(b) = banned {
                 self.in_a[b] = true;
             }
-            for j in 0..m {
+            // With |A| = n the active atoms span R^n and, for atoms in general position, no
+            // (n+1)-th correlation can reach lambda > 0: only drops or the target remain.
+            let scan = if k < kmax { m } else { 0 };
+            for j in 0..scan {
                 if self.in_a[j] {
                     continue;
                 }
@@ -488,6 +523,13 @@ impl LarsScratch {
             if let Some(b) = banned.take() {
                 self.in_a[b] = false;
             }
+            // When y lies in the span of the active atoms every correlation vanishes with the
+            // residual at the end of the path, so joins tie with a residual target: take it.
+            if let (Target::Residual { .. }, Event::Target) = (target, target_event) {
+                if gamma >= target_gamma * (1.0 - 1e-9) {
+                    (gamma, event) = (target_gamma, Event::Target);
+                }
+            }
             // Move to the event.
             for p in 0..k {
                 self.xa[p] += gamma * self.w[p];
@@ -495,11 +537,10 @@ impl LarsScratch {
             for (cv, av) in self.c.iter_mut().zip(&self.a) {
                 *cv -= gamma * av;
             }
-            r2 = (r2 - q * gamma * (2.0 * lam - gamma)).max(0.0);
             lam = match event {
                 Event::Target => match target {
                     Target::Lambda(t) => t,
-                    Target::Residual(_) => (lam - gamma).max(0.0),
+                    Target::Residual { .. } => (lam - gamma).max(0.0),
                 },
                 Event::End => 0.0,
                 _ => (lam - gamma).max(0.0),
@@ -555,7 +596,7 @@ impl LarsScratch {
         }
         let gjj = gj[j];
         let d = gjj - self.tmp[..k].iter().map(|v| v * v).sum::<f64>();
-        if !(d > 1e-12 * gjj) {
+        if d.is_nan() || d <= 1e-12 * gjj {
             return false;
         }
         self.l[k * kmax..k * kmax + k].copy_from_slice(&self.tmp[..k]);
@@ -593,4 +634,8 @@ impl LarsScratch {
         self.sign.remove(p);
         self.xa.remove(p);
     }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(u, v)| u * v).sum()
 }
