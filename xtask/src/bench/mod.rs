@@ -86,7 +86,11 @@ pub fn run_python(py: &str, dir: &Path, name: &str, script: &str) -> BoxResult<V
 
 /// A Markdown table from a header and rows.
 pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("| {} |\n|{}\n", header.join(" | "), " --- |".repeat(header.len()));
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        " --- |".repeat(header.len())
+    );
     for r in rows {
         s.push_str(&format!("| {} |\n", r.join(" | ")));
     }

@@ -98,6 +98,15 @@ pub fn run() -> BoxResult<()> {
                     Box::new(BatchOmp::new(Stop::Sparsity(K)).par(par)),
                 ),
                 (
+                    "batch-ormp",
+                    "spams_omp",
+                    Box::new(
+                        BatchOmp::new(Stop::Sparsity(K))
+                            .selection(Selection::Ormp)
+                            .par(par),
+                    ),
+                ),
+                (
                     "omp",
                     "spams_omp",
                     Box::new(Omp::new(Stop::Sparsity(K)).par(par)),
