@@ -7,6 +7,7 @@
 mod bench;
 mod demo;
 mod reproduce;
+mod theory_cmd;
 
 use std::process::ExitCode;
 
@@ -16,7 +17,8 @@ fn usage() -> ExitCode {
          commands:\n  \
          demo              run the main job on shipped data\n  \
          bench [NAME]      peer benchmarks (pursuit, denoise, csc)\n  \
-         reproduce NAME    regenerate an experiment (denoise, lista, csc, phase, mlista)"
+         reproduce NAME    regenerate an experiment (denoise, lista, csc, phase, mlista)\n  \
+         theory [--dict FILE.npy] [--k K]   guarantees for a dictionary"
     );
     ExitCode::from(2)
 }
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("reproduce") => reproduce::run(&args[1..]),
+        Some("theory") => theory_cmd::run(&args[1..]),
         _ => return usage(),
     };
     match res {
