@@ -18,14 +18,12 @@
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
-use rayon::prelude::*;
 use sparse_core::shrink::soft;
 use sparse_core::{check, Dictionary};
 
-use crate::batch::{column, map_columns};
 use crate::error::{invalid, Error, Result};
-use crate::lasso::compact_columns;
-use crate::lasso::lars::{gram_and_correlations, LarsScratch, Target};
+use crate::lasso::lars::bpdn_homotopy;
+use crate::lasso::{gemm, head, headm, run_blocks, WorkingSet};
 use crate::result::{CodingResult, Report};
 use crate::SparseCoder;
 
@@ -114,34 +112,42 @@ impl Admm {
             1.0
         }
     }
+}
 
-    /// Splits the batch into blocks and runs `block(first, codes, reports, par)` on each, in
-    /// parallel when there are several.
-    fn run_blocks<F>(&self, m: usize, b: usize, block: F) -> (Mat<f64>, Vec<Report>)
-    where
-        F: Fn(usize, MatMut<'_, f64>, &mut [Report], Par) + Sync,
-    {
-        let degree = self.par.degree().max(1);
-        let bs = self.block_size.min(b.div_ceil(degree)).max(1);
-        let mut codes = Mat::<f64>::zeros(m, b);
-        let mut reports = vec![Report::default(); b];
-        if degree > 1 && b > bs {
-            codes
-                .as_mut()
-                .par_col_chunks_mut(bs)
-                .zip(reports.par_chunks_mut(bs))
-                .enumerate()
-                .for_each(|(i, (xc, rc))| block(i * bs, xc, rc, Par::Seq));
-        } else {
-            let mut rest = codes.as_mut();
-            for (i, rc) in reports.chunks_mut(bs).enumerate() {
-                let (xc, tail) = rest.split_at_col_mut(rc.len());
-                block(i * bs, xc, rc, self.par);
-                rest = tail;
-            }
+/// The builder setters of a solver holding its ADMM parameters in a field `admm`.
+macro_rules! admm_setters {
+    () => {
+        /// Sets all ADMM parameters.
+        pub fn admm(mut self, admm: Admm) -> Self {
+            self.admm = admm;
+            self
         }
-        (codes, reports)
-    }
+        /// Sets the initial (relative) penalty `rho`.
+        pub fn rho(mut self, rho: f64) -> Self {
+            self.admm.rho = rho;
+            self
+        }
+        /// Sets the over-relaxation `alpha`.
+        pub fn alpha(mut self, alpha: f64) -> Self {
+            self.admm.alpha = alpha;
+            self
+        }
+        /// Sets the absolute and relative tolerances.
+        pub fn tol(mut self, tol_abs: f64, tol_rel: f64) -> Self {
+            (self.admm.tol_abs, self.admm.tol_rel) = (tol_abs, tol_rel);
+            self
+        }
+        /// Sets `max_iter`.
+        pub fn max_iter(mut self, max_iter: usize) -> Self {
+            self.admm.max_iter = max_iter;
+            self
+        }
+        /// Sets `par`.
+        pub fn par(mut self, par: Par) -> Self {
+            self.admm.par = par;
+            self
+        }
+    };
 }
 
 /// `(D D^T)^{-1} D` (`n x m`), so that `D^+ = Q^T` and the projection onto `{D x = y}` is
@@ -176,16 +182,20 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|a| a * a).sum::<f64>().sqrt()
 }
 
-/// Column norms of `D X - Y` for a block.
-fn residual_norms(
+/// Fills `objective = ||x||_1` and `residual_norm = ||D x - y||` of a block's reports.
+fn fill_reports(
     d: MatRef<'_, f64>,
     x: MatRef<'_, f64>,
     y: MatRef<'_, f64>,
+    rep: &mut [Report],
     par: Par,
-) -> Vec<f64> {
+) {
     let mut e = y.to_owned();
-    matmul(e.as_mut(), Accum::Add, d, x, -1.0, par);
-    (0..e.ncols()).map(|j| norm(e.col_as_slice(j))).collect()
+    gemm(e.as_mut(), true, d, x, -1.0, par);
+    for (j, r) in rep.iter_mut().enumerate() {
+        r.residual_norm = norm(e.col_as_slice(j));
+        r.objective = x.col(j).iter().map(|v| v.abs()).sum();
+    }
 }
 
 /// Basis Pursuit `min ||x||_1 s.t. D x = y` by ADMM (Boyd et al. 2011, section 6.2), for a
@@ -233,36 +243,7 @@ impl BasisPursuit {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Sets all ADMM parameters.
-    pub fn admm(mut self, admm: Admm) -> Self {
-        self.admm = admm;
-        self
-    }
-    /// Sets the initial penalty `rho`.
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.admm.rho = rho;
-        self
-    }
-    /// Sets the over-relaxation `alpha`.
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.admm.alpha = alpha;
-        self
-    }
-    /// Sets the absolute and relative tolerances.
-    pub fn tol(mut self, tol_abs: f64, tol_rel: f64) -> Self {
-        (self.admm.tol_abs, self.admm.tol_rel) = (tol_abs, tol_rel);
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.admm.max_iter = max_iter;
-        self
-    }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.admm.par = par;
-        self
-    }
+    admm_setters!();
 
     /// Solves Basis Pursuit for every column of `y` (`d.signal_len() x n_signals`).
     /// Errors when `D` does not have full row rank (`D D^T` not positive definite).
@@ -276,18 +257,24 @@ impl BasisPursuit {
                 message: "D D^T is not positive definite: D needs full row rank (n <= m)".into(),
             })
         })?;
-        let (codes, reports) = a.run_blocks(d.n_atoms(), y.ncols(), |first, out, rep, par| {
-            let w = out.ncols();
-            bp_block(
-                a,
-                d.matrix(),
-                q.as_ref(),
-                y.subcols(first, w),
-                out,
-                rep,
-                par,
-            )
-        });
+        let (codes, reports) = run_blocks(
+            a.par,
+            a.block_size,
+            d.n_atoms(),
+            y.ncols(),
+            |first, out, rep, par| {
+                let w = out.ncols();
+                bp_block(
+                    a,
+                    d.matrix(),
+                    q.as_ref(),
+                    y.subcols(first, w),
+                    out,
+                    rep,
+                    par,
+                )
+            },
+        );
         Ok(CodingResult::from_reports(codes, &reports, false))
     }
 }
@@ -312,34 +299,29 @@ fn bp_block(
     let mut yb = y.to_owned();
     let (mut x, mut z, mut u) = (Mat::zeros(m, w0), Mat::zeros(m, w0), Mat::zeros(m, w0));
     let mut t = Mat::<f64>::zeros(n, w0);
-    let mut rho = initial_rho(a, d, y, par);
-    let mut idx: Vec<usize> = (0..w0).collect();
-    let (mut w, mut keep) = (w0, Vec::with_capacity(w0));
+    let mut ws = WorkingSet::new(initial_rho(a, d, y, par));
     let sqm = (m as f64).sqrt();
     for k in 1..=a.max_iter {
-        // x = P(z - u) = v + Q^T (y - D v).
+        // x = P(v) = v + Q^T (y - D v) with v = z - u.
+        let w = ws.w;
         for j in 0..w {
             let (xj, zj, uj) = (x.col_as_slice_mut(j), z.col_as_slice(j), u.col_as_slice(j));
-            for i in 0..m {
-                xj[i] = zj[i] - uj[i];
-            }
+            xj.iter_mut()
+                .zip(zj.iter().zip(uj))
+                .for_each(|(x, (z, u))| *x = z - u);
         }
-        let mut tv = t.as_mut().subcols_mut(0, w);
-        // t = y - D v, x = v + Q^T t.
-        tv.copy_from(yb.as_ref().subcols(0, w));
-        let v = x.as_ref().subcols(0, w);
-        matmul(tv.as_mut(), Accum::Add, d, v, -1.0, par);
-        let xv = x.as_mut().subcols_mut(0, w);
-        matmul(xv, Accum::Add, q.transpose(), tv.as_ref(), 1.0, par);
+        headm(&mut t, w).copy_from(head(&yb, w));
+        gemm(headm(&mut t, w), true, d, head(&x, w), -1.0, par);
+        gemm(headm(&mut x, w), true, q.transpose(), head(&t, w), 1.0, par);
         let check = k % a.check_every == 0 || k == a.max_iter;
-        keep.clear();
+        ws.keep.clear();
         for j in 0..w {
             let (xj, zj, uj) = (
                 x.col_as_slice(j),
                 z.col_as_slice_mut(j),
                 u.col_as_slice_mut(j),
             );
-            let thr = 1.0 / rho[j];
+            let thr = 1.0 / ws.val[j];
             let (mut r2, mut s2, mut z2) = (0.0, 0.0, 0.0);
             for i in 0..m {
                 let xh = a.alpha * xj[i] + (1.0 - a.alpha) * zj[i];
@@ -353,49 +335,30 @@ fn bp_block(
             if !check {
                 continue;
             }
-            let (r, s) = (r2.sqrt(), rho[j] * s2.sqrt());
+            let (r, s) = (r2.sqrt(), ws.val[j] * s2.sqrt());
             let eps_pri = sqm * a.tol_abs + a.tol_rel * norm(xj).max(z2.sqrt());
-            let eps_dual = sqm * a.tol_abs + a.tol_rel * rho[j] * norm(uj);
+            let eps_dual = sqm * a.tol_abs + a.tol_rel * ws.val[j] * norm(uj);
             let converged = r <= eps_pri && s <= eps_dual;
             if converged || k == a.max_iter {
-                let g = idx[j];
-                out.as_mut()
-                    .col_mut(g)
-                    .iter_mut()
-                    .zip(xj)
-                    .for_each(|(o, v)| *o = *v);
-                reports[g] = Report {
+                let rep = Report {
                     iterations: k,
                     converged,
-                    objective: xj.iter().map(|v| v.abs()).sum(),
-                    residual_norm: 0.0,
-                    duality_gap: 0.0,
+                    ..Report::default()
                 };
+                ws.finish(j, xj, rep, out.as_mut(), reports);
                 continue;
             }
-            keep.push(j);
+            ws.keep.push(j);
             if k % (2 * a.check_every.max(5)) == 0 && k <= ADAPT_UNTIL {
-                let f = a.balance(&mut rho[j], r, s);
+                let f = a.balance(&mut ws.val[j], r, s);
                 uj.iter_mut().for_each(|v| *v /= f);
             }
         }
-        if check && keep.len() < w {
-            for mat in [&mut yb, &mut z, &mut u] {
-                compact_columns(mat.as_mut(), &keep);
-            }
-            for (i, &j) in keep.iter().enumerate() {
-                (rho[i], idx[i]) = (rho[j], idx[j]);
-            }
-            w = keep.len();
-        }
-        if w == 0 {
+        if check && !ws.compact(&mut [&mut yb, &mut z, &mut u]) {
             break;
         }
     }
-    let rn = residual_norms(d, out.as_ref(), y, par);
-    for (r, v) in reports.iter_mut().zip(rn) {
-        r.residual_norm = v;
-    }
+    fill_reports(d, out.as_ref(), y, reports, par);
 }
 
 /// How [`Bpdn`] solves its problem.
@@ -457,26 +420,7 @@ impl Bpdn {
     pub fn homotopy(self) -> Self {
         self.method(BpdnMethod::Homotopy)
     }
-    /// Sets all ADMM parameters.
-    pub fn admm(mut self, admm: Admm) -> Self {
-        self.admm = admm;
-        self
-    }
-    /// Sets the absolute and relative ADMM tolerances.
-    pub fn tol(mut self, tol_abs: f64, tol_rel: f64) -> Self {
-        (self.admm.tol_abs, self.admm.tol_rel) = (tol_abs, tol_rel);
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.admm.max_iter = max_iter;
-        self
-    }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.admm.par = par;
-        self
-    }
+    admm_setters!();
 
     /// Solves BPDN for every column of `y` (`d.signal_len() x n_signals`).
     pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
@@ -490,48 +434,8 @@ impl Bpdn {
     }
 
     fn solve_homotopy(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        let (g, dty) = gram_and_correlations(d, y, self.admm.par);
-        let (n, m) = (d.signal_len(), d.n_atoms());
-        let (codes, reports) = map_columns(
-            dty.as_ref(),
-            m,
-            self.admm.par,
-            || LarsScratch::new(n, m),
-            |s, j, dtyj, xj| {
-                let yj = column(y, j);
-                let target = Target::Residual {
-                    eps: self.eps,
-                    d: d.matrix(),
-                    y: &yj,
-                };
-                let out = s.run(
-                    g.as_ref(),
-                    dtyj,
-                    target,
-                    false,
-                    self.admm.max_iter,
-                    xj,
-                    None,
-                );
-                let (r, _) = s.diag_buffers();
-                r.copy_from_slice(&yj);
-                for (i, &xi) in xj.iter().enumerate() {
-                    if xi != 0.0 {
-                        r.iter_mut()
-                            .zip(d.matrix().col(i).iter())
-                            .for_each(|(a, b)| *a -= xi * b);
-                    }
-                }
-                Report {
-                    iterations: out.steps,
-                    converged: out.reached,
-                    objective: xj.iter().map(|v| v.abs()).sum(),
-                    residual_norm: norm(r),
-                    duality_gap: 0.0,
-                }
-            },
-        );
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        let a = &self.admm;
+        Ok(bpdn_homotopy(d, y, self.eps, a.max_iter, a.par))
     }
 
     fn solve_admm(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
@@ -556,10 +460,16 @@ impl Bpdn {
             kinv: kinv.as_ref(),
             q: q.as_ref().map(|q| q.as_ref()),
         };
-        let (codes, reports) = a.run_blocks(d.n_atoms(), y.ncols(), |first, out, rep, par| {
-            let w = out.ncols();
-            self.admm_block(&mats, y.subcols(first, w), out, rep, par)
-        });
+        let (codes, reports) = run_blocks(
+            a.par,
+            a.block_size,
+            d.n_atoms(),
+            y.ncols(),
+            |first, out, rep, par| {
+                let w = out.ncols();
+                self.admm_block(&mats, y.subcols(first, w), out, rep, par)
+            },
+        );
         Ok(CodingResult::from_reports(codes, &reports, false))
     }
 
@@ -579,61 +489,34 @@ impl Bpdn {
         let nn = || Mat::<f64>::zeros(n, w0);
         let (mut x, mut z, mut w2, mut zold, mut tm) = (mn(), mn(), mn(), mn(), mn());
         let (mut u, mut w1, mut p, mut db, mut dx, mut uold) = (nn(), nn(), nn(), nn(), nn(), nn());
-        let mut rho = initial_rho(a, d, y, par);
-        let mut idx: Vec<usize> = (0..w0).collect();
-        let (mut w, mut keep) = (w0, Vec::with_capacity(w0));
+        let mut ws = WorkingSet::new(initial_rho(a, d, y, par));
         let (sqm, sqp) = ((m as f64).sqrt(), ((n + m) as f64).sqrt());
+        let sub = |a: &[f64], b: &[f64], o: &mut [f64]| {
+            (o.iter_mut().zip(a.iter().zip(b))).for_each(|(o, (a, b))| *o = a - b)
+        };
         for k in 1..=a.max_iter {
+            let w = ws.w;
             // p = u - w1, x <- q = z - w2, Db = D D^T p + D q, D x = K^{-1} Db,
             // x = D^T (p - D x) + q.
             for j in 0..w {
-                let (pj, uj, w1j) = (p.col_as_slice_mut(j), u.col_as_slice(j), w1.col_as_slice(j));
-                pj.iter_mut()
-                    .zip(uj.iter().zip(w1j))
-                    .for_each(|(pv, (a, b))| *pv = a - b);
-                let (xj, zj, w2j) = (x.col_as_slice_mut(j), z.col_as_slice(j), w2.col_as_slice(j));
-                xj.iter_mut()
-                    .zip(zj.iter().zip(w2j))
-                    .for_each(|(xv, (a, b))| *xv = a - b);
+                sub(u.col_as_slice(j), w1.col_as_slice(j), p.col_as_slice_mut(j));
+                sub(z.col_as_slice(j), w2.col_as_slice(j), x.col_as_slice_mut(j));
             }
-            let pv = p.as_mut().subcols_mut(0, w);
-            let (dbv, dxv) = (db.as_mut().subcols_mut(0, w), dx.as_mut().subcols_mut(0, w));
-            matmul(dbv, Accum::Replace, mt.ddt, pv.as_ref(), 1.0, par);
-            let xv = x.as_ref().subcols(0, w);
-            matmul(db.as_mut().subcols_mut(0, w), Accum::Add, d, xv, 1.0, par);
-            matmul(
-                dxv,
-                Accum::Replace,
-                mt.kinv,
-                db.as_ref().subcols(0, w),
-                1.0,
-                par,
-            );
-            let mut pv = p.as_mut().subcols_mut(0, w);
+            gemm(headm(&mut db, w), false, mt.ddt, head(&p, w), 1.0, par);
+            gemm(headm(&mut db, w), true, d, head(&x, w), 1.0, par);
+            gemm(headm(&mut dx, w), false, mt.kinv, head(&db, w), 1.0, par);
             for j in 0..w {
                 let dxj = dx.col_as_slice(j);
-                pv.as_mut()
-                    .col_mut(j)
+                p.col_as_slice_mut(j)
                     .iter_mut()
                     .zip(dxj)
                     .for_each(|(a, b)| *a -= b);
             }
-            matmul(
-                x.as_mut().subcols_mut(0, w),
-                Accum::Add,
-                d.transpose(),
-                pv.as_ref(),
-                1.0,
-                par,
-            );
+            gemm(headm(&mut x, w), true, d.transpose(), head(&p, w), 1.0, par);
             let check = k % a.check_every == 0 || k == a.max_iter;
             if check {
-                uold.as_mut()
-                    .subcols_mut(0, w)
-                    .copy_from(u.as_ref().subcols(0, w));
-                zold.as_mut()
-                    .subcols_mut(0, w)
-                    .copy_from(z.as_ref().subcols(0, w));
+                headm(&mut uold, w).copy_from(head(&u, w));
+                headm(&mut zold, w).copy_from(head(&z, w));
             }
             for j in 0..w {
                 let (xj, dxj, yj) = (x.col_as_slice(j), dx.col_as_slice(j), yb.col_as_slice(j));
@@ -643,19 +526,20 @@ impl Bpdn {
                 let mut nv = 0.0;
                 for i in 0..n {
                     let uh = a.alpha * dxj[i] + (1.0 - a.alpha) * uj[i];
-                    let v = uh + w1j[i] - yj[i];
-                    w1j[i] = v;
-                    nv += v * v;
+                    w1j[i] += uh - yj[i];
+                    nv += w1j[i] * w1j[i];
                 }
-                let nv = nv.sqrt();
-                let scale = if nv > eps { eps / nv } else { 1.0 };
+                let scale = if nv.sqrt() > eps {
+                    eps / nv.sqrt()
+                } else {
+                    1.0
+                };
                 for i in 0..n {
-                    let v = w1j[i];
-                    uj[i] = yj[i] + scale * v;
-                    w1j[i] = (1.0 - scale) * v;
+                    uj[i] = yj[i] + scale * w1j[i];
+                    w1j[i] *= 1.0 - scale;
                 }
                 let (zj, w2j) = (z.col_as_slice_mut(j), w2.col_as_slice_mut(j));
-                let thr = 1.0 / rho[j];
+                let thr = 1.0 / ws.val[j];
                 for i in 0..m {
                     let xh = a.alpha * xj[i] + (1.0 - a.alpha) * zj[i];
                     let zn = soft(xh + w2j[i], thr);
@@ -666,86 +550,65 @@ impl Bpdn {
             if !check {
                 continue;
             }
-            // Dual residual rho (D^T du + dz) and the dual scale ||D^T w1 + w2||.
+            // Dual residual rho (D^T du + dz) (into zold) and the dual scale ||D^T w1 + w2||.
             for j in 0..w {
-                let (uj, uoj) = (u.col_as_slice(j), uold.col_as_slice_mut(j));
-                uoj.iter_mut().zip(uj).for_each(|(o, v)| *o = v - *o);
-                let (zj, zoj) = (z.col_as_slice(j), zold.col_as_slice_mut(j));
-                zoj.iter_mut().zip(zj).for_each(|(o, v)| *o = v - *o);
+                let uoj = uold.col_as_slice_mut(j);
+                uoj.iter_mut()
+                    .zip(u.col_as_slice(j))
+                    .for_each(|(o, v)| *o = v - *o);
+                let zoj = zold.col_as_slice_mut(j);
+                zoj.iter_mut()
+                    .zip(z.col_as_slice(j))
+                    .for_each(|(o, v)| *o = v - *o);
                 tm.col_as_slice_mut(j).copy_from_slice(w2.col_as_slice(j));
             }
-            let (uo, w1v) = (uold.as_ref().subcols(0, w), w1.as_ref().subcols(0, w));
-            matmul(
-                zold.as_mut().subcols_mut(0, w),
-                Accum::Add,
+            gemm(
+                headm(&mut zold, w),
+                true,
                 d.transpose(),
-                uo,
+                head(&uold, w),
                 1.0,
                 par,
             );
-            matmul(
-                tm.as_mut().subcols_mut(0, w),
-                Accum::Add,
+            gemm(
+                headm(&mut tm, w),
+                true,
                 d.transpose(),
-                w1v,
+                head(&w1, w),
                 1.0,
                 par,
             );
-            keep.clear();
+            ws.keep.clear();
             for j in 0..w {
-                let (xj, zj, dxj, uj) = (
-                    x.col_as_slice(j),
-                    z.col_as_slice(j),
-                    dx.col_as_slice(j),
-                    u.col_as_slice(j),
-                );
-                let r2: f64 = xj
-                    .iter()
-                    .zip(zj)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-                    + dxj
-                        .iter()
-                        .zip(uj)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>();
-                let (r, s) = (r2.sqrt(), rho[j] * norm(zold.col_as_slice(j)));
-                let ax = (norm(xj).powi(2) + norm(dxj).powi(2)).sqrt();
-                let bz = (norm(zj).powi(2) + norm(uj).powi(2)).sqrt();
+                let (xj, zj) = (x.col_as_slice(j), z.col_as_slice(j));
+                let (dxj, uj) = (dx.col_as_slice(j), u.col_as_slice(j));
+                let dist2 = |a: &[f64], b: &[f64]| -> f64 {
+                    a.iter().zip(b).map(|(a, b)| (a - b) * (a - b)).sum()
+                };
+                let r = (dist2(xj, zj) + dist2(dxj, uj)).sqrt();
+                let s = ws.val[j] * norm(zold.col_as_slice(j));
+                let ax = norm(xj).hypot(norm(dxj));
+                let bz = norm(zj).hypot(norm(uj));
                 let eps_pri = sqp * a.tol_abs + a.tol_rel * ax.max(bz);
-                let eps_dual = sqm * a.tol_abs + a.tol_rel * rho[j] * norm(tm.col_as_slice(j));
+                let eps_dual = sqm * a.tol_abs + a.tol_rel * ws.val[j] * norm(tm.col_as_slice(j));
                 let converged = r <= eps_pri && s <= eps_dual;
                 if converged || k == a.max_iter {
-                    let g = idx[j];
-                    out.as_mut()
-                        .col_mut(g)
-                        .iter_mut()
-                        .zip(xj)
-                        .for_each(|(o, v)| *o = *v);
-                    reports[g] = Report {
+                    let rep = Report {
                         iterations: k,
                         converged,
                         ..Report::default()
                     };
+                    ws.finish(j, xj, rep, out.as_mut(), reports);
                     continue;
                 }
-                keep.push(j);
+                ws.keep.push(j);
                 if k % (2 * a.check_every.max(5)) == 0 && k <= ADAPT_UNTIL {
-                    let f = a.balance(&mut rho[j], r, s);
+                    let f = a.balance(&mut ws.val[j], r, s);
                     w1.col_as_slice_mut(j).iter_mut().for_each(|v| *v /= f);
                     w2.col_as_slice_mut(j).iter_mut().for_each(|v| *v /= f);
                 }
             }
-            if keep.len() < w {
-                for mat in [&mut yb, &mut z, &mut w2, &mut u, &mut w1] {
-                    compact_columns(mat.as_mut(), &keep);
-                }
-                for (i, &j) in keep.iter().enumerate() {
-                    (rho[i], idx[i]) = (rho[j], idx[j]);
-                }
-                w = keep.len();
-            }
-            if w == 0 {
+            if !ws.compact(&mut [&mut yb, &mut z, &mut w2, &mut u, &mut w1]) {
                 break;
             }
         }
@@ -765,7 +628,7 @@ impl Bpdn {
         let d = mt.d;
         if let Some(q) = mt.q {
             let mut e = y.to_owned();
-            matmul(e.as_mut(), Accum::Add, d, out.as_ref(), -1.0, par);
+            gemm(e.as_mut(), true, d, out.as_ref(), -1.0, par);
             for j in 0..e.ncols() {
                 let ne = norm(e.col_as_slice(j));
                 let t = if ne > self.eps {
@@ -776,20 +639,9 @@ impl Bpdn {
                 e.col_as_slice_mut(j).iter_mut().for_each(|v| *v *= t);
             }
             // x <- x + t D^+ (y - D x).
-            matmul(
-                out.as_mut(),
-                Accum::Add,
-                q.transpose(),
-                e.as_ref(),
-                1.0,
-                par,
-            );
+            gemm(out.as_mut(), true, q.transpose(), e.as_ref(), 1.0, par);
         }
-        let rn = residual_norms(d, out.as_ref(), y, par);
-        for (j, (r, v)) in reports.iter_mut().zip(rn).enumerate() {
-            r.residual_norm = v;
-            r.objective = out.as_ref().col(j).iter().map(|v| v.abs()).sum();
-        }
+        fill_reports(d, out.as_ref(), y, reports, par);
     }
 }
 

@@ -3,6 +3,7 @@
 
 use faer::{Mat, MatRef, Par};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use pursuit::admm::{Admm, BasisPursuit, Bpdn, BpdnMethod};
 use pursuit::lasso::Lars;
 use pursuit::SparseCoder;
@@ -30,8 +31,17 @@ fn gaussian(seed: u64, n: usize, m: usize, b: usize) -> (Dictionary, Mat<f64>) {
     (d, y)
 }
 
+/// 16 cases from a fixed seed, so that every run checks the same instances.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        rng_seed: RngSeed::Fixed(0x5eed),
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(16)
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(config())]
 
     #[test]
     fn basis_pursuit_is_feasible_and_optimal(seed in 0u64..10_000) {
@@ -56,14 +66,20 @@ proptest! {
     fn bpdn_meets_its_constraint(seed in 0u64..10_000, frac in 0.05f64..0.9) {
         let (d, y) = gaussian(seed, 20, 50, 6);
         let eps = frac * (0..6).map(|j| y.col(j).norm_l2()).fold(f64::INFINITY, f64::min);
-        for method in [BpdnMethod::Admm, BpdnMethod::Homotopy] {
-            let res = Bpdn::new(eps).method(method).solve(&d, y.as_ref()).unwrap();
-            prop_assert!(res.all_converged(), "{method:?}");
+        let exact = Bpdn::new(eps).homotopy().solve(&d, y.as_ref()).unwrap();
+        prop_assert!(exact.all_converged());
+        // Dense signals can keep ADMM's residual tests unmet for long after the objective has
+        // settled, so ADMM is judged by its constraint and objective, not its flag.
+        let admm = Bpdn::new(eps).solve(&d, y.as_ref()).unwrap();
+        for res in [&exact, &admm] {
             for r in residuals(&d, res.codes.as_ref(), y.as_ref()) {
-                prop_assert!(r <= eps * (1.0 + 1e-6), "{method:?}: {r} > {eps}");
-                // The constraint is active: the l1 ball's minimiser lies on the sphere.
-                prop_assert!(r >= eps * (1.0 - 1e-4), "{method:?}: {r} < {eps}");
+                prop_assert!(r <= eps * (1.0 + 1e-6), "{r} > {eps}");
+                // The constraint is active: the minimiser lies on the sphere.
+                prop_assert!(r >= eps * (1.0 - 1e-6), "{r} < {eps}");
             }
+        }
+        for (a, h) in admm.objective.iter().zip(&exact.objective) {
+            prop_assert!(*a >= h * (1.0 - 1e-9) && *a <= h * (1.0 + 1e-6), "{a} vs {h}");
         }
     }
 }

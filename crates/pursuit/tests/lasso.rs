@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use faer::linalg::solvers::SolveLstsq;
 use faer::{Mat, MatRef, Par};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use pursuit::lasso::{lasso_gap, CoordinateDescent, Fista, Ista, Lars, Observer, Progress};
 use pursuit::{CodingResult, SparseCoder};
 use sparse_core::{generate, Composed, Dictionary, LinearOperator, Noise};
@@ -123,8 +124,17 @@ fn check_diagnostics(
     }
 }
 
+/// 16 cases from a fixed seed, so that every run checks the same instances.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        rng_seed: RngSeed::Fixed(0x1a550),
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(16)
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(config())]
 
     #[test]
     fn kkt_holds_for_every_solver(seed in 0u64..10_000, frac in 0.05f64..0.9) {

@@ -10,12 +10,12 @@
 #![allow(clippy::needless_range_loop)]
 
 use faer::{Mat, MatMut, MatRef, Par};
-use rayon::prelude::*;
 use sparse_core::shrink::{nonneg_soft, soft};
 use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::{
-    check_common, check_lipschitz, check_warm, compact_columns, lasso_gap, Observer, Progress,
+    check_common, check_lipschitz, check_warm, lasso_gap, run_blocks, Observer, Progress,
+    WorkingSet,
 };
 use crate::error::Result;
 use crate::result::{CodingResult, Report};
@@ -231,38 +231,17 @@ impl<'a> ProxGrad<'a> {
         let l = self.lipschitz.unwrap_or_else(|| op.lipschitz());
         check_lipschitz(l)?;
         let (m, b) = (op.ncols(), y.ncols());
-        let degree = self.par.degree().max(1);
-        let bs = self.block_size.min(b.div_ceil(degree)).max(1);
-        let mut codes = Mat::<f64>::zeros(m, b);
-        let mut reports = vec![Report::default(); b];
-        let parallel = degree > 1 && b > bs;
-        let ctx = Ctx {
-            p: self,
-            op,
-            step: 1.0 / l,
-            par: if parallel { Par::Seq } else { self.par },
-        };
-        let block = |i: usize, xc: MatMut<'_, f64>, rc: &mut [Report]| {
-            let first = i * bs;
+        let (codes, reports) = run_blocks(self.par, self.block_size, m, b, |first, xc, rc, par| {
+            let ctx = Ctx {
+                p: self,
+                op,
+                step: 1.0 / l,
+                par,
+            };
             let w = xc.ncols();
             let x0b = x0.map(|x0| x0.subcols(first, w));
             run_block(&ctx, y.subcols(first, w), x0b, first, xc, rc);
-        };
-        if parallel {
-            codes
-                .as_mut()
-                .par_col_chunks_mut(bs)
-                .zip(reports.par_chunks_mut(bs))
-                .enumerate()
-                .for_each(|(i, (xc, rc))| block(i, xc, rc));
-        } else {
-            let mut rest = codes.as_mut();
-            for (i, rc) in reports.chunks_mut(bs).enumerate() {
-                let (xc, tail) = rest.split_at_col_mut(rc.len());
-                block(i, xc, rc);
-                rest = tail;
-            }
-        }
+        });
         Ok(CodingResult::from_reports(codes, &reports, true))
     }
 }
@@ -311,12 +290,11 @@ fn run_block<Op: LinearOperator + ?Sized>(
     };
     let mut r = Mat::<f64>::zeros(n, w0);
     let mut c = Mat::<f64>::zeros(m, w0);
-    let mut t = vec![1.0f64; w0];
-    let mut idx: Vec<usize> = (0..w0).collect();
-    let mut w = w0;
-    let mut keep = Vec::with_capacity(w0);
+    // The per-signal state is the FISTA momentum t.
+    let mut ws = WorkingSet::new(vec![1.0f64; w0]);
     let mut k = 0usize;
     loop {
+        let w = ws.w;
         let check = k % p.gap_every == 0 || k >= p.max_iter;
         if !accel || check || p.observer.is_some() {
             sub_into(r.as_mut(), yb.as_ref(), dx.as_ref(), w);
@@ -333,63 +311,37 @@ fn run_block<Op: LinearOperator + ?Sized>(
                 let r2: f64 = r.col_as_slice(j).iter().map(|v| v * v).sum();
                 let l1: f64 = x.col_as_slice(j).iter().map(|v| v.abs()).sum();
                 obs.report(Progress {
-                    signal: first + idx[j],
+                    signal: first + ws.idx[j],
                     iteration: k,
                     objective: 0.5 * r2 + p.lambda * l1,
                 });
             }
         }
         if check {
-            keep.clear();
+            ws.keep.clear();
             for j in 0..w {
-                let (rj, xj) = (r.col_as_slice(j), x.col_as_slice(j));
-                let (obj, gap) = lasso_gap(
-                    yb.col_as_slice(j),
-                    rj,
-                    c.col_as_slice(j),
-                    xj,
-                    p.lambda,
-                    p.nonneg,
-                );
+                let (rj, xj, cj) = (r.col_as_slice(j), x.col_as_slice(j), c.col_as_slice(j));
+                let yj = yb.col_as_slice(j);
+                let (obj, gap) = lasso_gap(yj, rj, cj, xj, p.lambda, p.nonneg);
                 if gap <= p.tol || k >= p.max_iter {
-                    let g = idx[j];
-                    out.as_mut()
-                        .col_mut(g)
-                        .iter_mut()
-                        .zip(xj)
-                        .for_each(|(o, v)| *o = *v);
-                    reports[g] = Report {
+                    let rep = Report {
                         iterations: k,
                         converged: gap <= p.tol,
                         objective: obj,
                         residual_norm: dot(rj, rj).sqrt(),
                         duality_gap: gap,
                     };
+                    ws.finish(j, xj, rep, out.as_mut(), reports);
                 } else {
-                    keep.push(j);
+                    ws.keep.push(j);
                 }
             }
-            if keep.len() < w {
-                for mat in [&mut yb, &mut x, &mut dx] {
-                    compact_columns(mat.as_mut(), &keep);
-                }
-                if accel {
-                    compact_columns(z.as_mut(), &keep);
-                    compact_columns(dz.as_mut(), &keep);
-                } else {
-                    // ISTA steps with the correlations just computed.
-                    compact_columns(c.as_mut(), &keep);
-                }
-                for (i, &j) in keep.iter().enumerate() {
-                    t[i] = t[j];
-                    idx[i] = idx[j];
-                }
-                w = keep.len();
-            }
-            if w == 0 {
+            // (ISTA steps next with the correlations c just computed, so they move too.)
+            if !ws.compact(&mut [&mut yb, &mut x, &mut dx, &mut z, &mut dz, &mut c]) {
                 return;
             }
         }
+        let w = ws.w;
         // Gradient at the extrapolated point: c = D^T (y - D z).
         if accel {
             sub_into(r.as_mut(), yb.as_ref(), dz.as_ref(), w);
@@ -433,12 +385,12 @@ fn run_block<Op: LinearOperator + ?Sized>(
                     restart_now = s > 0.0;
                 }
                 let beta = if restart_now {
-                    t[j] = 1.0;
+                    ws.val[j] = 1.0;
                     0.0
                 } else {
-                    let tn = 0.5 * (1.0 + (1.0 + 4.0 * t[j] * t[j]).sqrt());
-                    let beta = (t[j] - 1.0) / tn;
-                    t[j] = tn;
+                    let tn = 0.5 * (1.0 + (1.0 + 4.0 * ws.val[j] * ws.val[j]).sqrt());
+                    let beta = (ws.val[j] - 1.0) / tn;
+                    ws.val[j] = tn;
                     beta
                 };
                 let zj = z.col_as_slice_mut(j);

@@ -15,7 +15,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary};
 
-use super::{check_common, sparse_diagnostics};
+use super::{check_common, gram_and_correlations, sparse_diagnostics};
 use crate::batch::{column, map_columns};
 use crate::error::Result;
 use crate::result::{CodingResult, Report};
@@ -256,23 +256,41 @@ impl SparseCoder for Lars {
     }
 }
 
-/// `G = D^T D` and `D^T Y` (two GEMMs).
-pub(crate) fn gram_and_correlations(
+/// BPDN `min ||x||_1 s.t. ||y - D x|| <= eps` for every column of `y` by the homotopy: the
+/// path stopped where the residual norm reaches `eps` (see `admm::Bpdn`). Inputs are checked
+/// by the caller.
+pub(crate) fn bpdn_homotopy(
     d: &Dictionary,
     y: MatRef<'_, f64>,
+    eps: f64,
+    max_iter: usize,
     par: Par,
-) -> (Mat<f64>, Mat<f64>) {
-    let g = d.gram_par(par);
-    let mut dty = Mat::<f64>::zeros(d.n_atoms(), y.ncols());
-    matmul(
-        dty.as_mut(),
-        Accum::Replace,
-        d.matrix().transpose(),
-        y,
-        1.0,
+) -> CodingResult {
+    let (g, dty) = gram_and_correlations(d, y, par);
+    let (n, m) = (d.signal_len(), d.n_atoms());
+    let (codes, reports) = map_columns(
+        dty.as_ref(),
+        m,
         par,
+        || LarsScratch::new(n, m),
+        |s, j, dtyj, xj| {
+            let yj = column(y, j);
+            let (dm, g) = (d.matrix(), g.as_ref());
+            let target = Target::Residual { eps, d: dm, y: &yj };
+            let out = s.run(g, dtyj, target, false, max_iter, xj, None);
+            let (r, dtr) = (&mut s.r, &mut s.a);
+            let (_, _, residual_norm) =
+                sparse_diagnostics(dm, g, &yj, dtyj, xj, 0.0, false, r, dtr);
+            Report {
+                iterations: out.steps,
+                converged: out.reached,
+                objective: xj.iter().map(|v| v.abs()).sum(),
+                residual_norm,
+                duality_gap: 0.0,
+            }
+        },
     );
-    (g, dty)
+    CodingResult::from_reports(codes, &reports, false)
 }
 
 /// Called at every knot with `(lambda, active set, active coefficients)`.
@@ -352,11 +370,6 @@ impl LarsScratch {
             l: vec![0.0; kmax * kmax],
             kmax,
         }
-    }
-
-    /// Scratch of the diagnostics: `(r, dtr)` of lengths `n` and `m`.
-    pub(crate) fn diag_buffers(&mut self) -> (&mut [f64], &mut [f64]) {
-        (&mut self.r, &mut self.a)
     }
 
     /// Follows the path for one signal with correlations `dty = D^T y` until `target`, writing the code into `x` (zeroed on entry). `record(lambda, A, x_A)` is called

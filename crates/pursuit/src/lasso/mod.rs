@@ -40,9 +40,12 @@
 use std::fmt;
 use std::sync::Arc;
 
-use faer::{MatMut, MatRef};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
+use crate::result::Report;
 use sparse_core::check;
 
 pub mod cd;
@@ -234,4 +237,146 @@ pub(crate) fn sparse_diagnostics(
     let (obj, gap) = lasso_gap(y, r, dtr, x, lambda, nonneg);
     let rn = r.iter().map(|v| v * v).sum::<f64>().sqrt();
     (obj, gap, rn)
+}
+
+/// `G = D^T D` and `D^T Y` (two GEMMs).
+pub(crate) fn gram_and_correlations(
+    d: &sparse_core::Dictionary,
+    y: MatRef<'_, f64>,
+    par: Par,
+) -> (Mat<f64>, Mat<f64>) {
+    let g = d.gram_par(par);
+    let mut dty = Mat::<f64>::zeros(d.n_atoms(), y.ncols());
+    matmul(
+        dty.as_mut(),
+        Accum::Replace,
+        d.matrix().transpose(),
+        y,
+        1.0,
+        par,
+    );
+    (g, dty)
+}
+
+/// Splits a batch of `b` signals with codes of length `m` into blocks of at most `block_size`
+/// columns (fewer when that leaves threads idle) and runs `block(first, codes, reports, par)`
+/// on each: blocks in parallel with sequential products when there are several, else one block
+/// with the parallelism `par` inside its products.
+pub(crate) fn run_blocks<F>(
+    par: Par,
+    block_size: usize,
+    m: usize,
+    b: usize,
+    block: F,
+) -> (Mat<f64>, Vec<Report>)
+where
+    F: Fn(usize, MatMut<'_, f64>, &mut [Report], Par) + Sync,
+{
+    let degree = par.degree().max(1);
+    let bs = block_size.min(b.div_ceil(degree)).max(1);
+    let mut codes = Mat::<f64>::zeros(m, b);
+    let mut reports = vec![Report::default(); b];
+    if degree > 1 && b > bs {
+        codes
+            .as_mut()
+            .par_col_chunks_mut(bs)
+            .zip(reports.par_chunks_mut(bs))
+            .enumerate()
+            .for_each(|(i, (xc, rc))| block(i * bs, xc, rc, Par::Seq));
+    } else {
+        let mut rest = codes.as_mut();
+        for (i, rc) in reports.chunks_mut(bs).enumerate() {
+            let (xc, tail) = rest.split_at_col_mut(rc.len());
+            block(i * bs, xc, rc, par);
+            rest = tail;
+        }
+    }
+    (codes, reports)
+}
+
+/// Copies `x` into column `j` of `out`.
+pub(crate) fn store_column(mut out: MatMut<'_, f64>, j: usize, x: &[f64]) {
+    out.as_mut()
+        .col_mut(j)
+        .iter_mut()
+        .zip(x)
+        .for_each(|(o, v)| *o = *v);
+}
+
+/// The signals of a block that are still iterating (block solvers drop converged signals so
+/// that the products shrink): their columns in the block, one scalar of state each (FISTA's
+/// momentum `t`, ADMM's penalty `rho`), and the width `w` of the working matrices.
+pub(crate) struct WorkingSet {
+    /// Column of the block of each working column.
+    pub idx: Vec<usize>,
+    /// Per-signal scalar state.
+    pub val: Vec<f64>,
+    /// Working columns to keep at the next [`compact`](Self::compact).
+    pub keep: Vec<usize>,
+    /// Number of working columns.
+    pub w: usize,
+}
+
+impl WorkingSet {
+    /// All `val.len()` signals of a block, with their initial state.
+    pub fn new(val: Vec<f64>) -> Self {
+        let w = val.len();
+        Self {
+            idx: (0..w).collect(),
+            val,
+            keep: Vec::with_capacity(w),
+            w,
+        }
+    }
+
+    /// Stores `x` and `report` as the result of working column `j`.
+    pub fn finish(
+        &self,
+        j: usize,
+        x: &[f64],
+        report: Report,
+        out: MatMut<'_, f64>,
+        reports: &mut [Report],
+    ) {
+        store_column(out, self.idx[j], x);
+        reports[self.idx[j]] = report;
+    }
+
+    /// Keeps only the working columns listed in `keep`, in `mats` and in the set; returns
+    /// false when none is left.
+    pub fn compact(&mut self, mats: &mut [&mut Mat<f64>]) -> bool {
+        if self.keep.len() < self.w {
+            for mat in mats.iter_mut() {
+                compact_columns(mat.as_mut(), &self.keep);
+            }
+            for (i, &j) in self.keep.iter().enumerate() {
+                (self.val[i], self.idx[i]) = (self.val[j], self.idx[j]);
+            }
+            self.w = self.keep.len();
+        }
+        self.w > 0
+    }
+}
+
+/// The first `w` columns of `m`.
+pub(crate) fn head(m: &Mat<f64>, w: usize) -> MatRef<'_, f64> {
+    m.as_ref().subcols(0, w)
+}
+
+/// The first `w` columns of `m`, mutably.
+pub(crate) fn headm(m: &mut Mat<f64>, w: usize) -> MatMut<'_, f64> {
+    m.as_mut().subcols_mut(0, w)
+}
+
+/// `dst = alpha lhs rhs` (`add = false`) or `dst += alpha lhs rhs` (`add = true`).
+pub(crate) fn gemm(
+    dst: MatMut<'_, f64>,
+    add: bool,
+    lhs: MatRef<'_, f64>,
+    rhs: MatRef<'_, f64>,
+    alpha: f64,
+    par: Par,
+) {
+    let accum = if add { Accum::Add } else { Accum::Replace };
+    matmul(dst, accum, lhs, rhs, alpha, par);
 }
