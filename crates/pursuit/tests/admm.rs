@@ -66,7 +66,7 @@ proptest! {
     fn bpdn_meets_its_constraint(seed in 0u64..10_000, frac in 0.05f64..0.9) {
         let (d, y) = gaussian(seed, 20, 50, 6);
         let eps = frac * (0..6).map(|j| y.col(j).norm_l2()).fold(f64::INFINITY, f64::min);
-        let exact = Bpdn::new(eps).homotopy().solve(&d, y.as_ref()).unwrap();
+        let exact = Bpdn::new(eps).method(BpdnMethod::Homotopy).solve(&d, y.as_ref()).unwrap();
         prop_assert!(exact.all_converged());
         // Dense signals can keep ADMM's residual tests unmet for long after the objective has
         // settled, so ADMM is judged by its constraint and objective, not its flag.
