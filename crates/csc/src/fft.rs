@@ -87,11 +87,6 @@ impl Fft2d {
         }
     }
 
-    /// Number of grid points `rows * cols`.
-    pub fn len(&self) -> usize {
-        self.rows * self.cols
-    }
-
     /// Length of a spectrum, `(rows / 2 + 1) * cols`.
     pub fn spectrum_len(&self) -> usize {
         self.half * self.cols

@@ -35,6 +35,8 @@ pub(crate) struct Spectra {
     pub d: Vec<C64>,
     /// Parseval weight of every spectrum entry.
     pub weights: Vec<f64>,
+    /// `sum_i |d_i(w)|^2` at every frequency, for single-channel dictionaries (else empty).
+    pub dd: Vec<f64>,
 }
 
 impl Spectra {
@@ -186,7 +188,20 @@ impl ConvOperator {
                 }
             }
             let weights = fft.parseval_weights();
-            Arc::new(Spectra { fft, d, weights })
+            let f = fft.spectrum_len();
+            let mut dd = Vec::new();
+            if cd == 1 {
+                dd = vec![0.0; f];
+                for sp in d.chunks(f) {
+                    dd.iter_mut().zip(sp).for_each(|(a, v)| *a += v.norm_sqr());
+                }
+            }
+            Arc::new(Spectra {
+                fft,
+                d,
+                weights,
+                dd,
+            })
         })
     }
 
@@ -403,15 +418,7 @@ impl ConvOperator {
         let m = self.dict.n_filters();
         let mut best = 0.0f64;
         match cd {
-            1 => {
-                let mut acc = vec![0.0; f];
-                for i in 0..m {
-                    for (a, d) in acc.iter_mut().zip(sp.filter(i, 0, 1)) {
-                        *a += d.norm_sqr();
-                    }
-                }
-                best = acc.into_iter().fold(0.0, f64::max);
-            }
+            1 => best = sp.dd.iter().copied().fold(0.0, f64::max),
             _ => {
                 for w in 0..f {
                     let mut g = faer::Mat::<faer::c64>::zeros(cd, cd);

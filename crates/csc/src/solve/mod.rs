@@ -1,0 +1,295 @@
+//! Convolutional pursuits: what they share (results, diagnostics, l1 weights, the batch driver
+//! and the frequency-domain plumbing).
+//!
+//! | solver | problem | method |
+//! | --- | --- | --- |
+//! | [`Cbpdn`] | `min 1/2 ||y - sum_i d_i * g_i||^2 + lambda sum_i ||w_i . g_i||_1` | ADMM in the Fourier domain, Sherman–Morrison per frequency (Wohlberg 2016) |
+//! | [`CbpdnFista`] | the same | FISTA with the gradient computed in the Fourier domain (Beck & Teboulle 2009) |
+//! | [`ConvThresholding`] | `P_beta(D^T y)` | one shrinkage of the correlations: the first layer of a CNN |
+//! | [`SlicePursuit`] | the same as [`Cbpdn`] | ADMM on local slices `s_p = D_L alpha_p` (Papyan, Sulam & Elad 2017) |
+
+pub mod admm;
+pub mod fista;
+// pub mod slice;
+pub mod threshold;
+
+pub use admm::{AutoRho, Cbpdn};
+pub use fista::CbpdnFista;
+// pub use slice::SlicePursuit;
+pub use threshold::ConvThresholding;
+
+use faer::{Mat, MatRef, Par};
+use rayon::prelude::*;
+use sparse_core::check;
+
+use crate::error::{invalid, shape_mismatch, Result};
+use crate::fft::C64;
+use crate::operator::{column, ConvOperator};
+
+/// One iteration of a convolutional pursuit.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct IterationStats {
+    /// `data_fidelity + penalty`.
+    pub objective: f64,
+    /// `1/2 ||y - D x||_2^2`.
+    pub data_fidelity: f64,
+    /// `lambda ||w . g||_1`.
+    pub penalty: f64,
+    /// ADMM: the normalised primal residual `||x - g|| / max(||x||, ||g||)`. FISTA: the relative
+    /// change of the iterate `||x_{k+1} - x_k|| / ||x_{k+1}||`.
+    pub primal_residual: f64,
+    /// ADMM: the normalised dual residual `rho ||g - g_prev|| / (rho ||u||)`. FISTA: the
+    /// relative change of the objective.
+    pub dual_residual: f64,
+    /// ADMM: the penalty parameter `rho` used in the iteration. FISTA: the step `1 / L`.
+    pub rho: f64,
+}
+
+/// Diagnostics of one signal.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SolveInfo {
+    /// Iterations run.
+    pub iterations: usize,
+    /// Whether the stopping rule was met before `max_iter`.
+    pub converged: bool,
+    /// One record per iteration (the functional value per iteration, residuals, rho).
+    pub history: Vec<IterationStats>,
+}
+
+impl SolveInfo {
+    /// The objective of the last iteration (`NaN` when no iteration ran).
+    pub fn final_objective(&self) -> f64 {
+        self.history.last().map_or(f64::NAN, |s| s.objective)
+    }
+}
+
+/// Codes of a batch (`code_len x b`, one column per signal, FilterMajor feature maps) with the
+/// diagnostics of every signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CscResult {
+    /// The codes, one column per signal.
+    pub codes: Mat<f64>,
+    /// Diagnostics, one entry per signal.
+    pub info: Vec<SolveInfo>,
+}
+
+impl CscResult {
+    /// Whether every signal converged.
+    pub fn all_converged(&self) -> bool {
+        self.info.iter().all(|i| i.converged)
+    }
+
+    /// The largest iteration count over the batch.
+    pub fn max_iterations(&self) -> usize {
+        self.info.iter().map(|i| i.iterations).max().unwrap_or(0)
+    }
+}
+
+/// Weights of the l1 penalty `lambda sum_j w_j |g_j|`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum L1Weights {
+    /// All weights 1 (plain convolutional BPDN). The default.
+    #[default]
+    Uniform,
+    /// One weight per filter (`m` values, shared by every position and code channel).
+    PerFilter(Vec<f64>),
+    /// One weight per code coefficient (`code_len` values, shared by every signal).
+    PerCoefficient(Vec<f64>),
+}
+
+/// The weights of one feature map.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MapWeights<'a> {
+    Const(f64),
+    Slice(&'a [f64]),
+}
+
+impl MapWeights<'_> {
+    #[inline]
+    pub fn at(&self, p: usize) -> f64 {
+        match *self {
+            MapWeights::Const(w) => w,
+            MapWeights::Slice(s) => s[p],
+        }
+    }
+}
+
+impl L1Weights {
+    /// Checks lengths and values against the operator.
+    pub(crate) fn validate(&self, op: &ConvOperator) -> Result<()> {
+        let (v, len, what) = match self {
+            L1Weights::Uniform => return Ok(()),
+            L1Weights::PerFilter(v) => (v, op.dictionary().n_filters(), "one weight per filter"),
+            L1Weights::PerCoefficient(v) => (v, op.code_len(), "one weight per code entry"),
+        };
+        if v.len() != len {
+            return Err(shape_mismatch(
+                "weights",
+                format!("{len} values ({what})"),
+                format!("{} values", v.len()),
+            ));
+        }
+        if let Some((i, w)) = v.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+            return Err(invalid(
+                "weights",
+                format!("{w} at index {i}"),
+                "finite weights >= 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Weights of feature map `map` (`N` entries).
+    pub(crate) fn map(&self, map: usize, m: usize, n: usize) -> MapWeights<'_> {
+        match self {
+            L1Weights::Uniform => MapWeights::Const(1.0),
+            L1Weights::PerFilter(v) => MapWeights::Const(v[map % m]),
+            L1Weights::PerCoefficient(v) => MapWeights::Slice(&v[map * n..(map + 1) * n]),
+        }
+    }
+}
+
+/// Checks a batch of signals for `op` and the shared parameters.
+pub(crate) fn validate(
+    op: &ConvOperator,
+    y: MatRef<'_, f64>,
+    lambda: f64,
+    weights: &L1Weights,
+    max_iter: usize,
+) -> Result<()> {
+    check::batch("y", y, op.signal_len())?;
+    check::non_negative("lambda", lambda)?;
+    check::count("max_iter", max_iter, usize::MAX)?;
+    weights.validate(op)
+}
+
+/// Runs `solve(y_j, x_j, inner_parallel)` for every column `j` of `y` into a `code_len x b`
+/// matrix: in parallel over signals when `par` allows and there are several, otherwise one
+/// signal at a time with the parallelism handed to the solver.
+pub(crate) fn run_batch<F>(op: &ConvOperator, y: MatRef<'_, f64>, par: Par, solve: F) -> CscResult
+where
+    F: Fn(&[f64], &mut [f64], bool) -> SolveInfo + Sync,
+{
+    let b = y.ncols();
+    let mut codes = Mat::<f64>::zeros(op.code_len(), b);
+    let threads = par.degree();
+    let info: Vec<SolveInfo> = if threads > 1 && b > 1 {
+        codes
+            .as_mut()
+            .par_col_chunks_mut(1)
+            .enumerate()
+            .map(|(j, mut xc)| {
+                let yj = column(y, j);
+                let x = xc
+                    .as_mut()
+                    .col_mut(0)
+                    .try_as_col_major_mut()
+                    .expect("columns of an owned matrix are contiguous")
+                    .as_slice_mut();
+                solve(&yj, x, false)
+            })
+            .collect()
+    } else {
+        (0..b)
+            .map(|j| {
+                let yj = column(y, j);
+                solve(&yj, codes.col_as_slice_mut(j), threads > 1)
+            })
+            .collect()
+    };
+    CscResult { codes, info }
+}
+
+/// Frequencies handled together by one task of a per-frequency pass (sized so that the filters'
+/// and the codes' spectra of one chunk stay in cache).
+pub(crate) fn freq_chunk(n_maps: usize) -> usize {
+    (8192 / n_maps.max(1)).clamp(64, 1024)
+}
+
+/// Splits `n_maps` contiguous spectra of length `f` into per-chunk lists: entry `c` holds, for
+/// every map, its frequencies `c * chunk .. (c + 1) * chunk`.
+pub(crate) fn split_chunks<T>(buf: &mut [T], f: usize, chunk: usize) -> Vec<Vec<&mut [T]>> {
+    let nchunks = f.div_ceil(chunk);
+    let n_maps = buf.len() / f.max(1);
+    let mut out: Vec<Vec<&mut [T]>> = (0..nchunks).map(|_| Vec::with_capacity(n_maps)).collect();
+    for map in buf.chunks_mut(f) {
+        for (c, piece) in map.chunks_mut(chunk).enumerate() {
+            out[c].push(piece);
+        }
+    }
+    out
+}
+
+/// `sum_k f(item_k)` over `items`, in parallel when `par`, with one scratch per task.
+pub(crate) fn map_sum<I, S, R>(
+    items: Vec<I>,
+    par: bool,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, I) -> R + Sync + Send,
+) -> R
+where
+    I: Send,
+    R: Send + Default + std::ops::Add<Output = R>,
+{
+    if par && items.len() > 1 {
+        items
+            .into_par_iter()
+            .map_init(&init, &f)
+            .reduce(R::default, |a, b| a + b)
+    } else {
+        let mut s = init();
+        items
+            .into_iter()
+            .fold(R::default(), |acc, it| acc + f(&mut s, it))
+    }
+}
+
+/// The spectra of the `C` channels of a signal.
+pub(crate) fn signal_spectra(op: &ConvOperator, y: &[f64]) -> Vec<C64> {
+    let sp = op.spectra();
+    let f = sp.fft.spectrum_len();
+    let n = op.n();
+    let mut s = sp.fft.scratch();
+    let mut out = vec![C64::default(); op.channels() * f];
+    for (o, yc) in out.chunks_mut(f).zip(y.chunks(n)) {
+        sp.fft.forward(yc, o, &mut s);
+    }
+    out
+}
+
+/// Sums accumulated over the coefficients in the element-wise passes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sums {
+    pub a: f64,
+    pub b: f64,
+    pub c: f64,
+    pub d: f64,
+    pub e: f64,
+    pub l1: f64,
+}
+
+impl std::ops::Add for Sums {
+    type Output = Sums;
+    fn add(self, o: Sums) -> Sums {
+        Sums {
+            a: self.a + o.a,
+            b: self.b + o.b,
+            c: self.c + o.c,
+            d: self.d + o.d,
+            e: self.e + o.e,
+            l1: self.l1 + o.l1,
+        }
+    }
+}
+
+/// Soft (or non-negative soft) thresholding at `t`.
+#[inline(always)]
+pub(crate) fn shrink(v: f64, t: f64, nonneg: bool) -> f64 {
+    if nonneg {
+        (v - t).max(0.0)
+    } else {
+        // sign(v) max(|v| - t, 0), branch-free.
+        let a = (v.abs() - t).max(0.0);
+        a.copysign(v)
+    }
+}
