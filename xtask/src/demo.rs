@@ -1,56 +1,163 @@
-//! `cargo xtask demo`: the main job, on shipped data with a shipped seed.
+//! `cargo xtask demo`: the main job, on shipped data with a shipped seed. Each section is one
+//! crate of the workspace at work; pictures go to `target/demo/`.
 
-use sparse_core::{generate, metrics, norms, Dictionary, LinearOperator, Noise, Shrinkage};
+use std::time::Instant;
+
+use faer::Mat;
+use pursuit::admm::BasisPursuit;
+use pursuit::dictlearn::Denoiser;
+use pursuit::greedy::Selection;
+use pursuit::lasso::Lars;
+use pursuit::{BatchOmp, CodingResult, SparseCoder, Stop, Thresholding};
+use sparse_core::io::{read_png_gray, write_png_gray};
+use sparse_core::{generate, metrics, Dictionary, LinearOperator, Noise, Shrinkage};
+
+use crate::bench::{workspace_root, BoxResult};
 
 /// Seed of every random draw of the demo.
 const SEED: u64 = 2018;
 
-pub fn run() -> Result<(), Box<dyn std::error::Error>> {
+pub fn run() -> BoxResult<()> {
+    let out = workspace_root().join("target").join("demo");
+    std::fs::create_dir_all(&out)?;
+    sparseland()?;
+    pursuits()?;
+    denoising(&out)?;
+    println!("\npictures written to {}", out.display());
+    Ok(())
+}
+
+fn sparseland() -> BoxResult<()> {
     println!("== Sparseland: y = D x + e ==");
     let mut rng = generate::rng(SEED);
-    let (n, m, k) = (64, 256, 4);
     for (name, d) in [
         (
             "random Gaussian",
-            Dictionary::random_gaussian(n, m, &mut rng)?,
+            Dictionary::random_gaussian(64, 256, &mut rng)?,
         ),
-        ("overcomplete DCT", Dictionary::overcomplete_dct(8, m)?),
+        ("overcomplete DCT", Dictionary::overcomplete_dct(8, 256)?),
+        ("[I, DCT]", Dictionary::identity_dct(64)?),
     ] {
         let mu = d.coherence();
         println!(
-            "{name:>17} {n}x{m}: coherence mu = {mu:.4}, Welch bound = {:.4}, ||D||_2^2 = {:.3}, (1 + 1/mu)/2 = {:.2}",
+            "{name:>17} {}x{}: coherence mu = {mu:.4} (Welch bound {:.4}), ||D||_2^2 = {:.3}, \
+             OMP/BP guaranteed for ||x||_0 < (1 + 1/mu)/2 = {:.2}",
+            d.signal_len(),
+            d.n_atoms(),
             d.welch_bound(),
             d.lipschitz(),
             0.5 * (1.0 + 1.0 / mu)
         );
     }
-    let d = Dictionary::random_gaussian(n, m, &mut generate::rng(SEED))?;
-    let x = generate::sparseland_codes(m, k, 1000, 0.5, 1.0, &mut rng)?;
-    let s = generate::signals(&d, x.as_ref(), Noise::SnrDb(20.0), &mut rng)?;
+    Ok(())
+}
+
+fn report(name: &str, secs: f64, truth: &Mat<f64>, res: &CodingResult) -> BoxResult<()> {
+    let sc = metrics::support_scores(truth.as_ref(), res.codes.as_ref(), 1e-6)?;
+    let err = metrics::relative_error(truth.as_ref(), res.codes.as_ref())?;
+    let gap = res
+        .max_duality_gap()
+        .map(|g| format!(", max rel. duality gap {g:.1e}"))
+        .unwrap_or_default();
     println!(
-        "\n{} signals, k = {k}, contrast 0.5, SNR 20 dB (noise sigma = {:.4})",
-        x.ncols(),
+        "{name:>26}: {:>8.0} signals/s, exact support {:5.1}%, recall {:.3}, rel. error {err:.3}, \
+         mean ||x||_0 {:.2}{gap}",
+        truth.ncols() as f64 / secs,
+        100.0 * sc.exact,
+        sc.recall,
+        res.mean_sparsity()
+    );
+    Ok(())
+}
+
+fn pursuits() -> BoxResult<()> {
+    let (n, m, k, b) = (64, 256, 6, 5000);
+    let mut rng = generate::rng(SEED + 1);
+    let d = Dictionary::random_gaussian(n, m, &mut rng)?;
+    let x = generate::sparseland_codes(m, k, b, 0.3, 1.0, &mut rng)?;
+    let s = generate::signals(&d, x.as_ref(), Noise::SnrDb(30.0), &mut rng)?;
+    println!(
+        "\n== pursuit: {b} signals, random {n}x{m}, k = {k}, contrast 0.3, SNR 30 dB (sigma {:.4}) ==",
         s.sigma
     );
-    let corr = d.apply_adjoint(s.noisy.as_ref())?;
-    for shrink in [
-        Shrinkage::TopK(k),
-        Shrinkage::Hard(0.35),
-        Shrinkage::Soft(0.35),
-    ] {
-        let mut z = corr.clone();
-        shrink.apply_batch(z.as_mut());
-        let sc = metrics::support_scores(x.as_ref(), z.as_ref(), 0.0)?;
-        let nnz: usize = (0..z.ncols())
-            .map(|j| norms::l0(z.col_as_slice(j), 0.0))
-            .sum();
-        println!(
-            "thresholding {shrink:?}: precision {:.3}, recall {:.3}, exact support {:.1}%, mean ||z||_0 = {:.2}",
-            sc.precision,
-            sc.recall,
-            100.0 * sc.exact,
-            nnz as f64 / z.ncols() as f64
-        );
+    let eps = 1.1 * s.sigma * (n as f64).sqrt();
+    let lambda = 2.0 * s.sigma * (2.0 * (m as f64).ln()).sqrt();
+    let coders: Vec<(String, Box<dyn SparseCoder>)> = vec![
+        (
+            format!("thresholding top-{k}"),
+            Box::new(Thresholding::new(Shrinkage::TopK(k)).least_squares(true)),
+        ),
+        (
+            format!("Batch-OMP k = {k}"),
+            Box::new(BatchOmp::new(Stop::Sparsity(k))),
+        ),
+        (
+            format!("Batch-OMP eps = {eps:.3}"),
+            Box::new(BatchOmp::new(Stop::Residual(eps))),
+        ),
+        (
+            format!("Batch-ORMP k = {k}"),
+            Box::new(BatchOmp::new(Stop::Sparsity(k)).selection(Selection::Ormp)),
+        ),
+        (
+            format!("LARS-Lasso lambda = {lambda:.3}"),
+            Box::new(Lars::new(lambda)),
+        ),
+    ];
+    for (name, c) in coders {
+        let t = Instant::now();
+        let res = c.code(&d, s.noisy.as_ref())?;
+        report(&name, t.elapsed().as_secs_f64(), &x, &res)?;
     }
+    let few = s.clean.as_ref().subcols(0, 500);
+    let t = Instant::now();
+    let bp = BasisPursuit::new().solve(&d, few)?;
+    let r = &few - d.apply(bp.codes.as_ref())?;
+    report(
+        "Basis Pursuit (noiseless)",
+        t.elapsed().as_secs_f64(),
+        &x.as_ref().subcols(0, 500).to_owned(),
+        &bp,
+    )?;
+    println!(
+        "{:>26}  max ||Dx - y|| = {:.1e}",
+        "",
+        (0..500).map(|j| r.col(j).norm_l2()).fold(0.0, f64::max)
+    );
+    Ok(())
+}
+
+fn denoising(out: &std::path::Path) -> BoxResult<()> {
+    let img = read_png_gray(workspace_root().join("assets").join("camera.png"))?;
+    let clean = img.as_ref().submatrix(64, 160, 128, 128).to_owned();
+    let sigma = 20.0;
+    let noisy = generate::add_noise(clean.as_ref(), sigma, &mut generate::rng(SEED + 2))?;
+    println!(
+        "\n== K-SVD denoising (Elad & Aharon 2006): camera.png 128x128 crop, sigma = {sigma} =="
+    );
+    let psnr = |x: &Mat<f64>| metrics::psnr(clean.as_ref(), x.as_ref(), 255.0);
+    println!("{:>26}: PSNR {:.2} dB", "noisy", psnr(&noisy)?);
+    let den = Denoiser::new(sigma).iterations(5);
+    let t = Instant::now();
+    let dct = den.denoise_dct(noisy.as_ref())?;
+    println!(
+        "{:>26}: PSNR {:.2} dB ({:.2} s)",
+        "overcomplete DCT",
+        psnr(&dct.image)?,
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let ksvd = den.denoise_ksvd(noisy.as_ref())?;
+    println!(
+        "{:>26}: PSNR {:.2} dB ({:.2} s, {} patches, {:.2} atoms/patch)",
+        "K-SVD, 5 iterations",
+        psnr(&ksvd.image)?,
+        t.elapsed().as_secs_f64(),
+        ksvd.n_patches,
+        ksvd.mean_atoms
+    );
+    write_png_gray(out.join("camera_clean.png"), clean.as_ref())?;
+    write_png_gray(out.join("camera_noisy.png"), noisy.as_ref())?;
+    write_png_gray(out.join("camera_ksvd.png"), ksvd.image.as_ref())?;
     Ok(())
 }

@@ -51,10 +51,14 @@ impl CodingResult {
             .map(|g| g.iter().copied().fold(0.0, f64::max))
     }
 
-    /// Mean number of non-zeros per code.
+    /// Mean number of non-zeros per code, counting entries with `|x_i| > 1e-10 max_j |x_j|`
+    /// (iterative solvers such as ADMM leave round-off-sized entries off the support).
     pub fn mean_sparsity(&self) -> f64 {
         let nnz: usize = (0..self.codes.ncols())
-            .map(|j| sparse_core::norms::l0(self.codes.col_as_slice(j), 0.0))
+            .map(|j| {
+                let c = self.codes.col_as_slice(j);
+                sparse_core::norms::l0(c, 1e-10 * sparse_core::norms::linf(c))
+            })
             .sum();
         nnz as f64 / self.codes.ncols().max(1) as f64
     }
