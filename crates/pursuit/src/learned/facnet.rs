@@ -5,7 +5,7 @@ use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::train::{
     block, block_mut, check_same_dictionary, check_signals, coding_result, gemm, lasso_loss,
-    margin, soft_rows, soft_rows_backward, train, Net,
+    margin, mean_loss, retract_orthogonal, soft_rows, soft_rows_backward, train, Net,
 };
 use super::{push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
@@ -25,9 +25,10 @@ use crate::SparseCoder;
 /// diagonalises `B` while `||A z||_1 ~ ||z||_1`.
 ///
 /// Initialised at ISTA (`A = I`, `s = L`), trained by back-propagation on the same objective as
-/// [`Lista`](super::Lista). After every update `A` is put back on the orthogonal group by a QR
-/// retraction (the gradient is first projected onto the tangent space `A skew(A^T G)`), so it
-/// stays orthogonal to rounding; `s` is kept `>= s_min_ratio * L`.
+/// [`Lista`](super::Lista). The gradient of `A` is projected onto the tangent space of the
+/// orthogonal group (`A skew(A^T G)`) and after every update `A` is replaced by its polar
+/// factor (a retraction), so it stays orthogonal to rounding; `s`, whose learning rate is
+/// multiplied by `L` (its natural scale), is kept `>= s_min_ratio * L`.
 ///
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
@@ -361,7 +362,7 @@ impl TrainedFacNet {
     /// Mean Lasso objective over the columns of `y`.
     pub fn loss(&self, y: MatRef<'_, f64>) -> Result<f64> {
         self.check_input(y)?;
-        Ok(Net::loss(self, y, self.par))
+        Ok(mean_loss(self, y, self.par))
     }
 
     /// The mean objective and its (Euclidean) gradient with respect to
@@ -409,9 +410,9 @@ impl Net for TrainedFacNet {
         &mut self.params
     }
 
-    fn loss(&self, y: MatRef<'_, f64>, par: Par) -> f64 {
+    fn loss_sum(&self, y: MatRef<'_, f64>, par: Par) -> f64 {
         let z = self.run(y, par, None);
-        lasso_loss(self.d.matrix(), y, z.as_ref(), self.lambda, None, par) / y.ncols() as f64
+        lasso_loss(self.d.matrix(), y, z.as_ref(), self.lambda, None, par)
     }
 
     fn loss_grad(&self, y: MatRef<'_, f64>, grad: &mut [f64], par: Par) -> f64 {
@@ -526,21 +527,22 @@ impl Net for TrainedFacNet {
         }
     }
 
-    /// QR retraction of every `A` onto the orthogonal group (signs fixed so that `R` has a
-    /// positive diagonal) and the floor on `s`.
+    /// `s` moves on its own scale: its learning rate is multiplied by `L`.
+    fn lr_scales(&self) -> Option<Vec<f64>> {
+        let mut scales = vec![1.0; self.params.len()];
+        for &(_, so) in &self.offsets {
+            scales[so..so + self.d.n_atoms()].fill(self.lipschitz);
+        }
+        Some(scales)
+    }
+
+    /// Polar retraction of every `A` onto the orthogonal group (the nearest orthogonal matrix,
+    /// computed by Newton-Schulz) and the floor on `s`.
     fn retract(&mut self) {
         let k = self.d.n_atoms();
         for t in 0..self.layers {
             let (ao, so) = self.offsets[t];
-            let qr = block(&self.params, ao, k, k).qr();
-            let mut q = qr.compute_Q();
-            let r = qr.R();
-            for j in 0..k {
-                if r[(j, j)] < 0.0 {
-                    q.col_mut(j).iter_mut().for_each(|v| *v = -*v);
-                }
-            }
-            block_mut(&mut self.params, ao, k, k).copy_from(&q);
+            retract_orthogonal(block_mut(&mut self.params, ao, k, k));
             for si in &mut self.params[so..so + k] {
                 if si.is_nan() || *si < self.s_min {
                     *si = self.s_min;

@@ -5,7 +5,7 @@ use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::train::{
     block, block_mut, check_same_dictionary, check_signals, coding_result, gemm, lasso_loss,
-    margin, soft_rows, soft_rows_backward, train, Net,
+    margin, mean_loss, soft_rows, soft_rows_backward, train, Net,
 };
 use super::{fista_momenta, push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
@@ -21,7 +21,8 @@ use crate::SparseCoder;
 ///
 /// Initialised at FISTA without restart (`W_e = D^T / L`, `W_g = I - D^T D / L`,
 /// `theta = lambda / L`, `W_m^t = beta_{t+1} I` with the momenta `beta_k = (t_k - 1)/t_{k+1}`),
-/// where it computes exactly `T` FISTA iterations; trained like [`Lista`](super::Lista).
+/// where it computes exactly `T` FISTA iterations; trained like [`Lista`](super::Lista) (the
+/// thresholds are kept non-negative).
 ///
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
@@ -281,7 +282,7 @@ impl TrainedLFista {
     /// Mean Lasso objective over the columns of `y`.
     pub fn loss(&self, y: MatRef<'_, f64>) -> Result<f64> {
         self.check_input(y)?;
-        Ok(Net::loss(self, y, self.par))
+        Ok(mean_loss(self, y, self.par))
     }
 
     /// The mean objective and its gradient with respect to [`params`](Self::params), by
@@ -329,9 +330,19 @@ impl Net for TrainedLFista {
         &mut self.params
     }
 
-    fn loss(&self, y: MatRef<'_, f64>, par: Par) -> f64 {
+    /// Keeps the thresholds non-negative (a negative threshold would expand, not shrink).
+    fn retract(&mut self) {
+        let k = self.d.n_atoms();
+        for s in &self.sets {
+            for t in &mut self.params[s.theta..s.theta + k] {
+                *t = t.max(0.0);
+            }
+        }
+    }
+
+    fn loss_sum(&self, y: MatRef<'_, f64>, par: Par) -> f64 {
         let z = self.run(y, par, None);
-        lasso_loss(self.d.matrix(), y, z.as_ref(), self.lambda, None, par) / y.ncols() as f64
+        lasso_loss(self.d.matrix(), y, z.as_ref(), self.lambda, None, par)
     }
 
     fn loss_grad(&self, y: MatRef<'_, f64>, grad: &mut [f64], par: Par) -> f64 {

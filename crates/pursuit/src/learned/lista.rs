@@ -5,7 +5,7 @@ use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::train::{
     block, block_mut, check_same_dictionary, check_signals, coding_result, gemm, lasso_loss,
-    margin, soft_rows, soft_rows_backward, train, Net,
+    margin, mean_loss, soft_rows, soft_rows_backward, train, Net,
 };
 use super::{push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
@@ -22,7 +22,8 @@ use crate::SparseCoder;
 /// back-propagation on the unsupervised Lasso objective `F(z_T) = 1/2 ||y - D z_T||^2 +
 /// lambda ||z_T||_1` averaged over mini-batches (Moreau & Bruna, ICLR 2017). With `shared`,
 /// every layer uses the same `(W_e, W_g, theta)` (the recurrent network of Gregor & LeCun);
-/// otherwise each layer has its own (the first has no `W_g`, since `z_0 = 0`).
+/// otherwise each layer has its own (the first has no `W_g`, since `z_0 = 0`). Training keeps
+/// the thresholds non-negative.
 ///
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
@@ -329,7 +330,7 @@ impl TrainedLista {
     /// Mean Lasso objective `1/n sum_j F(z_T(y_j))` over the columns of `y`.
     pub fn loss(&self, y: MatRef<'_, f64>) -> Result<f64> {
         self.check_input(y)?;
-        Ok(Net::loss(self, y, self.par))
+        Ok(mean_loss(self, y, self.par))
     }
 
     /// The mean objective and its gradient with respect to [`params`](Self::params), by
@@ -379,9 +380,19 @@ impl Net for TrainedLista {
         &mut self.params
     }
 
-    fn loss(&self, y: MatRef<'_, f64>, par: Par) -> f64 {
+    /// Keeps the thresholds non-negative (a negative threshold would expand, not shrink).
+    fn retract(&mut self) {
+        let k = self.d.n_atoms();
+        for s in &self.sets {
+            for t in &mut self.params[s.theta..s.theta + k] {
+                *t = t.max(0.0);
+            }
+        }
+    }
+
+    fn loss_sum(&self, y: MatRef<'_, f64>, par: Par) -> f64 {
         let z = self.run(y, par, None);
-        lasso_loss(self.d.matrix(), y, z.as_ref(), self.lambda, None, par) / y.ncols() as f64
+        lasso_loss(self.d.matrix(), y, z.as_ref(), self.lambda, None, par)
     }
 
     fn loss_grad(&self, y: MatRef<'_, f64>, grad: &mut [f64], par: Par) -> f64 {

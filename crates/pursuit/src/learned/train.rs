@@ -4,6 +4,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::seq::SliceRandom;
+use rayon::prelude::*;
 use sparse_core::{check, generate, Dictionary};
 
 use crate::error::{invalid, Result};
@@ -145,19 +146,24 @@ pub struct EpochReport {
 }
 
 /// A network with a flat parameter vector, as the training loop sees it.
-pub(crate) trait Net {
+pub(crate) trait Net: Sync {
     fn params(&self) -> &[f64];
     fn params_mut(&mut self) -> &mut [f64];
     /// Mean objective over the columns of `y`, and its gradient written into `grad` (zeroed by
     /// the caller).
     fn loss_grad(&self, y: MatRef<'_, f64>, grad: &mut [f64], par: Par) -> f64;
-    /// Mean objective over the columns of `y`.
-    fn loss(&self, y: MatRef<'_, f64>, par: Par) -> f64;
+    /// Sum of the objective over the columns of `y`.
+    fn loss_sum(&self, y: MatRef<'_, f64>, par: Par) -> f64;
     /// Maps the Euclidean gradient to the direction the optimizer uses (e.g. onto a tangent
     /// space). Identity by default.
     fn precondition(&self, _grad: &mut [f64], _par: Par) {}
     /// Restores constraints after an update (e.g. orthogonality, positivity).
     fn retract(&mut self) {}
+    /// Per-parameter multipliers of the learning rate (for parameters whose natural scale is
+    /// far from 1), or `None` for all ones.
+    fn lr_scales(&self) -> Option<Vec<f64>> {
+        None
+    }
 }
 
 /// Optimizer state over a flat parameter vector.
@@ -176,8 +182,9 @@ impl State {
         }
     }
 
-    fn step(&mut self, opt: Optimizer, lr: f64, x: &mut [f64], g: &[f64]) {
+    fn step(&mut self, opt: Optimizer, lr: f64, scales: Option<&[f64]>, x: &mut [f64], g: &[f64]) {
         self.t += 1;
+        let lr_at = |i: usize| scales.map_or(lr, |s| lr * s[i]);
         match opt {
             Optimizer::Adam { beta1, beta2, eps } => {
                 let c1 = 1.0 - beta1.powi(self.t);
@@ -187,17 +194,76 @@ impl State {
                     self.v[i] = beta2 * self.v[i] + (1.0 - beta2) * g[i] * g[i];
                     let mh = self.m[i] / c1;
                     let vh = self.v[i] / c2;
-                    x[i] -= lr * mh / (vh.sqrt() + eps);
+                    x[i] -= lr_at(i) * mh / (vh.sqrt() + eps);
                 }
             }
             Optimizer::Sgd { momentum } => {
                 for i in 0..x.len() {
                     self.m[i] = momentum * self.m[i] + g[i];
-                    x[i] -= lr * self.m[i];
+                    x[i] -= lr_at(i) * self.m[i];
                 }
             }
         }
     }
+}
+
+/// Columns per task when a batch is split across threads for the objective alone.
+const EVAL_CHUNK: usize = 256;
+
+/// `(first, len)` of `parts` nearly equal column ranges covering `0..n`.
+fn split(n: usize, parts: usize) -> Vec<(usize, usize)> {
+    let parts = parts.clamp(1, n.max(1));
+    (0..parts)
+        .map(|i| (i * n / parts, (i + 1) * n / parts - i * n / parts))
+        .filter(|&(_, len)| len > 0)
+        .collect()
+}
+
+/// Mean objective over the columns of `y`, in column chunks (bounded memory), the chunks in
+/// parallel with sequential products when `par` has several threads.
+pub(crate) fn mean_loss<N: Net>(net: &N, y: MatRef<'_, f64>, par: Par) -> f64 {
+    let n = y.ncols();
+    let chunks = split(n, n.div_ceil(EVAL_CHUNK));
+    let sum: f64 = if par.degree() > 1 && chunks.len() > 1 {
+        chunks
+            .par_iter()
+            .map(|&(f, l)| net.loss_sum(y.subcols(f, l), Par::Seq))
+            .sum()
+    } else {
+        chunks
+            .iter()
+            .map(|&(f, l)| net.loss_sum(y.subcols(f, l), par))
+            .sum()
+    };
+    sum / n as f64
+}
+
+/// Mean objective over the columns of `y` and its gradient (into `grads[0]`): with several
+/// threads the batch is split into one part per thread, each differentiated with sequential
+/// products into its own buffer of `grads`, and the parts are averaged.
+fn batch_loss_grad<N: Net>(net: &N, y: MatRef<'_, f64>, grads: &mut [Vec<f64>], par: Par) -> f64 {
+    let b = y.ncols();
+    let parts = split(b, grads.len());
+    if parts.len() == 1 {
+        grads[0].fill(0.0);
+        return net.loss_grad(y, &mut grads[0], par);
+    }
+    let losses: Vec<f64> = grads[..parts.len()]
+        .par_iter_mut()
+        .zip(parts.par_iter())
+        .map(|(g, &(f, l))| {
+            g.fill(0.0);
+            let w = l as f64 / b as f64;
+            let loss = net.loss_grad(y.subcols(f, l), g, Par::Seq);
+            g.iter_mut().for_each(|v| *v *= w);
+            loss * w
+        })
+        .collect();
+    let (first, rest) = grads.split_at_mut(1);
+    for g in &rest[..parts.len() - 1] {
+        first[0].iter_mut().zip(g).for_each(|(a, b)| *a += b);
+    }
+    losses.iter().sum()
 }
 
 /// Trains `net` on the columns of `y` (already validated by the caller).
@@ -213,12 +279,18 @@ pub(crate) fn train<N: Net>(
     let bs = t.batch_size.min(n);
     let mut rng = generate::rng(t.seed);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut grad = vec![0.0; np];
+    let threads = if t.par.degree() > 1 {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let mut grads = vec![vec![0.0; np]; threads.max(1)];
     let mut state = State::new(np);
     let mut lr = t.learning_rate;
-    let mut best = net.loss(y, t.par);
+    let mut best = mean_loss(net, y, t.par);
     let mut best_params = net.params().to_vec();
     let mut batch = Mat::<f64>::zeros(y.nrows(), bs);
+    let scales = net.lr_scales();
     for epoch in 1..=t.epochs {
         order.shuffle(&mut rng);
         let (mut sum, mut count) = (0.0, 0usize);
@@ -227,18 +299,18 @@ pub(crate) fn train<N: Net>(
             for (k, &j) in chunk.iter().enumerate() {
                 bm.as_mut().col_mut(k).copy_from(y.col(j));
             }
-            grad.fill(0.0);
-            let loss = net.loss_grad(bm.as_ref(), &mut grad, t.par);
+            let loss = batch_loss_grad(&*net, bm.as_ref(), &mut grads, t.par);
+            let grad = &mut grads[0];
             sum += loss;
             count += 1;
             if !grad.iter().all(|g| g.is_finite()) {
                 break;
             }
-            net.precondition(&mut grad, t.par);
-            state.step(t.optimizer, lr, net.params_mut(), &grad);
+            net.precondition(grad, t.par);
+            state.step(t.optimizer, lr, scales.as_deref(), net.params_mut(), grad);
             net.retract();
         }
-        let mut loss = net.loss(y, t.par);
+        let mut loss = mean_loss(net, y, t.par);
         let accepted = loss <= best || !t.backtrack;
         if accepted {
             if loss <= best {
@@ -428,4 +500,64 @@ pub(crate) fn block(p: &[f64], off: usize, rows: usize, cols: usize) -> MatRef<'
 /// Mutable view of block `(off, rows, cols)` of a flat parameter vector.
 pub(crate) fn block_mut(p: &mut [f64], off: usize, rows: usize, cols: usize) -> MatMut<'_, f64> {
     MatMut::from_column_major_slice_mut(&mut p[off..off + rows * cols], rows, cols)
+}
+
+/// Replaces the square matrix `a` by the orthogonal factor of its polar decomposition, by the
+/// Newton-Schulz iteration `A <- A (3 I - A^T A) / 2` (quadratically convergent while
+/// `||A^T A - I||_F < 1`, the case after a small update of an orthogonal matrix); otherwise, or
+/// without convergence, by the Q factor of a QR decomposition with `diag(R) > 0`. The result
+/// is orthogonal to rounding (`max |A^T A - I| <= 4 k eps`).
+pub(crate) fn retract_orthogonal(mut a: MatMut<'_, f64>) {
+    let k = a.nrows();
+    let tol = 4.0 * k as f64 * f64::EPSILON;
+    let mut m = Mat::<f64>::zeros(k, k);
+    let mut next = Mat::<f64>::zeros(k, k);
+    for _ in 0..30 {
+        gemm(
+            m.as_mut(),
+            Accum::Replace,
+            a.as_ref().transpose(),
+            a.as_ref(),
+            1.0,
+            Par::Seq,
+        );
+        let (mut fro, mut worst) = (0.0f64, 0.0f64);
+        for j in 0..k {
+            for i in 0..k {
+                let e = m[(i, j)] - f64::from(u8::from(i == j));
+                fro += e * e;
+                worst = worst.max(e.abs());
+            }
+        }
+        if worst <= tol {
+            return;
+        }
+        if fro.is_nan() || fro >= 1.0 {
+            break;
+        }
+        // m <- 1.5 I - 0.5 m, then a <- a m.
+        for j in 0..k {
+            for i in 0..k {
+                m[(i, j)] = 1.5 * f64::from(u8::from(i == j)) - 0.5 * m[(i, j)];
+            }
+        }
+        gemm(
+            next.as_mut(),
+            Accum::Replace,
+            a.as_ref(),
+            m.as_ref(),
+            1.0,
+            Par::Seq,
+        );
+        a.copy_from(&next);
+    }
+    let qr = a.as_ref().qr();
+    let mut q = qr.compute_Q();
+    let r = qr.R();
+    for j in 0..k {
+        if r[(j, j)] < 0.0 {
+            q.col_mut(j).iter_mut().for_each(|v| *v = -*v);
+        }
+    }
+    a.copy_from(&q);
 }
