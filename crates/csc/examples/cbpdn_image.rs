@@ -16,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // pre-processing of convolutional sparse coding).
     let (h, w) = (img.nrows() / 2, img.ncols() / 2);
     let small = Mat::from_fn(h, w, |i, j| {
-        (img[(2 * i, 2 * j)] + img[(2 * i + 1, 2 * j)] + img[(2 * i, 2 * j + 1)] + img[(2 * i + 1, 2 * j + 1)])
+        (img[(2 * i, 2 * j)]
+            + img[(2 * i + 1, 2 * j)]
+            + img[(2 * i, 2 * j + 1)]
+            + img[(2 * i + 1, 2 * j + 1)])
             / (4.0 * 255.0)
     });
     let r = 4isize;
@@ -38,7 +41,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let op = d.operator(Grid::d2(h, w))?;
     let l = op.lipschitz();
-    println!("operator + spectra: {:.1} ms (L = {l:.2})", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "operator + spectra: {:.1} ms (L = {l:.2})",
+        t.elapsed().as_secs_f64() * 1e3
+    );
 
     let iters = 50;
     let solver = Cbpdn::new(0.05).max_iter(iters).tol(1e-12);
@@ -63,7 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sparse_core::norms::l0(res.codes.col_as_slice(0), 0.0),
     );
     let t = Instant::now();
-    let f = CbpdnFista::new(0.05).max_iter(iters).tol(1e-12).solve(&op, y.as_ref())?;
+    let f = CbpdnFista::new(0.05)
+        .max_iter(iters)
+        .tol(1e-12)
+        .solve(&op, y.as_ref())?;
     println!(
         "FISTA: {} iterations, {:.2} ms/iteration, objective {:.4}",
         f.info[0].iterations,
@@ -73,6 +82,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let _ = op.apply(res.codes.as_ref())?;
     let _ = op.apply_adjoint(y.as_ref())?;
-    println!("apply + adjoint (FFT): {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "apply + adjoint (FFT): {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     Ok(())
 }

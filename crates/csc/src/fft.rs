@@ -2,10 +2,12 @@
 //! `realfft` (r2c / c2r along the contiguous axis) and `rustfft` (complex FFTs along the other).
 //!
 //! Spectrum layout: the `rows / 2 + 1` half-spectrum along the contiguous axis times the full
-//! spectrum along the other, stored *row-of-spectrum major*: entry `(kr, kc)` at `kr * cols + kc`,
-//! `spectrum_len = (rows / 2 + 1) * cols`. The layout is internal: every spectrum of the crate
-//! (filters, signals, codes) uses it, and only element-wise products and sums over filters are
-//! taken in the frequency domain.
+//! spectrum along the other, entry `(kr, kc)` at natural index `f = kr * cols + kc`
+//! (`spectrum_len = (rows / 2 + 1) * cols`). The spectrum is cut into *blocks* of whole spectral
+//! rows (about [`BLOCK_TARGET`] entries each). A buffer holding the spectra of `k` maps stores
+//! block after block, and within a block map after map ([`Blocks`]): the per-frequency passes
+//! of the pursuits then read one contiguous, cache-sized chunk per block, and each map's
+//! transform writes whole blocks. With `k = 1` this is the natural layout.
 //!
 //! Transforms are unnormalised: `inverse(forward(x)) = rows * cols * x`.
 
@@ -22,12 +24,76 @@ pub type C64 = Complex<f64>;
 /// contiguous runs.
 const BLOCK: usize = 8;
 
+/// Target number of spectrum entries per block.
+pub(crate) const BLOCK_TARGET: usize = 512;
+
+/// The blocked layout of a spectrum (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Blocks {
+    /// Spectral rows per block.
+    rows_per_block: usize,
+    /// Entries per spectral row (`cols`).
+    row_len: usize,
+    /// Spectral rows (`rows / 2 + 1`).
+    half: usize,
+}
+
+impl Blocks {
+    /// Number of blocks.
+    pub fn count(&self) -> usize {
+        self.half.div_ceil(self.rows_per_block)
+    }
+
+    /// `(f0, len)`: block `c` covers the natural indices `f0 .. f0 + len`.
+    pub fn range(&self, c: usize) -> (usize, usize) {
+        let r0 = c * self.rows_per_block;
+        let r1 = (r0 + self.rows_per_block).min(self.half);
+        (r0 * self.row_len, (r1 - r0) * self.row_len)
+    }
+
+    /// Splits a buffer of `n_maps` blocked spectra into one contiguous chunk per block
+    /// (`n_maps * len` entries: map after map).
+    pub fn chunks<'a, T>(&self, buf: &'a mut [T], n_maps: usize) -> Vec<&'a mut [T]> {
+        let mut out = Vec::with_capacity(self.count());
+        let mut rest = buf;
+        for c in 0..self.count() {
+            let (_, len) = self.range(c);
+            let (head, tail) = rest.split_at_mut(n_maps * len);
+            out.push(head);
+            rest = tail;
+        }
+        out
+    }
+
+    /// Splits a buffer of `n_maps` blocked spectra into, for every map, the list of its blocks.
+    pub fn per_map<'a, T>(&self, buf: &'a mut [T], n_maps: usize) -> Vec<Vec<&'a mut [T]>> {
+        let mut out: Vec<Vec<&mut [T]>> = (0..n_maps)
+            .map(|_| Vec::with_capacity(self.count()))
+            .collect();
+        for (c, chunk) in self.chunks(buf, n_maps).into_iter().enumerate() {
+            let (_, len) = self.range(c);
+            for (o, piece) in out.iter_mut().zip(chunk.chunks_mut(len.max(1))) {
+                o.push(piece);
+            }
+        }
+        out
+    }
+
+    /// Block `c` of map `map` in a buffer of `n_maps` blocked spectra.
+    pub fn block<'a, T>(&self, buf: &'a [T], n_maps: usize, map: usize, c: usize) -> &'a [T] {
+        let (f0, len) = self.range(c);
+        let start = n_maps * f0 + map * len;
+        &buf[start..start + len]
+    }
+}
+
 /// Planned real 2-D FFTs of one grid size. Cheap to clone (plans are shared).
 #[derive(Clone)]
 pub(crate) struct Fft2d {
     rows: usize,
     cols: usize,
     half: usize,
+    blocks: Blocks,
     r2c: Arc<dyn RealToComplex<f64>>,
     c2r: Arc<dyn ComplexToReal<f64>>,
     fwd: Option<Arc<dyn Fft<f64>>>,
@@ -75,10 +141,17 @@ impl Fft2d {
         .into_iter()
         .max()
         .unwrap_or(0);
+        let half = rows / 2 + 1;
+        let rows_per_block = (BLOCK_TARGET / cols).clamp(1, half);
         Self {
             rows,
             cols,
-            half: rows / 2 + 1,
+            half,
+            blocks: Blocks {
+                rows_per_block,
+                row_len: cols,
+                half,
+            },
             r2c,
             c2r,
             fwd,
@@ -92,7 +165,12 @@ impl Fft2d {
         self.half * self.cols
     }
 
-    /// Weight of each spectrum entry in Parseval's identity: `sum_x |x|^2 =
+    /// The blocked layout of spectra.
+    pub fn blocks(&self) -> Blocks {
+        self.blocks
+    }
+
+    /// Weight of each spectrum entry (natural index) in Parseval's identity: `sum_x |x|^2 =
     /// sum_k weight(k) |X_k|^2 / (rows * cols)` (entries of the half axis that stand for two
     /// conjugate frequencies count twice).
     pub fn parseval_weights(&self) -> Vec<f64> {
@@ -115,22 +193,16 @@ impl Fft2d {
     }
 
     /// Forward transform of the grid whose column `c` is written by `fill(c, buf)` (`buf` has
-    /// `rows` entries), into `out` (`spectrum_len`).
+    /// `rows` entries), into the blocks `out` of one map.
     pub fn forward_with(
         &self,
         mut fill: impl FnMut(usize, &mut [f64]),
-        out: &mut [C64],
+        out: &mut [&mut [C64]],
         s: &mut FftScratch,
     ) {
         let (rows, cols, half) = (self.rows, self.cols, self.half);
-        debug_assert_eq!(out.len(), self.spectrum_len());
-        if cols == 1 {
-            let buf = &mut s.real[..rows];
-            fill(0, buf);
-            let r = self.r2c.process_with_scratch(buf, out, &mut s.fft);
-            debug_assert!(r.is_ok());
-            return;
-        }
+        let rpb = self.blocks.rows_per_block;
+        debug_assert_eq!(out.len(), self.blocks.count());
         let mut c0 = 0;
         while c0 < cols {
             let nb = BLOCK.min(cols - c0);
@@ -142,66 +214,63 @@ impl Fft2d {
                 debug_assert!(r.is_ok());
             }
             for kr in 0..half {
-                let dst = &mut out[kr * cols + c0..kr * cols + c0 + nb];
-                for (j, d) in dst.iter_mut().enumerate() {
+                let blk = &mut out[kr / rpb];
+                let at = (kr % rpb) * cols + c0;
+                for (j, d) in blk[at..at + nb].iter_mut().enumerate() {
                     *d = s.cplx[j * half + kr];
                 }
             }
             c0 += nb;
         }
         if let Some(f) = &self.fwd {
-            f.process_with_scratch(out, &mut s.fft);
+            for blk in out.iter_mut() {
+                f.process_with_scratch(blk, &mut s.fft);
+            }
         }
     }
 
-    /// Forward transform of a column-major grid `x` (`rows * cols`).
+    /// Forward transform of a column-major grid `x` (`rows * cols`) into a spectrum in the
+    /// natural layout.
     pub fn forward(&self, x: &[f64], out: &mut [C64], s: &mut FftScratch) {
         let rows = self.rows;
+        let mut blocks = self.blocks.per_map(out, 1).pop().unwrap_or_default();
         self.forward_with(
             |c, buf| buf.copy_from_slice(&x[c * rows..(c + 1) * rows]),
-            out,
+            &mut blocks,
             s,
         );
     }
 
-    /// Inverse transform of `spec` (destroyed), handing column `c` of the (unnormalised) result
-    /// to `consume(c, column)`.
+    /// Inverse transform of the blocks `spec` of one map (destroyed), handing column `c` of the
+    /// (unnormalised) result to `consume(c, column)`.
     pub fn inverse_with(
         &self,
-        spec: &mut [C64],
+        spec: &mut [&mut [C64]],
         mut consume: impl FnMut(usize, &[f64]),
         s: &mut FftScratch,
     ) {
         let (rows, cols, half) = (self.rows, self.cols, self.half);
-        debug_assert_eq!(spec.len(), self.spectrum_len());
+        let rpb = self.blocks.rows_per_block;
         let nyquist = (rows % 2 == 0).then_some(rows / 2);
-        if cols == 1 {
-            spec[0].im = 0.0;
-            if let Some(k) = nyquist {
-                spec[k].im = 0.0;
-            }
-            let buf = &mut s.real[..rows];
-            let r = self.c2r.process_with_scratch(spec, buf, &mut s.fft);
-            debug_assert!(r.is_ok());
-            consume(0, buf);
-            return;
-        }
         if let Some(f) = &self.inv {
-            f.process_with_scratch(spec, &mut s.fft);
+            for blk in spec.iter_mut() {
+                f.process_with_scratch(blk, &mut s.fft);
+            }
         }
         let mut c0 = 0;
         while c0 < cols {
             let nb = BLOCK.min(cols - c0);
             for kr in 0..half {
-                let src = &spec[kr * cols + c0..kr * cols + c0 + nb];
-                for (j, v) in src.iter().enumerate() {
+                let blk = &spec[kr / rpb];
+                let at = (kr % rpb) * cols + c0;
+                for (j, v) in blk[at..at + nb].iter().enumerate() {
                     s.cplx[j * half + kr] = *v;
                 }
             }
             for j in 0..nb {
                 let col = &mut s.cplx[j * half..(j + 1) * half];
                 // The DC (and Nyquist) entries of a real signal's spectrum are real; clear the
-                // rounding residue the column transforms leave there.
+                // rounding residue the transforms leave there.
                 col[0].im = 0.0;
                 if let Some(k) = nyquist {
                     col[k].im = 0.0;
@@ -215,12 +284,13 @@ impl Fft2d {
         }
     }
 
-    /// Inverse transform of `spec` (destroyed) into the column-major grid `out`, scaled by
-    /// `scale` (use `1 / (rows * cols)` for the true inverse).
+    /// Inverse transform of a natural-layout spectrum `spec` (destroyed) into the column-major
+    /// grid `out`, scaled by `scale` (use `1 / (rows * cols)` for the true inverse).
     pub fn inverse(&self, spec: &mut [C64], out: &mut [f64], scale: f64, s: &mut FftScratch) {
         let rows = self.rows;
+        let mut blocks = self.blocks.per_map(spec, 1).pop().unwrap_or_default();
         self.inverse_with(
-            spec,
+            &mut blocks,
             |c, col| {
                 for (o, v) in out[c * rows..(c + 1) * rows].iter_mut().zip(col) {
                     *o = scale * v;
@@ -230,7 +300,8 @@ impl Fft2d {
         );
     }
 
-    /// Spectrum of a `fr x fc` column-major filter zero-padded into the grid's top-left corner.
+    /// Spectrum (natural layout) of a `fr x fc` column-major filter zero-padded into the grid's
+    /// top-left corner.
     pub fn filter_spectrum(
         &self,
         filter: &[f64],
@@ -239,6 +310,7 @@ impl Fft2d {
         s: &mut FftScratch,
     ) -> Vec<C64> {
         let mut out = vec![C64::default(); self.spectrum_len()];
+        let mut blocks = self.blocks.per_map(&mut out, 1).pop().unwrap_or_default();
         self.forward_with(
             |c, buf| {
                 buf.fill(0.0);
@@ -246,7 +318,7 @@ impl Fft2d {
                     buf[..fr].copy_from_slice(&filter[c * fr..(c + 1) * fr]);
                 }
             },
-            &mut out,
+            &mut blocks,
             s,
         );
         out
@@ -274,6 +346,21 @@ mod tests {
                 / (r * c) as f64;
             let e: f64 = x.iter().map(|v| v * v).sum();
             assert!((e - e_freq).abs() < 1e-9 * e, "{r}x{c}: {e} vs {e_freq}");
+            // Blocked layout of three maps: each map's blocks hold its natural spectrum.
+            let b = f.blocks();
+            let mut buf = vec![C64::default(); 3 * f.spectrum_len()];
+            let mut maps = b.per_map(&mut buf, 3);
+            let rows = r;
+            f.forward_with(
+                |k, col| col.copy_from_slice(&x[k * rows..(k + 1) * rows]),
+                &mut maps[1],
+                &mut s,
+            );
+            drop(maps);
+            for blk in 0..b.count() {
+                let (f0, len) = b.range(blk);
+                assert_eq!(b.block(&buf, 3, 1, blk), &spec[f0..f0 + len]);
+            }
             let mut back = vec![0.0; r * c];
             f.inverse(&mut spec, &mut back, 1.0 / (r * c) as f64, &mut s);
             for (a, b) in x.iter().zip(&back) {

@@ -31,20 +31,34 @@ pub enum Method {
 #[derive(Debug)]
 pub(crate) struct Spectra {
     pub fft: Fft2d,
-    /// Spectrum of channel `c` of filter `i` at `(i * C_d + c) * F`.
+    /// Spectra of the `m C_d` filter channels (channel `c` of filter `i` is map `i C_d + c`) in
+    /// the blocked layout of [`crate::fft::Blocks`].
     pub d: Vec<C64>,
-    /// Parseval weight of every spectrum entry.
+    /// Number of dictionary channels `C_d`.
+    pub channels: usize,
+    /// Parseval weight of every spectrum entry (natural layout).
     pub weights: Vec<f64>,
-    /// `sum_i |d_i(w)|^2` at every frequency, for single-channel dictionaries (else empty).
+    /// `sum_i |d_i(w)|^2` at every frequency (natural layout), for single-channel dictionaries
+    /// (else empty).
     pub dd: Vec<f64>,
 }
 
 impl Spectra {
-    /// Spectrum of channel `c` of filter `i`.
-    pub fn filter(&self, i: usize, c: usize, channels: usize) -> &[C64] {
-        let f = self.fft.spectrum_len();
-        let k = i * channels + c;
-        &self.d[k * f..(k + 1) * f]
+    /// Block `blk` of the spectrum of channel `c` of filter `i`.
+    #[inline]
+    pub fn filter(&self, i: usize, c: usize, blk: usize) -> &[C64] {
+        let n_maps = self.d.len() / self.fft.spectrum_len();
+        self.fft
+            .blocks()
+            .block(&self.d, n_maps, i * self.channels + c, blk)
+    }
+
+    /// Block `blk` of all filter spectra (`m C_d` maps of the block's length, map after map).
+    #[inline]
+    pub fn filters_block(&self, blk: usize) -> &[C64] {
+        let n_maps = self.d.len() / self.fft.spectrum_len();
+        let (f0, len) = self.fft.blocks().range(blk);
+        &self.d[n_maps * f0..n_maps * (f0 + len)]
     }
 }
 
@@ -175,30 +189,36 @@ impl ConvOperator {
             let mut s = fft.scratch();
             let fg = self.dict.filter_grid();
             let cd = self.dict.channels();
-            let mut d = Vec::with_capacity(self.dict.n_filters() * cd * fft.spectrum_len());
-            for i in 0..self.dict.n_filters() {
-                for c in 0..cd {
-                    let sp = fft.filter_spectrum(
-                        self.dict.filter_channel(i, c),
-                        fg.rows,
-                        fg.cols,
-                        &mut s,
-                    );
-                    d.extend_from_slice(&sp);
+            let f = fft.spectrum_len();
+            let n_maps = self.dict.n_filters() * cd;
+            let blocks = fft.blocks();
+            let mut d = vec![C64::default(); n_maps * f];
+            let mut dd = if cd == 1 { vec![0.0; f] } else { Vec::new() };
+            {
+                let mut per_map = blocks.per_map(&mut d, n_maps);
+                for i in 0..self.dict.n_filters() {
+                    for c in 0..cd {
+                        let sp = fft.filter_spectrum(
+                            self.dict.filter_channel(i, c),
+                            fg.rows,
+                            fg.cols,
+                            &mut s,
+                        );
+                        for (blk, dst) in per_map[i * cd + c].iter_mut().enumerate() {
+                            let (f0, len) = blocks.range(blk);
+                            dst.copy_from_slice(&sp[f0..f0 + len]);
+                        }
+                        if cd == 1 {
+                            dd.iter_mut().zip(&sp).for_each(|(a, v)| *a += v.norm_sqr());
+                        }
+                    }
                 }
             }
             let weights = fft.parseval_weights();
-            let f = fft.spectrum_len();
-            let mut dd = Vec::new();
-            if cd == 1 {
-                dd = vec![0.0; f];
-                for sp in d.chunks(f) {
-                    dd.iter_mut().zip(sp).for_each(|(a, v)| *a += v.norm_sqr());
-                }
-            }
             Arc::new(Spectra {
                 fft,
                 d,
+                channels: cd,
                 weights,
                 dd,
             })
@@ -307,6 +327,7 @@ impl ConvOperator {
         let cd = self.dict.channels();
         let m = self.dict.n_filters();
         let maps = self.n_maps();
+        let blocks = fft.blocks();
         // Sum of D_{c,i} X_map over a range of maps into per-channel accumulators.
         let partial = |range: std::ops::Range<usize>| {
             let mut s = fft.scratch();
@@ -315,16 +336,17 @@ impl ConvOperator {
             for map in range {
                 fft.forward(&x[map * n..(map + 1) * n], &mut xs, &mut s);
                 let i = map % m;
-                if cd == 1 {
-                    let k = map / m;
-                    let d = sp.filter(i, 0, 1);
-                    for ((a, dv), xv) in acc[k * f..(k + 1) * f].iter_mut().zip(d).zip(&xs) {
-                        *a += dv * xv;
-                    }
-                } else {
-                    for c in 0..cd {
-                        let d = sp.filter(i, c, cd);
-                        for ((a, dv), xv) in acc[c * f..(c + 1) * f].iter_mut().zip(d).zip(&xs) {
+                for c in 0..cs {
+                    let fc = match (cd, map / m == c) {
+                        (1, true) => 0,
+                        (1, false) => continue,
+                        _ => c,
+                    };
+                    for blk in 0..blocks.count() {
+                        let (f0, len) = blocks.range(blk);
+                        let d = sp.filter(i, fc, blk);
+                        let a = &mut acc[c * f + f0..c * f + f0 + len];
+                        for ((a, dv), xv) in a.iter_mut().zip(d).zip(&xs[f0..f0 + len]) {
                             *a += dv * xv;
                         }
                     }
@@ -367,6 +389,7 @@ impl ConvOperator {
         let cs = self.channels;
         let cd = self.dict.channels();
         let m = self.dict.n_filters();
+        let blocks = fft.blocks();
         let mut ys = vec![C64::default(); cs * f];
         let fwd = |(o, yc): (&mut [C64], &[f64])| {
             let mut s = fft.scratch();
@@ -381,17 +404,18 @@ impl ConvOperator {
         let task = |s: &mut (crate::fft::FftScratch, Vec<C64>), (map, o): (usize, &mut [f64])| {
             let (scr, g) = s;
             let i = map % m;
-            if cd == 1 {
-                let k = map / m;
-                let d = sp.filter(i, 0, 1);
-                for ((gv, dv), yv) in g.iter_mut().zip(d).zip(&ys[k * f..(k + 1) * f]) {
-                    *gv = dv.conj() * yv;
-                }
-            } else {
-                g.fill(C64::default());
-                for c in 0..cd {
-                    let d = sp.filter(i, c, cd);
-                    for ((gv, dv), yv) in g.iter_mut().zip(d).zip(&ys[c * f..(c + 1) * f]) {
+            g.fill(C64::default());
+            for c in 0..cs {
+                let fc = match (cd, map / m == c) {
+                    (1, true) => 0,
+                    (1, false) => continue,
+                    _ => c,
+                };
+                for blk in 0..blocks.count() {
+                    let (f0, len) = blocks.range(blk);
+                    let d = sp.filter(i, fc, blk);
+                    let yc = &ys[c * f + f0..c * f + f0 + len];
+                    for ((gv, dv), yv) in g[f0..f0 + len].iter_mut().zip(d).zip(yc) {
                         *gv += dv.conj() * yv;
                     }
                 }
@@ -420,13 +444,16 @@ impl ConvOperator {
         match cd {
             1 => best = sp.dd.iter().copied().fold(0.0, f64::max),
             _ => {
+                let blocks = sp.fft.blocks();
                 for w in 0..f {
+                    let blk = w / (blocks.range(0).1.max(1));
+                    let j = w - blocks.range(blk).0;
                     let mut g = faer::Mat::<faer::c64>::zeros(cd, cd);
                     for i in 0..m {
                         for a in 0..cd {
-                            let da = sp.filter(i, a, cd)[w];
+                            let da = sp.filter(i, a, blk)[j];
                             for b in 0..cd {
-                                let db = sp.filter(i, b, cd)[w];
+                                let db = sp.filter(i, b, blk)[j];
                                 g[(a, b)] += da * db.conj();
                             }
                         }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use csc::{Cbpdn, CbpdnFista, ConvOperator, ConvThresholding, Grid, L1Weights};
+use csc::{Cbpdn, CbpdnFista, ConvOperator, ConvThresholding, Grid, L1Weights, SlicePursuit};
 use faer::{Mat, MatRef, Par};
 use sparse_core::{LinearOperator, Shrinkage};
 
@@ -46,7 +46,15 @@ fn dense_lasso(a: MatRef<'_, f64>, y: &[f64], lambda: f64, w: &[f64], nonneg: bo
 /// Checks the (weighted, possibly non-negative) Lasso optimality conditions of `g` for signal `y`:
 /// `c = D^T (y - D g)`; on the support `c_j = lambda w_j sign(g_j)`, off it `|c_j| <= lambda w_j`
 /// (`c_j <= lambda w_j` for the non-negative problem), up to `tol` (relative to lambda).
-fn assert_kkt(op: &ConvOperator, y: &[f64], g: &[f64], lambda: f64, w: &[f64], nonneg: bool, tol: f64) {
+fn assert_kkt(
+    op: &ConvOperator,
+    y: &[f64],
+    g: &[f64],
+    lambda: f64,
+    w: &[f64],
+    nonneg: bool,
+    tol: f64,
+) {
     let gm = Mat::from_fn(g.len(), 1, |i, _| g[i]);
     let mut r = op.apply(gm.as_ref()).unwrap();
     for i in 0..y.len() {
@@ -58,14 +66,21 @@ fn assert_kkt(op: &ConvOperator, y: &[f64], g: &[f64], lambda: f64, w: &[f64], n
         let (cj, t) = (c[(j, 0)], lambda * w[j]);
         if g[j] != 0.0 {
             support += 1;
-            assert!((cj - t * g[j].signum()).abs() <= tol * lambda, "on support {j}: {cj} vs {}", t * g[j].signum());
+            assert!(
+                (cj - t * g[j].signum()).abs() <= tol * lambda,
+                "on support {j}: {cj} vs {}",
+                t * g[j].signum()
+            );
             if nonneg {
                 assert!(g[j] > 0.0);
             }
         } else if nonneg {
             assert!(cj <= t + tol * lambda, "off support {j}: {cj} > {t}");
         } else {
-            assert!(cj.abs() <= t + tol * lambda, "off support {j}: |{cj}| > {t}");
+            assert!(
+                cj.abs() <= t + tol * lambda,
+                "off support {j}: |{cj}| > {t}"
+            );
         }
     }
     assert!(support > 0, "trivial solution; pick a smaller lambda");
@@ -85,10 +100,22 @@ fn small_problems() -> Vec<(&'static str, ConvOperator, Mat<f64>)> {
 fn admm_satisfies_the_optimality_conditions() {
     for (label, op, y) in small_problems() {
         let lambda = 0.3;
-        let res = Cbpdn::new(lambda).tol(1e-10).max_iter(20_000).solve(&op, y.as_ref()).unwrap();
+        let res = Cbpdn::new(lambda)
+            .tol(1e-10)
+            .max_iter(20_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
         assert!(res.all_converged(), "{label}");
         let w = vec![1.0; op.code_len()];
-        assert_kkt(&op, y.col_as_slice(0), res.codes.col_as_slice(0), lambda, &w, false, 1e-6);
+        assert_kkt(
+            &op,
+            y.col_as_slice(0),
+            res.codes.col_as_slice(0),
+            lambda,
+            &w,
+            false,
+            1e-6,
+        );
     }
 }
 
@@ -96,18 +123,38 @@ fn admm_satisfies_the_optimality_conditions() {
 fn admm_fista_and_dense_lasso_agree() {
     for (label, op, y) in small_problems() {
         let lambda = 0.3;
-        let admm = Cbpdn::new(lambda).tol(1e-11).max_iter(50_000).solve(&op, y.as_ref()).unwrap();
-        let fista = CbpdnFista::new(lambda).tol(1e-13).max_iter(200_000).solve(&op, y.as_ref()).unwrap();
+        let admm = Cbpdn::new(lambda)
+            .tol(1e-11)
+            .max_iter(50_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        let fista = CbpdnFista::new(lambda)
+            .tol(1e-13)
+            .max_iter(200_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
         assert!(fista.all_converged(), "{label}: FISTA did not converge");
         let d = op.global_matrix().unwrap();
         let w = vec![1.0; op.code_len()];
         let dense = dense_lasso(d.as_ref(), y.col_as_slice(0), lambda, &w, false);
         let dense = Mat::from_fn(dense.len(), 1, |i, _| dense[i]);
-        assert!(max_diff(admm.codes.as_ref(), dense.as_ref()) < 1e-6, "{label}: ADMM vs dense");
-        assert!(max_diff(fista.codes.as_ref(), dense.as_ref()) < 1e-6, "{label}: FISTA vs dense");
-        assert!(max_diff(admm.codes.as_ref(), fista.codes.as_ref()) < 1e-6, "{label}: ADMM vs FISTA");
+        assert!(
+            max_diff(admm.codes.as_ref(), dense.as_ref()) < 1e-6,
+            "{label}: ADMM vs dense"
+        );
+        assert!(
+            max_diff(fista.codes.as_ref(), dense.as_ref()) < 1e-6,
+            "{label}: FISTA vs dense"
+        );
+        assert!(
+            max_diff(admm.codes.as_ref(), fista.codes.as_ref()) < 1e-6,
+            "{label}: ADMM vs FISTA"
+        );
         // Both report the same optimal objective.
-        let (fa, ff) = (admm.info[0].final_objective(), fista.info[0].final_objective());
+        let (fa, ff) = (
+            admm.info[0].final_objective(),
+            fista.info[0].final_objective(),
+        );
         assert!((fa - ff).abs() < 1e-6 * fa, "{label}: {fa} vs {ff}");
     }
 }
@@ -117,7 +164,9 @@ fn nonnegative_and_weighted_variants() {
     let mut rng = sparse_core::generate::rng(11);
     for (label, op, y) in small_problems() {
         let lambda = 0.2;
-        let w: Vec<f64> = (0..op.code_len()).map(|_| 0.5 + rand::Rng::random::<f64>(&mut rng)).collect();
+        let w: Vec<f64> = (0..op.code_len())
+            .map(|_| 0.5 + rand::Rng::random::<f64>(&mut rng))
+            .collect();
         let d = op.global_matrix().unwrap();
         for nonneg in [false, true] {
             let res = Cbpdn::new(lambda)
@@ -130,7 +179,10 @@ fn nonnegative_and_weighted_variants() {
             let g = res.codes.col_as_slice(0);
             assert_kkt(&op, y.col_as_slice(0), g, lambda, &w, nonneg, 1e-6);
             let dense = dense_lasso(d.as_ref(), y.col_as_slice(0), lambda, &w, nonneg);
-            let diff = g.iter().zip(&dense).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+            let diff = g
+                .iter()
+                .zip(&dense)
+                .fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
             assert!(diff < 1e-6, "{label} nonneg={nonneg}: {diff}");
             let fista = CbpdnFista::new(lambda)
                 .nonneg(nonneg)
@@ -139,15 +191,33 @@ fn nonnegative_and_weighted_variants() {
                 .max_iter(200_000)
                 .solve(&op, y.as_ref())
                 .unwrap();
-            let diff = fista.codes.col_as_slice(0).iter().zip(&dense).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+            let diff = fista
+                .codes
+                .col_as_slice(0)
+                .iter()
+                .zip(&dense)
+                .fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
             assert!(diff < 1e-6, "{label} FISTA nonneg={nonneg}: {diff}");
         }
         // Per-filter weights are per-coefficient weights constant over each feature map.
         let m = op.dictionary().n_filters();
         let pf: Vec<f64> = (0..m).map(|i| 0.5 + i as f64 * 0.25).collect();
-        let res = Cbpdn::new(lambda).weights(L1Weights::PerFilter(pf.clone())).tol(1e-11).max_iter(50_000).solve(&op, y.as_ref()).unwrap();
+        let res = Cbpdn::new(lambda)
+            .weights(L1Weights::PerFilter(pf.clone()))
+            .tol(1e-11)
+            .max_iter(50_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
         let wfull: Vec<f64> = (0..op.code_len()).map(|j| pf[(j / op.n()) % m]).collect();
-        assert_kkt(&op, y.col_as_slice(0), res.codes.col_as_slice(0), lambda, &wfull, false, 1e-6);
+        assert_kkt(
+            &op,
+            y.col_as_slice(0),
+            res.codes.col_as_slice(0),
+            lambda,
+            &wfull,
+            false,
+            1e-6,
+        );
     }
 }
 
@@ -156,14 +226,30 @@ fn batches_match_single_signals() {
     let op = operator(Grid::d2(3, 3), 1, Grid::d2(10, 9), 1, 3, 5);
     let y = gaussian(op.signal_len(), 3, 6);
     let solver = Cbpdn::new(0.1).max_iter(30);
-    let batch = solver.clone().par(Par::rayon(2)).solve(&op, y.as_ref()).unwrap();
+    let batch = solver
+        .clone()
+        .par(Par::rayon(2))
+        .solve(&op, y.as_ref())
+        .unwrap();
     for j in 0..3 {
-        let one = solver.clone().par(Par::Seq).solve(&op, y.as_ref().subcols(j, 1)).unwrap();
+        let one = solver
+            .clone()
+            .par(Par::Seq)
+            .solve(&op, y.as_ref().subcols(j, 1))
+            .unwrap();
         assert!(max_diff(one.codes.as_ref(), batch.codes.as_ref().subcols(j, 1)) < 1e-12);
         assert_eq!(one.info[0], batch.info[j]);
     }
-    let fb = CbpdnFista::new(0.1).max_iter(30).par(Par::rayon(2)).solve(&op, y.as_ref()).unwrap();
-    let f1 = CbpdnFista::new(0.1).max_iter(30).par(Par::Seq).solve(&op, y.as_ref().subcols(1, 1)).unwrap();
+    let fb = CbpdnFista::new(0.1)
+        .max_iter(30)
+        .par(Par::rayon(2))
+        .solve(&op, y.as_ref())
+        .unwrap();
+    let f1 = CbpdnFista::new(0.1)
+        .max_iter(30)
+        .par(Par::Seq)
+        .solve(&op, y.as_ref().subcols(1, 1))
+        .unwrap();
     assert!(max_diff(f1.codes.as_ref(), fb.codes.as_ref().subcols(1, 1)) < 1e-12);
 }
 
@@ -172,7 +258,11 @@ fn admm_diagnostics_are_consistent() {
     let op = operator(Grid::d1(6), 1, Grid::d1(64), 1, 4, 8);
     let y = gaussian(64, 1, 9);
     let lambda = 0.2;
-    let res = Cbpdn::new(lambda).max_iter(40).tol(1e-12).solve(&op, y.as_ref()).unwrap();
+    let res = Cbpdn::new(lambda)
+        .max_iter(40)
+        .tol(1e-12)
+        .solve(&op, y.as_ref())
+        .unwrap();
     let info = &res.info[0];
     assert_eq!(info.iterations, 40);
     assert_eq!(info.history.len(), 40);
@@ -191,7 +281,11 @@ fn admm_diagnostics_are_consistent() {
 fn fista_objective_decreases_overall() {
     let op = operator(Grid::d2(3, 3), 1, Grid::d2(12, 12), 1, 4, 3);
     let y = gaussian(op.signal_len(), 1, 4);
-    let res = CbpdnFista::new(0.2).max_iter(300).tol(1e-12).solve(&op, y.as_ref()).unwrap();
+    let res = CbpdnFista::new(0.2)
+        .max_iter(300)
+        .tol(1e-12)
+        .solve(&op, y.as_ref())
+        .unwrap();
     let h = &res.info[0].history;
     let first = h[0].objective;
     let last = h.last().unwrap().objective;
@@ -210,12 +304,16 @@ fn thresholding_is_shrunk_correlations() {
     let op = operator(Grid::d2(3, 2), 1, Grid::d2(8, 7), 1, 3, 12);
     let y = gaussian(op.signal_len(), 2, 13);
     let corr = op.apply_adjoint(y.as_ref()).unwrap();
-    let res = ConvThresholding::new(Shrinkage::Soft(0.5)).solve(&op, y.as_ref()).unwrap();
+    let res = ConvThresholding::new(Shrinkage::Soft(0.5))
+        .solve(&op, y.as_ref())
+        .unwrap();
     let mut want = corr.clone();
     Shrinkage::Soft(0.5).apply_batch(want.as_mut());
     assert!(max_diff(res.codes.as_ref(), want.as_ref()) < 1e-14);
     let biases = vec![0.1, 0.4, 0.7];
-    let relu = ConvThresholding::relu(biases.clone()).solve(&op, y.as_ref()).unwrap();
+    let relu = ConvThresholding::relu(biases.clone())
+        .solve(&op, y.as_ref())
+        .unwrap();
     let n = op.n();
     for j in 0..2 {
         for i in 0..op.code_len() {
@@ -223,7 +321,9 @@ fn thresholding_is_shrunk_correlations() {
             assert!((relu.codes[(i, j)] - want).abs() < 1e-14);
         }
     }
-    let top = ConvThresholding::new(Shrinkage::TopK(5)).solve(&op, y.as_ref()).unwrap();
+    let top = ConvThresholding::new(Shrinkage::TopK(5))
+        .solve(&op, y.as_ref())
+        .unwrap();
     assert_eq!(sparse_core::norms::l0(top.codes.col_as_slice(0), 0.0), 5);
 }
 
@@ -237,21 +337,82 @@ fn bad_inputs_are_errors() {
     assert!(Cbpdn::new(0.1).rho(0.0).solve(&op, y.as_ref()).is_err());
     assert!(Cbpdn::new(0.1).relax(2.0).solve(&op, y.as_ref()).is_err());
     assert!(Cbpdn::new(0.1).tol(0.0).solve(&op, y.as_ref()).is_err());
-    assert!(Cbpdn::new(0.1).weights(L1Weights::PerFilter(vec![1.0])).solve(&op, y.as_ref()).is_err());
-    assert!(Cbpdn::new(0.1).weights(L1Weights::PerFilter(vec![1.0, -1.0])).solve(&op, y.as_ref()).is_err());
-    assert!(Cbpdn::new(0.1).weights(L1Weights::PerCoefficient(vec![1.0; 3])).solve(&op, y.as_ref()).is_err());
-    let auto = csc::AutoRho { ratio: 0.5, ..Default::default() };
-    assert!(Cbpdn::new(0.1).auto_rho(auto).solve(&op, y.as_ref()).is_err());
-    assert!(Cbpdn::new(0.1).solve(&op, gaussian(15, 1, 0).as_ref()).is_err());
-    assert!(Cbpdn::new(0.1).solve(&op, Mat::<f64>::zeros(16, 0).as_ref()).is_err());
+    assert!(Cbpdn::new(0.1)
+        .weights(L1Weights::PerFilter(vec![1.0]))
+        .solve(&op, y.as_ref())
+        .is_err());
+    assert!(Cbpdn::new(0.1)
+        .weights(L1Weights::PerFilter(vec![1.0, -1.0]))
+        .solve(&op, y.as_ref())
+        .is_err());
+    assert!(Cbpdn::new(0.1)
+        .weights(L1Weights::PerCoefficient(vec![1.0; 3]))
+        .solve(&op, y.as_ref())
+        .is_err());
+    let auto = csc::AutoRho {
+        ratio: 0.5,
+        ..Default::default()
+    };
+    assert!(Cbpdn::new(0.1)
+        .auto_rho(auto)
+        .solve(&op, y.as_ref())
+        .is_err());
+    assert!(Cbpdn::new(0.1)
+        .solve(&op, gaussian(15, 1, 0).as_ref())
+        .is_err());
+    assert!(Cbpdn::new(0.1)
+        .solve(&op, Mat::<f64>::zeros(16, 0).as_ref())
+        .is_err());
     let mut bad = y.clone();
     bad[(3, 0)] = f64::INFINITY;
     let err = Cbpdn::new(0.1).solve(&op, bad.as_ref()).unwrap_err();
     assert!(err.to_string().contains("`y`"), "{err}");
     assert!(CbpdnFista::new(-0.1).solve(&op, y.as_ref()).is_err());
-    assert!(CbpdnFista::new(0.1).lipschitz(0.0).solve(&op, y.as_ref()).is_err());
+    assert!(CbpdnFista::new(0.1)
+        .lipschitz(0.0)
+        .solve(&op, y.as_ref())
+        .is_err());
     assert!(CbpdnFista::new(0.1).solve(&op, bad.as_ref()).is_err());
-    assert!(ConvThresholding::new(Shrinkage::Soft(-1.0)).solve(&op, y.as_ref()).is_err());
-    assert!(ConvThresholding::relu(vec![0.0]).solve(&op, y.as_ref()).is_err());
-    assert!(ConvThresholding::new(Shrinkage::TopK(3)).per_filter(vec![0.0, 0.0]).solve(&op, y.as_ref()).is_err());
+    assert!(ConvThresholding::new(Shrinkage::Soft(-1.0))
+        .solve(&op, y.as_ref())
+        .is_err());
+    assert!(ConvThresholding::relu(vec![0.0])
+        .solve(&op, y.as_ref())
+        .is_err());
+    assert!(ConvThresholding::new(Shrinkage::TopK(3))
+        .per_filter(vec![0.0, 0.0])
+        .solve(&op, y.as_ref())
+        .is_err());
+}
+
+#[test]
+fn slice_pursuit_reaches_the_cbpdn_solution() {
+    for (label, op, y) in small_problems() {
+        let lambda = 0.3;
+        let admm = Cbpdn::new(lambda)
+            .tol(1e-11)
+            .max_iter(50_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        let slices = SlicePursuit::new(lambda)
+            .tol(1e-11)
+            .max_iter(50_000)
+            .inner_sweeps(200)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        assert!(slices.all_converged(), "{label}");
+        let d = max_diff(slices.codes.as_ref(), admm.codes.as_ref());
+        assert!(d < 1e-6, "{label}: {d}");
+    }
+    let op = operator(Grid::d1(4), 1, Grid::d1(16), 1, 2, 0);
+    let y = gaussian(16, 1, 1);
+    assert!(SlicePursuit::new(-1.0).solve(&op, y.as_ref()).is_err());
+    assert!(SlicePursuit::new(0.1)
+        .inner_sweeps(0)
+        .solve(&op, y.as_ref())
+        .is_err());
+    assert!(SlicePursuit::new(0.1)
+        .rho(-1.0)
+        .solve(&op, y.as_ref())
+        .is_err());
 }

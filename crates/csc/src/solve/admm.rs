@@ -15,10 +15,12 @@
 //!
 //! Defaults follow SPORCO's `admm.cbpdn.ConvBPDN` (Wohlberg 2017): `rho = 50 lambda + 1`,
 //! `alpha = 1.8`, the adaptive penalty of residual balancing with automatic scaling
-//! (Wohlberg 2015, "ADMM penalty parameter selection by residual balancing") updating every
+//! (Wohlberg 2017, "ADMM penalty parameter selection by residual balancing",
+//! arXiv:1704.06209) updating every
 //! iteration with ratio 1.2, target `1 + 18.3^(log10(lambda) + 1)` and at most a factor 1000;
 //! and the stopping rule on residuals normalised by `max(||x||, ||z||)` and `rho ||u||` with
-//! relative tolerance `1e-3` (Boyd et al. 2010, section 3.3.1). The returned code is `z`, which
+//! relative tolerance `1e-3` (Boyd et al. 2010, "Distributed optimization and statistical
+//! learning via the alternating direction method of multipliers", section 3.3.1). The returned code is `z`, which
 //! is exactly sparse.
 //!
 //! One iteration costs `2 m C_x` real FFTs of the signal size plus three passes over the codes,
@@ -30,15 +32,16 @@ use faer::{MatRef, Par};
 use sparse_core::check;
 
 use super::{
-    freq_chunk, map_sum, run_batch, signal_spectra, split_chunks, validate, CscResult,
-    IterationStats, L1Weights, MapWeights, SolveInfo, Sums,
+    map_sum, run_batch, signal_spectra, validate, CscResult, IterationStats, L1Weights, SolveInfo,
+    Sums,
 };
 use crate::error::{invalid, Result};
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
+use crate::solve::kernels::{self, AdmmStep};
 
 /// The adaptive penalty of [`Cbpdn`]: residual balancing (Boyd et al. 2010, section 3.4.1) with
-/// the automatic scaling of Wohlberg (2015).
+/// the automatic scaling of Wohlberg (2017, arXiv:1704.06209).
 ///
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
@@ -99,10 +102,18 @@ impl AutoRho {
     fn validate(&self) -> Result<()> {
         check::count("auto_rho.period", self.period, usize::MAX)?;
         if !(self.scaling.is_finite() && self.scaling >= 1.0) {
-            return Err(invalid("auto_rho.scaling", self.scaling, "a finite number >= 1"));
+            return Err(invalid(
+                "auto_rho.scaling",
+                self.scaling,
+                "a finite number >= 1",
+            ));
         }
         if !(self.ratio.is_finite() && self.ratio >= 1.0) {
-            return Err(invalid("auto_rho.ratio", self.ratio, "a finite number >= 1"));
+            return Err(invalid(
+                "auto_rho.ratio",
+                self.ratio,
+                "a finite number >= 1",
+            ));
         }
         if let Some(t) = self.target {
             check::positive("auto_rho.target", t)?;
@@ -283,14 +294,10 @@ impl Cbpdn {
         });
         let mut rho = self.initial_rho();
         let inv_n = 1.0 / n as f64;
-        let chunk = freq_chunk(n_maps);
+        let blocks = fft.blocks();
+        let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
-        let sys = if cd > 1 {
-            Some(MultiChannel::new(op, sp, &s_hat, rho, chunk, par))
-        } else {
-            None
-        };
-        let mut sys = sys;
+        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, rho, par));
         z.fill(0.0);
         let mut u = vec![0.0; n_maps * n];
         let mut b = vec![C64::default(); n_maps * f];
@@ -301,68 +308,94 @@ impl Cbpdn {
         for k in 0..self.max_iter {
             // (A) b = FFT(z - u).
             if k > 0 {
-                let items: Vec<_> = b.chunks_mut(f).zip(z.chunks(n)).zip(u.chunks(n)).collect();
-                map_sum(items, par, || fft.scratch(), |s, ((bm, zm), um)| {
-                    fft.forward_with(
-                        |c, buf| {
-                            let (zc, uc) = (&zm[c * rows..(c + 1) * rows], &um[c * rows..(c + 1) * rows]);
-                            for ((o, a), v) in buf.iter_mut().zip(zc).zip(uc) {
-                                *o = a - u_scale * v;
-                            }
-                        },
-                        bm,
-                        s,
-                    );
-                    0.0
-                });
+                let items: Vec<_> = blocks
+                    .per_map(&mut b, n_maps)
+                    .into_iter()
+                    .zip(z.chunks(n))
+                    .zip(u.chunks(n))
+                    .collect();
+                map_sum(
+                    items,
+                    par,
+                    || fft.scratch(),
+                    |s, ((mut bm, zm), um)| {
+                        fft.forward_with(
+                            |c, buf| {
+                                let (zc, uc) =
+                                    (&zm[c * rows..(c + 1) * rows], &um[c * rows..(c + 1) * rows]);
+                                for ((o, a), v) in buf.iter_mut().zip(zc).zip(uc) {
+                                    *o = a - u_scale * v;
+                                }
+                            },
+                            &mut bm,
+                            s,
+                        );
+                        0.0
+                    },
+                );
             }
             // (B) the per-frequency solve, in place: b -> x / N; and 1/2 ||D x - y||^2.
-            let chunks = split_chunks(&mut b, f, chunk);
-            let items: Vec<_> = chunks.into_iter().enumerate().collect();
+            let items: Vec<_> = blocks
+                .chunks(&mut b, n_maps)
+                .into_iter()
+                .enumerate()
+                .collect();
             let df_raw: f64 = match &sys {
                 None => map_sum(
                     items,
                     par,
                     || vec![C64::default(); chunk],
-                    |acc, (ci, maps)| single_channel_chunk(op, sp, &s_hat, ci * chunk, maps, acc, rho, inv_n),
+                    |acc, (blk, bc)| single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, inv_n),
                 ),
                 Some(mc) => map_sum(
                     items,
                     par,
                     || vec![C64::default(); 2 * cd * chunk],
-                    |tmp, (ci, maps)| mc.solve_chunk(op, sp, &s_hat, ci * chunk, maps, tmp, rho, inv_n),
+                    |tmp, (blk, bc)| mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, inv_n),
                 ),
             };
             let df = 0.5 * inv_n * df_raw;
             // (C) x = IFFT; relaxation, shrinkage, dual update, residuals, l1.
-            let items: Vec<_> = b
-                .chunks_mut(f)
+            let items: Vec<_> = blocks
+                .per_map(&mut b, n_maps)
+                .into_iter()
                 .zip(z.chunks_mut(n))
                 .zip(u.chunks_mut(n))
                 .enumerate()
                 .collect();
             let weights = &self.weights;
-            let sums = map_sum(items, par, || fft.scratch(), |s, (map, ((bm, zm), um))| {
-                let w = weights.map(map, m, n);
-                let mut acc = Sums::default();
-                fft.inverse_with(
-                    bm,
-                    |c, x| {
-                        let off = c * rows;
-                        update_column(
-                            x,
-                            &mut zm[off..off + rows],
-                            &mut um[off..off + rows],
-                            w,
-                            off,
-                            UpdateParams { alpha, t: lambda / rho, u_scale, nonneg },
-                            &mut acc,
-                        )
-                    },
-                    s,
-                );
-                acc
-            });
+            let step = AdmmStep {
+                alpha,
+                t: lambda / rho,
+                u_scale,
+                nonneg,
+            };
+            let sums = map_sum(
+                items,
+                par,
+                || fft.scratch(),
+                |s, (map, ((mut bm, zm), um))| {
+                    let w = weights.map(map, m, n);
+                    let mut acc = Sums::default();
+                    fft.inverse_with(
+                        &mut bm,
+                        |c, x| {
+                            let off = c * rows;
+                            acc = acc
+                                + kernels::admm_update(
+                                    x,
+                                    &mut zm[off..off + rows],
+                                    &mut um[off..off + rows],
+                                    w,
+                                    off,
+                                    step,
+                                );
+                        },
+                        s,
+                    );
+                    acc
+                },
+            );
             u_scale = 1.0;
             let (nx, nz, nu) = (sums.c.sqrt(), sums.d.sqrt(), sums.e.sqrt());
             let mut rn = nx.max(nz);
@@ -392,9 +425,7 @@ impl Cbpdn {
             }
             if ar.enabled && k != 0 && k < ar.freeze_after && (k + 1) % ar.period == 0 {
                 let tau = ar.scaling;
-                let mult = if !ar.auto_scaling {
-                    tau
-                } else if s == 0.0 || r == 0.0 {
+                let mult = if !ar.auto_scaling || s == 0.0 || r == 0.0 {
                     tau
                 } else {
                     let q = if r > s * xi { r / (s * xi) } else { s * xi / r };
@@ -411,7 +442,7 @@ impl Cbpdn {
                     rho *= rsf;
                     u_scale = 1.0 / rsf;
                     if let Some(mc) = &mut sys {
-                        mc.factor(sp, rho, chunk, par);
+                        mc.factor(sp, rho, par);
                     }
                 }
             }
@@ -420,101 +451,36 @@ impl Cbpdn {
     }
 }
 
-/// Scalars of the element-wise update.
-#[derive(Clone, Copy)]
-struct UpdateParams {
-    alpha: f64,
-    t: f64,
-    u_scale: f64,
-    nonneg: bool,
-}
-
-/// The fused element-wise ADMM update of one column. Sums: `a = ||x - z||^2`,
-/// `b = ||z - z_prev||^2`, `c = ||x||^2`, `d = ||z||^2`, `e = ||u||^2`, `l1 = ||w . z||_1`.
-#[inline]
-fn update_column(
-    x: &[f64],
-    z: &mut [f64],
-    u: &mut [f64],
-    w: MapWeights<'_>,
-    off: usize,
-    p: UpdateParams,
-    acc: &mut Sums,
-) {
-    let UpdateParams { alpha, t, u_scale, nonneg } = p;
-    let mut s = Sums::default();
-    match w {
-        MapWeights::Const(wv) => {
-            let tw = t * wv;
-            let mut l1 = 0.0;
-            for ((xv, zv), uv) in x.iter().zip(z.iter_mut()).zip(u.iter_mut()) {
-                let (x0, z0) = (*xv, *zv);
-                let v = alpha * x0 + (1.0 - alpha) * z0 + u_scale * *uv;
-                let z1 = super::shrink(v, tw, nonneg);
-                let u1 = v - z1;
-                s.a += (x0 - z1) * (x0 - z1);
-                s.b += (z1 - z0) * (z1 - z0);
-                s.c += x0 * x0;
-                s.d += z1 * z1;
-                s.e += u1 * u1;
-                l1 += z1.abs();
-                *zv = z1;
-                *uv = u1;
-            }
-            s.l1 = wv * l1;
-        }
-        MapWeights::Slice(ws) => {
-            let ws = &ws[off..off + x.len()];
-            for (((xv, zv), uv), wv) in x.iter().zip(z.iter_mut()).zip(u.iter_mut()).zip(ws) {
-                let (x0, z0) = (*xv, *zv);
-                let v = alpha * x0 + (1.0 - alpha) * z0 + u_scale * *uv;
-                let z1 = super::shrink(v, t * wv, nonneg);
-                let u1 = v - z1;
-                s.a += (x0 - z1) * (x0 - z1);
-                s.b += (z1 - z0) * (z1 - z0);
-                s.c += x0 * x0;
-                s.d += z1 * z1;
-                s.e += u1 * u1;
-                s.l1 += wv * z1.abs();
-                *zv = z1;
-                *uv = u1;
-            }
-        }
-    }
-    *acc = *acc + s;
-}
-
-/// Sherman–Morrison solve of one frequency chunk for a single-channel dictionary. With
+/// Sherman–Morrison solve of one block for a single-channel dictionary. With
 /// `A = sum_i d_i b_i` (b = FFT(z - u)) and `dd = sum_i |d_i|^2`, the solution is
 /// `x_i = b_i + conj(d_i) (s - c) / rho` where `c = (dd s + rho A) / (rho + dd)` is also
-/// `sum_i d_i x_i`, the spectrum of `D x`. Returns the chunk's `sum w |D x - y|^2` (spectral).
+/// `sum_i d_i x_i`, the spectrum of `D x`. `bc` holds the block of every map (map after map);
+/// it is overwritten with `x / N`. Returns the block's `sum w |D x - y|^2` (spectral).
 #[allow(clippy::too_many_arguments)]
 fn single_channel_chunk(
     op: &ConvOperator,
     sp: &Spectra,
     s_hat: &[C64],
-    f0: usize,
-    mut maps: Vec<&mut [C64]>,
+    blk: usize,
+    bc: &mut [C64],
     acc: &mut [C64],
     rho: f64,
     inv_n: f64,
 ) -> f64 {
     let f = sp.fft.spectrum_len();
     let m = op.dictionary().n_filters();
-    let len = maps[0].len();
+    let (f0, len) = sp.fft.blocks().range(blk);
     let acc = &mut acc[..len];
     let dd = &sp.dd[f0..f0 + len];
     let w = &sp.weights[f0..f0 + len];
-    let scale = -1.0 / (rho * inv_n.recip());
+    let dblk = sp.filters_block(blk);
+    let scale = -inv_n / rho;
     let mut df = 0.0;
-    for k in 0..op.code_channels() {
+    for (k, bk) in bc.chunks_mut(m * len).enumerate() {
         let s = &s_hat[k * f + f0..k * f + f0 + len];
         acc.fill(C64::default());
-        for i in 0..m {
-            let d = &sp.filter(i, 0, 1)[f0..f0 + len];
-            for ((a, dv), bv) in acc.iter_mut().zip(d).zip(maps[k * m + i].iter()) {
-                *a += dv * bv;
-            }
+        for (d, bm) in dblk.chunks(len).zip(bk.chunks(len)) {
+            kernels::mul_acc(acc, d, bm);
         }
         for (((a, sv), ddv), wv) in acc.iter_mut().zip(s).zip(dd).zip(w) {
             let c = (*sv * *ddv + *a * rho) / (rho + ddv);
@@ -523,11 +489,8 @@ fn single_channel_chunk(
             // (s - c) / (rho N)
             *a = diff * scale;
         }
-        for i in 0..m {
-            let d = &sp.filter(i, 0, 1)[f0..f0 + len];
-            for ((bv, dv), e) in maps[k * m + i].iter_mut().zip(d).zip(acc.iter()) {
-                *bv = *bv * inv_n + dv.conj() * e;
-            }
+        for (d, bm) in dblk.chunks(len).zip(bk.chunks_mut(len)) {
+            kernels::scale_conj_mul_add(bm, inv_n, d, acc);
         }
     }
     df
@@ -537,24 +500,32 @@ fn single_channel_chunk(
 /// dictionary: with `a_c = conj(D_{c,.}(w))`, `g_c = (rho I + sum_{j<c} a_j a_j^H)^{-1} a_c` and
 /// `delta_c = 1 + a_c^H g_c`, the inverse is `I / rho - sum_c g_c g_c^H / delta_c`.
 struct MultiChannel {
-    /// `sum_c conj(D_{c,i}) y_c` per filter (`m` spectra).
+    /// `sum_c conj(D_{c,i}) y_c` per filter (`m` spectra). All three in the blocked layout.
     dhs: Vec<C64>,
-    /// `g_{c,i}` at `(c m + i) F`.
+    /// `g_{c,i}` (map `c m + i`).
     g: Vec<C64>,
-    /// `delta_c` at `c F`.
+    /// `delta_c` (map `c`).
     delta: Vec<f64>,
 }
 
 impl MultiChannel {
-    fn new(op: &ConvOperator, sp: &Spectra, s_hat: &[C64], rho: f64, chunk: usize, par: bool) -> Self {
+    fn new(op: &ConvOperator, sp: &Spectra, s_hat: &[C64], rho: f64, par: bool) -> Self {
         let f = sp.fft.spectrum_len();
+        let blocks = sp.fft.blocks();
         let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
         let mut dhs = vec![C64::default(); m * f];
-        for (i, o) in dhs.chunks_mut(f).enumerate() {
-            for c in 0..cd {
-                let d = sp.filter(i, c, cd);
-                for ((ov, dv), sv) in o.iter_mut().zip(d).zip(&s_hat[c * f..(c + 1) * f]) {
-                    *ov += dv.conj() * sv;
+        for (blk, chunk) in blocks.chunks(&mut dhs, m).into_iter().enumerate() {
+            let (f0, len) = blocks.range(blk);
+            for (i, o) in chunk.chunks_mut(len).enumerate() {
+                for c in 0..cd {
+                    let d = sp.filter(i, c, blk);
+                    for ((ov, dv), sv) in o
+                        .iter_mut()
+                        .zip(d)
+                        .zip(&s_hat[c * f + f0..c * f + f0 + len])
+                    {
+                        *ov += dv.conj() * sv;
+                    }
                 }
             }
         }
@@ -563,28 +534,31 @@ impl MultiChannel {
             g: vec![C64::default(); cd * m * f],
             delta: vec![0.0; cd * f],
         };
-        me.factor(sp, rho, chunk, par);
+        me.factor(sp, rho, par);
         me
     }
 
-    /// Recomputes `g` and `delta` for a new `rho`.
-    fn factor(&mut self, sp: &Spectra, rho: f64, chunk: usize, par: bool) {
+    /// Recomputes `g` and `delta` for a new `rho` (all three in the blocked layout).
+    fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
         let f = sp.fft.spectrum_len();
+        let blocks = sp.fft.blocks();
         let cd = self.delta.len() / f;
         let m = self.g.len() / (cd * f);
-        let gs = split_chunks(&mut self.g, f, chunk);
-        let ds = split_chunks(&mut self.delta, f, chunk);
+        let gs = blocks.chunks(&mut self.g, cd * m);
+        let ds = blocks.chunks(&mut self.delta, cd);
         let items: Vec<_> = gs.into_iter().zip(ds).enumerate().collect();
+        let chunk = blocks.range(0).1;
         map_sum(
             items,
             par,
             || vec![C64::default(); chunk],
-            |coef, (ci, (mut g, mut delta))| {
-                let f0 = ci * chunk;
-                let len = delta[0].len();
+            |coef, (blk, (gc, dc))| {
+                let len = blocks.range(blk).1;
+                let mut g: Vec<&mut [C64]> = gc.chunks_mut(len).collect();
+                let mut delta: Vec<&mut [f64]> = dc.chunks_mut(len).collect();
                 for c in 0..cd {
                     for i in 0..m {
-                        let a = &sp.filter(i, c, cd)[f0..f0 + len];
+                        let a = sp.filter(i, c, blk);
                         for (gv, av) in g[c * m + i].iter_mut().zip(a) {
                             *gv = av.conj() / rho;
                         }
@@ -593,7 +567,7 @@ impl MultiChannel {
                         let coef = &mut coef[..len];
                         coef.fill(C64::default());
                         for i in 0..m {
-                            let a = &sp.filter(i, c, cd)[f0..f0 + len];
+                            let a = sp.filter(i, c, blk);
                             for ((cv, gv), av) in coef.iter_mut().zip(g[j * m + i].iter()).zip(a) {
                                 *cv += gv.conj() * av.conj();
                             }
@@ -603,7 +577,9 @@ impl MultiChannel {
                         }
                         let (lo, hi) = g.split_at_mut(c * m);
                         for i in 0..m {
-                            for ((gc, gj), cv) in hi[i].iter_mut().zip(lo[j * m + i].iter()).zip(coef.iter()) {
+                            for ((gc, gj), cv) in
+                                hi[i].iter_mut().zip(lo[j * m + i].iter()).zip(coef.iter())
+                            {
                                 *gc -= gj * cv;
                             }
                         }
@@ -611,9 +587,9 @@ impl MultiChannel {
                     let dl = &mut delta[c];
                     dl.fill(1.0);
                     for i in 0..m {
-                        let a = &sp.filter(i, c, cd)[f0..f0 + len];
+                        let a = sp.filter(i, c, blk);
                         for ((dv, av), gv) in dl.iter_mut().zip(a).zip(g[c * m + i].iter()) {
-                            // conj(a) with a = conj(D): D * g.
+                            // conj(a_c) g_c with a_c = conj(D_c): D_c g_c.
                             *dv += (av * gv).re;
                         }
                     }
@@ -623,60 +599,64 @@ impl MultiChannel {
         );
     }
 
-    /// Solves one chunk in place (`b = FFT(z - u)` in, `x / N` out); returns the chunk's
-    /// `sum_c sum w |D_c x - y_c|^2` (spectral).
+    /// Solves one block in place (`b = FFT(z - u)` in, `x / N` out; `bc` holds the block of
+    /// every map); returns the block's `sum_c sum w |D_c x - y_c|^2` (spectral).
     #[allow(clippy::too_many_arguments)]
     fn solve_chunk(
         &self,
         op: &ConvOperator,
         sp: &Spectra,
         s_hat: &[C64],
-        f0: usize,
-        mut maps: Vec<&mut [C64]>,
+        blk: usize,
+        bc: &mut [C64],
         tmp: &mut [C64],
         rho: f64,
         inv_n: f64,
     ) -> f64 {
         let f = sp.fft.spectrum_len();
+        let blocks = sp.fft.blocks();
         let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
-        let len = maps[0].len();
+        let (f0, len) = blocks.range(blk);
+        let mut maps: Vec<&mut [C64]> = bc.chunks_mut(len).collect();
         let (t, dx) = tmp.split_at_mut(cd * len);
         let dx = &mut dx[..cd * len];
         t.iter_mut().for_each(|v| *v = C64::default());
+        let g = |c: usize, i: usize| blocks.block(&self.g, cd * m, c * m + i, blk);
         // b = D^H y + rho FFT(z - u); t_c = g_c^H b / delta_c.
-        for i in 0..m {
-            let dh = &self.dhs[i * f + f0..i * f + f0 + len];
-            for (bv, dv) in maps[i].iter_mut().zip(dh) {
+        for (i, bm) in maps.iter_mut().enumerate() {
+            let dh = blocks.block(&self.dhs, m, i, blk);
+            for (bv, dv) in bm.iter_mut().zip(dh) {
                 *bv = dv + *bv * rho;
             }
             for c in 0..cd {
-                let g = &self.g[(c * m + i) * f + f0..(c * m + i) * f + f0 + len];
-                for ((tv, gv), bv) in t[c * len..(c + 1) * len].iter_mut().zip(g).zip(maps[i].iter()) {
+                for ((tv, gv), bv) in t[c * len..(c + 1) * len]
+                    .iter_mut()
+                    .zip(g(c, i))
+                    .zip(bm.iter())
+                {
                     *tv += gv.conj() * bv;
                 }
             }
         }
         for c in 0..cd {
-            let dl = &self.delta[c * f + f0..c * f + f0 + len];
+            let dl = blocks.block(&self.delta, cd, c, blk);
             for (tv, dv) in t[c * len..(c + 1) * len].iter_mut().zip(dl) {
                 *tv /= dv;
             }
         }
         // x = b / rho - sum_c g_c t_c; D_c x accumulated.
         dx.iter_mut().for_each(|v| *v = C64::default());
-        for i in 0..m {
-            let bm = &mut maps[i];
+        for (i, bm) in maps.iter_mut().enumerate() {
             for v in bm.iter_mut() {
                 *v /= rho;
             }
             for c in 0..cd {
-                let g = &self.g[(c * m + i) * f + f0..(c * m + i) * f + f0 + len];
-                for ((bv, gv), tv) in bm.iter_mut().zip(g).zip(&t[c * len..(c + 1) * len]) {
+                for ((bv, gv), tv) in bm.iter_mut().zip(g(c, i)).zip(&t[c * len..(c + 1) * len]) {
                     *bv -= gv * tv;
                 }
             }
             for c in 0..cd {
-                let d = &sp.filter(i, c, cd)[f0..f0 + len];
+                let d = sp.filter(i, c, blk);
                 for ((xv, dv), bv) in dx[c * len..(c + 1) * len].iter_mut().zip(d).zip(bm.iter()) {
                     *xv += dv * bv;
                 }

@@ -11,8 +11,8 @@ use faer::{MatRef, Par};
 use sparse_core::check;
 
 use super::{
-    freq_chunk, map_sum, run_batch, signal_spectra, split_chunks, validate, CscResult,
-    IterationStats, L1Weights, MapWeights, SolveInfo, Sums,
+    kernels, map_sum, run_batch, signal_spectra, validate, CscResult, IterationStats, L1Weights,
+    SolveInfo, Sums,
 };
 use crate::error::Result;
 use crate::fft::C64;
@@ -135,6 +135,7 @@ impl CbpdnFista {
         par: bool,
     ) -> SolveInfo {
         let fft = &sp.fft;
+        let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
         let rows = op.signal_grid().rows;
         let m = op.dictionary().n_filters();
@@ -144,59 +145,83 @@ impl CbpdnFista {
         let (lambda, nonneg) = (self.lambda, self.nonneg);
         let step = 1.0 / l;
         let inv_n = 1.0 / n as f64;
-        let chunk = freq_chunk(n_maps);
+        let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
         x.fill(0.0);
+        // Spectra of x_k and x_{k-1}, residuals D x_k - y and D x_{k-1} - y: blocked layout.
         let mut xh = vec![C64::default(); n_maps * f];
         let mut xh_prev = vec![C64::default(); n_maps * f];
         let mut r = vec![C64::default(); cs * f];
-        let mut r_prev: Vec<C64> = s_hat.iter().map(|v| -v).collect();
+        let mut r_prev = vec![C64::default(); cs * f];
+        for (blk, rc) in blocks.chunks(&mut r_prev, cs).into_iter().enumerate() {
+            let (f0, len) = blocks.range(blk);
+            for (c, rcc) in rc.chunks_mut(len).enumerate() {
+                for (rv, sv) in rcc.iter_mut().zip(&s_hat[c * f + f0..c * f + f0 + len]) {
+                    *rv = -sv;
+                }
+            }
+        }
         let (mut t, mut f_prev, mut l1) = (1.0f64, f64::INFINITY, 0.0);
         let mut info = SolveInfo::default();
-        // Signal channel `c` and filter channel of map `map`'s contribution.
-        let route = |map: usize, c: usize| -> Option<(usize, usize)> {
+        // The dictionary channel through which map `map` reaches signal channel `c`.
+        let route = |map: usize, c: usize| -> Option<usize> {
             if cd == 1 {
-                (map / m == c).then_some((map % m, 0))
+                (map / m == c).then_some(0)
             } else {
-                Some((map, c))
+                Some(c)
             }
         };
 
         for k in 0..self.max_iter {
             // (1) spectra of x_k.
             if k > 0 {
-                let items: Vec<_> = xh.chunks_mut(f).zip(x.chunks(n)).collect();
-                map_sum(items, par, || fft.scratch(), |s, (o, xm)| {
-                    fft.forward(xm, o, s);
-                    0.0
-                });
+                let items: Vec<_> = blocks
+                    .per_map(&mut xh, n_maps)
+                    .into_iter()
+                    .zip(x.chunks(n))
+                    .collect();
+                map_sum(
+                    items,
+                    par,
+                    || fft.scratch(),
+                    |s, (mut o, xm)| {
+                        fft.forward_with(
+                            |c, buf| buf.copy_from_slice(&xm[c * rows..(c + 1) * rows]),
+                            &mut o,
+                            s,
+                        );
+                        0.0
+                    },
+                );
             }
             // (2a) residual r = D x_k - y and 1/2 ||r||^2.
-            let items: Vec<_> = split_chunks(&mut r, f, chunk).into_iter().enumerate().collect();
-            let df_raw: f64 = map_sum(items, par, || (), |_, (ci, mut rc)| {
-                let f0 = ci * chunk;
-                let len = rc[0].len();
-                let w = &sp.weights[f0..f0 + len];
-                let mut df = 0.0;
-                for (c, rcc) in rc.iter_mut().enumerate() {
-                    for (rv, sv) in rcc.iter_mut().zip(&s_hat[c * f + f0..c * f + f0 + len]) {
-                        *rv = -sv;
-                    }
-                    for map in 0..n_maps {
-                        if let Some((i, fc)) = route(map, c) {
-                            let d = &sp.filter(i, fc, cd)[f0..f0 + len];
-                            let xm = &xh[map * f + f0..map * f + f0 + len];
-                            for ((rv, dv), xv) in rcc.iter_mut().zip(d).zip(xm) {
-                                *rv += dv * xv;
+            let items: Vec<_> = blocks.chunks(&mut r, cs).into_iter().enumerate().collect();
+            let xh_ref = &xh;
+            let df_raw: f64 = map_sum(
+                items,
+                par,
+                || (),
+                |_, (blk, rc)| {
+                    let (f0, len) = blocks.range(blk);
+                    let w = &sp.weights[f0..f0 + len];
+                    let xb = &xh_ref[n_maps * f0..n_maps * (f0 + len)];
+                    let mut df = 0.0;
+                    for (c, rcc) in rc.chunks_mut(len).enumerate() {
+                        for (rv, sv) in rcc.iter_mut().zip(&s_hat[c * f + f0..c * f + f0 + len]) {
+                            *rv = -sv;
+                        }
+                        for (map, xm) in xb.chunks(len).enumerate() {
+                            if let Some(fc) = route(map, c) {
+                                kernels::mul_acc(rcc, sp.filter(map % m, fc, blk), xm);
                             }
                         }
+                        for (rv, wv) in rcc.iter().zip(w) {
+                            df += wv * rv.norm_sqr();
+                        }
                     }
-                    for (rv, wv) in rcc.iter().zip(w) {
-                        df += wv * rv.norm_sqr();
-                    }
-                }
-                df
-            });
+                    df
+                },
+            );
             let df = 0.5 * inv_n * df_raw;
             let obj = df + lambda * l1;
             if self.restart && obj > f_prev {
@@ -206,53 +231,77 @@ impl CbpdnFista {
             let beta = (t - 1.0) / t_next;
             t = t_next;
             // (2b) v = z - step D^T (D z - y), z = x_k + beta (x_k - x_{k-1}); into xh_prev.
-            let items: Vec<_> = split_chunks(&mut xh_prev, f, chunk).into_iter().enumerate().collect();
-            map_sum(items, par, || vec![C64::default(); cs * chunk], |rz, (ci, mut vc)| {
-                let f0 = ci * chunk;
-                let len = vc[0].len();
-                for c in 0..cs {
-                    let (rc, rp) = (&r[c * f + f0..c * f + f0 + len], &r_prev[c * f + f0..c * f + f0 + len]);
-                    for ((o, a), b) in rz[c * len..(c + 1) * len].iter_mut().zip(rc).zip(rp) {
-                        *o = (a * (1.0 + beta) - b * beta) * step;
+            let items: Vec<_> = blocks
+                .chunks(&mut xh_prev, n_maps)
+                .into_iter()
+                .enumerate()
+                .collect();
+            let (xh_ref, r_ref, rp_ref) = (&xh, &r, &r_prev);
+            map_sum(
+                items,
+                par,
+                || vec![C64::default(); cs * chunk],
+                |rz, (blk, vc)| {
+                    let (f0, len) = blocks.range(blk);
+                    let xb = &xh_ref[n_maps * f0..n_maps * (f0 + len)];
+                    let (rb, rpb) = (
+                        &r_ref[cs * f0..cs * (f0 + len)],
+                        &rp_ref[cs * f0..cs * (f0 + len)],
+                    );
+                    // rz = -step (D z - y) / N.
+                    for ((o, a), b) in rz[..cs * len].iter_mut().zip(rb).zip(rpb) {
+                        *o = (a * (1.0 + beta) - b * beta) * (-step * inv_n);
                     }
-                }
-                for (map, v) in vc.iter_mut().enumerate() {
-                    let xm = &xh[map * f + f0..map * f + f0 + len];
-                    for (vv, xv) in v.iter_mut().zip(xm) {
-                        *vv = *xv * (1.0 + beta) - *vv * beta;
-                    }
-                    for c in 0..cs {
-                        if let Some((i, fc)) = route(map, c) {
-                            let d = &sp.filter(i, fc, cd)[f0..f0 + len];
-                            for ((vv, dv), g) in v.iter_mut().zip(d).zip(&rz[c * len..(c + 1) * len]) {
-                                *vv -= dv.conj() * g;
+                    for (map, (v, xm)) in vc.chunks_mut(len).zip(xb.chunks(len)).enumerate() {
+                        for (vv, xv) in v.iter_mut().zip(xm) {
+                            *vv = (*xv * (1.0 + beta) - *vv * beta) * inv_n;
+                        }
+                        for c in 0..cs {
+                            if let Some(fc) = route(map, c) {
+                                let g = &rz[c * len..(c + 1) * len];
+                                kernels::conj_mul_acc(v, sp.filter(map % m, fc, blk), g);
                             }
                         }
                     }
-                    for vv in v.iter_mut() {
-                        *vv *= inv_n;
-                    }
-                }
-                0.0
-            });
+                    0.0
+                },
+            );
             std::mem::swap(&mut xh, &mut xh_prev);
             std::mem::swap(&mut r, &mut r_prev);
             // (3) x_{k+1} = prox(v).
             let weights = &self.weights;
-            let items: Vec<_> = xh.chunks_mut(f).zip(x.chunks_mut(n)).enumerate().collect();
-            let sums = map_sum(items, par, || fft.scratch(), |s, (map, (vm, xm))| {
-                let w = weights.map(map, m, n);
-                let mut acc = Sums::default();
-                fft.inverse_with(
-                    vm,
-                    |c, v| {
-                        let off = c * rows;
-                        prox_column(v, &mut xm[off..off + rows], w, off, step * lambda, nonneg, &mut acc)
-                    },
-                    s,
-                );
-                acc
-            });
+            let items: Vec<_> = blocks
+                .per_map(&mut xh, n_maps)
+                .into_iter()
+                .zip(x.chunks_mut(n))
+                .enumerate()
+                .collect();
+            let sums = map_sum(
+                items,
+                par,
+                || fft.scratch(),
+                |s, (map, (mut vm, xm))| {
+                    let w = weights.map(map, m, n);
+                    let mut acc = Sums::default();
+                    fft.inverse_with(
+                        &mut vm,
+                        |c, v| {
+                            let off = c * rows;
+                            acc = acc
+                                + kernels::fista_prox(
+                                    v,
+                                    &mut xm[off..off + rows],
+                                    w,
+                                    off,
+                                    step * lambda,
+                                    nonneg,
+                                );
+                        },
+                        s,
+                    );
+                    acc
+                },
+            );
             let rel = sums.a.sqrt() / sums.b.sqrt().max(f64::MIN_POSITIVE);
             info.history.push(IterationStats {
                 objective: obj,
@@ -276,28 +325,4 @@ impl CbpdnFista {
         }
         info
     }
-}
-
-/// `x = prox(v)` on one column; sums `a = ||x_new - x_old||^2`, `b = ||x_new||^2`,
-/// `l1 = ||w . x_new||_1`.
-#[inline]
-fn prox_column(
-    v: &[f64],
-    x: &mut [f64],
-    w: MapWeights<'_>,
-    off: usize,
-    t: f64,
-    nonneg: bool,
-    acc: &mut Sums,
-) {
-    let mut s = Sums::default();
-    for (j, (vv, xv)) in v.iter().zip(x.iter_mut()).enumerate() {
-        let wv = w.at(off + j);
-        let x1 = super::shrink(*vv, t * wv, nonneg);
-        s.a += (x1 - *xv) * (x1 - *xv);
-        s.b += x1 * x1;
-        s.l1 += wv * x1.abs();
-        *xv = x1;
-    }
-    *acc = *acc + s;
 }

@@ -10,12 +10,13 @@
 
 pub mod admm;
 pub mod fista;
-// pub mod slice;
+mod kernels;
+pub mod slice;
 pub mod threshold;
 
 pub use admm::{AutoRho, Cbpdn};
 pub use fista::CbpdnFista;
-// pub use slice::SlicePursuit;
+pub use slice::SlicePursuit;
 pub use threshold::ConvThresholding;
 
 use faer::{Mat, MatRef, Par};
@@ -104,16 +105,6 @@ pub(crate) enum MapWeights<'a> {
     Slice(&'a [f64]),
 }
 
-impl MapWeights<'_> {
-    #[inline]
-    pub fn at(&self, p: usize) -> f64 {
-        match *self {
-            MapWeights::Const(w) => w,
-            MapWeights::Slice(s) => s[p],
-        }
-    }
-}
-
 impl L1Weights {
     /// Checks lengths and values against the operator.
     pub(crate) fn validate(&self, op: &ConvOperator) -> Result<()> {
@@ -129,7 +120,11 @@ impl L1Weights {
                 format!("{} values", v.len()),
             ));
         }
-        if let Some((i, w)) = v.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+        if let Some((i, w)) = v
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
             return Err(invalid(
                 "weights",
                 format!("{w} at index {i}"),
@@ -200,26 +195,6 @@ where
     CscResult { codes, info }
 }
 
-/// Frequencies handled together by one task of a per-frequency pass (sized so that the filters'
-/// and the codes' spectra of one chunk stay in cache).
-pub(crate) fn freq_chunk(n_maps: usize) -> usize {
-    (8192 / n_maps.max(1)).clamp(64, 1024)
-}
-
-/// Splits `n_maps` contiguous spectra of length `f` into per-chunk lists: entry `c` holds, for
-/// every map, its frequencies `c * chunk .. (c + 1) * chunk`.
-pub(crate) fn split_chunks<T>(buf: &mut [T], f: usize, chunk: usize) -> Vec<Vec<&mut [T]>> {
-    let nchunks = f.div_ceil(chunk);
-    let n_maps = buf.len() / f.max(1);
-    let mut out: Vec<Vec<&mut [T]>> = (0..nchunks).map(|_| Vec::with_capacity(n_maps)).collect();
-    for map in buf.chunks_mut(f) {
-        for (c, piece) in map.chunks_mut(chunk).enumerate() {
-            out[c].push(piece);
-        }
-    }
-    out
-}
-
 /// `sum_k f(item_k)` over `items`, in parallel when `par`, with one scratch per task.
 pub(crate) fn map_sum<I, S, R>(
     items: Vec<I>,
@@ -279,17 +254,5 @@ impl std::ops::Add for Sums {
             e: self.e + o.e,
             l1: self.l1 + o.l1,
         }
-    }
-}
-
-/// Soft (or non-negative soft) thresholding at `t`.
-#[inline(always)]
-pub(crate) fn shrink(v: f64, t: f64, nonneg: bool) -> f64 {
-    if nonneg {
-        (v - t).max(0.0)
-    } else {
-        // sign(v) max(|v| - t, 0), branch-free.
-        let a = (v.abs() - t).max(0.0);
-        a.copysign(v)
     }
 }
