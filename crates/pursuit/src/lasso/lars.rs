@@ -11,11 +11,10 @@
 // Index loops over several parallel arrays read better than zipped iterators here.
 #![allow(clippy::needless_range_loop)]
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Mat, MatRef, Par};
 use sparse_core::{check, Dictionary};
 
-use super::{check_common, gram_and_correlations, sparse_diagnostics};
+use super::{check_common, gemm, gram_and_correlations, sparse_diagnostics, LarsPath};
 use crate::batch::{column, map_columns};
 use crate::error::Result;
 use crate::result::{CodingResult, Report};
@@ -57,60 +56,6 @@ pub struct Lars {
     pub nonneg: bool,
     /// Parallelism.
     pub par: Par,
-}
-
-/// The regularisation path of one signal: the knots `(lambda_k, x_k)` where the active set
-/// changes, from `lambda_0 = lambda_max` (`x_0 = 0`) down to the requested `lambda` (the last
-/// knot). Between knots, `x(lambda)` is linear (see [`at`](Self::at)).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LarsPath {
-    /// Knot penalties, non-increasing.
-    pub lambdas: Vec<f64>,
-    /// Codes at the knots, one column per knot (`n_atoms x n_knots`).
-    pub coefs: Mat<f64>,
-    /// `||y - D x_k||_2` at each knot (exact, from the codes).
-    pub residual_norms: Vec<f64>,
-    /// Whether the path reached the requested `lambda` (see [`Lars`] for when it cannot).
-    pub reached: bool,
-}
-
-impl LarsPath {
-    /// Number of knots.
-    pub fn len(&self) -> usize {
-        self.lambdas.len()
-    }
-
-    /// Whether there are no knots (never, for a path returned by [`Lars::path`]).
-    pub fn is_empty(&self) -> bool {
-        self.lambdas.is_empty()
-    }
-
-    /// The code at penalty `lambda`, interpolated linearly between the knots around it
-    /// (`x = 0` above `lambda_max`). `None` below the last knot or for a negative or NaN
-    /// `lambda`.
-    pub fn at(&self, lambda: f64) -> Option<Vec<f64>> {
-        let last = *self.lambdas.last()?;
-        if !(lambda >= 0.0 && lambda >= last) {
-            return None;
-        }
-        let col = |k: usize| self.coefs.col(k).iter().copied().collect::<Vec<_>>();
-        if lambda >= self.lambdas[0] {
-            return Some(col(0));
-        }
-        let k = self.lambdas.windows(2).position(|w| w[1] <= lambda)?;
-        let (l0, l1) = (self.lambdas[k], self.lambdas[k + 1]);
-        if l0 == l1 {
-            return Some(col(k + 1));
-        }
-        let t = (l0 - lambda) / (l0 - l1);
-        let (a, b) = (self.coefs.col(k), self.coefs.col(k + 1));
-        Some(
-            a.iter()
-                .zip(b.iter())
-                .map(|(u, v)| (1.0 - t) * u + t * v)
-                .collect(),
-        )
-    }
 }
 
 impl Lars {
@@ -160,15 +105,14 @@ impl Lars {
             || LarsScratch::new(n, m),
             |s, j, dtyj, xj| {
                 let yj = column(y, j);
-                let out = s.run(
-                    g.as_ref(),
-                    dtyj,
-                    Target::Lambda(self.lambda),
-                    self.nonneg,
-                    self.max_iter,
-                    xj,
-                    None,
-                );
+                let h = Homotopy {
+                    g: g.as_ref(),
+                    dty: dtyj,
+                    target: Target::Lambda(self.lambda),
+                    nonneg: self.nonneg,
+                    max_iter: self.max_iter,
+                };
+                let out = s.run(&h, xj, None);
                 let (objective, duality_gap, residual_norm) = sparse_diagnostics(
                     d.matrix(),
                     g.as_ref(),
@@ -209,38 +153,30 @@ impl Lars {
                 active.iter().copied().zip(xa.iter().copied()).collect(),
             ));
         };
-        let out = s.run(
-            g.as_ref(),
-            dty.col_as_slice(0),
-            Target::Lambda(self.lambda),
-            self.nonneg,
-            self.max_iter,
-            &mut x,
-            Some(&mut record),
-        );
+        let h = Homotopy {
+            g: g.as_ref(),
+            dty: dty.col_as_slice(0),
+            target: Target::Lambda(self.lambda),
+            nonneg: self.nonneg,
+            max_iter: self.max_iter,
+        };
+        let out = s.run(&h, &mut x, Some(&mut record));
         let mut coefs = Mat::<f64>::zeros(m, knots.len());
         for (k, (_, xs)) in knots.iter().enumerate() {
             for &(i, v) in xs {
                 coefs[(i, k)] = v;
             }
         }
-        let mut res = Mat::<f64>::zeros(n, knots.len());
-        matmul(
+        let mut res = Mat::<f64>::from_fn(n, knots.len(), |i, _| y[(i, 0)]);
+        gemm(
             res.as_mut(),
-            Accum::Replace,
+            true,
             d.matrix(),
             coefs.as_ref(),
             -1.0,
             Par::Seq,
         );
-        let residual_norms = (0..knots.len())
-            .map(|k| {
-                (0..n)
-                    .map(|i| (y[(i, 0)] + res[(i, k)]).powi(2))
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .collect();
+        let residual_norms = res.col_iter().map(|c| c.norm_l2()).collect();
         Ok(LarsPath {
             lambdas: knots.iter().map(|k| k.0).collect(),
             coefs,
@@ -277,7 +213,14 @@ pub(crate) fn bpdn_homotopy(
             let yj = column(y, j);
             let (dm, g) = (d.matrix(), g.as_ref());
             let target = Target::Residual { eps, d: dm, y: &yj };
-            let out = s.run(g, dtyj, target, false, max_iter, xj, None);
+            let h = Homotopy {
+                g,
+                dty: dtyj,
+                target,
+                nonneg: false,
+                max_iter,
+            };
+            let out = s.run(&h, xj, None);
             let (r, dtr) = (&mut s.r, &mut s.a);
             let (_, _, residual_norm) =
                 sparse_diagnostics(dm, g, &yj, dtyj, xj, 0.0, false, r, dtr);
@@ -308,6 +251,17 @@ pub(crate) enum Target<'a> {
         d: MatRef<'a, f64>,
         y: &'a [f64],
     },
+}
+
+/// One homotopy problem: Gram `g`, correlations `dty = D^T y`, where to stop, the sign
+/// constraint and the cap on path events.
+#[derive(Clone, Copy)]
+pub(crate) struct Homotopy<'a> {
+    pub g: MatRef<'a, f64>,
+    pub dty: &'a [f64],
+    pub target: Target<'a>,
+    pub nonneg: bool,
+    pub max_iter: usize,
 }
 
 /// How one homotopy run ended.
@@ -372,56 +326,43 @@ impl LarsScratch {
         }
     }
 
-    /// Follows the path for one signal with correlations `dty = D^T y` until `target`, writing the code into `x` (zeroed on entry). `record(lambda, A, x_A)` is called
-    /// at every knot, the first (`x = 0`) and the last included.
-    #[allow(clippy::too_many_arguments)]
+    /// Follows the path of problem `h` until its target, writing the code into `x` (zeroed on
+    /// entry). `record(lambda, A, x_A)` is called at every knot, the first (`x = 0`) and the
+    /// last included.
     pub(crate) fn run(
         &mut self,
-        g: MatRef<'_, f64>,
-        dty: &[f64],
-        target: Target<'_>,
-        nonneg: bool,
-        max_iter: usize,
+        h: &Homotopy<'_>,
         x: &mut [f64],
         record: Option<KnotRecorder<'_>>,
     ) -> Outcome {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { self.run_avx2(g, dty, target, nonneg, max_iter, x, record) };
+            return unsafe { self.run_avx2(h, x, record) };
         }
-        self.run_impl(g, dty, target, nonneg, max_iter, x, record)
+        self.run_impl(h, x, record)
     }
 
     /// [`run`](Self::run) compiled for AVX2 + FMA (the loops over `m` vectorise 4-wide).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn run_avx2(
         &mut self,
-        g: MatRef<'_, f64>,
-        dty: &[f64],
-        target: Target<'_>,
-        nonneg: bool,
-        max_iter: usize,
+        h: &Homotopy<'_>,
         x: &mut [f64],
         record: Option<KnotRecorder<'_>>,
     ) -> Outcome {
-        self.run_impl(g, dty, target, nonneg, max_iter, x, record)
+        self.run_impl(h, x, record)
     }
 
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     fn run_impl(
         &mut self,
-        g: MatRef<'_, f64>,
-        dty: &[f64],
-        target: Target<'_>,
-        nonneg: bool,
-        max_iter: usize,
+        h: &Homotopy<'_>,
         x: &mut [f64],
         mut record: Option<KnotRecorder<'_>>,
     ) -> Outcome {
+        let (g, dty, target, nonneg, max_iter) = (h.g, h.dty, h.target, h.nonneg, h.max_iter);
         let m = dty.len();
         let kmax = self.kmax;
         self.c.copy_from_slice(dty);

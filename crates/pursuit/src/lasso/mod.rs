@@ -56,7 +56,61 @@ pub mod lars;
 pub use cd::CoordinateDescent;
 pub use fista::Fista;
 pub use ista::Ista;
-pub use lars::{Lars, LarsPath};
+pub use lars::Lars;
+
+/// The regularisation path of one signal: the knots `(lambda_k, x_k)` where the active set
+/// changes, from `lambda_0 = lambda_max` (`x_0 = 0`) down to the requested `lambda` (the last
+/// knot). Between knots, `x(lambda)` is linear (see [`at`](Self::at)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LarsPath {
+    /// Knot penalties, non-increasing.
+    pub lambdas: Vec<f64>,
+    /// Codes at the knots, one column per knot (`n_atoms x n_knots`).
+    pub coefs: Mat<f64>,
+    /// `||y - D x_k||_2` at each knot (exact, from the codes).
+    pub residual_norms: Vec<f64>,
+    /// Whether the path reached the requested `lambda` (see [`Lars`] for when it cannot).
+    pub reached: bool,
+}
+
+impl LarsPath {
+    /// Number of knots.
+    pub fn len(&self) -> usize {
+        self.lambdas.len()
+    }
+
+    /// Whether there are no knots (never, for a path returned by [`Lars::path`]).
+    pub fn is_empty(&self) -> bool {
+        self.lambdas.is_empty()
+    }
+
+    /// The code at penalty `lambda`, interpolated linearly between the knots around it
+    /// (`x = 0` above `lambda_max`). `None` below the last knot or for a negative or NaN
+    /// `lambda`.
+    pub fn at(&self, lambda: f64) -> Option<Vec<f64>> {
+        let last = *self.lambdas.last()?;
+        if !(lambda >= 0.0 && lambda >= last) {
+            return None;
+        }
+        let col = |k: usize| self.coefs.col(k).iter().copied().collect::<Vec<_>>();
+        if lambda >= self.lambdas[0] {
+            return Some(col(0));
+        }
+        let k = self.lambdas.windows(2).position(|w| w[1] <= lambda)?;
+        let (l0, l1) = (self.lambdas[k], self.lambdas[k + 1]);
+        if l0 == l1 {
+            return Some(col(k + 1));
+        }
+        let t = (l0 - lambda) / (l0 - l1);
+        let (a, b) = (self.coefs.col(k), self.coefs.col(k + 1));
+        Some(
+            a.iter()
+                .zip(b.iter())
+                .map(|(u, v)| (1.0 - t) * u + t * v)
+                .collect(),
+        )
+    }
+}
 
 /// One progress report of an iterative solver: the objective of one signal after one iteration.
 #[derive(Debug, Clone, Copy, PartialEq)]
