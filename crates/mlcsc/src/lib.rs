@@ -1,17 +1,24 @@
-//! # mlcsc
-//!
-//! The multi-layer convolutional sparse model (ML-CSC): layers, effective dictionaries, layered and holistic pursuits, ML-ISTA / ML-FISTA.
-//!
-//! This crate is the next link of the chain `sparse-core <- pursuit <- csc <- mlcsc <- theory`;
-//! for now it re-exports the crate it builds on, and grows in its own issue.
-//!
-//! ```
-//! use mlcsc::sparse_core;
-//! let d = sparse_core::Dictionary::dct(8)?;
-//! assert_eq!(d.n_atoms(), 8);
-//! # Ok::<(), sparse_core::Error>(())
-//! ```
+//! # mlcsc: multi-layer (convolutional) sparse models
 #![warn(missing_docs)]
 
+pub mod error;
+pub mod layer;
+mod linalg;
+pub mod model;
+pub mod pursuits;
+pub mod strided;
+pub mod synth;
+
+pub use error::{Error, Result};
+pub use layer::Layer;
+pub use model::MlModel;
+pub use pursuits::{
+    ml_objective, DeepestPursuit, Holistic, LassoSolver, LayeredBp, LayeredIsta,
+    LayeredThresholding, MlCodes, MlFista, MlIsta, MlPursuit, Projection, StepConditions,
+};
+pub use strided::StridedConv;
+pub use synth::{MlSignals, Synthesis};
+
 pub use csc;
+pub use pursuit;
 pub use sparse_core;

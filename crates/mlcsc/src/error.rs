@@ -1,0 +1,84 @@
+//! The error type of `mlcsc`: the errors of the crates it builds on, plus what is new here
+//! (model synthesis requests the dictionaries cannot satisfy, model files).
+
+/// Everything that can go wrong in `mlcsc`. Bad input (wrong shapes, non-finite values,
+/// parameters out of range) arrives through the wrapped [`sparse_core::Error`], naming the
+/// offending argument.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Bad input detected by the shared checks of `sparse-core`.
+    #[error(transparent)]
+    Core(#[from] sparse_core::Error),
+    /// An error of a single-layer pursuit of `pursuit`.
+    #[error(transparent)]
+    Pursuit(#[from] pursuit::Error),
+    /// An error of the convolutional machinery of `csc`.
+    #[error(transparent)]
+    Csc(#[from] csc::Error),
+    /// A synthesis request that the model's dictionaries cannot satisfy: every choice of the
+    /// deepest support makes layer `layer` denser than requested.
+    #[error("cannot synthesise signals with ||Gamma_{layer}||_0 <= {requested}: {reason}")]
+    Unsatisfiable {
+        /// The layer (1-based, as in the papers) whose sparsity cannot be met.
+        layer: usize,
+        /// The requested number of non-zeros of that layer.
+        requested: usize,
+        /// Why, in words (e.g. the smallest support an atom reaches there).
+        reason: String,
+    },
+    /// An explicit (dense) form was requested for a model too large to hold in memory.
+    #[error("the explicit `{what}` would have {entries} entries, more than the limit of {limit}")]
+    TooLarge {
+        /// Which explicit form.
+        what: &'static str,
+        /// How many entries it would have.
+        entries: usize,
+        /// The limit ([`crate::model::MAX_EXPLICIT_ENTRIES`]).
+        limit: usize,
+    },
+    /// A model or data file could not be read, written or parsed.
+    #[error("file `{path}`: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Result alias for `mlcsc`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for an `InvalidParameter` error.
+pub(crate) fn invalid(
+    name: &'static str,
+    value: impl ToString,
+    expected: impl Into<String>,
+) -> Error {
+    Error::Core(sparse_core::Error::InvalidParameter {
+        name,
+        value: value.to_string(),
+        expected: expected.into(),
+    })
+}
+
+/// Shorthand for a `ShapeMismatch` error.
+pub(crate) fn mismatch(
+    argument: &'static str,
+    expected: impl Into<String>,
+    found: impl Into<String>,
+) -> Error {
+    Error::Core(sparse_core::Error::ShapeMismatch {
+        argument,
+        expected: expected.into(),
+        found: found.into(),
+    })
+}
+
+/// Shorthand for a `File` error.
+pub(crate) fn file_err(path: &std::path::Path, message: impl ToString) -> Error {
+    Error::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}

@@ -1,0 +1,261 @@
+//! One layer `D_i` of a multi-layer model: a dense matrix or a strided convolution.
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rand::seq::index::sample;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use sparse_core::{check, Dictionary, LinearOperator};
+
+use csc::{ConvDictionary, Grid};
+
+use crate::error::{invalid, Error, Result};
+use crate::strided::StridedConv;
+
+/// The largest number of entries an explicit (dense) form may have (`2^26`, 512 MiB of `f64`).
+pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
+
+/// `Err(TooLarge)` when a `rows x cols` explicit form exceeds [`MAX_EXPLICIT_ENTRIES`].
+pub(crate) fn guard(what: &'static str, rows: usize, cols: usize) -> Result<()> {
+    let entries = rows.saturating_mul(cols);
+    if entries > MAX_EXPLICIT_ENTRIES {
+        return Err(Error::TooLarge {
+            what,
+            entries,
+            limit: MAX_EXPLICIT_ENTRIES,
+        });
+    }
+    Ok(())
+}
+
+/// The explicit matrix of an operator, `D I`, column block by column block.
+pub(crate) fn explicit<Op: LinearOperator + ?Sized>(
+    op: &Op,
+    what: &'static str,
+) -> Result<Mat<f64>> {
+    let (n, m) = (op.nrows(), op.ncols());
+    guard(what, n, m)?;
+    let mut out = Mat::<f64>::zeros(n, m);
+    let bs = 256.min(m.max(1));
+    let mut at = 0;
+    while at < m {
+        let w = bs.min(m - at);
+        let eye = Mat::<f64>::from_fn(m, w, |i, j| if i == at + j { 1.0 } else { 0.0 });
+        op.apply_raw(eye.as_ref(), out.as_mut().subcols_mut(at, w), Par::rayon(0));
+        at += w;
+    }
+    Ok(out)
+}
+
+/// Mutual coherence of the columns of `m` after normalising them (`max_{i != j} |<a_i, a_j>|`
+/// over unit-norm columns; zero columns are ignored).
+pub(crate) fn normalized_coherence(m: MatRef<'_, f64>) -> f64 {
+    let norms: Vec<f64> = (0..m.ncols()).map(|j| m.col(j).norm_l2()).collect();
+    let mut g = Mat::<f64>::zeros(m.ncols(), m.ncols());
+    matmul(
+        g.as_mut(),
+        Accum::Replace,
+        m.transpose(),
+        m,
+        1.0,
+        Par::rayon(0),
+    );
+    let mut mu = 0.0f64;
+    for j in 0..m.ncols() {
+        for i in 0..j {
+            if norms[i] > 0.0 && norms[j] > 0.0 {
+                mu = mu.max(g[(i, j)].abs() / (norms[i] * norms[j]));
+            }
+        }
+    }
+    mu
+}
+
+/// One layer `D_i` of a multi-layer model, mapping codes `Gamma_i` (columns) to the layer
+/// above, `Gamma_{i-1} = D_i Gamma_i`.
+///
+/// * `Dense`: an explicit `n_{i-1} x n_i` matrix. Built from a [`Dictionary`] (unit-norm atoms)
+///   or, for learned layers, from any finite matrix (atoms of any norm).
+/// * `Conv`: a [`StridedConv`], `m_i` filters spanning the `m_{i-1}` channels of the previous
+///   code, with a stride.
+#[derive(Debug, Clone)]
+pub enum Layer {
+    /// A dense matrix.
+    Dense(Mat<f64>),
+    /// A strided multi-channel convolution.
+    Conv(StridedConv),
+}
+
+impl Layer {
+    /// The dense layer of a dictionary (unit-norm atoms).
+    pub fn dense(d: &Dictionary) -> Self {
+        Layer::Dense(d.matrix().to_owned())
+    }
+
+    /// A dense layer from any finite, non-empty matrix (its columns are not normalised).
+    pub fn from_matrix(m: MatRef<'_, f64>) -> Result<Self> {
+        check::non_empty("matrix", m)?;
+        check::finite("matrix", m)?;
+        Ok(Layer::Dense(m.to_owned()))
+    }
+
+    /// A convolutional layer: the filters `dict` on `dict.channels()`-channel inputs on the grid
+    /// `signal`, with stride `stride` (see [`StridedConv::new`]).
+    pub fn conv(dict: ConvDictionary, signal: Grid, stride: usize) -> Result<Self> {
+        Ok(Layer::Conv(StridedConv::new(dict, signal, stride)?))
+    }
+
+    /// A sparse random dense layer: `m` unit-norm atoms of length `n`, each with exactly `nnz`
+    /// non-zeros at uniformly random rows, Gaussian values. The sparse deeper dictionaries of
+    /// the ML-CSC model (Sulam, Papyan, Romano & Elad 2018): a sparse `D_i` keeps
+    /// `Gamma_{i-1} = D_i Gamma_i` sparse.
+    pub fn sparse_random<R: Rng + ?Sized>(
+        n: usize,
+        m: usize,
+        nnz: usize,
+        rng: &mut R,
+    ) -> Result<Self> {
+        check::count("n", n, usize::MAX)?;
+        check::count("m", m, usize::MAX)?;
+        check::count("nnz", nnz, n)?;
+        let mut a = Mat::<f64>::zeros(n, m);
+        for j in 0..m {
+            let rows = sample(rng, n, nnz);
+            let mut norm = 0.0;
+            for r in rows.iter() {
+                let mut v: f64 = StandardNormal.sample(rng);
+                if v.abs() < 0.1 {
+                    v = 0.1f64.copysign(v);
+                }
+                a[(r, j)] = v;
+                norm += v * v;
+            }
+            let norm = norm.sqrt();
+            a.col_mut(j).iter_mut().for_each(|v| *v /= norm);
+        }
+        Ok(Layer::Dense(a))
+    }
+
+    /// Whether the layer is convolutional.
+    pub fn is_conv(&self) -> bool {
+        matches!(self, Layer::Conv(_))
+    }
+
+    /// The matrix of a dense layer.
+    pub fn as_dense(&self) -> Option<MatRef<'_, f64>> {
+        match self {
+            Layer::Dense(m) => Some(m.as_ref()),
+            Layer::Conv(_) => None,
+        }
+    }
+
+    /// The convolution of a convolutional layer.
+    pub fn as_conv(&self) -> Option<&StridedConv> {
+        match self {
+            Layer::Dense(_) => None,
+            Layer::Conv(c) => Some(c),
+        }
+    }
+
+    /// The explicit matrix (`Err(TooLarge)` beyond [`MAX_EXPLICIT_ENTRIES`]).
+    pub fn to_dense(&self) -> Result<Mat<f64>> {
+        match self {
+            Layer::Dense(m) => Ok(m.clone()),
+            Layer::Conv(c) => explicit(c, "convolutional layer"),
+        }
+    }
+
+    /// The l2 norm of every atom (column). Convolutional atoms are unit-norm filters.
+    pub fn column_norms(&self) -> Vec<f64> {
+        match self {
+            Layer::Dense(m) => (0..m.ncols()).map(|j| m.col(j).norm_l2()).collect(),
+            Layer::Conv(c) => vec![1.0; c.ncols()],
+        }
+    }
+
+    /// Whether every atom has unit norm (to `1e-10`).
+    pub fn is_normalized(&self) -> bool {
+        self.column_norms().iter().all(|n| (n - 1.0).abs() <= 1e-10)
+    }
+
+    /// Mutual coherence `mu(D_i)` of the normalised atoms. Exact for stride-1 convolutions
+    /// (from the filters' cross-correlations); strided ones use the explicit matrix.
+    pub fn coherence(&self) -> Result<f64> {
+        match self {
+            Layer::Dense(m) => Ok(normalized_coherence(m.as_ref())),
+            Layer::Conv(c) if c.stride() == 1 => Ok(c.conv().coherence()),
+            Layer::Conv(_) => Ok(normalized_coherence(self.to_dense()?.as_ref())),
+        }
+    }
+
+    /// The rows that atom `j` touches (its non-zero entries), sorted.
+    pub fn column_support(&self, j: usize) -> Vec<usize> {
+        match self {
+            Layer::Dense(m) if j < m.ncols() => {
+                (0..m.nrows()).filter(|&i| m[(i, j)] != 0.0).collect()
+            }
+            Layer::Dense(_) => Vec::new(),
+            Layer::Conv(c) => c.column_support(j),
+        }
+    }
+
+    /// Number of non-zero entries of the (explicit) matrix: the `||D_i||_0` that ML-CSC
+    /// dictionary learning penalises.
+    pub fn nnz(&self) -> usize {
+        match self {
+            Layer::Dense(m) => (0..m.ncols())
+                .map(|j| m.col(j).iter().filter(|v| **v != 0.0).count())
+                .sum(),
+            Layer::Conv(c) => (0..c.ncols()).map(|j| c.column_support(j).len()).sum(),
+        }
+    }
+
+    /// Checks that a layer below this one (`lower`, applied first) fits: `lower.nrows()` must
+    /// be `self.ncols()`.
+    pub(crate) fn check_chain(&self, lower: &Layer, index: usize) -> Result<()> {
+        if self.ncols() != lower.nrows() {
+            return Err(invalid(
+                "layers",
+                format!("layer {} with {} rows", index + 1, lower.nrows()),
+                format!(
+                    "{} rows, the columns (code length) of layer {index}",
+                    self.ncols()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl LinearOperator for Layer {
+    fn nrows(&self) -> usize {
+        match self {
+            Layer::Dense(m) => m.nrows(),
+            Layer::Conv(c) => c.nrows(),
+        }
+    }
+    fn ncols(&self) -> usize {
+        match self {
+            Layer::Dense(m) => m.ncols(),
+            Layer::Conv(c) => c.ncols(),
+        }
+    }
+    fn apply_raw(&self, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        match self {
+            Layer::Dense(m) => matmul(out, Accum::Replace, m.as_ref(), x, 1.0, par),
+            Layer::Conv(c) => c.apply_raw(x, out, par),
+        }
+    }
+    fn apply_adjoint_raw(&self, y: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        match self {
+            Layer::Dense(m) => matmul(out, Accum::Replace, m.transpose(), y, 1.0, par),
+            Layer::Conv(c) => c.apply_adjoint_raw(y, out, par),
+        }
+    }
+    fn lipschitz(&self) -> f64 {
+        match self {
+            Layer::Dense(m) => m.lipschitz(),
+            Layer::Conv(c) => c.lipschitz(),
+        }
+    }
+}

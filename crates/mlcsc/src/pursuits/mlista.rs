@@ -1,0 +1,371 @@
+//! ML-ISTA and ML-FISTA (Sulam, Aberdam, Beck & Elad, *On multi-layer basis pursuit,
+//! efficient algorithms and convolutional neural networks*, IEEE TPAMI 2019).
+//!
+//! They minimise the multi-layer basis pursuit objective over the deepest code,
+//!
+//! `F(g) = 1/2 ||y - D_(1,K) g||_2^2 + sum_{i<K} lambda_i ||D_(i+1,K) g||_1 + lambda_K ||g||_1`,
+//!
+//! by *nested* proximal-gradient steps: the gradient step of each layer goes through the
+//! proximal gradient mapping of the layer above. From the point `z` (the previous deepest
+//! estimate, extrapolated by FISTA's momentum for ML-FISTA), with `h_i = D_(i+1,K) z` and
+//! `g_0 = y`, one iteration is, for `i = 1..K`,
+//!
+//! `g_i = T_{t_i lambda_i}( h_i - (t_i / t_{i-1}) D_i^T (D_i h_i - g_{i-1}) )`, `t_0 = 1`,
+//!
+//! and the new deepest estimate is `g_K`. For two layers this is exactly the paper's
+//! `g_2 = T_{t lambda_2}(g_2 - (t/mu) D_2^T (g_1 - T_{mu lambda_1}(g_1 - mu D_1^T (D_1 g_1 - y))))`
+//! with `t_1 = mu`, `t_2 = t`; deeper layers nest the same gradient mapping. From `z = 0` the
+//! first iteration is `g_i = t_i T_lambda_i(D_i^T g_{i-1} / t_{i-1})`: the forward pass (layered
+//! soft thresholding) scaled by `t_K` — exactly the forward pass when every `t_i = 1`.
+//!
+//! Convergence (Theorem 3.1 there, two layers): with `mu in (0, 1/||D_1||_2^2)` and
+//! `t in (0, 4 mu / (3 ||D_2||_2^2))`, ML-ISTA reaches `F - F_opt <= eta eps + (beta + kappa t) mu`.
+//! For deeper models the same condition is checked for every consecutive pair:
+//! `t_i in (0, 4 t_{i-1} / (3 ||D_i||_2^2))`.
+
+use faer::{Mat, MatRef, Par};
+use sparse_core::{check, LinearOperator, Shrinkage};
+
+use super::{check_per_layer, check_signals, MlCodes, MlPursuit};
+use crate::error::{invalid, Result};
+use crate::model::MlModel;
+
+/// The step sizes of ML-ISTA / ML-FISTA and the conditions of the convergence theorem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepConditions {
+    /// The steps `t_1, ..., t_K` used.
+    pub steps: Vec<f64>,
+    /// `||D_i||_2^2` of every layer.
+    pub lipschitz: Vec<f64>,
+    /// The open upper bound of every step: `1 / ||D_1||^2`, then `4 t_{i-1} / (3 ||D_i||^2)`.
+    pub upper: Vec<f64>,
+    /// Whether `0 < t_i < upper_i`, per layer.
+    pub holds: Vec<bool>,
+}
+
+impl StepConditions {
+    /// Computes the conditions of `steps` on `model`'s layers.
+    pub fn new(model: &MlModel, steps: &[f64]) -> Self {
+        let lipschitz: Vec<f64> = model.layers().iter().map(|l| l.lipschitz()).collect();
+        let upper: Vec<f64> = (0..steps.len())
+            .map(|i| {
+                if i == 0 {
+                    1.0 / lipschitz[0]
+                } else {
+                    4.0 * steps[i - 1] / (3.0 * lipschitz[i])
+                }
+            })
+            .collect();
+        let holds = steps
+            .iter()
+            .zip(&upper)
+            .map(|(t, u)| *t > 0.0 && t < u)
+            .collect();
+        Self {
+            steps: steps.to_vec(),
+            lipschitz,
+            upper,
+            holds,
+        }
+    }
+
+    /// Whether every condition holds (the theorem applies).
+    pub fn all_hold(&self) -> bool {
+        self.holds.iter().all(|&h| h)
+    }
+
+    /// Default steps: `t_1 = 0.99 / ||D_1||^2`, `t_i = t_{i-1} / ||D_i||^2` (inside the bounds).
+    pub fn default_steps(model: &MlModel) -> Vec<f64> {
+        let mut t = Vec::with_capacity(model.depth());
+        for (i, l) in model.layers().iter().enumerate() {
+            let li = l.lipschitz().max(f64::MIN_POSITIVE);
+            t.push(if i == 0 { 0.99 / li } else { t[i - 1] / li });
+        }
+        t
+    }
+}
+
+/// The multi-layer BP objective `F(Gamma_K)` of every column of `gamma_k` (see the module docs).
+pub fn ml_objective(
+    model: &MlModel,
+    y: MatRef<'_, f64>,
+    gamma_k: MatRef<'_, f64>,
+    lambdas: &[f64],
+) -> Result<Vec<f64>> {
+    check_signals(model, y)?;
+    check_per_layer("lambdas", lambdas, model)?;
+    check::shape(
+        "gamma_k",
+        gamma_k,
+        model.code_len(model.depth())?,
+        y.ncols(),
+    )?;
+    let (codes, x) = model.propagate(gamma_k)?;
+    Ok(objective_of(&codes, &x, y, lambdas))
+}
+
+fn objective_of(codes: &[Mat<f64>], x: &Mat<f64>, y: MatRef<'_, f64>, lambdas: &[f64]) -> Vec<f64> {
+    (0..y.ncols())
+        .map(|j| {
+            let fit: f64 = (0..y.nrows())
+                .map(|i| (y[(i, j)] - x[(i, j)]).powi(2))
+                .sum();
+            let pen: f64 = codes
+                .iter()
+                .zip(lambdas)
+                .map(|(c, l)| l * c.col(j).iter().map(|v| v.abs()).sum::<f64>())
+                .sum();
+            0.5 * fit + pen
+        })
+        .collect()
+}
+
+/// The parameters shared by [`MlIsta`] and [`MlFista`].
+#[derive(Debug, Clone)]
+struct Params<'a> {
+    lambdas: &'a [f64],
+    steps: Option<&'a [f64]>,
+    iterations: usize,
+    tol: f64,
+    nonneg: bool,
+    track_objective: bool,
+    par: Par,
+}
+
+macro_rules! ml_solver {
+    ($name:ident, $accel:expr, $doc:literal) => {
+        #[doc = $doc]
+        ///
+        /// | Name | Default | Meaning |
+        /// | --- | --- | --- |
+        /// | `lambdas` | (required) | `lambda_1, ..., lambda_K` of the objective |
+        /// | `steps` | `None` | `t_1..t_K`; `None`: `t_1 = 0.99/||D_1||^2`, `t_i = t_{i-1}/||D_i||^2` |
+        /// | `iterations` | `100` | iterations `k` (from `Gamma_K = 0`) |
+        /// | `tol` | `0` | stop when `||g^{k+1} - g^k||_F <= tol ||g^{k+1}||_F` (0: run all) |
+        /// | `nonneg` | `false` | non-negative soft thresholding (the ReLU network) |
+        /// | `track_objective` | `false` | record the mean objective after every iteration |
+        /// | `par` | `Par::rayon(0)` | parallelism of the products |
+        ///
+        /// The returned codes are the deepest estimate and its consistent products
+        /// `Gamma_i = D_(i+1,K) Gamma_K`; `objective` is `F` at them and `step_conditions`
+        /// reports whether the theorem's step bounds hold (they are not enforced).
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            /// Penalties `lambda_1..lambda_K`.
+            pub lambdas: Vec<f64>,
+            /// Steps `t_1..t_K`, or `None` for the defaults.
+            pub steps: Option<Vec<f64>>,
+            /// Number of iterations.
+            pub iterations: usize,
+            /// Relative-change tolerance (0: run every iteration).
+            pub tol: f64,
+            /// Non-negative codes.
+            pub nonneg: bool,
+            /// Record the mean objective per iteration.
+            pub track_objective: bool,
+            /// Parallelism.
+            pub par: Par,
+        }
+
+        impl $name {
+            /// The solver with penalties `lambdas` and the defaults of the table.
+            pub fn new(lambdas: Vec<f64>) -> Self {
+                Self {
+                    lambdas,
+                    steps: None,
+                    iterations: 100,
+                    tol: 0.0,
+                    nonneg: false,
+                    track_objective: false,
+                    par: Par::rayon(0),
+                }
+            }
+            /// Sets `steps`.
+            pub fn steps(mut self, steps: Vec<f64>) -> Self {
+                self.steps = Some(steps);
+                self
+            }
+            /// Sets `iterations`.
+            pub fn iterations(mut self, iterations: usize) -> Self {
+                self.iterations = iterations;
+                self
+            }
+            /// Sets `tol`.
+            pub fn tol(mut self, tol: f64) -> Self {
+                self.tol = tol;
+                self
+            }
+            /// Sets `nonneg`.
+            pub fn nonneg(mut self, nonneg: bool) -> Self {
+                self.nonneg = nonneg;
+                self
+            }
+            /// Sets `track_objective`.
+            pub fn track_objective(mut self, track: bool) -> Self {
+                self.track_objective = track;
+                self
+            }
+            /// Sets `par`.
+            pub fn par(mut self, par: Par) -> Self {
+                self.par = par;
+                self
+            }
+        }
+
+        impl MlPursuit for $name {
+            fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+                run(
+                    model,
+                    y,
+                    &Params {
+                        lambdas: &self.lambdas,
+                        steps: self.steps.as_deref(),
+                        iterations: self.iterations,
+                        tol: self.tol,
+                        nonneg: self.nonneg,
+                        track_objective: self.track_objective,
+                        par: self.par,
+                    },
+                    $accel,
+                )
+            }
+        }
+    };
+}
+
+ml_solver!(
+    MlIsta,
+    false,
+    "ML-ISTA (Sulam, Aberdam, Beck & Elad, TPAMI 2019): nested proximal-gradient steps on the \
+     deepest code of the multi-layer BP objective (see the [module docs](self) for the update)."
+);
+ml_solver!(
+    MlFista,
+    true,
+    "ML-FISTA (Sulam, Aberdam, Beck & Elad, TPAMI 2019): ML-ISTA with FISTA's momentum \
+     `z = g^{k+1} + rho_k (g^{k+1} - g^k)`, `rho_k = (s_k - 1) / s_{k+1}`, \
+     `s_{k+1} = (1 + sqrt(1 + 4 s_k^2)) / 2`."
+);
+
+fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -> Result<MlCodes> {
+    check_signals(model, y)?;
+    check_per_layer("lambdas", p.lambdas, model)?;
+    for &l in p.lambdas {
+        check::non_negative("lambdas", l)?;
+    }
+    check::count("iterations", p.iterations, usize::MAX)?;
+    check::non_negative("tol", p.tol)?;
+    let steps = match p.steps {
+        Some(s) => {
+            check_per_layer("steps", s, model)?;
+            for &t in s {
+                check::positive("steps", t)?;
+            }
+            s.to_vec()
+        }
+        None => StepConditions::default_steps(model),
+    };
+    if steps.iter().any(|t| !t.is_finite()) {
+        return Err(invalid(
+            "steps",
+            "non-finite",
+            "layers with a non-zero norm",
+        ));
+    }
+    let conditions = StepConditions::new(model, &steps);
+    let layers = model.layers();
+    let k = layers.len();
+    let b = y.ncols();
+    let shrink: Vec<Shrinkage> = (0..k)
+        .map(|i| {
+            let t = steps[i] * p.lambdas[i];
+            if p.nonneg {
+                Shrinkage::NonNegSoft(t)
+            } else {
+                Shrinkage::Soft(t)
+            }
+        })
+        .collect();
+    let dims = model.dims();
+    // h[i] = D_(i+1,K) z for i = 0..K (h[0] = D_(1,K) z), g[i] = new layer-i estimate.
+    let mut h: Vec<Mat<f64>> = dims.iter().map(|&n| Mat::zeros(n, b)).collect();
+    let mut g: Vec<Mat<f64>> = dims[1..].iter().map(|&n| Mat::zeros(n, b)).collect();
+    let mut prev = Mat::<f64>::zeros(dims[k], b);
+    let mut r = h.clone();
+    let mut s_k = 1.0f64;
+    let mut trace = Vec::new();
+    let mut converged = p.tol == 0.0;
+    let mut iters = 0;
+    let mut z_is_zero = true;
+    for it in 0..p.iterations {
+        iters = it + 1;
+        if !z_is_zero {
+            for i in (0..k).rev() {
+                let (lo, hi) = h.split_at_mut(i + 1);
+                layers[i].apply_raw(hi[0].as_ref(), lo[i].as_mut(), p.par);
+            }
+        }
+        for i in 0..k {
+            // r_i = D_i h_i - g_{i-1} = h_{i-1} - g_{i-1}.
+            let above = if i == 0 { y } else { g[i - 1].as_ref() };
+            let mut res = std::mem::replace(&mut r[i], Mat::zeros(0, 0));
+            if z_is_zero {
+                res.copy_from(above);
+                res *= faer::Scale(-1.0);
+            } else {
+                res.copy_from(&h[i]);
+                res -= above;
+            }
+            let ratio = if i == 0 {
+                steps[0]
+            } else {
+                steps[i] / steps[i - 1]
+            };
+            let gi = &mut g[i];
+            layers[i].apply_adjoint_raw(res.as_ref(), gi.as_mut(), p.par);
+            *gi *= faer::Scale(-ratio);
+            if !z_is_zero {
+                *gi += &h[i + 1];
+            }
+            shrink[i].apply_batch(gi.as_mut());
+            r[i] = res;
+        }
+        let new = &g[k - 1];
+        let diff = (new - &prev).norm_l2();
+        let scale = new.norm_l2();
+        let stop = p.tol > 0.0 && diff <= p.tol * scale;
+        // Next point z (stored in h[K]).
+        if accelerated {
+            let s_next = 0.5 * (1.0 + (1.0 + 4.0 * s_k * s_k).sqrt());
+            let rho = (s_k - 1.0) / s_next;
+            s_k = s_next;
+            h[k].copy_from(new);
+            h[k] *= faer::Scale(1.0 + rho);
+            let mut m = prev.clone();
+            m *= faer::Scale(rho);
+            h[k] -= &m;
+        } else {
+            h[k].copy_from(new);
+        }
+        prev.copy_from(new);
+        z_is_zero = false;
+        if p.track_objective {
+            let (codes, x) = model.propagate(prev.as_ref())?;
+            let f = objective_of(&codes, &x, y, p.lambdas);
+            trace.push(f.iter().sum::<f64>() / b as f64);
+        }
+        if stop {
+            converged = true;
+            break;
+        }
+    }
+    let (codes, x) = model.propagate(prev.as_ref())?;
+    let objective = objective_of(&codes, &x, y, p.lambdas);
+    let mut out = MlCodes::assemble(model, y, codes, p.par);
+    out.iterations = iters;
+    out.converged = converged;
+    out.objective = Some(objective);
+    out.objective_trace = trace;
+    out.step_conditions = Some(conditions);
+    Ok(out)
+}
