@@ -1,0 +1,104 @@
+//! The error type of `theory` and the checks every calculator runs on its inputs.
+
+/// Everything that can go wrong in `theory`. Bad input (a coherence outside `[0, 1]`, a negative
+/// or non-finite sparsity, a noise level below zero, a support index out of range) is reported
+/// through [`sparse_core::Error::InvalidParameter`] naming the offending argument; calculators
+/// never panic on user input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Bad input detected by the shared checks of `sparse-core` (shapes, non-finite values,
+    /// parameters out of range, empty inputs, zero atoms).
+    #[error(transparent)]
+    Core(#[from] sparse_core::Error),
+    /// An error of the convolutional crate (for example an explicit form too large to build).
+    #[error(transparent)]
+    Csc(#[from] csc::Error),
+    /// The atoms of a support are linearly dependent, so a quantity that needs `D_S^+` (the
+    /// exact recovery condition) is undefined.
+    #[error("the atoms of `{argument}` = {support:?} are linearly dependent (smallest singular value {sigma_min:e})")]
+    DependentSupport {
+        /// Name of the argument.
+        argument: &'static str,
+        /// The support.
+        support: Vec<usize>,
+        /// The smallest singular value of `D_S`.
+        sigma_min: f64,
+    },
+    /// An explicit matrix was requested that is too large to hold in memory.
+    #[error("the explicit `{what}` would have {entries} entries, more than the limit of {limit}")]
+    TooLarge {
+        /// Which explicit form.
+        what: &'static str,
+        /// How many entries it would have.
+        entries: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Result alias for `theory`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An `InvalidParameter` error naming `name`.
+pub(crate) fn invalid(
+    name: &'static str,
+    value: impl ToString,
+    expected: impl Into<String>,
+) -> Error {
+    Error::Core(sparse_core::Error::InvalidParameter {
+        name,
+        value: value.to_string(),
+        expected: expected.into(),
+    })
+}
+
+/// A mutual coherence: finite and in `[0, 1]`.
+pub(crate) fn mu(name: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(invalid(name, v, "a coherence in [0, 1]"))
+    }
+}
+
+/// A sparsity (a count of non-zeros, possibly an average): finite and `>= 0`.
+pub(crate) fn sparsity(name: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(invalid(name, v, "a finite number of non-zeros >= 0"))
+    }
+}
+
+/// A noise level, norm or magnitude: finite and `>= 0`.
+pub(crate) fn non_negative(name: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(invalid(name, v, "a finite number >= 0"))
+    }
+}
+
+/// A finite number (of either sign).
+pub(crate) fn finite(name: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(invalid(name, v, "a finite number"))
+    }
+}
+
+/// The largest number of entries of an explicit matrix built by this crate (`2^26`).
+pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
+
+pub(crate) fn guard(what: &'static str, rows: usize, cols: usize) -> Result<()> {
+    let entries = rows.saturating_mul(cols);
+    if entries > MAX_EXPLICIT_ENTRIES {
+        return Err(Error::TooLarge {
+            what,
+            entries,
+            limit: MAX_EXPLICIT_ENTRIES,
+        });
+    }
+    Ok(())
+}
