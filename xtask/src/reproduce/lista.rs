@@ -9,10 +9,14 @@
 //! signals are `x = D z` without noise or further normalisation; `lambda = 0.01` in
 //! `F(z) = 1/2 ||x - D z||^2 + lambda ||z||_1`. `z*` is FISTA run to a relative duality gap of
 //! `1e-12`. Networks are trained unsupervised on `F(z_q)` with Adam, each depth warm-started from
-//! the previous one with its new layers at ISTA (as the reference does).
+//! the previous one with its new layers at ISTA (as the reference does). (The reference's code,
+//! `tomMoral/AdaptiveOptim`, divides each Gaussian atom by its *squared* norm, giving atoms of
+//! norm about 1/8, which amounts to unit atoms with a penalty about 64 times larger; we follow
+//! the stated model, unit atoms and `lambda = 0.01`.)
 //!
 //! Options: `--quick` (a smaller, faster run), `--epochs N`, `--depths 1,2,4`, `--train N`,
-//! `--test N`, `--lr X`, `--batch N`, `--seed N`, `--lfista` (also train learned FISTA).
+//! `--test N`, `--lr X` (LISTA, L-FISTA), `--facnet-lr X`, `--batch N`, `--seed N`,
+//! `--no-lfista` (skip learned FISTA).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -60,7 +64,7 @@ impl Config {
             lr: 3e-3,
             facnet_lr: 3e-2,
             seed: 2017,
-            lfista: false,
+            lfista: true,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -73,6 +77,7 @@ impl Config {
                     c.n_test = 300;
                 }
                 "--lfista" => c.lfista = true,
+                "--no-lfista" => c.lfista = false,
                 "--epochs" => c.epochs = value()?.parse()?,
                 "--train" => c.n_train = value()?.parse()?,
                 "--test" => c.n_test = value()?.parse()?,
@@ -291,10 +296,10 @@ fn markdown(cfg: &Config, outcomes: &[Outcome], wall: f64) -> String {
         s,
         "# LISTA / FacNet vs ISTA / FISTA (Moreau & Bruna 2017, synthetic)\n\n\
          D: {P} x {K} Gaussian, unit atoms; Bernoulli-Gaussian codes, sigma = {SIGMA}; \
-         lambda = {LAMBDA}; {} training / {} held-out signals; Adam lr {}, batch {}, \
-         {} epochs per depth, warm-started depth to depth. Entries: mean F(z_q) - F(z*) on the \
-         held-out signals.\n",
-        cfg.n_train, cfg.n_test, cfg.lr, cfg.batch, cfg.epochs
+         lambda = {LAMBDA}; {} training / {} held-out signals; Adam (lr {} for LISTA and \
+         L-FISTA, {} for FacNet), batch {}, {} epochs per depth, warm-started depth to depth. \
+         Entries: mean F(z_q) - F(z*) on the held-out signals.\n",
+        cfg.n_train, cfg.n_test, cfg.lr, cfg.facnet_lr, cfg.batch, cfg.epochs
     );
     for o in outcomes {
         let _ = writeln!(
