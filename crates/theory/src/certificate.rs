@@ -138,7 +138,11 @@ impl fmt::Display for Certificate {
         if self.holds {
             write!(f, " => {}", self.guarantee)?;
             if let Some(e) = self.error_bound {
-                write!(f, " (bound {})", num(e))?;
+                write!(
+                    f,
+                    " (error bound {})",
+                    if e == 0.0 { "0".into() } else { num(e) }
+                )?;
             }
         } else {
             write!(f, " => no guarantee")?;

@@ -84,6 +84,9 @@ pub struct DictionaryReport {
     pub eps: f64,
     /// Contrast.
     pub contrast: f64,
+    /// The largest sparsity each theorem guarantees for this dictionary (at the options' noise
+    /// and contrast for BP stability and thresholding): `(theorem, k_max)`, 0 when none.
+    pub max_sparsity: Vec<(&'static str, usize)>,
     /// Every applicable certificate.
     pub certificates: Vec<Certificate>,
 }
@@ -142,6 +145,33 @@ pub fn report(d: &Dictionary, opts: &ReportOptions) -> Result<DictionaryReport> 
         1.0,
         eps,
     )?);
+    let babel_max = (1..m)
+        .take_while(|&j| bab.at(j - 1) + bab.at(j) < 1.0)
+        .last()
+        .unwrap_or(0);
+    let max_sparsity = vec![
+        (
+            "uniqueness (spark)",
+            sparseland::largest_below(sp.value / 2.0),
+        ),
+        (
+            "OMP/BP recovery (coherence)",
+            sparseland::largest_below(sparseland::coherence_bound(mu, 2.0)),
+        ),
+        ("OMP/BP recovery (Babel)", babel_max),
+        (
+            "BP stability",
+            sparseland::largest_below(sparseland::coherence_bound(mu, 4.0)),
+        ),
+        (
+            "thresholding",
+            sparseland::largest_below(sparseland::thresholding_sparsity_bound(
+                mu,
+                opts.contrast,
+                eps,
+            )?),
+        ),
+    ];
     Ok(DictionaryReport {
         n,
         m,
@@ -154,6 +184,7 @@ pub fn report(d: &Dictionary, opts: &ReportOptions) -> Result<DictionaryReport> 
         k,
         eps,
         contrast: opts.contrast,
+        max_sparsity,
         certificates,
     })
 }
