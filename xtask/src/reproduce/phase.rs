@@ -203,6 +203,7 @@ fn dense_experiment(cfg: &Config) -> BoxResult<Experiment> {
                 thr_bound,
             ),
         ],
+        legend: SeriesLabelPosition::UpperRight,
     })
 }
 
