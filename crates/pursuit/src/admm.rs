@@ -296,7 +296,9 @@ fn polish_supports(
     use rayon::prelude::*;
     let dm = d.matrix();
     let n = d.signal_len();
-    let polished: Vec<Option<(Vec<usize>, Vec<f64>, f64)>> = (0..codes.ncols())
+    /// A polished code: support, coefficients on it, residual norm.
+    type Polished = Option<(Vec<usize>, Vec<f64>, f64)>;
+    let polished: Vec<Polished> = (0..codes.ncols())
         .into_par_iter()
         .map(|j| {
             let x = codes.col_as_slice(j);

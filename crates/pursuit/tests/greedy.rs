@@ -130,8 +130,8 @@ fn omp_against_brute_force_on_tiny_problems() {
         for a in 0..m {
             for b in a + 1..m {
                 let c = lstsq_on(&d, &[a, b], y.as_ref());
-                let fit = &c[(0, 0)] * d.matrix().col(a).as_mat()
-                    + &c[(1, 0)] * d.matrix().col(b).as_mat();
+                let fit = c[(0, 0)] * d.matrix().col(a).as_mat()
+                    + c[(1, 0)] * d.matrix().col(b).as_mat();
                 let r = (y.as_ref() - fit).norm_l2();
                 if r < best.0 {
                     best = (r, vec![a, b]);
@@ -144,7 +144,7 @@ fn omp_against_brute_force_on_tiny_problems() {
         let best1 = (0..m)
             .map(|a| {
                 let c = lstsq_on(&d, &[a], y.as_ref());
-                let fit = &c[(0, 0)] * d.matrix().col(a).as_mat();
+                let fit = c[(0, 0)] * d.matrix().col(a).as_mat();
                 ((y.as_ref() - fit).norm_l2(), a)
             })
             .fold((f64::INFINITY, 0), |b, v| if v.0 < b.0 { v } else { b });
@@ -187,20 +187,20 @@ fn matching_pursuit_decreases_the_residual_and_converges() {
     let mut rng = generate::rng(2);
     let d = Dictionary::random_gaussian(20, 40, &mut rng).unwrap();
     let y = generate::add_noise(Mat::<f64>::zeros(20, 3).as_ref(), 1.0, &mut rng).unwrap();
-    let mut last = vec![f64::INFINITY; 3];
+    let mut last = [f64::INFINITY; 3];
     for steps in 1..30 {
         let res = MatchingPursuit::new(Stop::Sparsity(steps))
             .code(&d, y.as_ref())
             .unwrap();
         let r = &y - d.apply(res.codes.as_ref()).unwrap();
-        for j in 0..3 {
+        for (j, prev) in last.iter_mut().enumerate() {
             let rn = r.col(j).norm_l2();
             assert!(
                 (rn - res.residual_norm[j]).abs() < 1e-9,
                 "tracked residual is exact"
             );
-            assert!(rn <= last[j] + 1e-12);
-            last[j] = rn;
+            assert!(rn <= *prev + 1e-12);
+            *prev = rn;
         }
     }
     let res = MatchingPursuit::new(Stop::Residual(1e-3))
