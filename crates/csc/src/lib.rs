@@ -14,6 +14,7 @@
 //! | explicit forms | [`ConvOperator::global_matrix`], [`ConvDictionary::local_dictionary`] (`D_L`), [`ConvDictionary::stripe_dictionary`] (`Omega`), [`ConvOperator::stripe`] |
 //! | local quantities | [`ConvOperator::l0_inf`] (stripe norm), [`ConvOperator::l2_inf`] (patch norm), [`ConvOperator::coherence`] from filter cross-correlations |
 //! | pursuits | [`Cbpdn`] (ADMM, Fourier domain), [`CbpdnFista`], [`ConvThresholding`] (the first layer of a CNN), [`SlicePursuit`] (local slices) |
+//! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update |
 //!
 //! Codes are stored feature map after feature map ([`sparse_core::CodeOrder::FilterMajor`]);
 //! 2-D signals and maps are column-major; channels follow each other. Batches (matrix columns)
@@ -65,12 +66,14 @@ mod direct;
 pub mod error;
 pub mod explicit;
 pub(crate) mod fft;
+pub mod learn;
 pub mod local;
 pub mod operator;
 pub mod solve;
 
 pub use dictionary::{ConvDictionary, Grid};
 pub use error::{Error, Result};
+pub use learn::{ConvDictLearn, LearnResult};
 pub use operator::{ConvOperator, Method};
 pub use solve::{
     AutoRho, Cbpdn, CbpdnFista, ConvThresholding, CscResult, IterationStats, L1Weights,

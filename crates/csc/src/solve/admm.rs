@@ -38,6 +38,7 @@ use super::{
 use crate::error::{invalid, Result};
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
+use crate::solve::ism::Ism;
 use crate::solve::kernels::{self, AdmmStep};
 
 /// The adaptive penalty of [`Cbpdn`]: residual balancing (Boyd et al. 2010, section 3.4.1) with
@@ -496,16 +497,12 @@ fn single_channel_chunk(
     df
 }
 
-/// The iterated Sherman–Morrison factorisation of `D(w)^H D(w) + rho I` for a `C`-channel
-/// dictionary: with `a_c = conj(D_{c,.}(w))`, `g_c = (rho I + sum_{j<c} a_j a_j^H)^{-1} a_c` and
-/// `delta_c = 1 + a_c^H g_c`, the inverse is `I / rho - sum_c g_c g_c^H / delta_c`.
+/// The multi-channel x-step: `D(w)^H D(w) + rho I` is `rho I` plus `C` rank-one terms
+/// `a_c a_c^H`, `a_c = conj(D_{c,.}(w))`, inverted by iterated Sherman–Morrison.
 struct MultiChannel {
-    /// `sum_c conj(D_{c,i}) y_c` per filter (`m` spectra). All three in the blocked layout.
+    /// `sum_c conj(D_{c,i}) y_c` per filter (`m` spectra, blocked).
     dhs: Vec<C64>,
-    /// `g_{c,i}` (map `c m + i`).
-    g: Vec<C64>,
-    /// `delta_c` (map `c`).
-    delta: Vec<f64>,
+    ism: Ism,
 }
 
 impl MultiChannel {
@@ -518,85 +515,23 @@ impl MultiChannel {
             let (f0, len) = blocks.range(blk);
             for (i, o) in chunk.chunks_mut(len).enumerate() {
                 for c in 0..cd {
-                    let d = sp.filter(i, c, blk);
-                    for ((ov, dv), sv) in o
-                        .iter_mut()
-                        .zip(d)
-                        .zip(&s_hat[c * f + f0..c * f + f0 + len])
-                    {
-                        *ov += dv.conj() * sv;
-                    }
+                    let s = &s_hat[c * f + f0..c * f + f0 + len];
+                    kernels::conj_mul_acc(o, sp.filter(i, c, blk), s);
                 }
             }
         }
         let mut me = Self {
             dhs,
-            g: vec![C64::default(); cd * m * f],
-            delta: vec![0.0; cd * f],
+            ism: Ism::new(cd, m, f),
         };
         me.factor(sp, rho, par);
         me
     }
 
-    /// Recomputes `g` and `delta` for a new `rho` (all three in the blocked layout).
+    /// Refactorises for a new `rho`.
     fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
-        let f = sp.fft.spectrum_len();
-        let blocks = sp.fft.blocks();
-        let cd = self.delta.len() / f;
-        let m = self.g.len() / (cd * f);
-        let gs = blocks.chunks(&mut self.g, cd * m);
-        let ds = blocks.chunks(&mut self.delta, cd);
-        let items: Vec<_> = gs.into_iter().zip(ds).enumerate().collect();
-        let chunk = blocks.range(0).1;
-        map_sum(
-            items,
-            par,
-            || vec![C64::default(); chunk],
-            |coef, (blk, (gc, dc))| {
-                let len = blocks.range(blk).1;
-                let mut g: Vec<&mut [C64]> = gc.chunks_mut(len).collect();
-                let mut delta: Vec<&mut [f64]> = dc.chunks_mut(len).collect();
-                for c in 0..cd {
-                    for i in 0..m {
-                        let a = sp.filter(i, c, blk);
-                        for (gv, av) in g[c * m + i].iter_mut().zip(a) {
-                            *gv = av.conj() / rho;
-                        }
-                    }
-                    for j in 0..c {
-                        let coef = &mut coef[..len];
-                        coef.fill(C64::default());
-                        for i in 0..m {
-                            let a = sp.filter(i, c, blk);
-                            for ((cv, gv), av) in coef.iter_mut().zip(g[j * m + i].iter()).zip(a) {
-                                *cv += gv.conj() * av.conj();
-                            }
-                        }
-                        for (cv, dv) in coef.iter_mut().zip(delta[j].iter()) {
-                            *cv /= dv;
-                        }
-                        let (lo, hi) = g.split_at_mut(c * m);
-                        for i in 0..m {
-                            for ((gc, gj), cv) in
-                                hi[i].iter_mut().zip(lo[j * m + i].iter()).zip(coef.iter())
-                            {
-                                *gc -= gj * cv;
-                            }
-                        }
-                    }
-                    let dl = &mut delta[c];
-                    dl.fill(1.0);
-                    for i in 0..m {
-                        let a = sp.filter(i, c, blk);
-                        for ((dv, av), gv) in dl.iter_mut().zip(a).zip(g[c * m + i].iter()) {
-                            // conj(a_c) g_c with a_c = conj(D_c): D_c g_c.
-                            *dv += (av * gv).re;
-                        }
-                    }
-                }
-                0.0
-            },
-        );
+        self.ism
+            .factor(sp.fft.blocks(), |c, i, blk| sp.filter(i, c, blk), rho, par);
     }
 
     /// Solves one block in place (`b = FFT(z - u)` in, `x / N` out; `bc` holds the block of
@@ -617,49 +552,18 @@ impl MultiChannel {
         let blocks = sp.fft.blocks();
         let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
         let (f0, len) = blocks.range(blk);
-        let mut maps: Vec<&mut [C64]> = bc.chunks_mut(len).collect();
         let (t, dx) = tmp.split_at_mut(cd * len);
         let dx = &mut dx[..cd * len];
-        t.iter_mut().for_each(|v| *v = C64::default());
-        let g = |c: usize, i: usize| blocks.block(&self.g, cd * m, c * m + i, blk);
-        // b = D^H y + rho FFT(z - u); t_c = g_c^H b / delta_c.
-        for (i, bm) in maps.iter_mut().enumerate() {
-            let dh = blocks.block(&self.dhs, m, i, blk);
-            for (bv, dv) in bm.iter_mut().zip(dh) {
-                *bv = dv + *bv * rho;
-            }
-            for c in 0..cd {
-                for ((tv, gv), bv) in t[c * len..(c + 1) * len]
-                    .iter_mut()
-                    .zip(g(c, i))
-                    .zip(bm.iter())
-                {
-                    *tv += gv.conj() * bv;
-                }
-            }
+        // b = D^H y + rho FFT(z - u), then x = (D^H D + rho I)^{-1} b.
+        let dhs = &self.dhs[m * f0..m * (f0 + len)];
+        for (bv, dv) in bc.iter_mut().zip(dhs) {
+            *bv = dv + *bv * rho;
         }
-        for c in 0..cd {
-            let dl = blocks.block(&self.delta, cd, c, blk);
-            for (tv, dv) in t[c * len..(c + 1) * len].iter_mut().zip(dl) {
-                *tv /= dv;
-            }
-        }
-        // x = b / rho - sum_c g_c t_c; D_c x accumulated.
-        dx.iter_mut().for_each(|v| *v = C64::default());
-        for (i, bm) in maps.iter_mut().enumerate() {
-            for v in bm.iter_mut() {
-                *v /= rho;
-            }
+        self.ism.solve_block(blocks, blk, bc, t, rho);
+        dx.fill(C64::default());
+        for (i, bm) in bc.chunks_mut(len).enumerate() {
             for c in 0..cd {
-                for ((bv, gv), tv) in bm.iter_mut().zip(g(c, i)).zip(&t[c * len..(c + 1) * len]) {
-                    *bv -= gv * tv;
-                }
-            }
-            for c in 0..cd {
-                let d = sp.filter(i, c, blk);
-                for ((xv, dv), bv) in dx[c * len..(c + 1) * len].iter_mut().zip(d).zip(bm.iter()) {
-                    *xv += dv * bv;
-                }
+                kernels::mul_acc(&mut dx[c * len..(c + 1) * len], sp.filter(i, c, blk), bm);
             }
             for v in bm.iter_mut() {
                 *v *= inv_n;

@@ -10,7 +10,8 @@
 
 pub mod admm;
 pub mod fista;
-mod kernels;
+pub(crate) mod ism;
+pub(crate) mod kernels;
 pub mod slice;
 pub mod threshold;
 

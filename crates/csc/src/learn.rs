@@ -1,0 +1,392 @@
+//! Convolutional dictionary learning by alternating minimisation (Wohlberg 2016, "Efficient
+//! algorithms for convolutional sparse representations", section on dictionary learning;
+//! SPORCO's `ConvCnstrMOD`):
+//!
+//! `min_{D, Gamma} sum_k 1/2 ||y_k - sum_i d_i * Gamma_{k,i}||^2 + lambda sum_{k,i} ||Gamma_{k,i}||_1`
+//! subject to every filter living on its `n_h x n_w` support with unit norm.
+//!
+//! Each outer iteration codes the training signals with [`Cbpdn`] and then updates the filters
+//! with the codes fixed, by ADMM on the split `d = g`, `g` in the constraint set:
+//!
+//! 1. `d = argmin 1/2 sum_k ||X_k d - y_k||^2 + sigma/2 ||d - (g - h)||^2`, decoupled over
+//!    frequencies: `(sigma I + sum_k x_k x_k^H) d(w) = sum_k x_k y_k(w) + sigma (g - h)(w)` with
+//!    `x_k = conj(X_k(w))`, solved by iterated Sherman–Morrison over the `K` training signals
+//!    (factorised once per update, `O(K^2 m)` per frequency);
+//! 2. `g = P(d + h)`: keep the `n_h x n_w` support, normalise each filter to unit norm;
+//! 3. `h = h + d - g`.
+
+use faer::{Mat, MatRef, Par};
+use rayon::prelude::*;
+use sparse_core::check;
+
+use crate::dictionary::{ConvDictionary, Grid};
+use crate::error::{shape_mismatch, Result};
+use crate::fft::C64;
+use crate::solve::ism::Ism;
+use crate::solve::{kernels, map_sum, Cbpdn};
+
+/// Convolutional dictionary learning (see the [module docs](self)).
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `lambda` | (required) | weight of the l1 penalty of the codes |
+/// | `n_iter` | `20` | outer iterations (coding + dictionary update) |
+/// | `coding_iter` | `50` | ADMM iterations of each coding step |
+/// | `dict_iter` | `20` | ADMM iterations of each dictionary update |
+/// | `sigma` | `None` = mean diagonal of `sum_k X_k^H X_k` | penalty of the dictionary update |
+/// | `par` | `Par::rayon(0)` | parallelism |
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvDictLearn {
+    /// Weight of the l1 penalty.
+    pub lambda: f64,
+    /// Outer iterations.
+    pub n_iter: usize,
+    /// ADMM iterations of each coding step.
+    pub coding_iter: usize,
+    /// ADMM iterations of each dictionary update.
+    pub dict_iter: usize,
+    /// Penalty of the dictionary update (`None`: automatic).
+    pub sigma: Option<f64>,
+    /// Parallelism.
+    pub par: Par,
+}
+
+/// What [`ConvDictLearn::learn`] returns.
+#[derive(Debug, Clone)]
+pub struct LearnResult {
+    /// The learned dictionary.
+    pub dictionary: ConvDictionary,
+    /// Codes of the training signals over the learned dictionary (one column per signal).
+    pub codes: Mat<f64>,
+    /// `sum_k 1/2 ||y_k - D Gamma_k||^2 + lambda ||Gamma_k||_1` after each coding step (the
+    /// last entry is for the returned dictionary and codes).
+    pub objective: Vec<f64>,
+}
+
+impl ConvDictLearn {
+    /// The learner with default parameters and penalty `lambda`.
+    pub fn new(lambda: f64) -> Self {
+        Self {
+            lambda,
+            n_iter: 20,
+            coding_iter: 50,
+            dict_iter: 20,
+            sigma: None,
+            par: Par::rayon(0),
+        }
+    }
+
+    /// Sets the number of outer iterations.
+    pub fn n_iter(mut self, n: usize) -> Self {
+        self.n_iter = n;
+        self
+    }
+
+    /// Sets the ADMM iterations of each coding step.
+    pub fn coding_iter(mut self, n: usize) -> Self {
+        self.coding_iter = n;
+        self
+    }
+
+    /// Sets the ADMM iterations of each dictionary update.
+    pub fn dict_iter(mut self, n: usize) -> Self {
+        self.dict_iter = n;
+        self
+    }
+
+    /// Sets the penalty of the dictionary update.
+    pub fn sigma(mut self, sigma: f64) -> Self {
+        self.sigma = Some(sigma);
+        self
+    }
+
+    /// Sets the parallelism.
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = par;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        check::non_negative("lambda", self.lambda)?;
+        check::count("n_iter", self.n_iter, usize::MAX)?;
+        check::count("coding_iter", self.coding_iter, usize::MAX)?;
+        check::count("dict_iter", self.dict_iter, usize::MAX)?;
+        if let Some(s) = self.sigma {
+            check::positive("sigma", s)?;
+        }
+        Ok(())
+    }
+
+    /// Learns a dictionary from the training signals `y` (`N C x K`, one signal of `signal`
+    /// samples and `channels` channels per column), starting from `init`.
+    pub fn learn(
+        &self,
+        init: &ConvDictionary,
+        signal: Grid,
+        channels: usize,
+        y: MatRef<'_, f64>,
+    ) -> Result<LearnResult> {
+        self.check()?;
+        let mut dict = init.clone();
+        let mut objective = Vec::with_capacity(self.n_iter + 1);
+        let coder = Cbpdn::new(self.lambda)
+            .max_iter(self.coding_iter)
+            .par(self.par);
+        let mut it = 0;
+        loop {
+            let op = dict.operator_with_channels(signal, channels)?;
+            check::batch("y", y, op.signal_len())?;
+            let codes = coder.solve(&op, y)?.codes;
+            let mut r = op.synthesize(codes.as_ref(), self.par)?;
+            r -= y;
+            let l1: f64 = (0..codes.ncols())
+                .map(|j| sparse_core::norms::l1(codes.col_as_slice(j)))
+                .sum();
+            objective.push(0.5 * r.squared_norm_l2() + self.lambda * l1);
+            if it == self.n_iter {
+                return Ok(LearnResult {
+                    dictionary: dict,
+                    codes,
+                    objective,
+                });
+            }
+            dict = self.update_dictionary(&dict, signal, channels, y, codes.as_ref())?;
+            it += 1;
+        }
+    }
+
+    /// One dictionary update with the codes fixed: `dict_iter` ADMM iterations from `dict`
+    /// (see the module docs). `codes` has one column of `N m C_x` entries per signal of `y`.
+    pub fn update_dictionary(
+        &self,
+        dict: &ConvDictionary,
+        signal: Grid,
+        channels: usize,
+        y: MatRef<'_, f64>,
+        codes: MatRef<'_, f64>,
+    ) -> Result<ConvDictionary> {
+        self.check()?;
+        let op = dict.operator_with_channels(signal, channels)?;
+        check::batch("y", y, op.signal_len())?;
+        check::finite("codes", codes)?;
+        if codes.nrows() != op.code_len() || codes.ncols() != y.ncols() {
+            return Err(shape_mismatch(
+                "codes",
+                format!("{} x {}", op.code_len(), y.ncols()),
+                format!("{} x {}", codes.nrows(), codes.ncols()),
+            ));
+        }
+        let sp = op.spectra();
+        let fft = &sp.fft;
+        let blocks = fft.blocks();
+        let (n, f) = (op.n(), fft.spectrum_len());
+        let (m, cd, cx) = (dict.n_filters(), dict.channels(), op.code_channels());
+        let fg = dict.filter_grid();
+        let g_rows = signal.rows;
+        let par = self.par.degree() > 1;
+        // Training samples j = (signal, code channel): codes X_j (m maps), targets (cd maps).
+        let nj = y.ncols() * cx;
+        let code_map = |j: usize, i: usize| {
+            let (k, kx) = (j / cx, j % cx);
+            (k, (kx * m + i) * n)
+        };
+        let target = |j: usize, c: usize| {
+            let (k, kx) = (j / cx, j % cx);
+            (k, if cd == 1 { kx * n } else { c * n })
+        };
+        let spectra_of =
+            |count: usize, at: &(dyn Fn(usize) -> (usize, usize) + Sync), src: MatRef<'_, f64>| {
+                let mut out = vec![C64::default(); count * f];
+                let items: Vec<_> = blocks
+                    .per_map(&mut out, count)
+                    .into_iter()
+                    .enumerate()
+                    .collect();
+                map_sum(
+                    items,
+                    par,
+                    || fft.scratch(),
+                    |s, (q, mut o)| {
+                        let (col, off) = at(q);
+                        let src = src.col(col);
+                        fft.forward_with(
+                            |c, buf| {
+                                for (r, b) in buf.iter_mut().enumerate() {
+                                    *b = src[off + c * g_rows + r];
+                                }
+                            },
+                            &mut o,
+                            s,
+                        );
+                        0.0
+                    },
+                );
+                out
+            };
+        let xs = spectra_of(nj * m, &|q| code_map(q / m, q % m), codes);
+        let ss = spectra_of(nj * cd, &|q| target(q / cd, q % cd), y);
+        // sum_j conj(X_{j,i}) S_{j,c}, map c m + i.
+        let mut xhs = vec![C64::default(); cd * m * f];
+        for (blk, chunk) in blocks.chunks(&mut xhs, cd * m).into_iter().enumerate() {
+            let len = blocks.range(blk).1;
+            for (q, o) in chunk.chunks_mut(len).enumerate() {
+                let (c, i) = (q / m, q % m);
+                for j in 0..nj {
+                    let x = blocks.block(&xs, nj * m, j * m + i, blk);
+                    let s = blocks.block(&ss, nj * cd, j * cd + c, blk);
+                    kernels::conj_mul_acc(o, x, s);
+                }
+            }
+        }
+        let sigma = self.sigma.unwrap_or_else(|| {
+            let total: f64 = xs.iter().map(|v| v.norm_sqr()).sum();
+            (total / (m * f) as f64).max(1e-8)
+        });
+        let mut ism = Ism::new(nj, m, f);
+        ism.factor(
+            blocks,
+            |j, i, blk| blocks.block(&xs, nj * m, j * m + i, blk),
+            sigma,
+            par,
+        );
+
+        // ADMM on d = g (spatial maps of the full grid, map c m + i).
+        let maps = cd * m;
+        let mut g = vec![0.0; maps * n];
+        for i in 0..m {
+            for c in 0..cd {
+                let fch = dict.filter_channel(i, c);
+                let dst = &mut g[(c * m + i) * n..(c * m + i + 1) * n];
+                for b in 0..fg.cols {
+                    for a in 0..fg.rows {
+                        dst[a + g_rows * b] = fch[a + fg.rows * b];
+                    }
+                }
+            }
+        }
+        let mut h = vec![0.0; maps * n];
+        let mut d = vec![0.0; maps * n];
+        let mut spec = vec![C64::default(); maps * f];
+        let inv_n = 1.0 / n as f64;
+        let chunk = blocks.range(0).1;
+        for _ in 0..self.dict_iter {
+            // V = FFT(g - h).
+            let items: Vec<_> = blocks
+                .per_map(&mut spec, maps)
+                .into_iter()
+                .zip(g.chunks(n).zip(h.chunks(n)))
+                .collect();
+            map_sum(
+                items,
+                par,
+                || fft.scratch(),
+                |s, (mut o, (gm, hm))| {
+                    fft.forward_with(
+                        |c, buf| {
+                            let r = c * g_rows..(c + 1) * g_rows;
+                            for ((b, gv), hv) in buf.iter_mut().zip(&gm[r.clone()]).zip(&hm[r]) {
+                                *b = gv - hv;
+                            }
+                        },
+                        &mut o,
+                        s,
+                    );
+                    0.0
+                },
+            );
+            // d(w) per frequency, one dictionary channel at a time.
+            let items: Vec<_> = blocks
+                .chunks(&mut spec, maps)
+                .into_iter()
+                .enumerate()
+                .collect();
+            map_sum(
+                items,
+                par,
+                || vec![C64::default(); nj * chunk],
+                |t, (blk, bc)| {
+                    let (f0, len) = blocks.range(blk);
+                    let xb = &xhs[maps * f0..maps * (f0 + len)];
+                    for (bcc, xbc) in bc.chunks_mut(m * len).zip(xb.chunks(m * len)) {
+                        for (bv, xv) in bcc.iter_mut().zip(xbc) {
+                            *bv = xv + *bv * sigma;
+                        }
+                        ism.solve_block(blocks, blk, bcc, t, sigma);
+                    }
+                    0.0
+                },
+            );
+            let items: Vec<_> = blocks
+                .per_map(&mut spec, maps)
+                .into_iter()
+                .zip(d.chunks_mut(n))
+                .collect();
+            map_sum(
+                items,
+                par,
+                || fft.scratch(),
+                |s, (mut o, dm)| {
+                    fft.inverse_with(
+                        &mut o,
+                        |c, col| {
+                            for (dv, v) in dm[c * g_rows..(c + 1) * g_rows].iter_mut().zip(col) {
+                                *dv = v * inv_n;
+                            }
+                        },
+                        s,
+                    );
+                    0.0
+                },
+            );
+            // g = P(d + h); h = h + d - g.
+            let project = |i: usize, gi: &mut [Vec<f64>]| {
+                let mut nrm = 0.0;
+                for (c, gc) in gi.iter_mut().enumerate() {
+                    let q = c * m + i;
+                    gc.iter_mut().for_each(|v| *v = 0.0);
+                    for b in 0..fg.cols {
+                        for a in 0..fg.rows {
+                            let k = a + g_rows * b;
+                            let v = d[q * n + k] + h[q * n + k];
+                            gc[k] = v;
+                            nrm += v * v;
+                        }
+                    }
+                }
+                nrm.sqrt()
+            };
+            let new: Vec<Vec<Vec<f64>>> = (0..m)
+                .into_par_iter()
+                .map(|i| {
+                    let mut gi = vec![vec![0.0; n]; cd];
+                    let nrm = project(i, &mut gi);
+                    if nrm > 0.0 {
+                        gi.iter_mut()
+                            .for_each(|gc| gc.iter_mut().for_each(|v| *v /= nrm));
+                    } else {
+                        // Keep the previous filter rather than a zero one.
+                        for (c, gc) in gi.iter_mut().enumerate() {
+                            gc.copy_from_slice(&g[(c * m + i) * n..(c * m + i + 1) * n]);
+                        }
+                    }
+                    gi
+                })
+                .collect();
+            for (i, gi) in new.into_iter().enumerate() {
+                for (c, gc) in gi.into_iter().enumerate() {
+                    let q = c * m + i;
+                    g[q * n..(q + 1) * n].copy_from_slice(&gc);
+                }
+            }
+            for ((hv, dv), gv) in h.iter_mut().zip(&d).zip(&g) {
+                *hv += dv - gv;
+            }
+        }
+        let filters = Mat::from_fn(fg.len() * cd, m, |r, i| {
+            let (c, k) = (r / fg.len(), r % fg.len());
+            let (a, b) = (k % fg.rows, k / fg.rows);
+            g[(c * m + i) * n + a + g_rows * b]
+        });
+        ConvDictionary::new(fg, cd, filters.as_ref())
+    }
+}
