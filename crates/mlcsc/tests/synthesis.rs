@@ -1,0 +1,148 @@
+//! Synthesis of signals that belong to the multi-layer model.
+
+use csc::{ConvDictionary, Grid};
+use mlcsc::{Error, Layer, MlModel, Synthesis};
+use proptest::prelude::*;
+use sparse_core::{generate, Dictionary, LinearOperator, Noise};
+
+fn sparse_model(seed: u64, nnz2: usize, nnz3: usize) -> MlModel {
+    let mut rng = generate::rng(seed);
+    MlModel::new(vec![
+        Layer::dense(&Dictionary::random_gaussian(50, 100, &mut rng).unwrap()),
+        Layer::sparse_random(100, 80, nnz2, &mut rng).unwrap(),
+        Layer::sparse_random(80, 60, nnz3, &mut rng).unwrap(),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn every_layer_is_as_sparse_as_requested() {
+    let model = sparse_model(1, 3, 2);
+    let mut rng = generate::rng(2);
+    let s = Synthesis::new(vec![16, 6, 3])
+        .contrast(0.4)
+        .noise(Noise::SnrDb(30.0))
+        .generate(&model, 200, &mut rng)
+        .unwrap();
+    assert_eq!(s.codes.len(), 3);
+    assert!(s.max_sparsity[0] <= 16 && s.max_sparsity[1] <= 6);
+    assert_eq!(s.max_sparsity[2], 3);
+    assert!((s.mean_sparsity[2] - 3.0).abs() < 1e-12);
+    // Consistency: Gamma_{i-1} = D_i Gamma_i and X = D_1 Gamma_1.
+    for i in 2..=3 {
+        let d = model.layer(i).unwrap();
+        let above = d.apply(s.code(i).unwrap().as_ref()).unwrap();
+        assert!((&above - s.code(i - 1).unwrap()).norm_l2() < 1e-12);
+    }
+    let x = model.layer(1).unwrap().apply(s.codes[0].as_ref()).unwrap();
+    assert!((&x - &s.clean).norm_l2() < 1e-12);
+    // The noise level matches the SNR.
+    let snr = sparse_core::metrics::snr_db(s.clean.as_ref(), s.noisy.as_ref()).unwrap();
+    assert!((snr - 30.0).abs() < 0.5, "{snr}");
+    // Deepest magnitudes within [contrast, 1].
+    let g = &s.codes[2];
+    for j in 0..g.ncols() {
+        let nz: Vec<f64> = g
+            .col(j)
+            .iter()
+            .filter(|v| **v != 0.0)
+            .map(|v| v.abs())
+            .collect();
+        assert!(nz.iter().all(|v| (0.4 - 1e-12..=1.0 + 1e-12).contains(v)));
+    }
+}
+
+#[test]
+fn dense_deeper_dictionaries_are_refused() {
+    let mut rng = generate::rng(3);
+    let model = MlModel::new(vec![
+        Layer::dense(&Dictionary::random_gaussian(30, 60, &mut rng).unwrap()),
+        Layer::dense(&Dictionary::random_gaussian(60, 40, &mut rng).unwrap()),
+    ])
+    .unwrap();
+    let err = Synthesis::new(vec![10, 2])
+        .generate(&model, 5, &mut rng)
+        .unwrap_err();
+    match &err {
+        Error::Unsatisfiable {
+            layer, requested, ..
+        } => assert_eq!((*layer, *requested), (1, 10)),
+        other => panic!("unexpected {other}"),
+    }
+    assert!(err.to_string().contains("60 non-zeros"), "{err}");
+    // A dense layer is fine when its layer is allowed to be dense.
+    let ok = Synthesis::new(vec![60, 2])
+        .generate(&model, 5, &mut rng)
+        .unwrap();
+    assert_eq!(ok.max_sparsity[1], 2);
+}
+
+#[test]
+fn budgets_smaller_than_any_union_are_refused() {
+    let model = sparse_model(4, 5, 3);
+    let mut rng = generate::rng(5);
+    // Three deepest atoms with 3 rows each cannot fit in 2 entries of Gamma_2.
+    let err = Synthesis::new(vec![40, 2, 3])
+        .generate(&model, 3, &mut rng)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Unsatisfiable { layer: 2, .. }),
+        "{err}"
+    );
+    // Bad arguments name themselves.
+    let e = Synthesis::new(vec![1, 2])
+        .generate(&model, 3, &mut rng)
+        .unwrap_err();
+    assert!(e.to_string().contains("sparsity"));
+    let e = Synthesis::new(vec![40, 9, 3])
+        .contrast(0.0)
+        .generate(&model, 3, &mut rng)
+        .unwrap_err();
+    assert!(e.to_string().contains("contrast"));
+}
+
+#[test]
+fn convolutional_models_synthesise_too() {
+    let mut rng = generate::rng(6);
+    let d1 = ConvDictionary::random(Grid::d1(5), 1, 3, &mut rng).unwrap();
+    // Sparse second-layer filters: 2 non-zero taps out of 3 x 3 channels.
+    let mut f = faer::Mat::<f64>::zeros(9, 4);
+    for j in 0..4 {
+        f[(j % 9, j)] = 1.0;
+        f[((j * 4 + 5) % 9, j)] = -0.5;
+    }
+    let d2 = ConvDictionary::new(Grid::d1(3), 3, f.as_ref()).unwrap();
+    let model = MlModel::new(vec![
+        Layer::conv(d1, Grid::d1(32), 2).unwrap(),
+        Layer::conv(d2, Grid::d1(16), 1).unwrap(),
+    ])
+    .unwrap();
+    let s = Synthesis::new(vec![6, 3])
+        .generate(&model, 20, &mut rng)
+        .unwrap();
+    assert!(s.max_sparsity[0] <= 6 && s.max_sparsity[1] == 3);
+    assert_eq!(s.clean.nrows(), 32);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Either every layer meets its budget, or the request is refused with `Unsatisfiable`.
+    #[test]
+    fn synthesis_meets_budgets_or_refuses(seed in 0u64..10_000, s1 in 2usize..30, s2 in 1usize..10, s3 in 1usize..4) {
+        let model = sparse_model(seed, 3, 2);
+        let mut rng = generate::rng(seed + 1);
+        match Synthesis::new(vec![s1, s2, s3]).generate(&model, 10, &mut rng) {
+            Ok(s) => {
+                prop_assert!(s.max_sparsity[0] <= s1);
+                prop_assert!(s.max_sparsity[1] <= s2);
+                prop_assert_eq!(s.max_sparsity[2], s3);
+            }
+            Err(Error::Unsatisfiable { layer, requested, .. }) => {
+                prop_assert!(layer == 1 || layer == 2);
+                prop_assert_eq!(requested, [s1, s2][layer - 1]);
+            }
+            Err(other) => prop_assert!(false, "unexpected error {}", other),
+        }
+    }
+}
