@@ -219,16 +219,17 @@ pub(crate) fn code_stage(
 ) -> crate::Result<SparseCodes> {
     let dict = sparse_core::Dictionary::from_matrix(d.as_ref())?;
     let res = opts.coder.code(&dict, y, opts.par)?;
+    // A custom coder is trusted for nothing but its codes.
+    sparse_core::check::shape("codes", res.codes.as_ref(), d.ncols(), y.ncols())?;
+    sparse_core::check::finite("codes", res.codes.as_ref())?;
     let new = SparseCodes::from_dense(res.codes.as_ref());
     let Some(old) = prev.filter(|_| opts.keep_better_codes) else {
         return Ok(new);
     };
     let old_err = col_sq_norms(old.residual(d.as_ref(), y, opts.par).as_ref());
+    let new_err = col_sq_norms(new.residual(d.as_ref(), y, opts.par).as_ref());
     let keep: Vec<bool> = (0..new.ncols())
-        .map(|j| {
-            let new_err = res.residual_norm[j] * res.residual_norm[j];
-            old_err[j] < new_err * (1.0 - 1e-12) && old.col(j).0.len() <= new.col(j).0.len()
-        })
+        .map(|j| old_err[j] < new_err[j] && old.col(j).0.len() <= new.col(j).0.len())
         .collect();
     if keep.iter().any(|&k| k) {
         Ok(SparseCodes::select(old, &new, &keep))

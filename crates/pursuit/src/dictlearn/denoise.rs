@@ -37,14 +37,15 @@ const CODING_CHUNK: usize = 8192;
 /// | `lambda` | `None` (= `30 / sigma`) | weight of the noisy image in the average |
 /// | `max_training` | 25 000 | at most this many random patches train the dictionary |
 /// | `max_atoms` | `None` (= `p^2 / 2`) | cap on the atoms per patch |
-/// | `update` | [`AtomUpdate::Approximate`] | K-SVD atom update |
+/// | `update` | [`AtomUpdate::Exact`] | K-SVD atom update |
 /// | `seed` | 0 | seed of the training subset and of K-SVD |
 /// | `par` | `Par::rayon(0)` | parallelism |
 ///
-/// The default atom update is approximate K-SVD (Rubinstein, Zibulevsky & Elad 2008), as in
-/// KSVD-Box: it denoises as well as the exact SVD update at a fraction of the cost; set
-/// `update` to [`AtomUpdate::Exact`] for the original algorithm. The output is not clipped to the
-/// pixel range.
+/// The default atom update is the exact SVD of the original algorithm; each atom update only
+/// touches the patches that use the atom, so a 256 x 256 image with 10 iterations takes seconds.
+/// [`AtomUpdate::Approximate`] (Rubinstein, Zibulevsky & Elad 2008, the default of KSVD-Box)
+/// halves the learning time for the same PSNR within a few hundredths of a dB. The output is not
+/// clipped to the pixel range.
 ///
 /// ```
 /// use pursuit::dictlearn::Denoiser;
@@ -128,7 +129,7 @@ impl Denoiser {
             lambda: None,
             max_training: 25_000,
             max_atoms: None,
-            update: AtomUpdate::Approximate,
+            update: AtomUpdate::Exact,
             seed: 0,
             par: Par::rayon(0),
         }

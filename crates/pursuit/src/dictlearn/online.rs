@@ -340,7 +340,10 @@ impl OnlineLearner {
             self.d = Some(d);
         }
         let dict = self.dictionary().expect("initialised above");
-        let codes = SparseCodes::from_dense(o.coder.code(&dict, batch, o.par)?.codes.as_ref());
+        let x = o.coder.code(&dict, batch, o.par)?.codes;
+        check::shape("codes", x.as_ref(), dict.n_atoms(), batch.ncols())?;
+        check::finite("codes", x.as_ref())?;
+        let codes = SparseCodes::from_dense(x.as_ref());
         let d = self.d.as_ref().expect("initialised above");
         let r = codes.residual(d.as_ref(), batch, o.par);
         let rmse = (r.squared_norm_l2() / (batch.nrows() * batch.ncols()) as f64).sqrt();
