@@ -133,10 +133,15 @@ impl ConvDictLearn {
             .max_iter(self.coding_iter)
             .par(self.par);
         let mut it = 0;
+        let mut prev: Option<Mat<f64>> = None;
         loop {
             let op = dict.operator_with_channels(signal, channels)?;
             check::batch("y", y, op.signal_len())?;
-            let codes = coder.solve(&op, y)?.codes;
+            // Warm start from the previous codes.
+            let codes = match &prev {
+                None => coder.solve(&op, y)?.codes,
+                Some(c) => coder.solve_from(&op, y, c.as_ref())?.codes,
+            };
             let mut r = op.synthesize(codes.as_ref(), self.par)?;
             r -= y;
             let l1: f64 = (0..codes.ncols())
@@ -151,6 +156,7 @@ impl ConvDictLearn {
                 });
             }
             dict = self.update_dictionary(&dict, signal, channels, y, codes.as_ref())?;
+            prev = Some(codes);
             it += 1;
         }
     }

@@ -416,3 +416,18 @@ fn slice_pursuit_reaches_the_cbpdn_solution() {
         .solve(&op, y.as_ref())
         .is_err());
 }
+
+#[test]
+fn warm_start_from_the_solution_stays_there() {
+    let (_, op, y) = small_problems().swap_remove(4);
+    let solver = Cbpdn::new(0.3).tol(1e-10).max_iter(20_000);
+    let cold = solver.solve(&op, y.as_ref()).unwrap();
+    let warm = solver
+        .solve_from(&op, y.as_ref(), cold.codes.as_ref())
+        .unwrap();
+    assert!(max_diff(warm.codes.as_ref(), cold.codes.as_ref()) < 1e-8);
+    assert!(warm.info[0].iterations < cold.info[0].iterations / 2);
+    assert!(solver
+        .solve_from(&op, y.as_ref(), cold.codes.as_ref().subrows(0, 3))
+        .is_err());
+}

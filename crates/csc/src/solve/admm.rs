@@ -28,8 +28,9 @@
 //! relaxation, shrinkage, dual update, residuals and l1 norm are one pass over each inverse
 //! transform's output.
 
-use faer::{MatRef, Par};
+use faer::{Mat, MatMut, MatRef, Par};
 use sparse_core::check;
+use sparse_core::LinearOperator;
 
 use super::{
     map_sum, run_batch, signal_spectra, validate, CscResult, IterationStats, L1Weights, SolveInfo,
@@ -263,12 +264,32 @@ impl Cbpdn {
         self.auto_rho.validate()
     }
 
-    /// Codes every column of `y` (`signal_len x b`).
+    /// Codes every column of `y` (`signal_len x b`), starting from zero codes.
     pub fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<CscResult> {
         self.check(op, y)?;
         let sp = op.spectra().clone();
-        Ok(run_batch(op, y, self.par, |yj, xj, inner| {
-            self.solve_one(op, &sp, yj, xj, inner)
+        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
+            self.solve_one(op, &sp, yj, None, xj, inner)
+        }))
+    }
+
+    /// Codes every column of `y` starting from the codes `init` (`code_len x b`; a warm start,
+    /// e.g. the previous codes in dictionary learning). The scaled dual variable starts at
+    /// `u = D^T (y - D init) / rho`, the value for which `x = z = init` is a fixed point of the
+    /// x-step, so that a solution is left (nearly) unchanged.
+    pub fn solve_from(
+        &self,
+        op: &ConvOperator,
+        y: MatRef<'_, f64>,
+        init: MatRef<'_, f64>,
+    ) -> Result<CscResult> {
+        self.check(op, y)?;
+        check::shape("init", init, op.code_len(), y.ncols())?;
+        check::finite("init", init)?;
+        let sp = op.spectra().clone();
+        Ok(run_batch(op, y, self.par, |j, yj, xj, inner| {
+            let g0 = crate::operator::column(init, j);
+            self.solve_one(op, &sp, yj, Some(&g0), xj, inner)
         }))
     }
 
@@ -277,6 +298,7 @@ impl Cbpdn {
         op: &ConvOperator,
         sp: &Spectra,
         y: &[f64],
+        init: Option<&[f64]>,
         z: &mut [f64],
         par: bool,
     ) -> SolveInfo {
@@ -299,16 +321,32 @@ impl Cbpdn {
         let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
         let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, rho, par));
-        z.fill(0.0);
         let mut u = vec![0.0; n_maps * n];
+        match init {
+            None => z.fill(0.0),
+            Some(g0) => {
+                // u = D^T (y - D z) / rho: the scaled dual that makes x = z a fixed point of
+                // the x-step.
+                z.copy_from_slice(g0);
+                let zm = MatRef::from_column_major_slice(z, z.len(), 1);
+                let ppar = if par { Par::rayon(0) } else { Par::Seq };
+                let mut r = Mat::<f64>::zeros(y.len(), 1);
+                op.apply_raw(zm, r.as_mut(), ppar);
+                for (rv, yv) in r.col_as_slice_mut(0).iter_mut().zip(y) {
+                    *rv = (yv - *rv) / rho;
+                }
+                let um = MatMut::from_column_major_slice_mut(&mut u, n_maps * n, 1);
+                op.apply_adjoint_raw(r.as_ref(), um, ppar);
+            }
+        }
         let mut b = vec![C64::default(); n_maps * f];
         let mut u_scale = 1.0;
         let sqrt_len = ((n_maps * n) as f64).sqrt();
         let mut info = SolveInfo::default();
 
         for k in 0..self.max_iter {
-            // (A) b = FFT(z - u).
-            if k > 0 {
+            // (A) b = FFT(z - u) (zero for a cold start).
+            if k > 0 || init.is_some() {
                 let items: Vec<_> = blocks
                     .per_map(&mut b, n_maps)
                     .into_iter()

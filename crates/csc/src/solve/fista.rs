@@ -119,7 +119,7 @@ impl CbpdnFista {
         }
         let l = self.lipschitz.unwrap_or_else(|| op.lipschitz_exact());
         let sp = op.spectra().clone();
-        Ok(run_batch(op, y, self.par, |yj, xj, inner| {
+        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
             self.solve_one(op, &sp, l, yj, xj, inner)
         }))
     }

@@ -159,12 +159,12 @@ pub(crate) fn validate(
     weights.validate(op)
 }
 
-/// Runs `solve(y_j, x_j, inner_parallel)` for every column `j` of `y` into a `code_len x b`
+/// Runs `solve(j, y_j, x_j, inner_parallel)` for every column `j` of `y` into a `code_len x b`
 /// matrix: in parallel over signals when `par` allows and there are several, otherwise one
 /// signal at a time with the parallelism handed to the solver.
 pub(crate) fn run_batch<F>(op: &ConvOperator, y: MatRef<'_, f64>, par: Par, solve: F) -> CscResult
 where
-    F: Fn(&[f64], &mut [f64], bool) -> SolveInfo + Sync,
+    F: Fn(usize, &[f64], &mut [f64], bool) -> SolveInfo + Sync,
 {
     let b = y.ncols();
     let mut codes = Mat::<f64>::zeros(op.code_len(), b);
@@ -182,14 +182,14 @@ where
                     .try_as_col_major_mut()
                     .expect("columns of an owned matrix are contiguous")
                     .as_slice_mut();
-                solve(&yj, x, false)
+                solve(j, &yj, x, false)
             })
             .collect()
     } else {
         (0..b)
             .map(|j| {
                 let yj = column(y, j);
-                solve(&yj, codes.col_as_slice_mut(j), threads > 1)
+                solve(j, &yj, codes.col_as_slice_mut(j), threads > 1)
             })
             .collect()
     };

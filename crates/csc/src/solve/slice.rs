@@ -116,7 +116,7 @@ impl SlicePursuit {
             check::positive("rho", r)?;
         }
         let local = Local::new(op);
-        Ok(run_batch(op, y, self.par, |yj, xj, inner| {
+        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
             let par = if inner { Par::rayon(0) } else { Par::Seq };
             let mut info = SolveInfo::default();
             let n = op.n();
