@@ -139,6 +139,26 @@ pub fn layered_thresholding(layers: &[LayerStats], e0: f64) -> Result<Vec<Certif
     Ok(out)
 }
 
+/// The "proper thresholds" of layered hard thresholding: for every layer, the open interval
+/// `(s mu |G^max| + eps_{i-1}, |G^min| - (s - 1) mu |G^max| - eps_{i-1})` between the largest
+/// possible off-support correlation and the smallest possible on-support one (with `s` the
+/// stripe sparsity and `eps_i` propagated as in [`layered_thresholding`]). Hard thresholding
+/// layer `i` at any `beta_i` inside keeps exactly the support of `G_i`; the interval is empty
+/// (`low >= high`) exactly when the layer's condition fails.
+pub fn layered_thresholds(layers: &[LayerStats], e0: f64) -> Result<Vec<(f64, f64)>> {
+    non_empty(layers.len())?;
+    let mut eps = non_negative("e0", e0)?;
+    let mut out = Vec::with_capacity(layers.len());
+    for (i, l) in layers.iter().enumerate() {
+        l.validate(i + 1)?;
+        let s = l.stripe_sparsity;
+        let cross = l.mu * (s - 1.0).max(0.0) * l.max_abs;
+        out.push((s * l.mu * l.max_abs + eps, l.min_abs - cross - eps));
+        eps = l.patch_sparsity.sqrt() * (eps + cross);
+    }
+    Ok(out)
+}
+
 /// Stability of layered Basis Pursuit (layered Lasso) (Papyan, Romano & Elad 2017): if
 /// `||G_i||^s_{0,inf} < (1 + 1/mu(D_i)) / 3` for every layer (with Lasso weights proportional to
 /// the propagated noise), then `supp(G_i^LBP)` is contained in `supp(G_i)` and
