@@ -1,12 +1,14 @@
 //! # mlcsc: multi-layer (convolutional) sparse models
 #![warn(missing_docs)]
 
+pub mod data;
 pub mod error;
 pub mod layer;
 mod linalg;
 pub mod model;
 pub mod pursuits;
 pub mod strided;
+pub mod supervised;
 pub mod synth;
 
 pub use error::{Error, Result};

@@ -1,4 +1,5 @@
 //! Layers, strided convolutions, models, effective dictionaries and their serialised form.
+#![allow(clippy::needless_range_loop)]
 
 use csc::{ConvDictionary, Grid};
 use faer::Mat;

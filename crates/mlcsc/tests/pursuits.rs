@@ -1,5 +1,6 @@
 //! Identities of the multi-layer pursuits: the forward pass is a ReLU network, one ML-ISTA
 //! iteration is the forward pass, ML-ISTA on one layer is ISTA, the step conditions.
+#![allow(clippy::needless_range_loop)]
 
 use csc::{ConvDictionary, Grid};
 use faer::Mat;
@@ -107,7 +108,7 @@ fn hard_and_soft_thresholding_layers() {
 
 #[test]
 fn one_ml_ista_iteration_is_the_forward_pass() {
-    let lambdas = vec![0.2, 0.1, 0.05];
+    let lambdas = [0.2, 0.1, 0.05];
     for (model, lambdas) in [
         (dense_model(6), &lambdas[..]),
         (conv_model(7), &lambdas[..2]),

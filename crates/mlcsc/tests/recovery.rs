@@ -1,5 +1,6 @@
 //! Recovery of every layer on synthesised model signals, and the measured errors against the
 //! stability theorems of the layered, projection and layered-BP pursuits.
+#![allow(clippy::needless_range_loop)]
 
 use faer::Mat;
 use mlcsc::{

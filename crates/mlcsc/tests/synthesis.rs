@@ -1,4 +1,5 @@
 //! Synthesis of signals that belong to the multi-layer model.
+#![allow(clippy::needless_range_loop)]
 
 use csc::{ConvDictionary, Grid};
 use mlcsc::{Error, Layer, MlModel, Synthesis};

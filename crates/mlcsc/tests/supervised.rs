@@ -1,0 +1,175 @@
+//! The supervised unfolded ML-ISTA / ML-FISTA networks: back-propagation against finite
+//! differences, the feed-forward special case, training on real digits, and the data readers.
+#![allow(clippy::needless_range_loop)]
+
+use faer::Mat;
+use mlcsc::data::{read_digits_csv, read_mnist};
+use mlcsc::supervised::{SupervisedTraining, UnfoldedNet, Unfolding};
+use mlcsc::{LayeredThresholding, MlPursuit};
+use sparse_core::generate;
+
+fn assets() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets")
+}
+
+fn rand_input(n: usize, b: usize, seed: u64) -> Mat<f64> {
+    use rand::Rng;
+    let mut rng = generate::rng(seed);
+    Mat::from_fn(n, b, |_, _| rng.random_range(0.0..1.0))
+}
+
+#[test]
+fn backprop_matches_central_finite_differences() {
+    let x = rand_input(6, 5, 1);
+    let labels = [0, 2, 1, 1, 0];
+    for kind in [Unfolding::Ista, Unfolding::Fista] {
+        for k in [1, 2, 4] {
+            let mut net = UnfoldedNet::new(&[6, 8, 5], 3, k, kind, 7).unwrap();
+            // Larger steps and biases of both signs make every term of the recursion matter.
+            for i in 1..=2 {
+                let d = net.dims().to_vec();
+                let off = (1..i).map(|l| d[l - 1] * d[l] + 1 + d[l]).sum::<usize>();
+                let c = off + d[i - 1] * d[i];
+                net.params_mut()[c] = 0.6;
+                for p in 0..d[i] {
+                    net.params_mut()[c + 1 + p] = 0.15 * ((p % 3) as f64 - 0.8);
+                }
+            }
+            let mut grad = vec![0.0; net.params().len()];
+            let loss = net.loss_grad(x.as_ref(), &labels, &mut grad).unwrap();
+            assert!((loss - net.loss(x.as_ref(), &labels).unwrap()).abs() < 1e-12);
+            let h = 1e-6;
+            let mut worst = 0.0f64;
+            for p in 0..grad.len() {
+                let mut plus = net.clone();
+                plus.params_mut()[p] += h;
+                let mut minus = net.clone();
+                minus.params_mut()[p] -= h;
+                let fd = (plus.loss(x.as_ref(), &labels).unwrap()
+                    - minus.loss(x.as_ref(), &labels).unwrap())
+                    / (2.0 * h);
+                let err = (fd - grad[p]).abs() / (1e-4 + fd.abs().max(grad[p].abs()));
+                worst = worst.max(err);
+                assert!(
+                    err < 1e-4,
+                    "{kind:?} K={k} param {p}: fd {fd} vs bp {}",
+                    grad[p]
+                );
+            }
+            assert!(worst < 1e-4);
+        }
+    }
+}
+
+#[test]
+fn one_unfolding_is_a_feed_forward_relu_network_with_the_same_parameters() {
+    let net = UnfoldedNet::new(&[10, 12, 7, 5], 4, 1, Unfolding::Ista, 3).unwrap();
+    let x = rand_input(10, 6, 2);
+    // ReLU(c_i D_i^T g_{i-1} + b_i) written out, then W g + w0.
+    let mut g = x.clone();
+    for i in 1..=3 {
+        let d = net.dictionary(i).unwrap();
+        let (c, b) = (net.step(i).unwrap(), net.bias(i).unwrap());
+        let mut next = Mat::<f64>::zeros(d.ncols(), g.ncols());
+        for s in 0..g.ncols() {
+            for a in 0..d.ncols() {
+                let dot: f64 = (0..d.nrows()).map(|r| d[(r, a)] * g[(r, s)]).sum();
+                next[(a, s)] = (c * dot + b[a]).max(0.0);
+            }
+        }
+        g = next;
+    }
+    let (w, w0) = net.classifier();
+    let want = Mat::<f64>::from_fn(4, 6, |c, s| {
+        w0[c] + (0..g.nrows()).map(|a| w[(c, a)] * g[(a, s)]).sum::<f64>()
+    });
+    let got = net.logits(x.as_ref()).unwrap();
+    assert!((&want - &got).norm_max() < 1e-12);
+    // With unit steps it is layered thresholding with thresholds -b (when biases are uniform).
+    let mut unit = net.clone();
+    let d = unit.dims().to_vec();
+    let mut off = 0;
+    for i in 1..=3 {
+        off += d[i - 1] * d[i];
+        unit.params_mut()[off] = 1.0;
+        off += 1 + d[i];
+    }
+    let model = unit.model().unwrap();
+    let lt = LayeredThresholding::relu(&[0.01, 0.01, 0.01])
+        .pursue(&model, x.as_ref())
+        .unwrap();
+    let codes = unit.codes(x.as_ref()).unwrap();
+    assert!((&codes - lt.deepest()).norm_max() < 1e-12);
+    // More unfoldings: the same parameters, a different function.
+    let deeper = net.with_unfoldings(4).unwrap();
+    assert_eq!(deeper.params(), net.params());
+    assert!((&deeper.logits(x.as_ref()).unwrap() - &got).norm_max() > 1e-6);
+    assert_eq!(
+        deeper.with_kind(Unfolding::Fista).params().len(),
+        net.params().len()
+    );
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    assert!(UnfoldedNet::new(&[4], 2, 1, Unfolding::Ista, 0).is_err());
+    assert!(UnfoldedNet::new(&[4, 3], 2, 0, Unfolding::Ista, 0).is_err());
+    let net = UnfoldedNet::new(&[4, 3], 2, 2, Unfolding::Ista, 0).unwrap();
+    let x = rand_input(4, 3, 0);
+    assert!(net.loss(x.as_ref(), &[0, 1]).is_err());
+    assert!(net.loss(x.as_ref(), &[0, 1, 2]).is_err());
+    assert!(net.logits(rand_input(5, 3, 0).as_ref()).is_err());
+    let mut g = vec![0.0; 3];
+    assert!(net.loss_grad(x.as_ref(), &[0, 1, 1], &mut g).is_err());
+    assert!(net.dictionary(2).is_err());
+    let mut n2 = net.clone();
+    assert!(SupervisedTraining::default()
+        .learning_rate(0.0)
+        .fit(&mut n2, x.as_ref(), &[0, 1, 1], |_, _| {})
+        .is_err());
+}
+
+#[test]
+fn data_readers_parse_the_shipped_sets() {
+    let digits = read_digits_csv(assets().join("digits.csv.gz")).unwrap();
+    assert_eq!((digits.images.nrows(), digits.len()), (64, 1797));
+    assert_eq!(digits.n_classes(), 10);
+    assert!(digits.images.norm_max() <= 1.0);
+    let mnist = read_mnist(
+        assets().join("t10k-images-idx3-ubyte.gz"),
+        assets().join("t10k-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    assert_eq!(
+        (mnist.images.nrows(), mnist.len(), mnist.shape),
+        (784, 10_000, (28, 28))
+    );
+    assert_eq!(mnist.labels[..3], [7, 2, 1]);
+    let (tr, te) = mnist.split(8000, 1).unwrap();
+    assert_eq!((tr.len(), te.len()), (8000, 2000));
+    assert!(mnist.split(10_001, 1).is_err());
+    assert!(read_mnist(
+        assets().join("digits.csv.gz"),
+        assets().join("digits.csv.gz")
+    )
+    .is_err());
+}
+
+#[test]
+fn unfolded_networks_learn_the_digits() {
+    let digits = read_digits_csv(assets().join("digits.csv.gz")).unwrap();
+    let (train, rest) = digits.split(500, 3).unwrap();
+    let test = rest.select(&(0..300).collect::<Vec<_>>()).unwrap();
+    for (k, kind) in [(1, Unfolding::Ista), (2, Unfolding::Fista)] {
+        let mut net = UnfoldedNet::new(&[64, 48, 24], 10, k, kind, 5).unwrap();
+        let before = net.accuracy(test.images.as_ref(), &test.labels).unwrap();
+        let stats = SupervisedTraining::default()
+            .epochs(12)
+            .learning_rate(5e-3)
+            .fit(&mut net, train.images.as_ref(), &train.labels, |_, _| {})
+            .unwrap();
+        assert!(stats[11].train_loss < stats[0].train_loss);
+        let after = net.accuracy(test.images.as_ref(), &test.labels).unwrap();
+        assert!(after > 0.85 && after > before, "K={k}: {before} -> {after}");
+    }
+}
