@@ -77,10 +77,10 @@ fn conj_mul_acc_imp(acc: &mut [C64], d: &[C64], e: &[C64]) {
     }
 }
 
-/// Soft (or non-negative soft) thresholding at `t`, branch-free.
+/// Soft (or, with `NONNEG`, non-negative soft) thresholding at `t`, branch-free.
 #[inline(always)]
-fn shrink(v: f64, t: f64, nonneg: bool) -> f64 {
-    if nonneg {
+fn shrink<const NONNEG: bool>(v: f64, t: f64) -> f64 {
+    if NONNEG {
         let a = v - t;
         if a > 0.0 {
             a
@@ -134,37 +134,47 @@ fn admm_update_imp(
         MapWeights::Const(c) => c,
         MapWeights::Slice(_) => 1.0,
     };
+    let splat = [wc; L];
     let mut acc = [[0.0f64; L]; 6];
     let full = n / L * L;
     let (x_main, x_tail) = x.split_at(full);
     let (z_main, z_tail) = z.split_at_mut(full);
     let (u_main, u_tail) = u.split_at_mut(full);
-    let splat = [wc; L];
     for (k, ((xs, zs), us)) in x_main
         .chunks_exact(L)
         .zip(z_main.chunks_exact_mut(L))
         .zip(u_main.chunks_exact_mut(L))
         .enumerate()
     {
-        let wl: &[f64] = match ws {
-            Some(ws) => &ws[k * L..(k + 1) * L],
+        let wl: &[f64; L] = match ws {
+            Some(ws) => ws[k * L..(k + 1) * L].try_into().unwrap_or(&splat),
             None => &splat,
         };
-        admm_lanes(xs, zs, us, wl, p, &mut acc);
+        if let (Ok(xs), Ok(zs), Ok(us)) = (
+            <&[f64; L]>::try_from(xs),
+            <&mut [f64; L]>::try_from(zs),
+            <&mut [f64; L]>::try_from(us),
+        ) {
+            if p.nonneg {
+                admm_group::<L, true>(xs, zs, us, wl, p, &mut acc);
+            } else {
+                admm_group::<L, false>(xs, zs, us, wl, p, &mut acc);
+            }
+        }
     }
-    let mut tail = [[0.0f64; L]; 6];
+    let mut tail = [[0.0f64; 1]; 6];
     for j in 0..x_tail.len() {
         let wv = ws.map_or(wc, |ws| ws[full + j]);
-        admm_lanes(
-            &x_tail[j..j + 1],
-            &mut z_tail[j..j + 1],
-            &mut u_tail[j..j + 1],
-            &[wv],
-            p,
-            &mut tail,
-        );
+        let (xs, zs, us) = ([x_tail[j]], &mut [z_tail[j]], &mut [u_tail[j]]);
+        if p.nonneg {
+            admm_group::<1, true>(&xs, zs, us, &[wv], p, &mut tail);
+        } else {
+            admm_group::<1, false>(&xs, zs, us, &[wv], p, &mut tail);
+        }
+        z_tail[j] = zs[0];
+        u_tail[j] = us[0];
     }
-    let sum = |k: usize| acc[k].iter().sum::<f64>() + tail[k].iter().sum::<f64>();
+    let sum = |k: usize| acc[k].iter().sum::<f64>() + tail[k][0];
     Sums {
         a: sum(0),
         b: sum(1),
@@ -175,39 +185,39 @@ fn admm_update_imp(
     }
 }
 
-/// One group of at most `L` entries of [`admm_update`] (independent lanes so that LLVM keeps
-/// the accumulators in vector registers). `acc[5]` accumulates `w |z|`.
+/// One group of `K` entries of [`admm_update`] (fixed-size, independent lanes, so that LLVM
+/// keeps the accumulators in vector registers). `acc[5]` accumulates `w |z|`.
 #[inline(always)]
-fn admm_lanes(
-    x: &[f64],
-    z: &mut [f64],
-    u: &mut [f64],
-    w: &[f64],
+fn admm_group<const K: usize, const NONNEG: bool>(
+    x: &[f64; K],
+    z: &mut [f64; K],
+    u: &mut [f64; K],
+    w: &[f64; K],
     p: AdmmStep,
-    acc: &mut [[f64; L]; 6],
+    acc: &mut [[f64; K]; 6],
 ) {
     let AdmmStep {
-        alpha,
-        t,
-        u_scale,
-        nonneg,
+        alpha, t, u_scale, ..
     } = p;
-    let k = x.len().min(L);
-    let (x, z, u, w) = (&x[..k], &mut z[..k], &mut u[..k], &w[..k]);
-    for l in 0..k {
-        let (x0, z0) = (x[l], z[l]);
-        let v = alpha * x0 + (1.0 - alpha) * z0 + u_scale * u[l];
-        let z1 = shrink(v, t * w[l], nonneg);
-        let u1 = v - z1;
-        acc[0][l] += (x0 - z1) * (x0 - z1);
-        acc[1][l] += (z1 - z0) * (z1 - z0);
+    let mut v = [0.0; K];
+    for l in 0..K {
+        v[l] = alpha * x[l] + (1.0 - alpha) * z[l] + u_scale * u[l];
+    }
+    let mut z1 = [0.0; K];
+    for l in 0..K {
+        z1[l] = shrink::<NONNEG>(v[l], t * w[l]);
+    }
+    for l in 0..K {
+        let (x0, z0, u1) = (x[l], z[l], v[l] - z1[l]);
+        acc[0][l] += (x0 - z1[l]) * (x0 - z1[l]);
+        acc[1][l] += (z1[l] - z0) * (z1[l] - z0);
         acc[2][l] += x0 * x0;
-        acc[3][l] += z1 * z1;
+        acc[3][l] += z1[l] * z1[l];
         acc[4][l] += u1 * u1;
-        acc[5][l] += w[l] * z1.abs();
-        z[l] = z1;
+        acc[5][l] += w[l] * z1[l].abs();
         u[l] = u1;
     }
+    *z = z1;
 }
 
 dispatch! {
@@ -238,17 +248,6 @@ fn fista_prox_imp(
     };
     let splat = [wc; L];
     let mut acc = [[0.0f64; L]; 3];
-    let lanes = |v: &[f64], x: &mut [f64], w: &[f64], acc: &mut [[f64; L]; 3]| {
-        let k = v.len().min(L);
-        let (v, x, w) = (&v[..k], &mut x[..k], &w[..k]);
-        for l in 0..k {
-            let x1 = shrink(v[l], t * w[l], nonneg);
-            acc[0][l] += (x1 - x[l]) * (x1 - x[l]);
-            acc[1][l] += x1 * x1;
-            acc[2][l] += w[l] * x1.abs();
-            x[l] = x1;
-        }
-    };
     let full = n / L * L;
     let (v_main, v_tail) = v.split_at(full);
     let (x_main, x_tail) = x.split_at_mut(full);
@@ -257,21 +256,52 @@ fn fista_prox_imp(
         .zip(x_main.chunks_exact_mut(L))
         .enumerate()
     {
-        let wl: &[f64] = match ws {
-            Some(ws) => &ws[k * L..(k + 1) * L],
+        let wl: &[f64; L] = match ws {
+            Some(ws) => ws[k * L..(k + 1) * L].try_into().unwrap_or(&splat),
             None => &splat,
         };
-        lanes(vs, xs, wl, &mut acc);
+        if let (Ok(vs), Ok(xs)) = (<&[f64; L]>::try_from(vs), <&mut [f64; L]>::try_from(xs)) {
+            if nonneg {
+                prox_group::<L, true>(vs, xs, wl, t, &mut acc);
+            } else {
+                prox_group::<L, false>(vs, xs, wl, t, &mut acc);
+            }
+        }
     }
+    let mut tail = [[0.0f64; 1]; 3];
     for j in 0..v_tail.len() {
         let wv = ws.map_or(wc, |ws| ws[full + j]);
-        lanes(&v_tail[j..j + 1], &mut x_tail[j..j + 1], &[wv], &mut acc);
+        let xs = &mut [x_tail[j]];
+        if nonneg {
+            prox_group::<1, true>(&[v_tail[j]], xs, &[wv], t, &mut tail);
+        } else {
+            prox_group::<1, false>(&[v_tail[j]], xs, &[wv], t, &mut tail);
+        }
+        x_tail[j] = xs[0];
     }
-    let sum = |a: &[f64; L]| a.iter().sum::<f64>();
+    let sum = |k: usize| acc[k].iter().sum::<f64>() + tail[k][0];
     Sums {
-        a: sum(&acc[0]),
-        b: sum(&acc[1]),
-        l1: sum(&acc[2]),
+        a: sum(0),
+        b: sum(1),
+        l1: sum(2),
         ..Sums::default()
+    }
+}
+
+/// One group of `K` entries of [`fista_prox`].
+#[inline(always)]
+fn prox_group<const K: usize, const NONNEG: bool>(
+    v: &[f64; K],
+    x: &mut [f64; K],
+    w: &[f64; K],
+    t: f64,
+    acc: &mut [[f64; K]; 3],
+) {
+    for l in 0..K {
+        let x1 = shrink::<NONNEG>(v[l], t * w[l]);
+        acc[0][l] += (x1 - x[l]) * (x1 - x[l]);
+        acc[1][l] += x1 * x1;
+        acc[2][l] += w[l] * x1.abs();
+        x[l] = x1;
     }
 }
