@@ -227,6 +227,18 @@ impl fmt::Display for DictionaryReport {
                 r.k, r.lower, r.trials, r.seed, r.upper
             )?;
         }
+        let ks: Vec<String> = self
+            .max_sparsity
+            .iter()
+            .map(|(t, k)| {
+                if *k == usize::MAX {
+                    format!("{t}: any")
+                } else {
+                    format!("{t}: {k}")
+                }
+            })
+            .collect();
+        writeln!(f, "  largest guaranteed sparsity: {}", ks.join(", "))?;
         writeln!(
             f,
             "certificates at k = {}, eps = {}, contrast = {}:",

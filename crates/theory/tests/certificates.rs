@@ -229,3 +229,41 @@ fn bad_input_is_an_error_naming_the_argument() {
         "k",
     );
 }
+
+#[test]
+fn report_of_identity_dct() {
+    let d = sparse_core::Dictionary::identity_dct(64).unwrap();
+    let opts = theory::ReportOptions {
+        k: 2,
+        eps: 0.01,
+        ..Default::default()
+    };
+    let r = theory::report(&d, &opts).unwrap();
+    assert_eq!((r.n, r.m), (64, 128));
+    let omp = r
+        .certificates
+        .iter()
+        .find(|c| c.theorem == "OMP exact recovery")
+        .unwrap();
+    assert!(omp.holds);
+    let k_omp = r
+        .max_sparsity
+        .iter()
+        .find(|(t, _)| t.starts_with("OMP/BP recovery (coherence)"))
+        .unwrap()
+        .1;
+    assert_eq!(k_omp, largest_below((1.0 + 1.0 / r.mu) / 2.0));
+    assert_eq!(k_omp, 3);
+    let (_, erc) = r.erc.clone().unwrap();
+    assert!(erc < 1.0, "ERC of a 2-atom support of [I, DCT]");
+    let text = r.to_string();
+    assert!(text.contains("largest guaranteed sparsity") && text.contains("[holds] OMP"));
+    let bad = theory::ReportOptions {
+        k: 0,
+        ..Default::default()
+    };
+    assert!(theory::report(&d, &bad)
+        .unwrap_err()
+        .to_string()
+        .contains("`k`"));
+}
