@@ -12,7 +12,7 @@
 //!
 //! | quantities | theorems |
 //! | --- | --- |
-//! | [`coherence`], [`conv_coherence`], [`effective_coherence`], [`welch_bound`], [`conv_welch_bound`], [`babel()`], [`spark()`], [`erc`], [`rip_lower_estimate`] | [`sparseland`]: uniqueness, OMP/BP recovery, BP stability, thresholding; [`conv`]: CSC uniqueness, OMP/BP, BP stability, global vs local; [`multilayer`]: layered thresholding, layered BP, projection, adversarial margin; [`algorithms`]: ML-ISTA steps, FacNet |
+//! | [`coherence()`], [`conv_coherence`], [`effective_coherence`], [`welch_bound`], [`conv_welch_bound`], [`babel()`], [`spark()`], [`erc`], [`rip_lower_estimate`] | [`sparseland`]: uniqueness, OMP/BP recovery, BP stability, thresholding; [`conv`]: CSC uniqueness, OMP/BP, BP stability, global vs local; [`multilayer`]: layered thresholding, layered BP, projection, adversarial margin; [`algorithms`]: ML-ISTA steps, FacNet |
 //!
 //! The papers: Donoho & Elad 2003 (spark, coherence, BP), Tropp 2004 (OMP, ERC, Babel),
 //! Donoho, Elad & Temlyakov 2006 (BP stability), Elad 2010 (thresholding), Papyan, Sulam & Elad
