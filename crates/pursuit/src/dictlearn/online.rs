@@ -279,9 +279,11 @@ impl OnlineDictLearning {
             observer(&report);
             history.push(report);
         }
-        let dictionary = learner
-            .dictionary()
-            .expect("initialised by the first batch");
+        let d = learner
+            .d
+            .as_ref()
+            .ok_or_else(|| invalid("y", "no mini-batch", "at least one signal to learn from"))?;
+        let dictionary = Dictionary::from_matrix(d.as_ref())?;
         let codes = self
             .options
             .coder
@@ -334,18 +336,23 @@ impl OnlineLearner {
             check::nrows("batch", batch, d.nrows())?;
         }
         check::finite("batch", batch)?;
-        if self.d.is_none() {
-            let d = o.initial_dictionary(batch, &mut self.rng)?;
-            self.stats = Some(SufficientStats::zeros(d.nrows(), d.ncols()));
-            self.d = Some(d);
-        }
-        let dict = self.dictionary().expect("initialised above");
+        let d = match self.d.take() {
+            Some(d) => d,
+            None => {
+                let d = o.initial_dictionary(batch, &mut self.rng)?;
+                self.stats = Some(SufficientStats::zeros(d.nrows(), d.ncols()));
+                d
+            }
+        };
+        let dict = Dictionary::from_matrix(d.as_ref());
+        self.d = Some(d);
+        let dict = dict?;
         let x = o.coder.code(&dict, batch, o.par)?.codes;
         check::shape("codes", x.as_ref(), dict.n_atoms(), batch.ncols())?;
         check::finite("codes", x.as_ref())?;
         let codes = SparseCodes::from_dense(x.as_ref());
-        let d = self.d.as_ref().expect("initialised above");
-        let r = codes.residual(d.as_ref(), batch, o.par);
+        let d = dict.matrix();
+        let r = codes.residual(d, batch, o.par);
         let rmse = (r.squared_norm_l2() / (batch.nrows() * batch.ncols()) as f64).sqrt();
         let mut batch_stats = SufficientStats::zeros(d.nrows(), d.ncols());
         batch_stats.accumulate_sparse(batch, &codes);
