@@ -112,7 +112,7 @@ fn pursuits() -> BoxResult<()> {
     let few = s.clean.as_ref().subcols(0, 500);
     let t = Instant::now();
     let bp = BasisPursuit::new().solve(&d, few)?;
-    let r = &few - d.apply(bp.codes.as_ref())?;
+    let r = few - d.apply(bp.codes.as_ref())?;
     report(
         "Basis Pursuit (noiseless)",
         t.elapsed().as_secs_f64(),
