@@ -21,6 +21,7 @@ pub fn run() -> BoxResult<()> {
     let out = workspace_root().join("target").join("demo");
     std::fs::create_dir_all(&out)?;
     sparseland()?;
+    guarantees()?;
     pursuits()?;
     denoising(&out)?;
     println!("\npictures written to {}", out.display());
@@ -49,6 +50,21 @@ fn sparseland() -> BoxResult<()> {
             0.5 * (1.0 + 1.0 / mu)
         );
     }
+    Ok(())
+}
+
+fn guarantees() -> BoxResult<()> {
+    println!("\n== theory: what the coherence guarantees ==");
+    let d = Dictionary::identity_dct(64)?;
+    let mu = theory::coherence(&d);
+    for cert in [
+        theory::sparseland::omp_recovery(mu, 3.0)?,
+        theory::sparseland::omp_recovery(mu, 4.0)?,
+        theory::sparseland::bp_stability(mu, 1.0, 0.1)?,
+    ] {
+        println!("[I, DCT] 64x128: {cert}");
+    }
+    println!("{}", theory::conv::global_vs_local(1024, 64, 2)?);
     Ok(())
 }
 
