@@ -431,3 +431,23 @@ fn warm_start_from_the_solution_stays_there() {
         .solve_from(&op, y.as_ref(), cold.codes.as_ref().subrows(0, 3))
         .is_err());
 }
+
+#[test]
+fn the_operator_plugs_into_the_generic_lasso_solvers() {
+    // pursuit's FISTA only sees a LinearOperator (apply, adjoint, exact lipschitz).
+    for (label, op, y) in small_problems().into_iter().take(5) {
+        let lambda = 0.3;
+        let admm = Cbpdn::new(lambda)
+            .tol(1e-11)
+            .max_iter(50_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        let generic = pursuit::lasso::Fista::new(lambda)
+            .tol(1e-14)
+            .max_iter(100_000)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        let d = max_diff(generic.codes.as_ref(), admm.codes.as_ref());
+        assert!(d < 1e-6, "{label}: {d}");
+    }
+}
