@@ -1,9 +1,11 @@
 //! # mlcsc: multi-layer (convolutional) sparse models
 #![warn(missing_docs)]
 
+pub mod adversarial;
 pub mod data;
 pub mod error;
 pub mod layer;
+pub mod learn;
 mod linalg;
 pub mod model;
 pub mod pursuits;

@@ -1,0 +1,284 @@
+//! Unsupervised multi-layer dictionary learning with sparse deeper dictionaries (Sulam, Papyan,
+//! Romano & Elad, *Multi-layer convolutional sparse modeling: pursuit and dictionary learning*,
+//! IEEE TSP 2018, section "learning the model").
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
+use rand::seq::SliceRandom;
+use sparse_core::check;
+
+use crate::data::select_columns;
+use crate::error::{invalid, Result};
+use crate::layer::Layer;
+use crate::model::MlModel;
+use crate::pursuits::Projection;
+
+/// Multi-layer dictionary learning: the problem
+///
+/// `min_{D_i, Gamma_K} sum_t 1/2 ||y_t - D_1 D_2 ... D_K Gamma_K^t||_2^2 + sum_{i>=2} zeta_i ||D_i||_1`
+/// s.t. `||Gamma_K^t||_0 <= s`,
+///
+/// where the l1 penalty (the convex proxy of the paper's `||D_i||_0`) keeps the deeper
+/// dictionaries sparse, so that every intermediate `Gamma_i = D_(i+1,K) Gamma_K` is sparse too
+/// (`||Gamma_{i-1}||_0 <= ||D_i||_0-column-support times ||Gamma_i||_0`). Each mini-batch:
+///
+/// 1. **sparse coding** of the deepest layer through the effective dictionary: Batch-OMP of `s`
+///    atoms on `D_(1,K)` ([`Projection`]);
+/// 2. **dictionary update**, one layer after the other: a proximal-gradient step on `D_l` for
+///    the fit `1/2 ||Y - A D_l B||_F^2` (`A = D_(1,l-1)`, `B = D_(l+1,K) Gamma_K`) with step
+///    `rate / (||A||_2^2 ||B||_2^2)`, soft thresholding of the entries of `D_l` (`l >= 2`) at
+///    `step zeta_l`, and atoms renormalised to unit norm.
+///
+/// Dense layers only.
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `sparsity` | (required) | atoms per signal in the deepest layer |
+/// | `zeta` | `0.0` for every layer | l1 weight of every layer (`zeta[0]`, for `D_1`, is not used) |
+/// | `rate` | `0.5` | step as a fraction of the inverse Lipschitz constant of each block |
+/// | `epochs` | `5` | passes over the data |
+/// | `batch_size` | `256` | signals per update |
+/// | `seed` | `0` | shuffling seed |
+/// | `par` | `Par::rayon(0)` | parallelism |
+#[derive(Debug, Clone)]
+pub struct MlDictionaryLearning {
+    /// Atoms per signal of the deepest code.
+    pub sparsity: usize,
+    /// l1 weight of every layer (`D_1`'s is ignored).
+    pub zeta: Vec<f64>,
+    /// Step as a fraction of each block's `1 / L`.
+    pub rate: f64,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Signals per update.
+    pub batch_size: usize,
+    /// Shuffling seed.
+    pub seed: u64,
+    /// Parallelism.
+    pub par: Par,
+}
+
+/// What the observer of a learning run receives after every epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearningReport {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean squared representation error `||Y - D_(1,K) Gamma_K||_F^2 / (n b)` over the epoch.
+    pub mse: f64,
+    /// Fraction of non-zero entries of every `D_i` after the epoch.
+    pub density: Vec<f64>,
+}
+
+fn spectral_sq(m: MatRef<'_, f64>) -> f64 {
+    if m.nrows() == 0 || m.ncols() == 0 {
+        return 0.0;
+    }
+    m.singular_values()
+        .ok()
+        .and_then(|s| s.first().copied())
+        .map_or(0.0, |s| s * s)
+}
+
+impl MlDictionaryLearning {
+    /// Learning with `sparsity` deepest atoms and the defaults of the table.
+    pub fn new(sparsity: usize) -> Self {
+        Self {
+            sparsity,
+            zeta: Vec::new(),
+            rate: 0.5,
+            epochs: 5,
+            batch_size: 256,
+            seed: 0,
+            par: Par::rayon(0),
+        }
+    }
+    /// Sets `zeta`.
+    pub fn zeta(mut self, zeta: Vec<f64>) -> Self {
+        self.zeta = zeta;
+        self
+    }
+    /// Sets `rate`.
+    pub fn rate(mut self, rate: f64) -> Self {
+        self.rate = rate;
+        self
+    }
+    /// Sets `epochs`.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Sets `batch_size`.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Sets `seed`.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Learns from the columns of `y`, starting at `init` (dense layers); `observer` sees a
+    /// [`LearningReport`] after every epoch. Returns the learned model.
+    pub fn fit(
+        &self,
+        init: &MlModel,
+        y: MatRef<'_, f64>,
+        mut observer: impl FnMut(&LearningReport),
+    ) -> Result<MlModel> {
+        check::batch("y", y, init.signal_len())?;
+        check::count("batch_size", self.batch_size, usize::MAX)?;
+        check::positive("rate", self.rate)?;
+        let k = init.depth();
+        let zeta = if self.zeta.is_empty() {
+            vec![0.0; k]
+        } else {
+            self.zeta.clone()
+        };
+        super::pursuits::check_per_layer("zeta", &zeta, init)?;
+        for &z in &zeta {
+            check::non_negative("zeta", z)?;
+        }
+        let mut ds: Vec<Mat<f64>> = init
+            .layers()
+            .iter()
+            .map(|l| match l.as_dense() {
+                Some(m) => Ok(m.to_owned()),
+                None => Err(invalid(
+                    "init",
+                    "a convolutional layer",
+                    "dense layers (convolutional learning is not implemented)",
+                )),
+            })
+            .collect::<Result<_>>()?;
+        let mut order: Vec<usize> = (0..y.ncols()).collect();
+        let mut rng = sparse_core::generate::rng(self.seed);
+        let pursuit = Projection::omp(self.sparsity).par(self.par);
+        for epoch in 1..=self.epochs {
+            order.shuffle(&mut rng);
+            let (mut err, mut count) = (0.0, 0usize);
+            for chunk in order.chunks(self.batch_size) {
+                let yb = select_columns(y, chunk);
+                let model = build(&ds)?;
+                let gamma = pursuit.deepest_code(&model, yb.as_ref())?;
+                for l in 0..k {
+                    // A = D_1 ... D_{l-1} (n_0 x n_{l-1}); B = D_{l+1} ... D_K Gamma (n_l x b).
+                    let mut b = gamma.clone();
+                    for d in ds[l + 1..].iter().rev() {
+                        b = d * &b;
+                    }
+                    let mut a = Mat::<f64>::identity(ds[0].nrows(), ds[0].nrows());
+                    for d in &ds[..l] {
+                        a = &a * d;
+                    }
+                    let xhat = &a * &(&ds[l] * &b);
+                    let r = &xhat - &yb;
+                    if l == 0 {
+                        err += r.squared_norm_l2();
+                        count += r.nrows() * r.ncols();
+                    }
+                    let lip = spectral_sq(a.as_ref()) * spectral_sq(b.as_ref());
+                    if lip <= 0.0 || !lip.is_finite() {
+                        continue;
+                    }
+                    let step = self.rate / lip;
+                    // grad = A^T R B^T.
+                    let atr = a.transpose() * &r;
+                    let mut grad = Mat::<f64>::zeros(ds[l].nrows(), ds[l].ncols());
+                    matmul(
+                        grad.as_mut(),
+                        Accum::Replace,
+                        atr.as_ref(),
+                        b.transpose(),
+                        1.0,
+                        self.par,
+                    );
+                    let thr = if l == 0 { 0.0 } else { step * zeta[l] };
+                    let d = &mut ds[l];
+                    for j in 0..d.ncols() {
+                        for i in 0..d.nrows() {
+                            let v = d[(i, j)] - step * grad[(i, j)];
+                            d[(i, j)] = sparse_core::shrink::soft(v, thr);
+                        }
+                        let nrm = d.col(j).norm_l2();
+                        if nrm > 0.0 {
+                            d.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
+                        }
+                    }
+                }
+            }
+            let density = ds
+                .iter()
+                .map(|d| {
+                    let nnz = (0..d.ncols())
+                        .map(|j| d.col(j).iter().filter(|v| **v != 0.0).count())
+                        .sum::<usize>();
+                    nnz as f64 / (d.nrows() * d.ncols()) as f64
+                })
+                .collect();
+            observer(&LearningReport {
+                epoch,
+                mse: err / count.max(1) as f64,
+                density,
+            });
+        }
+        build(&ds)
+    }
+}
+
+fn build(ds: &[Mat<f64>]) -> Result<MlModel> {
+    MlModel::new(
+        ds.iter()
+            .map(|d| Layer::from_matrix(d.as_ref()))
+            .collect::<Result<Vec<_>>>()?,
+    )
+}
+
+/// Lays the columns of `atoms` (each an `h x w` image, column-major) out as a grid of tiles
+/// with `cols` tiles per row and a one-pixel border, every tile scaled to `[0, 255]` on its own
+/// (for [`sparse_core::io::write_png_gray`]).
+pub fn tile_atoms(atoms: MatRef<'_, f64>, shape: (usize, usize), cols: usize) -> Result<Mat<f64>> {
+    let (h, w) = shape;
+    if h * w != atoms.nrows() {
+        return Err(invalid(
+            "shape",
+            format!("{h}x{w}"),
+            format!("{} pixels (the rows of atoms)", atoms.nrows()),
+        ));
+    }
+    check::count("cols", cols, usize::MAX)?;
+    let n = atoms.ncols();
+    let rows = n.div_ceil(cols).max(1);
+    let mut img = Mat::<f64>::from_fn(rows * (h + 1) + 1, cols * (w + 1) + 1, |_, _| 128.0);
+    for t in 0..n {
+        let col = atoms.col(t);
+        let (lo, hi) = col
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let (tr, tc) = (t / cols, t % cols);
+        for c in 0..w {
+            for r in 0..h {
+                img[(1 + tr * (h + 1) + r, 1 + tc * (w + 1) + c)] =
+                    (255.0 * (col[r + h * c] - lo) / span).clamp(0.0, 255.0);
+            }
+        }
+    }
+    Ok(img)
+}
+
+/// `D_(1,i)` of a model, or its first `max_atoms` columns, as the atoms to tile.
+pub fn effective_atoms(model: &MlModel, i: usize, max_atoms: usize) -> Result<Mat<f64>> {
+    let eff = model.effective_dense(1, i)?;
+    let m = eff.ncols().min(max_atoms);
+    Ok(eff.as_ref().subcols(0, m).to_owned())
+}
+
+impl MlModel {
+    /// Total number of non-zero entries of every layer (`||D_i||_0`).
+    pub fn layer_nnz(&self) -> Vec<usize> {
+        self.layers().iter().map(|l| l.nnz()).collect()
+    }
+}
