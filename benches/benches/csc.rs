@@ -45,13 +45,15 @@ fn pursuits(c: &mut Criterion) {
     g.throughput(Throughput::Elements(iters as u64));
     for (pname, par) in [("par", Par::rayon(0)), ("seq", Par::Seq)] {
         let admm = Cbpdn::new(0.05).max_iter(iters).tol(1e-12).par(par);
-        g.bench_function(BenchmarkId::new(format!("cbpdn_admm/256x256/m32_8x8/{pname}"), iters), |b| {
-            b.iter(|| admm.solve(&op, y.as_ref()).unwrap())
-        });
+        g.bench_function(
+            BenchmarkId::new(format!("cbpdn_admm/256x256/m32_8x8/{pname}"), iters),
+            |b| b.iter(|| admm.solve(&op, y.as_ref()).unwrap()),
+        );
         let fista = CbpdnFista::new(0.05).max_iter(iters).tol(1e-12).par(par);
-        g.bench_function(BenchmarkId::new(format!("cbpdn_fista/256x256/m32_8x8/{pname}"), iters), |b| {
-            b.iter(|| fista.solve(&op, y.as_ref()).unwrap())
-        });
+        g.bench_function(
+            BenchmarkId::new(format!("cbpdn_fista/256x256/m32_8x8/{pname}"), iters),
+            |b| b.iter(|| fista.solve(&op, y.as_ref()).unwrap()),
+        );
     }
     g.finish();
 }
@@ -65,19 +67,30 @@ fn operators(c: &mut Criterion) {
         let d = ConvDictionary::random(Grid::d1(11), 1, 16, &mut rng).unwrap();
         d.operator(Grid::d1(1024)).unwrap()
     };
-    for (name, op, b) in [("256x256/m32_8x8", &big, 1usize), ("1d_1024/m16_11", &small, 64)] {
-        let x = Mat::from_fn(op.ncols(), b, |i, j| ((i * 31 + j * 7) % 97) as f64 / 97.0 - 0.5);
+    for (name, op, b) in [
+        ("256x256/m32_8x8", &big, 1usize),
+        ("1d_1024/m16_11", &small, 64),
+    ] {
+        let x = Mat::from_fn(op.ncols(), b, |i, j| {
+            ((i * 31 + j * 7) % 97) as f64 / 97.0 - 0.5
+        });
         let y = op.apply(x.as_ref()).unwrap();
         g.throughput(Throughput::Elements(b as u64));
         for method in [Method::Direct, Method::Fft] {
             let o = op.clone().with_method(method);
             let mut out = Mat::zeros(op.nrows(), b);
             g.bench_function(format!("apply/{method:?}/{name}/b{b}"), |bch| {
-                bch.iter(|| o.apply_into(x.as_ref(), out.as_mut(), Par::rayon(0)).unwrap())
+                bch.iter(|| {
+                    o.apply_into(x.as_ref(), out.as_mut(), Par::rayon(0))
+                        .unwrap()
+                })
             });
             let mut out = Mat::zeros(op.ncols(), b);
             g.bench_function(format!("adjoint/{method:?}/{name}/b{b}"), |bch| {
-                bch.iter(|| o.apply_adjoint_into(y.as_ref(), out.as_mut(), Par::rayon(0)).unwrap())
+                bch.iter(|| {
+                    o.apply_adjoint_into(y.as_ref(), out.as_mut(), Par::rayon(0))
+                        .unwrap()
+                })
             });
         }
     }

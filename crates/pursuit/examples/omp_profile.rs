@@ -16,7 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x = generate::sparseland_codes(256, 8, n, 0.1, 1.0, &mut rng)?;
     let y = generate::signals(&d, x.as_ref(), Noise::SnrDb(30.0), &mut rng)?.noisy;
     let threads: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let par = if threads > 1 { Par::rayon(threads) } else { Par::Seq };
+    let par = if threads > 1 {
+        Par::rayon(threads)
+    } else {
+        Par::Seq
+    };
     let coder = BatchOmp::new(Stop::Sparsity(8)).par(par);
     let mut res = coder.code(&d, y.as_ref())?;
     let mut dt = f64::INFINITY;

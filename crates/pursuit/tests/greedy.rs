@@ -130,8 +130,8 @@ fn omp_against_brute_force_on_tiny_problems() {
         for a in 0..m {
             for b in a + 1..m {
                 let c = lstsq_on(&d, &[a, b], y.as_ref());
-                let fit = c[(0, 0)] * d.matrix().col(a).as_mat()
-                    + c[(1, 0)] * d.matrix().col(b).as_mat();
+                let fit =
+                    c[(0, 0)] * d.matrix().col(a).as_mat() + c[(1, 0)] * d.matrix().col(b).as_mat();
                 let r = (y.as_ref() - fit).norm_l2();
                 if r < best.0 {
                     best = (r, vec![a, b]);
