@@ -15,7 +15,7 @@ use crate::pursuits::Projection;
 
 /// Multi-layer dictionary learning: the problem
 ///
-/// `min_{D_i, Gamma_K} sum_t 1/2 ||y_t - D_1 D_2 ... D_K Gamma_K^t||_2^2 + sum_{i>=2} zeta_i ||D_i||_1`
+/// `min_{D_i, Gamma_K} mean_t 1/2 ||y_t - D_1 D_2 ... D_K Gamma_K^t||_2^2 + sum_{i>=2} zeta_i ||D_i||_1`
 /// s.t. `||Gamma_K^t||_0 <= s`,
 ///
 /// where the l1 penalty (the convex proxy of the paper's `||D_i||_0`) keeps the deeper
@@ -25,8 +25,8 @@ use crate::pursuits::Projection;
 /// 1. **sparse coding** of the deepest layer through the effective dictionary: Batch-OMP of `s`
 ///    atoms on `D_(1,K)` ([`Projection`]);
 /// 2. **dictionary update**, one layer after the other: a proximal-gradient step on `D_l` for
-///    the fit `1/2 ||Y - A D_l B||_F^2` (`A = D_(1,l-1)`, `B = D_(l+1,K) Gamma_K`) with step
-///    `rate / (||A||_2^2 ||B||_2^2)`, soft thresholding of the entries of `D_l` (`l >= 2`) at
+///    the mini-batch fit `1/(2b) ||Y - A D_l B||_F^2` (`A = D_(1,l-1)`, `B = D_(l+1,K) Gamma_K`)
+///    with step `rate b / (||A||_2^2 ||B||_2^2)`, soft thresholding of the entries of `D_l` (`l >= 2`) at
 ///    `step zeta_l`, and atoms renormalised to unit norm.
 ///
 /// Dense layers only.
@@ -167,30 +167,40 @@ impl MlDictionaryLearning {
                     for d in ds[l + 1..].iter().rev() {
                         b = d * &b;
                     }
-                    let mut a = Mat::<f64>::identity(ds[0].nrows(), ds[0].nrows());
-                    for d in &ds[..l] {
-                        a = &a * d;
-                    }
-                    let xhat = &a * &(&ds[l] * &b);
+                    let a: Option<Mat<f64>> = ds[..l].iter().fold(None, |acc, d| match acc {
+                        None => Some(d.clone()),
+                        Some(a) => Some(&a * d),
+                    });
+                    let db = &ds[l] * &b;
+                    let xhat = match &a {
+                        Some(a) => a * &db,
+                        None => db,
+                    };
                     let r = &xhat - &yb;
                     if l == 0 {
                         err += r.squared_norm_l2();
                         count += r.nrows() * r.ncols();
                     }
-                    let lip = spectral_sq(a.as_ref()) * spectral_sq(b.as_ref());
+                    let lip_a = a.as_ref().map_or(1.0, |a| spectral_sq(a.as_ref()));
+                    // The fit is the mean over the batch: 1/(2 b) ||Y - A D_l B||_F^2.
+                    let nb = yb.ncols() as f64;
+                    let lip = lip_a * spectral_sq(b.as_ref()) / nb;
                     if lip <= 0.0 || !lip.is_finite() {
                         continue;
                     }
                     let step = self.rate / lip;
                     // grad = A^T R B^T.
-                    let atr = a.transpose() * &r;
+                    let atr = match &a {
+                        Some(a) => a.transpose() * &r,
+                        None => r,
+                    };
                     let mut grad = Mat::<f64>::zeros(ds[l].nrows(), ds[l].ncols());
                     matmul(
                         grad.as_mut(),
                         Accum::Replace,
                         atr.as_ref(),
                         b.transpose(),
-                        1.0,
+                        1.0 / nb,
                         self.par,
                     );
                     let thr = if l == 0 { 0.0 } else { step * zeta[l] };

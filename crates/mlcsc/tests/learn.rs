@@ -34,7 +34,7 @@ fn learning_lowers_the_error_and_sparsifies_the_deeper_dictionary() {
     .unwrap();
     let mut reports = Vec::new();
     let learned = MlDictionaryLearning::new(3)
-        .zeta(vec![0.0, 2.0])
+        .zeta(vec![0.0, 0.01])
         .epochs(6)
         .batch_size(200)
         .fit(&init, data.noisy.as_ref(), |r| reports.push(r.clone()))
