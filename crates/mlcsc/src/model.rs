@@ -2,7 +2,7 @@
 //! dictionaries `D_(i,j) = D_i ... D_j`, and its serialised form.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use faer::{Mat, MatRef, Par};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,8 @@ use crate::layer::{explicit, normalized_coherence, Layer};
 #[derive(Debug, Clone)]
 pub struct MlModel {
     layers: Vec<Arc<Layer>>,
+    /// `||D_i||_2^2` of every layer, computed on first use.
+    lipschitz: Vec<OnceLock<f64>>,
 }
 
 impl MlModel {
@@ -53,6 +55,7 @@ impl MlModel {
             w[0].check_chain(&w[1], i + 1)?;
         }
         Ok(Self {
+            lipschitz: layers.iter().map(|_| OnceLock::new()).collect(),
             layers: layers.into_iter().map(Arc::new).collect(),
         })
     }
@@ -90,7 +93,15 @@ impl MlModel {
             ));
         }
         self.layers[i - 1] = Arc::new(layer);
+        self.lipschitz[i - 1] = OnceLock::new();
         Ok(())
+    }
+
+    /// `||D_i||_2^2`, the Lipschitz constant of layer `i` (`1 <= i <= K`), computed once per
+    /// model and cached.
+    pub fn lipschitz(&self, i: usize) -> Result<f64> {
+        self.check_index("i", i)?;
+        Ok(*self.lipschitz[i - 1].get_or_init(|| self.layers[i - 1].lipschitz()))
     }
 
     /// Signal length `n_0` (rows of `D_1`).

@@ -262,3 +262,30 @@ fn layered_bp_and_layered_ista_solve_each_layer() {
     };
     assert!(err(500) < err(5));
 }
+
+#[test]
+fn ml_fista_on_a_conv_model_equals_it_on_the_explicit_dense_model() {
+    // The dense first layer takes a Gram-matrix shortcut; the convolutional one does not.
+    let conv = conv_model(16);
+    let dense = MlModel::new(
+        conv.layers()
+            .iter()
+            .map(|l| Layer::from_matrix(l.to_dense().unwrap().as_ref()).unwrap())
+            .collect(),
+    )
+    .unwrap();
+    let y = randn(conv.signal_len(), 4, 17);
+    let run = |m: &MlModel| {
+        MlFista::new(vec![0.1, 0.05])
+            .iterations(25)
+            .pursue(m, y.as_ref())
+            .unwrap()
+    };
+    let (a, b) = (run(&conv), run(&dense));
+    assert!(max_diff(a.deepest(), b.deepest()) < 1e-9 * (1.0 + a.deepest().norm_max()));
+    let (oa, ob) = (a.objective.unwrap(), b.objective.unwrap());
+    assert!(oa
+        .iter()
+        .zip(&ob)
+        .all(|(x, z)| (x - z).abs() < 1e-9 * (1.0 + x.abs())));
+}

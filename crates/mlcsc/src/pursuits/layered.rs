@@ -97,6 +97,7 @@ impl LayeredBp {
 #[allow(clippy::too_many_arguments)]
 fn solve_layer(
     layer: &Layer,
+    lipschitz: f64,
     above: MatRef<'_, f64>,
     lambda: f64,
     solver: LassoSolver,
@@ -107,7 +108,7 @@ fn solve_layer(
     par: Par,
     index: usize,
 ) -> Result<CodingResult> {
-    let l = layer.lipschitz();
+    let l = lipschitz;
     Ok(match solver {
         LassoSolver::Fista => {
             let f = Fista::new(lambda)
@@ -164,6 +165,7 @@ impl MlPursuit for LayeredBp {
             let above = if i == 0 { y } else { codes[i - 1].as_ref() };
             let res = solve_layer(
                 layer,
+                model.lipschitz(i + 1)?,
                 above,
                 self.lambdas[i],
                 self.solver,
@@ -277,6 +279,7 @@ impl MlPursuit for LayeredIsta {
             };
             let res = solve_layer(
                 layer,
+                model.lipschitz(i + 1)?,
                 above,
                 self.lambdas[i],
                 LassoSolver::Ista,

@@ -23,7 +23,8 @@
 //! For deeper models the same condition is checked for every consecutive pair:
 //! `t_i in (0, 4 t_{i-1} / (3 ||D_i||_2^2))`.
 
-use faer::{Mat, MatRef, Par};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, LinearOperator, Shrinkage};
 
 use super::{check_per_layer, check_signals, MlCodes, MlPursuit};
@@ -46,7 +47,9 @@ pub struct StepConditions {
 impl StepConditions {
     /// Computes the conditions of `steps` on `model`'s layers.
     pub fn new(model: &MlModel, steps: &[f64]) -> Self {
-        let lipschitz: Vec<f64> = model.layers().iter().map(|l| l.lipschitz()).collect();
+        let lipschitz: Vec<f64> = (1..=model.depth())
+            .map(|i| model.lipschitz(i).unwrap_or(f64::NAN))
+            .collect();
         let upper: Vec<f64> = (0..steps.len())
             .map(|i| {
                 if i == 0 {
@@ -77,8 +80,8 @@ impl StepConditions {
     /// Default steps: `t_1 = 0.99 / ||D_1||^2`, `t_i = t_{i-1} / ||D_i||^2` (inside the bounds).
     pub fn default_steps(model: &MlModel) -> Vec<f64> {
         let mut t = Vec::with_capacity(model.depth());
-        for (i, l) in model.layers().iter().enumerate() {
-            let li = l.lipschitz().max(f64::MIN_POSITIVE);
+        for i in 0..model.depth() {
+            let li = model.lipschitz(i + 1).unwrap_or(1.0).max(f64::MIN_POSITIVE);
             t.push(if i == 0 { 0.99 / li } else { t[i - 1] / li });
         }
         t
@@ -297,15 +300,53 @@ fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -
     let mut converged = p.tol == 0.0;
     let mut iters = 0;
     let mut z_is_zero = true;
+    // A dense first layer works through its Gram matrix: D_1^T (D_1 h_1 - y) = G_1 h_1 - D_1^T y,
+    // with G_1 and D_1^T y computed once (the products with the long signals leave the loop).
+    let first = layers[0].as_dense().map(|d1| {
+        let mut gram = Mat::<f64>::zeros(d1.ncols(), d1.ncols());
+        matmul(
+            gram.as_mut(),
+            Accum::Replace,
+            d1.transpose(),
+            d1,
+            1.0,
+            p.par,
+        );
+        let mut dty = Mat::<f64>::zeros(d1.ncols(), b);
+        matmul(dty.as_mut(), Accum::Replace, d1.transpose(), y, 1.0, p.par);
+        (gram, dty)
+    });
     for it in 0..p.iterations {
         iters = it + 1;
         if !z_is_zero {
-            for i in (0..k).rev() {
+            let lowest = if first.is_some() { 1 } else { 0 };
+            for i in (lowest..k).rev() {
                 let (lo, hi) = h.split_at_mut(i + 1);
                 layers[i].apply_raw(hi[0].as_ref(), lo[i].as_mut(), p.par);
             }
         }
+        if let Some((gram, dty)) = &first {
+            // g_1 = T(h_1 - t_1 (G_1 h_1 - D_1^T y)).
+            let g1 = &mut g[0];
+            g1.copy_from(dty);
+            *g1 *= faer::Scale(steps[0]);
+            if !z_is_zero {
+                matmul(
+                    g1.as_mut(),
+                    Accum::Add,
+                    gram.as_ref(),
+                    h[1].as_ref(),
+                    -steps[0],
+                    p.par,
+                );
+                *g1 += &h[1];
+            }
+            shrink[0].apply_batch(g1.as_mut());
+        }
         for i in 0..k {
+            if i == 0 && first.is_some() {
+                continue;
+            }
             // r_i = D_i h_i - g_{i-1} = h_{i-1} - g_{i-1}.
             let above = if i == 0 { y } else { g[i - 1].as_ref() };
             let mut res = std::mem::replace(&mut r[i], Mat::zeros(0, 0));
