@@ -240,7 +240,7 @@ ml_solver!(
     MlIsta,
     false,
     "ML-ISTA (Sulam, Aberdam, Beck & Elad, TPAMI 2019): nested proximal-gradient steps on the \
-     deepest code of the multi-layer BP objective (see the [module docs](self) for the update)."
+     deepest code of the multi-layer BP objective (see the [module docs](crate::pursuits::mlista) for the update)."
 );
 ml_solver!(
     MlFista,

@@ -15,7 +15,7 @@
 
 mod holistic;
 mod layered;
-mod mlista;
+pub mod mlista;
 mod projection;
 mod thresholding;
 
