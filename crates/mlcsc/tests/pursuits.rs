@@ -220,14 +220,15 @@ fn ml_fista_lowers_the_multi_layer_objective_faster() {
 fn step_conditions_follow_the_theorem() {
     let model = dense_model(13);
     let steps = StepConditions::default_steps(&model);
-    let c = StepConditions::new(&model, &steps);
+    let c = StepConditions::new(&model, &steps).unwrap();
+    assert!(StepConditions::new(&model, &steps[..2]).is_err());
     assert!(c.all_hold());
     assert!((c.upper[0] - 1.0 / c.lipschitz[0]).abs() < 1e-12);
     assert!((c.upper[1] - 4.0 * steps[0] / (3.0 * c.lipschitz[1])).abs() < 1e-12);
     let mut big = steps.clone();
     big[1] = 1.4 * steps[0] / c.lipschitz[1];
     assert_eq!(
-        StepConditions::new(&model, &big).holds,
+        StepConditions::new(&model, &big).unwrap().holds,
         vec![true, false, true]
     );
 }

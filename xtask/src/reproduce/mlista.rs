@@ -233,6 +233,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     std::fs::write(dir.join(format!("results_{tag}.md")), &md)?;
     write_csv(&dir.join(format!("curves_{tag}.csv")), &runs)?;
     plot(&dir.join(format!("accuracy_{tag}.svg")), &runs, name)?;
+    plot_vs_k(&dir.join(format!("accuracy_vs_k_{tag}.svg")), &runs, name)?;
     println!("wrote {}", dir.display());
     Ok(())
 }
@@ -277,6 +278,71 @@ fn markdown(cfg: &Config, name: &str, runs: &[Run], wall: f64) -> String {
         );
     }
     s
+}
+
+/// Final test accuracy (mean, with one standard deviation as a bar) against `K`.
+fn plot_vs_k(path: &Path, runs: &[Run], name: &str) -> BoxResult<()> {
+    let kmax = runs.iter().map(|r| r.k).max().unwrap_or(1) as f64;
+    let stats: Vec<(Unfolding, usize, f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            let (m, s) = mean_std(&r.test_acc);
+            (r.kind, r.k, 100.0 * m, 100.0 * s)
+        })
+        .collect();
+    let lo = stats.iter().map(|s| s.2 - s.3).fold(100.0, f64::min);
+    let hi = stats.iter().map(|s| s.2 + s.3).fold(0.0, f64::max);
+    let root = SVGBackend::new(path, (700, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("final test accuracy vs unfoldings K, {name}"),
+            ("sans-serif", 17),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.5..kmax + 0.5, (lo - 0.5)..(hi + 0.5))?;
+    chart
+        .configure_mesh()
+        .x_desc("unfoldings K (same parameters)")
+        .y_desc("test accuracy (%)")
+        .draw()?;
+    for (kind, color, dx) in [
+        (Unfolding::Ista, BLUE, -0.05),
+        (Unfolding::Fista, RED, 0.05),
+    ] {
+        // K = 1 is the shared feed-forward network.
+        let pts: Vec<(f64, f64, f64)> = stats
+            .iter()
+            .filter(|s| s.0 == kind || s.1 == 1)
+            .map(|s| (s.1 as f64 + dx, s.2, s.3))
+            .collect();
+        if pts.len() < 2 && kind == Unfolding::Fista {
+            continue;
+        }
+        let style = color.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), style))?
+            .label(format!("{kind:?}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+        chart.draw_series(
+            pts.iter()
+                .map(|p| Circle::new((p.0, p.1), 4, color.filled())),
+        )?;
+        chart.draw_series(
+            pts.iter()
+                .map(|p| PathElement::new(vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)], color)),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 fn write_csv(path: &Path, runs: &[Run]) -> BoxResult<()> {
@@ -450,6 +516,7 @@ fn adversarial(dir: &Path, seed: u64) -> BoxResult<()> {
     let w_norm = w.iter().map(|v| v * v).sum::<f64>().sqrt();
     let x = sparse_core::LinearOperator::apply(&d, gamma.as_ref())?;
     let (mut thr, mut bp, mut bound, mut bp_inside) = (vec![], vec![], vec![], 0usize);
+    let (mut thr_wrong, mut bp_wrong) = (0usize, 0usize);
     for j in n_train..n_train + n_test {
         let score: f64 = (0..128).map(|i| w[i] * gamma[(i, j)]).sum();
         let y = score.signum();
@@ -460,6 +527,8 @@ fn adversarial(dir: &Path, seed: u64) -> BoxResult<()> {
         let b = min_flip(Coder::Bp { lambda: 4.0 * eps }, &d, &w, &xj, y, 3.0, 60)?;
         let t = min_flip(Coder::Thresholding { beta: BETA }, &d, &w, &xj, y, 3.0, 60)?;
         bp_inside += b.is_some_and(|f| f <= eps) as usize;
+        bp_wrong += (b == Some(0.0)) as usize;
+        thr_wrong += (t == Some(0.0)) as usize;
         bp.push(b.unwrap_or(3.0));
         thr.push(t.unwrap_or(3.0));
         bound.push(eps);
@@ -479,17 +548,17 @@ fn adversarial(dir: &Path, seed: u64) -> BoxResult<()> {
          certified radius of each signal). \"Flips inside the radius\" counts signals flipped by a \
          perturbation no larger than the certified BP radius.\n"
     );
-    md.push_str("| coder | median flipping eps | median certified radius (BP theorem) | flips inside the radius |\n| --- | --- | --- | --- |\n");
+    md.push_str("| coder | median flipping eps | median certified radius (BP theorem) | flips inside the radius | of which wrong without attack |\n| --- | --- | --- | --- | --- |\n");
     let mb = median(&mut bound.clone());
     let thr_inside = thr.iter().zip(&bound).filter(|(t, b)| t <= b).count();
     let _ = writeln!(
         md,
-        "| thresholding | {:.4} | {mb:.4} | {thr_inside} / {n} |",
+        "| thresholding | {:.4} | {mb:.4} | {thr_inside} / {n} | {thr_wrong} |",
         median(&mut thr)
     );
     let _ = writeln!(
         md,
-        "| basis pursuit | {:.4} | {mb:.4} | {bp_inside} / {n} |",
+        "| basis pursuit | {:.4} | {mb:.4} | {bp_inside} / {n} | {bp_wrong} |",
         median(&mut bp)
     );
     println!("{md}");

@@ -45,8 +45,9 @@ pub struct StepConditions {
 }
 
 impl StepConditions {
-    /// Computes the conditions of `steps` on `model`'s layers.
-    pub fn new(model: &MlModel, steps: &[f64]) -> Self {
+    /// Computes the conditions of `steps` (one per layer) on `model`'s layers.
+    pub fn new(model: &MlModel, steps: &[f64]) -> Result<Self> {
+        check_per_layer("steps", steps, model)?;
         let lipschitz: Vec<f64> = (1..=model.depth())
             .map(|i| model.lipschitz(i).unwrap_or(f64::NAN))
             .collect();
@@ -64,12 +65,12 @@ impl StepConditions {
             .zip(&upper)
             .map(|(t, u)| *t > 0.0 && t < u)
             .collect();
-        Self {
+        Ok(Self {
             steps: steps.to_vec(),
             lipschitz,
             upper,
             holds,
-        }
+        })
     }
 
     /// Whether every condition holds (the theorem applies).
@@ -275,7 +276,7 @@ fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -
             "layers with a non-zero norm",
         ));
     }
-    let conditions = StepConditions::new(model, &steps);
+    let conditions = StepConditions::new(model, &steps)?;
     let layers = model.layers();
     let k = layers.len();
     let b = y.ncols();
