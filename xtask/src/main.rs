@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod images;
 mod reproduce;
 mod theory_cmd;
 
