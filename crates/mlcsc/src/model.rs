@@ -33,7 +33,8 @@ use crate::layer::{explicit, normalized_coherence, Layer};
 /// assert_eq!((d12.nrows(), d12.ncols()), (32, 48));
 /// # Ok::<(), mlcsc::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "ModelFile", into = "ModelFile")]
 pub struct MlModel {
     layers: Vec<Arc<Layer>>,
     /// `||D_i||_2^2` of every layer, computed on first use.
@@ -196,30 +197,17 @@ impl MlModel {
         Ok((codes, x))
     }
 
-    /// The model as JSON (dense layers as column-major entries, convolutional layers as their
+    /// The model as JSON, through its serde form (dense layers as column-major entries, convolutional layers as their
     /// filters, grid and stride).
     pub fn to_json(&self) -> Result<String> {
-        let file = ModelFile {
-            format: "mlcsc-model".into(),
-            version: 1,
-            layers: self.layers.iter().map(|l| LayerFile::from(&**l)).collect(),
-        };
-        serde_json::to_string(&file).map_err(|e| invalid("model", "a model", e.to_string()))
+        serde_json::to_string(self).map_err(|e| invalid("model", "a model", e.to_string()))
     }
 
     /// A model from [`to_json`](Self::to_json) output. Every layer is validated again.
     pub fn from_json(json: &str) -> Result<Self> {
         let file: ModelFile = serde_json::from_str(json)
             .map_err(|e| invalid("json", "the given text", format!("an mlcsc model ({e})")))?;
-        if file.format != "mlcsc-model" {
-            return Err(invalid("json", file.format, "format \"mlcsc-model\""));
-        }
-        let layers = file
-            .layers
-            .into_iter()
-            .map(LayerFile::into_layer)
-            .collect::<Result<Vec<_>>>()?;
-        Self::new(layers)
+        Self::try_from(file)
     }
 
     /// Writes [`to_json`](Self::to_json) to `path`.
@@ -242,6 +230,31 @@ struct ModelFile {
     format: String,
     version: u32,
     layers: Vec<LayerFile>,
+}
+
+impl From<MlModel> for ModelFile {
+    fn from(m: MlModel) -> Self {
+        ModelFile {
+            format: "mlcsc-model".into(),
+            version: 1,
+            layers: m.layers.iter().map(|l| LayerFile::from(&**l)).collect(),
+        }
+    }
+}
+
+impl TryFrom<ModelFile> for MlModel {
+    type Error = crate::Error;
+    fn try_from(file: ModelFile) -> Result<Self> {
+        if file.format != "mlcsc-model" {
+            return Err(invalid("json", file.format, "format \"mlcsc-model\""));
+        }
+        let layers = file
+            .layers
+            .into_iter()
+            .map(LayerFile::into_layer)
+            .collect::<Result<Vec<_>>>()?;
+        Self::new(layers)
+    }
 }
 
 /// Serialised layer.

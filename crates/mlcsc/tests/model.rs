@@ -148,6 +148,13 @@ fn models_round_trip_through_json() {
     assert_eq!(back.dims(), model.dims());
     std::fs::remove_file(&dir).ok();
     assert!(MlModel::from_json("{\"format\":\"other\"}").is_err());
+    // The model is itself Serialize / Deserialize (validated on the way in).
+    let model = conv_model(11);
+    let text = serde_json::to_string(&model).unwrap();
+    let back: MlModel = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.dims(), model.dims());
+    let bad = text.replacen("\"stride\":2", "\"stride\":3", 1);
+    assert!(serde_json::from_str::<MlModel>(&bad).is_err());
     assert!(matches!(
         MlModel::load("/nonexistent/model.json"),
         Err(Error::File { .. })
