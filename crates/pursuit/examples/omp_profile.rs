@@ -21,7 +21,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Par::Seq
     };
-    let coder = BatchOmp::new(Stop::Sparsity(8)).par(par);
+    let sel = if std::env::var("ORMP").is_ok() {
+        pursuit::greedy::Selection::Ormp
+    } else {
+        pursuit::greedy::Selection::Omp
+    };
+    let coder = BatchOmp::new(Stop::Sparsity(8)).selection(sel).par(par);
     let mut res = coder.code(&d, y.as_ref())?;
     let mut dt = f64::INFINITY;
     for _ in 0..5 {

@@ -261,7 +261,7 @@ impl BatchOmp {
             self.par,
             || {
                 (
-                    Scratch::new(self.selection, kmax, m),
+                    Scratch::new(self.selection, kmax, &gram),
                     Mat::<f64>::zeros(m, CHUNK),
                 )
             },
@@ -322,7 +322,7 @@ impl BatchOmp {
             dty,
             m,
             self.par,
-            || Scratch::new(self.selection, kmax, m),
+            || Scratch::new(self.selection, kmax, &gram),
             |s, j, a0, xj| s.run(simd, &gram, a0, ynorm2[j], kmax, eps2, xj),
         );
         Ok(CodingResult::from_reports(codes, &reports, false))
@@ -336,10 +336,11 @@ enum Scratch {
 }
 
 impl Scratch {
-    fn new(selection: Selection, kmax: usize, m: usize) -> Self {
+    fn new(selection: Selection, kmax: usize, gram: &Mat<f64>) -> Self {
+        let m = gram.nrows();
         match selection {
             Selection::Omp => Scratch::Omp(OmpScratch::new(kmax, m)),
-            Selection::Ormp => Scratch::Ormp(OrmpScratch::new(kmax, m)),
+            Selection::Ormp => Scratch::Ormp(OrmpScratch::new(kmax, gram)),
         }
     }
 

@@ -25,11 +25,15 @@ pub(crate) struct OrmpScratch {
     nu: Vec<f64>,
     score: Vec<f64>,
     g: Vec<f64>,
+    /// Squared atom norms `G_ii` (the diagonal is strided in `G`: read it once).
+    diag: Vec<f64>,
 }
 
 impl OrmpScratch {
-    pub(crate) fn new(kmax: usize, m: usize) -> Self {
+    pub(crate) fn new(kmax: usize, gram: &Mat<f64>) -> Self {
+        let m = gram.nrows();
         Self {
+            diag: (0..m).map(|i| gram[(i, i)]).collect(),
             chol: GrowingCholesky::new(kmax),
             support: Vec::with_capacity(kmax),
             z: Vec::with_capacity(kmax),
@@ -111,9 +115,7 @@ fn ormp_steps(
     s.support.clear();
     s.z.clear();
     s.alpha.copy_from_slice(a0);
-    for i in 0..m {
-        s.nu[i] = gram[(i, i)];
-    }
+    s.nu.copy_from_slice(&s.diag);
     let ynorm = ynorm2.sqrt();
     let floor = (super::omp::ORTHOGONAL_TOL * ynorm).powi(2);
     let mut res2 = ynorm2;
@@ -127,10 +129,9 @@ fn ormp_steps(
         if k == kmax {
             break;
         }
-        for i in 0..m {
-            let nu = s.nu[i];
-            s.score[i] = if nu > DEPENDENCE_TOL * gram[(i, i)] {
-                s.alpha[i] * s.alpha[i] / nu
+        for (((sc, &a), &nu), &g) in s.score.iter_mut().zip(&s.alpha).zip(&s.nu).zip(&s.diag) {
+            *sc = if nu > DEPENDENCE_TOL * g {
+                a * a / nu
             } else {
                 0.0
             };
