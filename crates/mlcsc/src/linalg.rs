@@ -64,3 +64,26 @@ pub(crate) fn constrained_lstsq(a: MatRef<'_, f64>, b: MatRef<'_, f64>, y: &[f64
         .map(|i| (0..n.ncols()).map(|j| n[(i, j)] * w[j]).sum())
         .collect()
 }
+
+/// Applies an element-wise shrinkage to every entry of `m` through contiguous column slices
+/// with the variant matched once and without branches on the data (sign-random branches cost
+/// as much as the products of an ML-ISTA iteration); `TopK`
+/// goes through [`Shrinkage::apply_batch`](sparse_core::Shrinkage::apply_batch).
+pub(crate) fn shrink_in_place(s: sparse_core::Shrinkage, m: &mut Mat<f64>) {
+    use sparse_core::Shrinkage;
+    for j in 0..m.ncols() {
+        let c = m.col_as_slice_mut(j);
+        match s {
+            // Branch-free: v - clamp(v, -t, t) is exactly sign(v) max(|v| - t, 0).
+            Shrinkage::Soft(t) => c.iter_mut().for_each(|v| *v -= v.clamp(-t, t)),
+            Shrinkage::Hard(t) => c.iter_mut().for_each(|v| {
+                *v = if v.abs() > t { *v } else { 0.0 };
+            }),
+            Shrinkage::NonNegSoft(t) => c.iter_mut().for_each(|v| *v = (*v - t).max(0.0)),
+            Shrinkage::TopK(_) => {
+                s.apply_batch(m.as_mut());
+                return;
+            }
+        }
+    }
+}

@@ -272,7 +272,7 @@ impl MlPursuit for LayeredIsta {
                 } else {
                     Shrinkage::Soft(self.lambdas[i])
                 };
-                s.apply_batch(g.as_mut());
+                crate::linalg::shrink_in_place(s, &mut g);
                 Some(g)
             } else {
                 None

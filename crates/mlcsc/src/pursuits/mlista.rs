@@ -342,7 +342,7 @@ fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -
                 );
                 *g1 += &h[1];
             }
-            shrink[0].apply_batch(g1.as_mut());
+            crate::linalg::shrink_in_place(shrink[0], g1);
         }
         for i in 0..k {
             if i == 0 && first.is_some() {
@@ -369,7 +369,7 @@ fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -
             if !z_is_zero {
                 *gi += &h[i + 1];
             }
-            shrink[i].apply_batch(gi.as_mut());
+            crate::linalg::shrink_in_place(shrink[i], gi);
             r[i] = res;
         }
         let new = &g[k - 1];

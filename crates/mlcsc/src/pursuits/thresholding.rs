@@ -91,7 +91,7 @@ impl LayeredThresholding {
             let mut g = Mat::<f64>::zeros(layer.ncols(), b);
             let above = if i == 0 { y } else { codes[i - 1].as_ref() };
             layer.apply_adjoint_raw(above, g.as_mut(), self.par);
-            self.shrinkage[i].apply_batch(g.as_mut());
+            crate::linalg::shrink_in_place(self.shrinkage[i], &mut g);
             codes.push(g);
         }
         Ok(codes)
