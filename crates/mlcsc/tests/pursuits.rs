@@ -224,13 +224,16 @@ fn step_conditions_follow_the_theorem() {
     assert!(StepConditions::new(&model, &steps[..2]).is_err());
     assert!(c.all_hold());
     assert!((c.upper[0] - 1.0 / c.lipschitz[0]).abs() < 1e-12);
-    assert!((c.upper[1] - 4.0 * steps[0] / (3.0 * c.lipschitz[1])).abs() < 1e-12);
+    // t_2 < 4 t_1 / (3 ||D_2||_2): the norm is not squared in the theorem (reference 001).
+    assert!((c.upper[1] - 4.0 * steps[0] / (3.0 * c.lipschitz[1].sqrt())).abs() < 1e-12);
     let mut big = steps.clone();
-    big[1] = 1.4 * steps[0] / c.lipschitz[1];
+    big[1] = 1.05 * c.upper[1];
     assert_eq!(
         StepConditions::new(&model, &big).unwrap().holds,
         vec![true, false, true]
     );
+    big[1] = 0.95 * c.upper[1];
+    assert!(StepConditions::new(&model, &big).unwrap().holds[1]);
 }
 
 #[test]

@@ -38,7 +38,8 @@ pub struct StepConditions {
     pub steps: Vec<f64>,
     /// `||D_i||_2^2` of every layer.
     pub lipschitz: Vec<f64>,
-    /// The open upper bound of every step: `1 / ||D_1||^2`, then `4 t_{i-1} / (3 ||D_i||^2)`.
+    /// The open upper bound of every step: `1 / ||D_1||^2`, then `4 t_{i-1} / (3 ||D_i||_2)`
+    /// (the spectral norm, not squared, as the theorem of Sulam, Aberdam, Beck & Elad states it).
     pub upper: Vec<f64>,
     /// Whether `0 < t_i < upper_i`, per layer.
     pub holds: Vec<bool>,
@@ -56,7 +57,7 @@ impl StepConditions {
                 if i == 0 {
                     1.0 / lipschitz[0]
                 } else {
-                    4.0 * steps[i - 1] / (3.0 * lipschitz[i])
+                    4.0 * steps[i - 1] / (3.0 * lipschitz[i].sqrt())
                 }
             })
             .collect();
