@@ -93,6 +93,28 @@ pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
     }
 }
 
+/// Scatters the coefficients of a greedy pursuit into the code `xj` and reports it: the
+/// objective of a greedy method is its residual norm `sqrt(res2)`.
+#[inline]
+pub(crate) fn finish(
+    support: &[usize],
+    coefs: &[f64],
+    res2: f64,
+    converged: bool,
+    xj: &mut [f64],
+) -> crate::result::Report {
+    for (&t, &c) in support.iter().zip(coefs) {
+        xj[t] = c;
+    }
+    crate::result::Report {
+        iterations: support.len(),
+        converged,
+        objective: res2.sqrt(),
+        residual_norm: res2.sqrt(),
+        duality_gap: 0.0,
+    }
+}
+
 /// Whether the running CPU has AVX2 and FMA, so kernels compiled for them may run.
 #[inline]
 pub(crate) fn has_avx2_fma() -> bool {

@@ -5,7 +5,7 @@ use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary};
 
 use super::ormp::{ormp_one, OrmpScratch};
-use super::{argmax_abs, has_avx2_fma, GrowingCholesky, Stop};
+use super::{argmax_abs, finish, has_avx2_fma, GrowingCholesky, Stop};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{CodingResult, Report};
 use crate::{Result, SparseCoder};
@@ -148,16 +148,7 @@ impl SparseCoder for Omp {
                     }
                     res2 = s.r.iter().map(|v| v * v).sum();
                 }
-                for (&t, &c) in s.support.iter().zip(&s.xs) {
-                    xj[t] = c;
-                }
-                Report {
-                    iterations: s.support.len(),
-                    converged,
-                    objective: res2.sqrt(),
-                    residual_norm: res2.sqrt(),
-                    duality_gap: 0.0,
-                }
+                finish(&s.support, &s.xs, res2, converged, xj)
             },
         );
         Ok(CodingResult::from_reports(codes, &reports, false))
@@ -499,16 +490,7 @@ fn batch_omp_steps(
         let explained: f64 = s.xs.iter().zip(&s.rhs).map(|(x, r)| x * r).sum();
         res2 = (ynorm2 - explained).max(0.0);
     }
-    for (&t, &c) in s.support.iter().zip(&s.xs) {
-        xj[t] = c;
-    }
-    Report {
-        iterations: s.support.len(),
-        converged,
-        objective: res2.sqrt(),
-        residual_norm: res2.sqrt(),
-        duality_gap: 0.0,
-    }
+    finish(&s.support, &s.xs, res2, converged, xj)
 }
 
 impl SparseCoder for BatchOmp {

@@ -10,7 +10,7 @@
 
 use faer::{Mat, MatRef};
 
-use super::{argmax_abs, GrowingCholesky, DEPENDENCE_TOL};
+use super::{argmax_abs, finish, GrowingCholesky, DEPENDENCE_TOL};
 use crate::result::Report;
 
 /// Scratch of one ORMP worker.
@@ -173,14 +173,5 @@ fn ormp_steps(
     // x_S = L^{-T} z
     let mut x = s.z.clone();
     s.chol.backward(&mut x);
-    for (&t, &c) in s.support.iter().zip(&x) {
-        xj[t] = c;
-    }
-    Report {
-        iterations: s.support.len(),
-        converged,
-        objective: res2.sqrt(),
-        residual_norm: res2.sqrt(),
-        duality_gap: 0.0,
-    }
+    finish(&s.support, &x, res2, converged, xj)
 }
