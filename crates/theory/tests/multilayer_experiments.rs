@@ -4,6 +4,8 @@
 //! Papyan, Romano & Elad 2017 and Sulam et al. 2018 never violate the bounds the calculators
 //! return.
 //!
+//! The forward pass and layered BP of `mlcsc` are checked to compute exactly these codes.
+//!
 //! `D1 = Q [I, DCT_256]` (`mu ~ 0.088`). `D2` (512 x 128) has sparse columns: either 4 entries
 //! `+-1/2`, any two columns sharing at most one row (`mu(D2) <= 1/4`), with one active atom; or
 //! 2 entries `+-1/sqrt(2)` on disjoint rows (`mu(D2) = 0`), with two active atoms.
@@ -12,6 +14,7 @@ mod common;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
+use mlcsc::MlPursuit;
 use proptest::prelude::*;
 use pursuit::lasso::Lars;
 use pursuit::{Omp, SparseCoder, Stop};
@@ -129,6 +132,12 @@ proptest! {
             prop_assert!(err <= bound * (1.0 + 1e-9), "LT layer {}: {} > {}", i + 1, err, bound);
         }
 
+        // mlcsc's forward pass is the computation the theorem is about.
+        let model = mlcsc::MlModel::from_dictionaries(&[d1.clone(), d2.clone()]).unwrap();
+        let mid = [0.5 * (betas[0].0 + betas[0].1), 0.5 * (betas[1].0 + betas[1].1)];
+        let fwd = mlcsc::LayeredThresholding::hard(&mid).forward(&model, y.as_ref()).unwrap();
+        prop_assert!((&fwd[0] - &g1_lt).norm_max() < 1e-12 && (&fwd[1] - &g2_lt).norm_max() < 1e-12);
+
         // Layered BP: Lasso per layer with lambda_i = 4 eps_{i-1}, eps_0 = ||E||_2.
         let lbp = layered_bp(&layers, e0).unwrap();
         prop_assert!(lbp.iter().all(|c| c.holds), "{}\n{}", lbp[0], lbp[1]);
@@ -136,6 +145,12 @@ proptest! {
         let lam2 = 4.0 * lbp[0].error_bound.unwrap();
         let g1_bp = Lars::new(lam1).solve(&d1, y.as_ref()).unwrap().codes;
         let g2_bp = Lars::new(lam2).solve(&d2, g1_bp.as_ref()).unwrap().codes;
+        // ... and mlcsc's layered BP computes exactly these codes.
+        let ml = mlcsc::LayeredBp::new(vec![lam1, lam2])
+            .solver(mlcsc::LassoSolver::Lars)
+            .pursue(&model, y.as_ref())
+            .unwrap();
+        prop_assert!((&ml.codes[0] - &g1_bp).norm_max() < 1e-9 && (&ml.codes[1] - &g2_bp).norm_max() < 1e-9);
         for (i, (est, tv)) in [(col(&g1_bp), &g1v), (col(&g2_bp), &g2v)].iter().enumerate() {
             prop_assert!(subset(&common::support(est, 0.0), &truth[i]), "LBP support, layer {}", i + 1);
             let err = dist2(est, tv);
