@@ -380,3 +380,35 @@ fn shrinkage_on_batches_matches_scalars() {
         assert_eq!(l0(y.col_as_slice(j), 0.0), 2);
     }
 }
+
+#[test]
+fn finite_check_finds_the_first_bad_entry_in_any_layout() {
+    use sparse_core::check;
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut m = gauss(7, 5, 3);
+        m[(4, 3)] = bad;
+        let err = check::finite("y", m.as_ref()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::NonFinite {
+                argument: "y",
+                row: 4,
+                col: 3
+            }
+        );
+        // A strided view (the transpose) reports the position in that view.
+        let err = check::finite("y", m.as_ref().transpose()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::NonFinite {
+                argument: "y",
+                row: 3,
+                col: 4
+            }
+        );
+    }
+    assert!(check::finite("y", gauss(7, 5, 3).as_ref()).is_ok());
+    // Huge but finite values are accepted.
+    let big = Mat::<f64>::from_fn(3, 3, |_, _| f64::MAX);
+    assert!(check::finite("y", big.as_ref()).is_ok());
+}
