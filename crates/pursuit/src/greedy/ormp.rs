@@ -27,6 +27,8 @@ pub(crate) struct OrmpScratch {
     g: Vec<f64>,
     /// Squared atom norms `G_ii` (the diagonal is strided in `G`: read it once).
     diag: Vec<f64>,
+    /// `0, 1, ..., kmax - 1`: the column indices of `U` for the AVX2 combine kernel.
+    idx: Vec<usize>,
 }
 
 impl OrmpScratch {
@@ -42,6 +44,7 @@ impl OrmpScratch {
             nu: vec![0.0; m],
             score: vec![0.0; m],
             g: Vec::with_capacity(kmax),
+            idx: (0..kmax).collect(),
         }
     }
 }
@@ -86,15 +89,13 @@ unsafe fn ormp_avx2(
     eps2: f64,
     xj: &mut [f64],
 ) -> Report {
-    ormp_steps(s, gram, a0, ynorm2, kmax, eps2, xj, |out, a, u, coefs| {
-        let idx: [usize; 64] = std::array::from_fn(|i| i);
-        if coefs.len() <= 64 {
-            super::simd::update_alpha(out, a, u, &idx[..coefs.len()], coefs)
-        } else {
-            let idx: Vec<usize> = (0..coefs.len()).collect();
-            super::simd::update_alpha(out, a, u, &idx, coefs)
-        }
-    })
+    // The index list is moved out for the call so the kernel can read it while `s` is borrowed.
+    let idx = std::mem::take(&mut s.idx);
+    let report = ormp_steps(s, gram, a0, ynorm2, kmax, eps2, xj, |out, a, u, coefs| {
+        super::simd::update_alpha(out, a, u, &idx[..coefs.len()], coefs)
+    });
+    s.idx = idx;
+    report
 }
 
 /// The ORMP steps, generic over `combine(out, a, U, c)`: `out = a - U c`.
