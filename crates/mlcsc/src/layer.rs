@@ -11,6 +11,7 @@ use csc::{ConvDictionary, Grid};
 
 use crate::error::{invalid, Error, Result};
 use crate::strided::StridedConv;
+use crate::valid::{ValidConv, ValidGeometry};
 
 /// The largest number of entries an explicit (dense) form may have (`2^26`, 512 MiB of `f64`).
 pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
@@ -77,13 +78,17 @@ pub(crate) fn normalized_coherence(m: MatRef<'_, f64>) -> f64 {
 /// * `Dense`: an explicit `n_{i-1} x n_i` matrix. Built from a [`Dictionary`] (unit-norm atoms)
 ///   or, for learned layers, from any finite matrix (atoms of any norm).
 /// * `Conv`: a [`StridedConv`], `m_i` filters spanning the `m_{i-1}` channels of the previous
-///   code, with a stride.
+///   code, with a stride and circular boundaries (the CSC model of `csc`).
+/// * `Valid`: a [`ValidConv`], the same without wrap-around: filters only where they fit, the
+///   layer of CNNs and of the MNIST experiments of the ML-CSC papers.
 #[derive(Debug, Clone)]
 pub enum Layer {
     /// A dense matrix.
     Dense(Mat<f64>),
-    /// A strided multi-channel convolution.
+    /// A strided multi-channel circular convolution.
     Conv(StridedConv),
+    /// A strided multi-channel convolution with valid boundaries.
+    Valid(ValidConv),
 }
 
 impl Layer {
@@ -136,24 +141,38 @@ impl Layer {
         Ok(Layer::Dense(a))
     }
 
-    /// Whether the layer is convolutional.
+    /// A valid convolutional layer of `filters` (`channels kh kw x maps`, any finite values)
+    /// with shape `geom` (see [`ValidConv`]).
+    pub fn valid(geom: ValidGeometry, filters: MatRef<'_, f64>) -> Result<Self> {
+        Ok(Layer::Valid(ValidConv::new(geom, filters)?))
+    }
+
+    /// Whether the layer is convolutional (circular or valid).
     pub fn is_conv(&self) -> bool {
-        matches!(self, Layer::Conv(_))
+        matches!(self, Layer::Conv(_) | Layer::Valid(_))
+    }
+
+    /// The valid convolution of a [`Layer::Valid`] layer.
+    pub fn as_valid(&self) -> Option<&ValidConv> {
+        match self {
+            Layer::Valid(v) => Some(v),
+            _ => None,
+        }
     }
 
     /// The matrix of a dense layer.
     pub fn as_dense(&self) -> Option<MatRef<'_, f64>> {
         match self {
             Layer::Dense(m) => Some(m.as_ref()),
-            Layer::Conv(_) => None,
+            _ => None,
         }
     }
 
     /// The convolution of a convolutional layer.
     pub fn as_conv(&self) -> Option<&StridedConv> {
         match self {
-            Layer::Dense(_) => None,
             Layer::Conv(c) => Some(c),
+            _ => None,
         }
     }
 
@@ -162,14 +181,22 @@ impl Layer {
         match self {
             Layer::Dense(m) => Ok(m.clone()),
             Layer::Conv(c) => explicit(c, "convolutional layer"),
+            Layer::Valid(v) => explicit(v, "convolutional layer"),
         }
     }
 
-    /// The l2 norm of every atom (column). Convolutional atoms are unit-norm filters.
+    /// The l2 norm of every atom (column). Circular convolutional atoms are unit-norm filters;
+    /// a valid layer's atoms are its filters (every position holds the whole filter).
     pub fn column_norms(&self) -> Vec<f64> {
         match self {
             Layer::Dense(m) => (0..m.ncols()).map(|j| m.col(j).norm_l2()).collect(),
             Layer::Conv(c) => vec![1.0; c.ncols()],
+            Layer::Valid(v) => {
+                let np = v.geometry().positions();
+                (0..v.ncols())
+                    .map(|j| v.filters().col(j / np).norm_l2())
+                    .collect()
+            }
         }
     }
 
@@ -184,7 +211,9 @@ impl Layer {
         match self {
             Layer::Dense(m) => Ok(normalized_coherence(m.as_ref())),
             Layer::Conv(c) if c.stride() == 1 => Ok(c.conv().coherence()),
-            Layer::Conv(_) => Ok(normalized_coherence(self.to_dense()?.as_ref())),
+            Layer::Conv(_) | Layer::Valid(_) => {
+                Ok(normalized_coherence(self.to_dense()?.as_ref()))
+            }
         }
     }
 
@@ -196,6 +225,7 @@ impl Layer {
             }
             Layer::Dense(_) => Vec::new(),
             Layer::Conv(c) => c.column_support(j),
+            Layer::Valid(v) => v.column_support(j),
         }
     }
 
@@ -207,6 +237,13 @@ impl Layer {
                 .map(|j| m.col(j).iter().filter(|v| **v != 0.0).count())
                 .sum(),
             Layer::Conv(c) => (0..c.ncols()).map(|j| c.column_support(j).len()).sum(),
+            Layer::Valid(v) => {
+                let f = v.filters();
+                let nz = (0..f.ncols())
+                    .map(|j| f.col(j).iter().filter(|x| **x != 0.0).count())
+                    .sum::<usize>();
+                nz * v.geometry().positions()
+            }
         }
     }
 
@@ -232,30 +269,35 @@ impl LinearOperator for Layer {
         match self {
             Layer::Dense(m) => m.nrows(),
             Layer::Conv(c) => c.nrows(),
+            Layer::Valid(v) => v.nrows(),
         }
     }
     fn ncols(&self) -> usize {
         match self {
             Layer::Dense(m) => m.ncols(),
             Layer::Conv(c) => c.ncols(),
+            Layer::Valid(v) => v.ncols(),
         }
     }
     fn apply_raw(&self, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
         match self {
             Layer::Dense(m) => matmul(out, Accum::Replace, m.as_ref(), x, 1.0, par),
             Layer::Conv(c) => c.apply_raw(x, out, par),
+            Layer::Valid(v) => v.apply_raw(x, out, par),
         }
     }
     fn apply_adjoint_raw(&self, y: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
         match self {
             Layer::Dense(m) => matmul(out, Accum::Replace, m.transpose(), y, 1.0, par),
             Layer::Conv(c) => c.apply_adjoint_raw(y, out, par),
+            Layer::Valid(v) => v.apply_adjoint_raw(y, out, par),
         }
     }
     fn lipschitz(&self) -> f64 {
         match self {
             Layer::Dense(m) => m.lipschitz(),
             Layer::Conv(c) => c.lipschitz(),
+            Layer::Valid(v) => v.lipschitz(),
         }
     }
 }

@@ -61,6 +61,7 @@ pub mod pursuits;
 pub mod strided;
 pub mod supervised;
 pub mod synth;
+pub mod valid;
 
 pub use error::{Error, Result};
 pub use layer::Layer;
@@ -71,6 +72,7 @@ pub use pursuits::{
 };
 pub use strided::StridedConv;
 pub use synth::{MlSignals, Synthesis};
+pub use valid::{ValidConv, ValidGeometry};
 
 pub use csc;
 pub use pursuit;

@@ -278,6 +278,11 @@ enum LayerFile {
         signal_cols: usize,
         stride: usize,
     },
+    Valid {
+        geometry: crate::valid::ValidGeometry,
+        /// The filters (`patch_len x maps`), column-major.
+        filters: Vec<f64>,
+    },
 }
 
 fn column_major(m: MatRef<'_, f64>) -> Vec<f64> {
@@ -307,6 +312,10 @@ impl From<&Layer> for LayerFile {
                     stride: c.stride(),
                 }
             }
+            Layer::Valid(v) => LayerFile::Valid {
+                geometry: v.geometry(),
+                filters: column_major(v.filters()),
+            },
         }
     }
 }
@@ -345,6 +354,18 @@ impl LayerFile {
                 let m = MatRef::from_column_major_slice(&filters, len, n_filters);
                 let d = ConvDictionary::new(Grid::d2(filter_rows, filter_cols), channels, m)?;
                 Layer::conv(d, Grid::d2(signal_rows, signal_cols), stride)
+            }
+            LayerFile::Valid { geometry, filters } => {
+                let g = crate::valid::ValidGeometry::new(
+                    geometry.channels,
+                    geometry.input,
+                    geometry.kernel,
+                    geometry.stride,
+                    geometry.maps,
+                )?;
+                check_len(filters.len(), g.patch_len(), g.maps)?;
+                let m = MatRef::from_column_major_slice(&filters, g.patch_len(), g.maps);
+                Layer::valid(g, m)
             }
         }
     }
