@@ -211,9 +211,7 @@ impl Layer {
         match self {
             Layer::Dense(m) => Ok(normalized_coherence(m.as_ref())),
             Layer::Conv(c) if c.stride() == 1 => Ok(c.conv().coherence()),
-            Layer::Conv(_) | Layer::Valid(_) => {
-                Ok(normalized_coherence(self.to_dense()?.as_ref()))
-            }
+            Layer::Conv(_) | Layer::Valid(_) => Ok(normalized_coherence(self.to_dense()?.as_ref())),
         }
     }
 

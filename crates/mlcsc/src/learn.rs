@@ -3,15 +3,16 @@
 //! IEEE TSP 2018, section "learning the model").
 
 use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rand::seq::SliceRandom;
-use sparse_core::check;
+use sparse_core::{check, power_iteration, LinearOperator, PowerIteration};
 
 use crate::data::select_columns;
 use crate::error::{invalid, Result};
 use crate::layer::Layer;
 use crate::model::MlModel;
 use crate::pursuits::Projection;
+use crate::valid::ValidGeometry;
 
 /// Multi-layer dictionary learning: the problem
 ///
@@ -29,7 +30,8 @@ use crate::pursuits::Projection;
 ///    with step `rate b / (||A||_2^2 ||B||_2^2)`, soft thresholding of the entries of `D_l` (`l >= 2`) at
 ///    `step zeta_l`, and atoms renormalised to unit norm.
 ///
-/// Dense layers only.
+/// Dense and valid convolutional layers ([`Layer::Valid`]: the filters are updated, the
+/// Lipschitz constant of each filter block found by power iteration).
 ///
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
@@ -118,7 +120,7 @@ impl MlDictionaryLearning {
         self
     }
 
-    /// Learns from the columns of `y`, starting at `init` (dense layers); `observer` sees a
+    /// Learns from the columns of `y`, starting at `init` (dense or valid convolutional layers); `observer` sees a
     /// [`LearningReport`] after every epoch. Returns the learned model.
     pub fn fit(
         &self,
@@ -139,87 +141,118 @@ impl MlDictionaryLearning {
         for &z in &zeta {
             check::non_negative("zeta", z)?;
         }
-        let mut ds: Vec<Mat<f64>> = init
-            .layers()
-            .iter()
-            .map(|l| match l.as_dense() {
-                Some(m) => Ok(m.to_owned()),
-                None => Err(invalid(
+        for (i, l) in init.layers().iter().enumerate() {
+            if matches!(**l, Layer::Conv(_)) {
+                return Err(invalid(
                     "init",
-                    "a convolutional layer",
-                    "dense layers (convolutional learning is not implemented)",
-                )),
-            })
-            .collect::<Result<_>>()?;
+                    format!("layer {} circular convolutional", i + 1),
+                    "dense or valid convolutional layers (Layer::Dense, Layer::Valid)",
+                ));
+            }
+        }
+        let mut layers: Vec<Layer> = init.layers().iter().map(|l| (**l).clone()).collect();
         let mut order: Vec<usize> = (0..y.ncols()).collect();
         let mut rng = sparse_core::generate::rng(self.seed);
         let pursuit = Projection::omp(self.sparsity).par(self.par);
+        let quick = PowerIteration {
+            max_iter: 50,
+            tol: 1e-4,
+            seed: 0,
+        };
         for epoch in 1..=self.epochs {
             order.shuffle(&mut rng);
             let (mut err, mut count) = (0.0, 0usize);
             for chunk in order.chunks(self.batch_size) {
                 let yb = select_columns(y, chunk);
-                let model = build(&ds)?;
+                let model = MlModel::new(layers.clone())?;
                 let gamma = pursuit.deepest_code(&model, yb.as_ref())?;
+                let nb = yb.ncols() as f64;
                 for l in 0..k {
-                    // A = D_1 ... D_{l-1} (n_0 x n_{l-1}); B = D_{l+1} ... D_K Gamma (n_l x b).
+                    // B = D_{l+1} ... D_K Gamma (n_l x b); the residual R = A D_l B - Y with
+                    // A = D_1 ... D_{l-1}; the gradient of 1/(2b) ||R||^2 in D_l is that of
+                    // <A^T R, D_l B> / b.
                     let mut b = gamma.clone();
-                    for d in ds[l + 1..].iter().rev() {
-                        b = d * &b;
+                    for d in layers[l + 1..].iter().rev() {
+                        b = apply(d, b.as_ref(), self.par);
                     }
-                    let a: Option<Mat<f64>> = ds[..l].iter().fold(None, |acc, d| match acc {
-                        None => Some(d.clone()),
-                        Some(a) => Some(&a * d),
-                    });
-                    let db = &ds[l] * &b;
-                    let xhat = match &a {
-                        Some(a) => a * &db,
-                        None => db,
-                    };
-                    let r = &xhat - &yb;
+                    let mut xhat = apply(&layers[l], b.as_ref(), self.par);
+                    for d in layers[..l].iter().rev() {
+                        xhat = apply(d, xhat.as_ref(), self.par);
+                    }
+                    let mut r = xhat;
+                    r -= &yb;
                     if l == 0 {
                         err += r.squared_norm_l2();
                         count += r.nrows() * r.ncols();
                     }
-                    let lip_a = a.as_ref().map_or(1.0, |a| spectral_sq(a.as_ref()));
-                    // The fit is the mean over the batch: 1/(2 b) ||Y - A D_l B||_F^2.
-                    let nb = yb.ncols() as f64;
-                    let lip = lip_a * spectral_sq(b.as_ref()) / nb;
+                    let mut atr = r;
+                    for d in layers[..l].iter() {
+                        atr = adjoint(d, atr.as_ref(), self.par);
+                    }
+                    let lip_a = if l == 0 {
+                        1.0
+                    } else {
+                        let a = MlModel::new(layers[..l].to_vec())?.effective(1, l)?;
+                        1.05 * power_iteration(&a, quick)
+                    };
+                    let layer = &mut layers[l];
+                    let (lip_b, mut grad) = match layer {
+                        Layer::Dense(d) => {
+                            let mut g = Mat::<f64>::zeros(d.nrows(), d.ncols());
+                            matmul(
+                                g.as_mut(),
+                                Accum::Replace,
+                                atr.as_ref(),
+                                b.transpose(),
+                                1.0,
+                                self.par,
+                            );
+                            (spectral_sq(b.as_ref()), g)
+                        }
+                        Layer::Valid(v) => {
+                            let geom = v.geometry();
+                            let mut g = Mat::<f64>::zeros(geom.patch_len(), geom.maps);
+                            geom.filter_grad(atr.as_ref(), b.as_ref(), 1.0, g.as_mut(), self.par);
+                            let map = FilterMap {
+                                geom,
+                                b: b.as_ref(),
+                            };
+                            (1.05 * power_iteration(&map, quick), g)
+                        }
+                        Layer::Conv(_) => unreachable!("refused above"),
+                    };
+                    grad *= faer::Scale(1.0 / nb);
+                    let lip = lip_a * lip_b / nb;
                     if lip <= 0.0 || !lip.is_finite() {
                         continue;
                     }
                     let step = self.rate / lip;
-                    // grad = A^T R B^T.
-                    let atr = match &a {
-                        Some(a) => a.transpose() * &r,
-                        None => r,
-                    };
-                    let mut grad = Mat::<f64>::zeros(ds[l].nrows(), ds[l].ncols());
-                    matmul(
-                        grad.as_mut(),
-                        Accum::Replace,
-                        atr.as_ref(),
-                        b.transpose(),
-                        1.0 / nb,
-                        self.par,
-                    );
                     let thr = if l == 0 { 0.0 } else { step * zeta[l] };
-                    let d = &mut ds[l];
+                    let mut d = match layer {
+                        Layer::Dense(d) => d.as_mut(),
+                        Layer::Valid(v) => v.filters_mut(),
+                        Layer::Conv(_) => unreachable!("refused above"),
+                    };
                     for j in 0..d.ncols() {
                         for i in 0..d.nrows() {
                             let v = d[(i, j)] - step * grad[(i, j)];
                             d[(i, j)] = sparse_core::shrink::soft(v, thr);
                         }
-                        let nrm = d.col(j).norm_l2();
+                        let nrm = d.as_ref().col(j).norm_l2();
                         if nrm > 0.0 {
-                            d.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
+                            d.as_mut().col_mut(j).iter_mut().for_each(|v| *v /= nrm);
                         }
                     }
                 }
             }
-            let density = ds
+            let density = layers
                 .iter()
-                .map(|d| {
+                .map(|l| {
+                    let d = match l {
+                        Layer::Dense(d) => d.as_ref(),
+                        Layer::Valid(v) => v.filters(),
+                        Layer::Conv(_) => unreachable!("refused above"),
+                    };
                     let nnz = (0..d.ncols())
                         .map(|j| d.col(j).iter().filter(|v| **v != 0.0).count())
                         .sum::<usize>();
@@ -232,16 +265,63 @@ impl MlDictionaryLearning {
                 density,
             });
         }
-        build(&ds)
+        MlModel::new(layers)
     }
 }
 
-fn build(ds: &[Mat<f64>]) -> Result<MlModel> {
-    MlModel::new(
-        ds.iter()
-            .map(|d| Layer::from_matrix(d.as_ref()))
-            .collect::<Result<Vec<_>>>()?,
-    )
+fn apply(l: &Layer, x: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(l.nrows(), x.ncols());
+    l.apply_raw(x, out.as_mut(), par);
+    out
+}
+
+fn adjoint(l: &Layer, y: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(l.ncols(), y.ncols());
+    l.apply_adjoint_raw(y, out.as_mut(), par);
+    out
+}
+
+/// The linear map `F -> D_l(F) B` from the (flattened) filters of a valid layer to its
+/// synthesis of the codes `B`: its `||.||_2^2` is the Lipschitz constant of the filter update.
+struct FilterMap<'a> {
+    geom: ValidGeometry,
+    b: MatRef<'a, f64>,
+}
+
+impl LinearOperator for FilterMap<'_> {
+    fn nrows(&self) -> usize {
+        self.geom.input_len() * self.b.ncols()
+    }
+    fn ncols(&self) -> usize {
+        self.geom.patch_len() * self.geom.maps
+    }
+    fn apply_raw(&self, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>, par: Par) {
+        let (pl, n, nb) = (self.geom.patch_len(), self.geom.input_len(), self.b.ncols());
+        for c in 0..x.ncols() {
+            let f = Mat::<f64>::from_fn(pl, self.geom.maps, |i, j| x[(i + pl * j, c)]);
+            let mut y = Mat::<f64>::zeros(n, nb);
+            self.geom.synthesize(f.as_ref(), self.b, y.as_mut(), par);
+            for j in 0..nb {
+                for i in 0..n {
+                    out[(i + n * j, c)] = y[(i, j)];
+                }
+            }
+        }
+    }
+    fn apply_adjoint_raw(&self, y: MatRef<'_, f64>, mut out: MatMut<'_, f64>, par: Par) {
+        let (pl, n, nb) = (self.geom.patch_len(), self.geom.input_len(), self.b.ncols());
+        for c in 0..y.ncols() {
+            let a = Mat::<f64>::from_fn(n, nb, |i, j| y[(i + n * j, c)]);
+            let mut g = Mat::<f64>::zeros(pl, self.geom.maps);
+            self.geom
+                .filter_grad(a.as_ref(), self.b, 1.0, g.as_mut(), par);
+            for j in 0..self.geom.maps {
+                for i in 0..pl {
+                    out[(i + pl * j, c)] = g[(i, j)];
+                }
+            }
+        }
+    }
 }
 
 /// Lays the columns of `atoms` (each an `h x w` image, column-major) out as a grid of tiles

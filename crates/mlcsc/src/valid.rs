@@ -106,7 +106,9 @@ impl ValidGeometry {
         let k = e % (kh * kw);
         let (a, b) = (k % kh, k / kh);
         let _ = kw;
-        ch * self.input.0 * self.input.1 + (r * self.stride + a) + self.input.0 * (c * self.stride + b)
+        ch * self.input.0 * self.input.1
+            + (r * self.stride + a)
+            + self.input.0 * (c * self.stride + b)
     }
 
     /// The patch matrix of images `x` (`input_len x b`): column `j P + p` holds the input under
@@ -117,7 +119,10 @@ impl ValidGeometry {
         for j in 0..x.ncols() {
             let xj = x.col(j);
             for p in 0..np {
-                let col = out.col_mut(j * np + p).try_as_col_major_mut().expect("contiguous");
+                let col = out
+                    .col_mut(j * np + p)
+                    .try_as_col_major_mut()
+                    .expect("contiguous");
                 for (e, v) in col.as_slice_mut().iter_mut().enumerate() {
                     *v = xj[self.input_index(p, e)];
                 }
@@ -142,7 +147,9 @@ impl ValidGeometry {
     /// Codes (`code_len x b`) as rows: `(P b) x maps`, row `j P + p`, column `q`.
     fn code_rows(&self, g: MatRef<'_, f64>) -> Mat<f64> {
         let np = self.positions();
-        Mat::from_fn(np * g.ncols(), self.maps, |r, q| g[(q * np + r % np, r / np)])
+        Mat::from_fn(np * g.ncols(), self.maps, |r, q| {
+            g[(q * np + r % np, r / np)]
+        })
     }
 
     /// `D g` for filters `f` (`patch_len x maps`), written into `out` (`input_len x b`).
@@ -166,7 +173,13 @@ impl ValidGeometry {
     }
 
     /// `D^T x` for filters `f`, written into `out` (`code_len x b`).
-    pub fn analyze(&self, f: MatRef<'_, f64>, x: MatRef<'_, f64>, mut out: MatMut<'_, f64>, par: Par) {
+    pub fn analyze(
+        &self,
+        f: MatRef<'_, f64>,
+        x: MatRef<'_, f64>,
+        mut out: MatMut<'_, f64>,
+        par: Par,
+    ) {
         let np = self.positions();
         let mut at = 0;
         while at < x.ncols() {
@@ -202,7 +215,14 @@ impl ValidGeometry {
             let w = CHUNK.min(a.ncols() - at);
             let cols = self.im2col(a.subcols(at, w));
             let rows = self.code_rows(b.subcols(at, w));
-            matmul(grad.as_mut(), Accum::Add, cols.as_ref(), rows.as_ref(), alpha, par);
+            matmul(
+                grad.as_mut(),
+                Accum::Add,
+                cols.as_ref(),
+                rows.as_ref(),
+                alpha,
+                par,
+            );
             at += w;
         }
     }
@@ -322,7 +342,8 @@ mod tests {
                     for ch in 0..geom.channels {
                         for b in 0..kw {
                             for a in 0..kh {
-                                let row = ch * h * w + (r * geom.stride + a) + h * (c * geom.stride + b);
+                                let row =
+                                    ch * h * w + (r * geom.stride + a) + h * (c * geom.stride + b);
                                 d[(row, col)] += f[(ch * kh * kw + a + kh * b, q)];
                             }
                         }
@@ -336,7 +357,11 @@ mod tests {
     #[test]
     fn matches_the_definition_and_its_adjoint() {
         let mut rng = sparse_core::generate::rng(3);
-        for (c, input, k, s, m) in [(1, (9, 8), (3, 2), 2, 3), (2, (7, 7), (3, 3), 1, 2), (3, (5, 6), (5, 6), 3, 4)] {
+        for (c, input, k, s, m) in [
+            (1, (9, 8), (3, 2), 2, 3),
+            (2, (7, 7), (3, 3), 1, 2),
+            (3, (5, 6), (5, 6), 3, 4),
+        ] {
             let geom = ValidGeometry::new(c, input, k, s, m).unwrap();
             let layer = ValidConv::random(geom, &mut rng).unwrap();
             let truth = brute(&geom, layer.filters());
@@ -347,7 +372,9 @@ mod tests {
             let dt = layer.apply_adjoint(eye.as_ref()).unwrap();
             assert!((&dt - truth.transpose()).norm_max() < 1e-14);
             // Filter gradient of <a, D b> by finite differences (it is linear: exact).
-            let a = Mat::<f64>::from_fn(geom.input_len(), 70, |i, j| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+            let a = Mat::<f64>::from_fn(geom.input_len(), 70, |i, j| {
+                ((i * 7 + j * 3) % 11) as f64 - 5.0
+            });
             let b = Mat::<f64>::from_fn(geom.code_len(), 70, |i, j| ((i * 5 + j) % 7) as f64 - 3.0);
             let mut grad = Mat::<f64>::zeros(geom.patch_len(), m);
             geom.filter_grad(a.as_ref(), b.as_ref(), 1.0, grad.as_mut(), Par::Seq);
