@@ -173,3 +173,120 @@ fn unfolded_networks_learn_the_digits() {
         assert!(after > 0.85 && after > before, "K={k}: {before} -> {after}");
     }
 }
+
+/// A small CNN-shaped net: 9 x 8 images, 3 filters 3 x 2 stride 2, 4 filters 2 x 2 x 3, dense 5.
+fn small_conv(k: usize, kind: Unfolding) -> UnfoldedNet {
+    use mlcsc::supervised::LayerSpec;
+    let specs = [
+        LayerSpec::Conv {
+            maps: 3,
+            kernel: (3, 2),
+            stride: 2,
+        },
+        LayerSpec::Conv {
+            maps: 4,
+            kernel: (2, 2),
+            stride: 1,
+        },
+        LayerSpec::Dense(5),
+    ];
+    let mut net = UnfoldedNet::convolutional((1, 9, 8), &specs, 3, k, kind, 11).unwrap();
+    // Larger steps and biases of both signs make every term of the recursion matter.
+    for i in 1..=3 {
+        let nb = net.bias(i).unwrap().len();
+        // The step sits right after the dictionary block (the documented flat layout).
+        let c = net
+            .params()
+            .iter()
+            .position(|&v| v == net.step(i).unwrap())
+            .unwrap();
+        net.params_mut()[c] = 0.5;
+        for p in 0..nb {
+            net.params_mut()[c + 1 + p] = 0.1 * ((p % 3) as f64 - 0.8);
+        }
+    }
+    net
+}
+
+#[test]
+fn convolutional_backprop_matches_central_finite_differences() {
+    let x = rand_input(72, 4, 8);
+    let labels = [0, 2, 1, 1];
+    for kind in [Unfolding::Ista, Unfolding::Fista] {
+        for k in [1, 3] {
+            let net = small_conv(k, kind);
+            assert_eq!(net.dims(), &[72, 4 * 4 * 3, 3 * 3 * 4, 5]);
+            let mut grad = vec![0.0; net.params().len()];
+            let loss = net.loss_grad(x.as_ref(), &labels, &mut grad).unwrap();
+            assert!((loss - net.loss(x.as_ref(), &labels).unwrap()).abs() < 1e-12);
+            let h = 1e-6;
+            for p in 0..grad.len() {
+                let mut plus = net.clone();
+                plus.params_mut()[p] += h;
+                let mut minus = net.clone();
+                minus.params_mut()[p] -= h;
+                let fd = (plus.loss(x.as_ref(), &labels).unwrap()
+                    - minus.loss(x.as_ref(), &labels).unwrap())
+                    / (2.0 * h);
+                let err = (fd - grad[p]).abs() / (1e-4 + fd.abs().max(grad[p].abs()));
+                assert!(
+                    err < 1e-4,
+                    "{kind:?} K={k} param {p}: fd {fd} vs bp {}",
+                    grad[p]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn one_unfolding_of_a_convolutional_net_is_a_cnn() {
+    // The CNN written out: ReLU(c * correlation + per-map bias), valid, strided.
+    let net = small_conv(1, Unfolding::Ista);
+    let x = rand_input(72, 3, 9);
+    let mut g = x.clone();
+    let mut shape = (1usize, 9usize, 8usize);
+    for i in 1..=3 {
+        let (c, b) = (net.step(i).unwrap(), net.bias(i).unwrap().to_vec());
+        let f = net.dictionary(i).unwrap();
+        let next = match net.geometry(i).unwrap() {
+            Some(geo) => {
+                let (oh, ow) = geo.out();
+                let (kh, kw) = geo.kernel;
+                let mut out = Mat::<f64>::zeros(geo.maps * oh * ow, g.ncols());
+                for s in 0..g.ncols() {
+                    for q in 0..geo.maps {
+                        for cc in 0..ow {
+                            for r in 0..oh {
+                                let mut dot = 0.0;
+                                for ch in 0..shape.0 {
+                                    for bb in 0..kw {
+                                        for a in 0..kh {
+                                            let pix = ch * shape.1 * shape.2
+                                                + (r * geo.stride + a)
+                                                + shape.1 * (cc * geo.stride + bb);
+                                            dot += f[(ch * kh * kw + a + kh * bb, q)] * g[(pix, s)];
+                                        }
+                                    }
+                                }
+                                out[(q * oh * ow + r + oh * cc, s)] = (c * dot + b[q]).max(0.0);
+                            }
+                        }
+                    }
+                }
+                shape = (geo.maps, oh, ow);
+                out
+            }
+            None => Mat::<f64>::from_fn(f.ncols(), g.ncols(), |a, s| {
+                let dot: f64 = (0..f.nrows()).map(|r| f[(r, a)] * g[(r, s)]).sum();
+                (c * dot + b[a]).max(0.0)
+            }),
+        };
+        g = next;
+    }
+    let got = net.codes(x.as_ref()).unwrap();
+    assert!((&g - &got).norm_max() < 1e-12);
+    // The learned layers form an ML-CSC model of valid convolutions.
+    let model = net.model().unwrap();
+    assert_eq!(model.dims(), vec![72, 48, 36, 5]);
+}

@@ -8,8 +8,8 @@
 //! `K = 1` is a feed-forward ReLU network, `K > 1` a recurrent one. Dictionaries, thresholds and
 //! classifier are trained jointly by back-propagation written for it ([`UnfoldedNet::loss_grad`],
 //! checked against central finite differences in the tests) with Adam ([`SupervisedTraining`]).
-//! Layers are dense; a convolutional network would need the filter gradients of a strided
-//! convolution, which are not implemented.
+//! Layers are dense or valid strided convolutions ([`LayerSpec`],
+//! [`UnfoldedNet::convolutional`]): with convolutional layers `K = 1` is a CNN.
 //!
 //! ```
 //! use mlcsc::supervised::{SupervisedTraining, UnfoldedNet, Unfolding};
@@ -25,5 +25,5 @@
 mod net;
 mod train;
 
-pub use net::{UnfoldedNet, Unfolding};
+pub use net::{LayerSpec, UnfoldedNet, Unfolding};
 pub use train::{EpochStats, SupervisedTraining};

@@ -10,6 +10,7 @@ use sparse_core::{check, LinearOperator};
 use crate::error::{invalid, mismatch, Result};
 use crate::layer::Layer;
 use crate::model::MlModel;
+use crate::valid::{ValidConv, ValidGeometry};
 
 /// Which iteration the network unfolds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -21,20 +22,66 @@ pub enum Unfolding {
     Fista,
 }
 
+/// The architecture of one layer of an [`UnfoldedNet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayerSpec {
+    /// A dense dictionary of this many atoms (one bias per atom).
+    Dense(usize),
+    /// A valid strided convolution ([`crate::ValidConv`]) of `maps` filters of
+    /// `kernel.0 x kernel.1` spanning every channel of the layer's input, with stride `stride`
+    /// (one bias per feature map, shared by its positions, as in a CNN).
+    Conv {
+        /// Number of filters.
+        maps: usize,
+        /// Filter support.
+        kernel: (usize, usize),
+        /// Stride.
+        stride: usize,
+    },
+}
+
+/// How a layer's dictionary is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Kind {
+    /// `n_{i-1} x n_i`, column-major.
+    Dense,
+    /// The filters `patch_len x maps`, column-major.
+    Valid(ValidGeometry),
+}
+
 /// Offsets of one layer's parameters in the flat vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct LayerAt {
     d: usize,
     c: usize,
     b: usize,
+    kind: Kind,
+}
+
+impl LayerAt {
+    /// Entries of the dictionary block.
+    fn d_len(&self, n: usize, m: usize) -> usize {
+        match self.kind {
+            Kind::Dense => n * m,
+            Kind::Valid(g) => g.patch_len() * g.maps,
+        }
+    }
+    /// Code entries per bias (1 for dense layers, the positions of a map otherwise).
+    fn per_bias(&self) -> usize {
+        match self.kind {
+            Kind::Dense => 1,
+            Kind::Valid(g) => g.positions(),
+        }
+    }
 }
 
 /// A supervised unfolded ML-ISTA / ML-FISTA network (Sulam, Aberdam, Beck & Elad, TPAMI 2019,
 /// "supervised learning formulation"): `K` iterations of the multi-layer pursuit on an input
 /// `y`, then a linear classifier with softmax cross-entropy on the deepest code.
 ///
-/// Layer `i` has an (unnormalised) dictionary `D_i` (`n_{i-1} x n_i`), a step `c_i > 0` and a
-/// bias vector `b_i` (`b_i = -c_i lambda_i` in the pursuit's terms). Iteration `k` computes, from
+/// Layer `i` has an (unnormalised) dictionary `D_i` (`n_{i-1} x n_i`: a dense matrix or the
+/// filters of a valid strided convolution, [`LayerSpec`]), a step `c_i > 0` and a bias vector
+/// `b_i` (`b_i = -c_i lambda_i` in the pursuit's terms; one per atom, or per feature map). Iteration `k` computes, from
 /// the point `z` (`0` at `k = 1`, the previous deepest estimate — extrapolated by FISTA's momentum
 /// for ML-FISTA — afterwards), `h_L = z`, `h_{i-1} = D_i h_i`, and for `i = 1..L`
 ///
@@ -42,8 +89,10 @@ struct LayerAt {
 ///
 /// The first iteration is therefore the feed-forward network `g_i = ReLU(c_i D_i^T g_{i-1} + b_i)`:
 /// every `K` uses the *same* parameters, and `K = 1` is a plain ReLU network. The logits are
-/// `W g_L + w_0`. Parameters live in one flat vector (`D_i` column-major, `c_i`, `b_i` per layer,
-/// then `W`, `w_0`), the layout the optimiser and the finite-difference checks use.
+/// `W g_L + w_0`. Parameters live in one flat vector (`D_i` column-major — the filter matrix
+/// for a convolutional layer —, `c_i`, `b_i` per layer, then `W`, `w_0`), the layout the
+/// optimiser and the finite-difference checks use. With convolutional layers
+/// ([`UnfoldedNet::convolutional`]) `K = 1` is a plain CNN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnfoldedNet {
     dims: Vec<usize>,
@@ -109,30 +158,118 @@ impl UnfoldedNet {
         for &d in dims {
             check::count("dims", d, usize::MAX)?;
         }
+        let specs: Vec<LayerSpec> = dims[1..].iter().map(|&m| LayerSpec::Dense(m)).collect();
+        Self::build(dims[0], None, &specs, classes, unfoldings, kind, seed)
+    }
+
+    /// A convolutional (or mixed) network on images of `input = (channels, rows, cols)`
+    /// (column-major, channel after channel), with the layers `specs` — valid strided
+    /// convolutions ([`crate::ValidConv`]) and, typically last, dense layers. Initialised as
+    /// [`new`](Self::new) (unit-norm Gaussian filters, `c_i = 1 / ||D_i||_2^2`).
+    ///
+    /// ```
+    /// use mlcsc::supervised::{LayerSpec, UnfoldedNet, Unfolding};
+    /// let specs = [
+    ///     LayerSpec::Conv { maps: 8, kernel: (6, 6), stride: 2 },  // 28 -> 12
+    ///     LayerSpec::Conv { maps: 16, kernel: (6, 6), stride: 2 }, // 12 -> 4
+    ///     LayerSpec::Conv { maps: 32, kernel: (4, 4), stride: 1 }, // 4 -> 1
+    /// ];
+    /// let net = UnfoldedNet::convolutional((1, 28, 28), &specs, 10, 2, Unfolding::Ista, 0)?;
+    /// assert_eq!(net.dims(), &[784, 12 * 12 * 8, 4 * 4 * 16, 32]);
+    /// # Ok::<(), mlcsc::Error>(())
+    /// ```
+    pub fn convolutional(
+        input: (usize, usize, usize),
+        specs: &[LayerSpec],
+        classes: usize,
+        unfoldings: usize,
+        kind: Unfolding,
+        seed: u64,
+    ) -> Result<Self> {
+        if specs.is_empty() {
+            return Err(invalid("specs", "[]", "at least one layer"));
+        }
+        check::count("input", input.0.min(input.1).min(input.2), usize::MAX)?;
+        Self::build(
+            input.0 * input.1 * input.2,
+            Some(input),
+            specs,
+            classes,
+            unfoldings,
+            kind,
+            seed,
+        )
+    }
+
+    fn build(
+        n0: usize,
+        mut shape: Option<(usize, usize, usize)>,
+        specs: &[LayerSpec],
+        classes: usize,
+        unfoldings: usize,
+        kind: Unfolding,
+        seed: u64,
+    ) -> Result<Self> {
         check::count("classes", classes, usize::MAX)?;
         check::count("unfoldings", unfoldings, usize::MAX)?;
         let mut rng = sparse_core::generate::rng(seed);
         let mut params = Vec::new();
         let mut layers = Vec::new();
-        for w in dims.windows(2) {
-            let (n, m) = (w[0], w[1]);
-            let mut d = Mat::<f64>::from_fn(n, m, |_, _| StandardNormal.sample(&mut rng));
-            for j in 0..m {
-                let nrm = d.col(j).norm_l2().max(f64::MIN_POSITIVE);
-                d.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
-            }
-            let l = d.lipschitz();
+        let mut dims = vec![n0];
+        let quick = sparse_core::PowerIteration {
+            max_iter: 300,
+            tol: 1e-6,
+            seed,
+        };
+        for (i, spec) in specs.iter().enumerate() {
+            let n = dims[i];
+            let (kind_i, d, m, nbias) = match *spec {
+                LayerSpec::Dense(m) => {
+                    check::count("specs", m, usize::MAX)?;
+                    let d = gaussian_unit(n, m, &mut rng);
+                    shape = None;
+                    (Kind::Dense, d, m, m)
+                }
+                LayerSpec::Conv {
+                    maps,
+                    kernel,
+                    stride,
+                } => {
+                    let Some((ch, rows, cols)) = shape else {
+                        return Err(invalid(
+                            "specs",
+                            format!("layer {} convolutional", i + 1),
+                            "convolutional layers only before dense ones, on an image input \
+                             (UnfoldedNet::convolutional)",
+                        ));
+                    };
+                    let g = ValidGeometry::new(ch, (rows, cols), kernel, stride, maps)?;
+                    let d = gaussian_unit(g.patch_len(), maps, &mut rng);
+                    let (oh, ow) = g.out();
+                    shape = Some((maps, oh, ow));
+                    (Kind::Valid(g), d, g.code_len(), maps)
+                }
+            };
+            let l = match kind_i {
+                Kind::Dense => d.lipschitz(),
+                Kind::Valid(g) => {
+                    let op = ValidConv::new(g, d.as_ref())?;
+                    1.01 * sparse_core::power_iteration(&op, quick)
+                }
+            };
             let at = LayerAt {
                 d: params.len(),
-                c: params.len() + n * m,
-                b: params.len() + n * m + 1,
+                c: params.len() + d.nrows() * d.ncols(),
+                b: params.len() + d.nrows() * d.ncols() + 1,
+                kind: kind_i,
             };
-            for j in 0..m {
+            for j in 0..d.ncols() {
                 params.extend(d.col(j).iter().copied());
             }
             params.push(1.0 / l);
-            params.extend(std::iter::repeat_n(-0.01, m));
+            params.extend(std::iter::repeat_n(-0.01, nbias));
             layers.push(at);
+            dims.push(m);
         }
         let nl = dims[dims.len() - 1];
         let w = params.len();
@@ -144,7 +281,7 @@ impl UnfoldedNet {
         let w0 = params.len();
         params.extend(std::iter::repeat_n(0.0, classes));
         Ok(Self {
-            dims: dims.to_vec(),
+            dims,
             classes,
             unfoldings,
             kind,
@@ -208,15 +345,103 @@ impl UnfoldedNet {
         Ok(self.layers[i - 1])
     }
 
-    /// `D_i` (`n_{i-1} x n_i`), `1 <= i <= L`.
+    /// `D_i` (`n_{i-1} x n_i`) of a dense layer, or the filters (`patch_len x maps`) of a
+    /// convolutional one, `1 <= i <= L`.
     pub fn dictionary(&self, i: usize) -> Result<MatRef<'_, f64>> {
         let at = self.at(i)?;
         Ok(self.d(i - 1, at))
     }
 
+    /// The shape of layer `i`'s convolution (`None` for a dense layer).
+    pub fn geometry(&self, i: usize) -> Result<Option<ValidGeometry>> {
+        Ok(match self.at(i)?.kind {
+            Kind::Dense => None,
+            Kind::Valid(g) => Some(g),
+        })
+    }
+
+    /// Offset of the step `c_i` of every layer in the flat parameters.
+    pub(crate) fn step_offsets(&self) -> Vec<usize> {
+        self.layers.iter().map(|at| at.c).collect()
+    }
+
     fn d(&self, l: usize, at: LayerAt) -> MatRef<'_, f64> {
+        match at.kind {
+            Kind::Dense => {
+                let (n, m) = (self.dims[l], self.dims[l + 1]);
+                MatRef::from_column_major_slice(&self.params[at.d..at.d + n * m], n, m)
+            }
+            Kind::Valid(g) => MatRef::from_column_major_slice(
+                &self.params[at.d..at.d + g.patch_len() * g.maps],
+                g.patch_len(),
+                g.maps,
+            ),
+        }
+    }
+
+    /// `out (+)= alpha D_l x`.
+    fn d_apply(
+        &self,
+        l: usize,
+        x: MatRef<'_, f64>,
+        mut out: MatMut<'_, f64>,
+        add: bool,
+        alpha: f64,
+    ) {
+        let at = self.layers[l];
+        match at.kind {
+            Kind::Dense => gemm(out, add, self.d(l, at), x, alpha),
+            Kind::Valid(g) => {
+                let mut t = Mat::<f64>::zeros(out.nrows(), out.ncols());
+                g.synthesize(self.d(l, at), x, t.as_mut(), Par::Seq);
+                combine(out.as_mut(), t.as_ref(), add, alpha);
+            }
+        }
+    }
+
+    /// `out (+)= alpha D_l^T y`.
+    fn dt_apply(
+        &self,
+        l: usize,
+        y: MatRef<'_, f64>,
+        mut out: MatMut<'_, f64>,
+        add: bool,
+        alpha: f64,
+    ) {
+        let at = self.layers[l];
+        match at.kind {
+            Kind::Dense => gemm(out, add, self.d(l, at).transpose(), y, alpha),
+            Kind::Valid(g) => {
+                let mut t = Mat::<f64>::zeros(out.nrows(), out.ncols());
+                g.analyze(self.d(l, at), y, t.as_mut(), Par::Seq);
+                combine(out.as_mut(), t.as_ref(), add, alpha);
+            }
+        }
+    }
+
+    /// `grad[D_l] += alpha d/dD_l sum_j <a_j, D_l b_j>`.
+    fn d_grad(
+        &self,
+        l: usize,
+        a: MatRef<'_, f64>,
+        b: MatRef<'_, f64>,
+        alpha: f64,
+        grad: &mut [f64],
+    ) {
+        let at = self.layers[l];
         let (n, m) = (self.dims[l], self.dims[l + 1]);
-        MatRef::from_column_major_slice(&self.params[at.d..at.d + n * m], n, m)
+        let len = at.d_len(n, m);
+        let gd = &mut grad[at.d..at.d + len];
+        match at.kind {
+            Kind::Dense => {
+                let gd = MatMut::from_column_major_slice_mut(gd, n, m);
+                gemm(gd, true, a, b.transpose(), alpha);
+            }
+            Kind::Valid(g) => {
+                let gd = MatMut::from_column_major_slice_mut(gd, g.patch_len(), g.maps);
+                g.filter_grad(a, b, alpha, gd, Par::Seq);
+            }
+        }
     }
 
     /// The step `c_i`.
@@ -224,10 +449,11 @@ impl UnfoldedNet {
         Ok(self.params[self.at(i)?.c])
     }
 
-    /// The biases `b_i` (`n_i` entries).
+    /// The biases `b_i` (`n_i` entries for a dense layer, one per feature map for a
+    /// convolutional one).
     pub fn bias(&self, i: usize) -> Result<&[f64]> {
         let at = self.at(i)?;
-        Ok(&self.params[at.b..at.b + self.dims[i]])
+        Ok(&self.params[at.b..at.b + self.dims[i] / at.per_bias()])
     }
 
     /// The classifier `(W, w_0)`: `W` is `classes x n_L`.
@@ -243,11 +469,14 @@ impl UnfoldedNet {
         )
     }
 
-    /// The learned dictionaries as a multi-layer model (dense layers, atoms not normalised),
-    /// for the pursuits of this crate.
+    /// The learned dictionaries as a multi-layer model (dense and valid convolutional layers,
+    /// atoms not normalised), for the pursuits of this crate.
     pub fn model(&self) -> Result<MlModel> {
         let layers = (1..=self.depth())
-            .map(|i| Layer::from_matrix(self.dictionary(i)?))
+            .map(|i| match self.layers[i - 1].kind {
+                Kind::Dense => Layer::from_matrix(self.dictionary(i)?),
+                Kind::Valid(g) => Layer::valid(g, self.dictionary(i)?),
+            })
             .collect::<Result<Vec<_>>>()?;
         MlModel::new(layers)
     }
@@ -298,13 +527,7 @@ impl UnfoldedNet {
                 h[nl] = z;
                 for i in (0..nl).rev() {
                     let (lo, hi) = h.split_at_mut(i + 1);
-                    gemm(
-                        lo[i].as_mut(),
-                        false,
-                        self.d(i, self.layers[i]),
-                        hi[0].as_ref(),
-                        1.0,
-                    );
+                    self.d_apply(i, hi[0].as_ref(), lo[i].as_mut(), false, 1.0);
                 }
             }
             let (mut rs, mut qs, mut as_) = (Vec::new(), Vec::new(), Vec::new());
@@ -318,18 +541,13 @@ impl UnfoldedNet {
                     r += &h[i];
                 }
                 let mut q = Mat::<f64>::zeros(self.dims[i + 1], b);
-                gemm(
-                    q.as_mut(),
-                    false,
-                    self.d(i, at).transpose(),
-                    r.as_ref(),
-                    1.0,
-                );
+                self.dt_apply(i, r.as_ref(), q.as_mut(), false, 1.0);
                 let c = self.params[at.c];
-                let bias = &self.params[at.b..at.b + self.dims[i + 1]];
+                let pb = at.per_bias();
+                let bias = &self.params[at.b..at.b + self.dims[i + 1] / pb];
                 let a = Mat::<f64>::from_fn(self.dims[i + 1], b, |p, j| {
                     let hv = if h.is_empty() { 0.0 } else { h[i + 1][(p, j)] };
-                    hv - c * q[(p, j)] + bias[p]
+                    hv - c * q[(p, j)] + bias[p / pb]
                 });
                 let g = Mat::<f64>::from_fn(a.nrows(), b, |p, j| a[(p, j)].max(0.0));
                 rs.push(r);
@@ -456,6 +674,7 @@ impl UnfoldedNet {
             for i in (0..nl).rev() {
                 let at = self.layers[i];
                 let (n, m) = (self.dims[i], self.dims[i + 1]);
+                let pb = at.per_bias();
                 let c = self.params[at.c];
                 let mut da = std::mem::replace(&mut dg[i], Mat::zeros(0, 0));
                 for j in 0..b {
@@ -466,7 +685,7 @@ impl UnfoldedNet {
                     }
                 }
                 for p in 0..m {
-                    grad[at.b + p] += (0..b).map(|j| da[(p, j)]).sum::<f64>();
+                    grad[at.b + p / pb] += (0..b).map(|j| da[(p, j)]).sum::<f64>();
                 }
                 if has_h {
                     dh[i + 1] += &da;
@@ -479,10 +698,9 @@ impl UnfoldedNet {
                 }
                 grad[at.c] += dc;
                 // dq = -c da; dD += r dq^T; dr = D dq.
-                let gd = MatMut::from_column_major_slice_mut(&mut grad[at.d..at.d + n * m], n, m);
-                gemm(gd, true, st.r[i].as_ref(), da.transpose(), -c);
+                self.d_grad(i, st.r[i].as_ref(), da.as_ref(), -c, grad);
                 let mut dr = Mat::<f64>::zeros(n, b);
-                gemm(dr.as_mut(), false, self.d(i, at), da.as_ref(), -c);
+                self.d_apply(i, da.as_ref(), dr.as_mut(), false, -c);
                 if has_h {
                     dh[i] += &dr;
                 }
@@ -493,19 +711,9 @@ impl UnfoldedNet {
             if has_h {
                 // h_{i-1} = D_i h_i, top down.
                 for i in 0..nl {
-                    let at = self.layers[i];
-                    let (n, m) = (self.dims[i], self.dims[i + 1]);
-                    let gd =
-                        MatMut::from_column_major_slice_mut(&mut grad[at.d..at.d + n * m], n, m);
-                    gemm(gd, true, dh[i].as_ref(), st.h[i + 1].transpose(), 1.0);
+                    self.d_grad(i, dh[i].as_ref(), st.h[i + 1].as_ref(), 1.0, grad);
                     let (lo, hi) = dh.split_at_mut(i + 1);
-                    gemm(
-                        hi[0].as_mut(),
-                        true,
-                        self.d(i, at).transpose(),
-                        lo[i].as_ref(),
-                        1.0,
-                    );
+                    self.dt_apply(i, lo[i].as_ref(), hi[0].as_mut(), true, 1.0);
                 }
                 // z = (1 + rho) gamma^{(k-1)} - rho gamma^{(k-2)}.
                 let dzk = &dh[nl];
@@ -517,6 +725,26 @@ impl UnfoldedNet {
         }
         loss
     }
+}
+
+/// `out = alpha t` or `out += alpha t`.
+fn combine(mut out: MatMut<'_, f64>, t: MatRef<'_, f64>, add: bool, alpha: f64) {
+    for j in 0..out.ncols() {
+        for i in 0..out.nrows() {
+            let v = alpha * t[(i, j)];
+            out[(i, j)] = if add { out[(i, j)] + v } else { v };
+        }
+    }
+}
+
+/// `n x m` Gaussian matrix with unit-norm columns.
+fn gaussian_unit<R: rand::Rng + ?Sized>(n: usize, m: usize, rng: &mut R) -> Mat<f64> {
+    let mut d = Mat::<f64>::from_fn(n, m, |_, _| StandardNormal.sample(rng));
+    for j in 0..m {
+        let nrm = d.col(j).norm_l2().max(f64::MIN_POSITIVE);
+        d.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
+    }
+    d
 }
 
 /// `y += alpha x`.

@@ -130,7 +130,7 @@ impl SupervisedTraining {
         let mut rng = sparse_core::generate::rng(self.seed);
         let mut lr = self.learning_rate;
         let mut stats = Vec::with_capacity(self.epochs);
-        let steps: Vec<usize> = (1..=net.depth()).map(|i| step_offset(net, i)).collect();
+        let steps: Vec<usize> = net.step_offsets();
         for epoch in 1..=self.epochs {
             order.shuffle(&mut rng);
             let (mut sum, mut count) = (0.0, 0usize);
@@ -171,12 +171,6 @@ impl SupervisedTraining {
         }
         Ok(stats)
     }
-}
-
-/// Offset of the step `c_i` in the flat parameters.
-fn step_offset(net: &UnfoldedNet, i: usize) -> usize {
-    let d = net.dims();
-    (1..i).map(|l| d[l - 1] * d[l] + 1 + d[l]).sum::<usize>() + d[i - 1] * d[i]
 }
 
 /// Mean loss of a mini-batch and its gradient (into `grads[0]`), the batch split across the
