@@ -290,3 +290,30 @@ fn one_unfolding_of_a_convolutional_net_is_a_cnn() {
     let model = net.model().unwrap();
     assert_eq!(model.dims(), vec![72, 48, 36, 5]);
 }
+
+#[test]
+fn the_linear_classifier_separates_gaussian_blobs_and_refuses_bad_labels() {
+    use mlcsc::supervised::LinearClassifier;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = generate::rng(4);
+    let centres = [[3.0, 0.0, 1.0], [0.0, 3.0, -1.0], [-3.0, -3.0, 0.0]];
+    let labels: Vec<usize> = (0..300).map(|j| j % 3).collect();
+    let f = Mat::<f64>::from_fn(3, 300, |i, j| {
+        let e: f64 = StandardNormal.sample(&mut rng);
+        centres[labels[j]][i] + 0.7 * e
+    });
+    let clf = LinearClassifier::new().fit(f.as_ref(), &labels, 3).unwrap();
+    assert!(clf.accuracy(f.as_ref(), &labels).unwrap() > 0.97);
+    // More iterations cannot do worse on the objective (the fit is convex).
+    let longer = LinearClassifier::new()
+        .iterations(600)
+        .fit(f.as_ref(), &labels, 3)
+        .unwrap();
+    assert!(longer.objective <= clf.objective + 1e-9);
+    assert!(LinearClassifier::new()
+        .fit(f.as_ref(), &labels[..10], 3)
+        .is_err());
+    let mut bad = labels.clone();
+    bad[0] = 3;
+    assert!(LinearClassifier::new().fit(f.as_ref(), &bad, 3).is_err());
+}

@@ -22,8 +22,10 @@
 //! # Ok::<(), mlcsc::Error>(())
 //! ```
 
+mod linear;
 mod net;
 mod train;
 
+pub use linear::{FittedLinear, LinearClassifier};
 pub use net::{LayerSpec, UnfoldedNet, Unfolding};
 pub use train::{EpochStats, SupervisedTraining};
