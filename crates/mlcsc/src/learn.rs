@@ -159,6 +159,8 @@ impl MlDictionaryLearning {
             tol: 1e-4,
             seed: 0,
         };
+        // Leading right singular vectors of every filter map, carried across batches.
+        let mut warm: Vec<Option<Mat<f64>>> = vec![None; k];
         for epoch in 1..=self.epochs {
             order.shuffle(&mut rng);
             let (mut err, mut count) = (0.0, 0usize);
@@ -167,14 +169,19 @@ impl MlDictionaryLearning {
                 let model = MlModel::new(layers.clone())?;
                 let gamma = pursuit.deepest_code(&model, yb.as_ref())?;
                 let nb = yb.ncols() as f64;
+                // B_l = D_{l+1} ... D_K Gamma for every l, from the deepest down: the layers
+                // above l are updated one after the other below, those deeper than l are not
+                // yet when layer l is, so every B_l is computed once per batch.
+                let mut bs: Vec<Mat<f64>> = vec![gamma];
+                for d in layers[1..].iter().rev() {
+                    let next = apply(d, bs[bs.len() - 1].as_ref(), self.par);
+                    bs.push(next);
+                }
+                bs.reverse();
                 for l in 0..k {
-                    // B = D_{l+1} ... D_K Gamma (n_l x b); the residual R = A D_l B - Y with
-                    // A = D_1 ... D_{l-1}; the gradient of 1/(2b) ||R||^2 in D_l is that of
-                    // <A^T R, D_l B> / b.
-                    let mut b = gamma.clone();
-                    for d in layers[l + 1..].iter().rev() {
-                        b = apply(d, b.as_ref(), self.par);
-                    }
+                    // The residual R = A D_l B_l - Y with A = D_1 ... D_{l-1}; the gradient of
+                    // 1/(2b) ||R||^2 in D_l is that of <A^T R, D_l B_l> / b.
+                    let b = &bs[l];
                     let mut xhat = apply(&layers[l], b.as_ref(), self.par);
                     for d in layers[..l].iter().rev() {
                         xhat = apply(d, xhat.as_ref(), self.par);
@@ -213,11 +220,17 @@ impl MlDictionaryLearning {
                             let geom = v.geometry();
                             let mut g = Mat::<f64>::zeros(geom.patch_len(), geom.maps);
                             geom.filter_grad(atr.as_ref(), b.as_ref(), 1.0, g.as_mut(), self.par);
-                            let map = FilterMap {
-                                geom,
-                                b: b.as_ref(),
+                            let lip = if geom.positions() == 1 {
+                                // One position: D_l(F) B = F B exactly.
+                                spectral_sq(b.as_ref())
+                            } else {
+                                let map = FilterMap {
+                                    geom,
+                                    b: b.as_ref(),
+                                };
+                                1.1 * warm_power(&map, &mut warm[l], 6)
                             };
-                            (1.05 * power_iteration(&map, quick), g)
+                            (lip, g)
                         }
                         Layer::Conv(_) => unreachable!("refused above"),
                     };
@@ -279,6 +292,33 @@ fn adjoint(l: &Layer, y: MatRef<'_, f64>, par: Par) -> Mat<f64> {
     let mut out = Mat::<f64>::zeros(l.ncols(), y.ncols());
     l.apply_adjoint_raw(y, out.as_mut(), par);
     out
+}
+
+/// `||M||_2^2` by `iters` power iterations started from `start` (or a fixed pseudo-random
+/// vector), which receives the final iterate: a warm start makes a few iterations enough when
+/// the operator changes slowly (the filter maps of successive mini-batches).
+fn warm_power<Op: LinearOperator>(op: &Op, start: &mut Option<Mat<f64>>, iters: usize) -> f64 {
+    let m = op.ncols();
+    let mut x = match start.take() {
+        Some(x) if x.nrows() == m => x,
+        _ => Mat::<f64>::from_fn(m, 1, |i, _| 1.0 + ((i * 7919) % 13) as f64 / 13.0),
+    };
+    let mut y = Mat::<f64>::zeros(op.nrows(), 1);
+    let mut est = 0.0;
+    for _ in 0..iters.max(1) {
+        let n = x.norm_l2();
+        if n == 0.0 {
+            return 0.0;
+        }
+        x *= faer::Scale(1.0 / n);
+        op.apply_raw(x.as_ref(), y.as_mut(), Par::rayon(0));
+        est = y.squared_norm_l2();
+        let mut z = Mat::<f64>::zeros(m, 1);
+        op.apply_adjoint_raw(y.as_ref(), z.as_mut(), Par::rayon(0));
+        x = z;
+    }
+    *start = Some(x);
+    est
 }
 
 /// The linear map `F -> D_l(F) B` from the (flattened) filters of a valid layer to its
@@ -371,4 +411,73 @@ impl MlModel {
     pub fn layer_nnz(&self) -> Vec<usize> {
         self.layers().iter().map(|l| l.nnz()).collect()
     }
+}
+
+/// The effective atoms of a convolutional model as small images: for layers `1..=i` all valid
+/// convolutions on a one-channel image of `shape`, the atom of every filter of layer `i`
+/// (`D_1 ... D_i` applied to that filter at the first position) cropped to its receptive field
+/// `r x r`, `r = k_1 + sum_{l=2..i} (k_l - 1) s_1 ... s_{l-1}` — the "atoms to molecules"
+/// pictures of Sulam, Papyan, Romano & Elad (2018). Returns the `r^2 x m_i` atoms (column-major
+/// crops) and `(r_rows, r_cols)`.
+pub fn effective_filters(
+    model: &MlModel,
+    i: usize,
+    shape: (usize, usize),
+) -> Result<(Mat<f64>, (usize, usize))> {
+    let layers = model.layers();
+    if i == 0 || i > layers.len() {
+        return Err(invalid("i", i, format!("a layer in 1..={}", layers.len())));
+    }
+    let (mut rf, mut jump) = ((0usize, 0usize), 1usize);
+    for (l, layer) in layers[..i].iter().enumerate() {
+        let Some(v) = layer.as_valid() else {
+            return Err(invalid(
+                "model",
+                format!("layer {} not a valid convolution", l + 1),
+                "valid convolutional layers up to layer i",
+            ));
+        };
+        let g = v.geometry();
+        if l == 0 && (g.channels != 1 || g.input != shape) {
+            return Err(invalid(
+                "shape",
+                format!("{}x{}", shape.0, shape.1),
+                format!(
+                    "the one-channel input grid of layer 1 ({}x{}, {} channels)",
+                    g.input.0, g.input.1, g.channels
+                ),
+            ));
+        }
+        rf = if l == 0 {
+            g.kernel
+        } else {
+            (
+                rf.0 + (g.kernel.0 - 1) * jump,
+                rf.1 + (g.kernel.1 - 1) * jump,
+            )
+        };
+        jump *= g.stride;
+    }
+    let last = layers[i - 1].as_valid().map(|v| v.geometry());
+    let Some(g) = last else {
+        return Err(invalid("model", "no layer", "a valid convolution"));
+    };
+    let np = g.positions();
+    let unit = Mat::<f64>::from_fn(
+        g.code_len(),
+        g.maps,
+        |r, q| if r == q * np { 1.0 } else { 0.0 },
+    );
+    let mut x = unit;
+    for layer in layers[..i].iter().rev() {
+        let mut next = Mat::<f64>::zeros(layer.nrows(), x.ncols());
+        layer.apply_raw(x.as_ref(), next.as_mut(), Par::rayon(0));
+        x = next;
+    }
+    let (rf0, rf1) = (rf.0.min(shape.0), rf.1.min(shape.1));
+    let atoms = Mat::<f64>::from_fn(rf0 * rf1, g.maps, |e, q| {
+        let (r, c) = (e % rf0, e / rf0);
+        x[(r + shape.0 * c, q)]
+    });
+    Ok((atoms, (rf0, rf1)))
 }

@@ -4,6 +4,7 @@
 mod csc;
 mod denoise;
 mod lista;
+mod mldl;
 mod mlista;
 mod phase;
 

@@ -165,7 +165,8 @@ impl UnfoldedNet {
     /// A convolutional (or mixed) network on images of `input = (channels, rows, cols)`
     /// (column-major, channel after channel), with the layers `specs` — valid strided
     /// convolutions ([`crate::ValidConv`]) and, typically last, dense layers. Initialised as
-    /// [`new`](Self::new) (unit-norm Gaussian filters, `c_i = 1 / ||D_i||_2^2`).
+    /// [`new`](Self::new) (unit-norm Gaussian filters, `c_i = 1 / ||D_i||_2^2`), with zero
+    /// biases on the convolutional layers.
     ///
     /// ```
     /// use mlcsc::supervised::{LayerSpec, UnfoldedNet, Unfolding};
@@ -267,7 +268,14 @@ impl UnfoldedNet {
                 params.extend(d.col(j).iter().copied());
             }
             params.push(1.0 / l);
-            params.extend(std::iter::repeat_n(-0.01, nbias));
+            // Small negative thresholds on dense layers; zero on convolutional ones, whose
+            // activations shrink with `c_i = 1 / ||D_i||^2` and would all be cut (dead ReLUs).
+            let b0 = if matches!(kind_i, Kind::Dense) {
+                -0.01
+            } else {
+                0.0
+            };
+            params.extend(std::iter::repeat_n(b0, nbias));
             layers.push(at);
             dims.push(m);
         }
