@@ -1,7 +1,7 @@
 //! K-SVD image denoising (Elad & Aharon 2006) on a crop of the shipped camera-man image.
 
 use faer::{Mat, MatRef};
-use pursuit::dictlearn::{AtomUpdate, Denoiser};
+use pursuit::dictlearn::{Aggregation, AtomUpdate, Denoiser};
 use sparse_core::io::read_png_gray;
 use sparse_core::metrics::psnr;
 use sparse_core::{generate, Dictionary};
@@ -89,6 +89,58 @@ fn approximate_ksvd_and_strided_patches_also_denoise() {
     assert!(db(clean.as_ref(), again.image.as_ref()) > p_noisy + 4.0);
 }
 
+/// A piecewise-smooth test image: two linear ramps split by a diagonal edge, with a bright disc.
+fn piecewise_smooth(size: usize) -> Mat<f64> {
+    let s = size as f64;
+    Mat::from_fn(size, size, |i, j| {
+        let (x, y) = (j as f64 / s, i as f64 / s);
+        let base = if x + 0.6 * y < 0.8 {
+            60.0 + 80.0 * x
+        } else {
+            200.0 - 70.0 * y
+        };
+        let (dx, dy) = (x - 0.35, y - 0.65);
+        if dx * dx + dy * dy < 0.04 {
+            base + 50.0
+        } else {
+            base
+        }
+    })
+}
+
+#[test]
+fn sparsity_weights_beat_the_uniform_average_on_a_piecewise_smooth_image() {
+    let clean = piecewise_smooth(64);
+    let y = noisy(clean.as_ref(), 20.0, 5);
+    let den = Denoiser::new(20.0).iterations(3).seed(2);
+    assert_eq!(den.aggregation, Aggregation::Uniform);
+    let uniform = den.denoise_ksvd(y.as_ref()).unwrap();
+    let sparse = den
+        .clone()
+        .aggregation(Aggregation::Sparsity)
+        .denoise_ksvd(y.as_ref())
+        .unwrap();
+    // The weights change only the final average: same dictionary, same codes.
+    assert_eq!(uniform.dictionary, sparse.dictionary);
+    assert_eq!(uniform.mean_atoms, sparse.mean_atoms);
+    let (p_noisy, p_uniform, p_sparse) = (
+        db(clean.as_ref(), y.as_ref()),
+        db(clean.as_ref(), uniform.image.as_ref()),
+        db(clean.as_ref(), sparse.image.as_ref()),
+    );
+    assert!(
+        p_uniform > p_noisy + 6.0,
+        "uniform {p_uniform:.2} dB vs noisy {p_noisy:.2} dB"
+    );
+    assert!(
+        p_sparse > p_uniform + 0.05,
+        "sparsity weights {p_sparse:.2} dB vs uniform {p_uniform:.2} dB"
+    );
+    assert_eq!(Aggregation::Uniform.weight(5), 1.0);
+    assert_eq!(Aggregation::Sparsity.weight(0), 1.0);
+    assert_eq!(Aggregation::Sparsity.weight(3), 0.25);
+}
+
 #[test]
 fn denoiser_rejects_bad_input() {
     let y = noisy(camera(32).as_ref(), 10.0, 4);
@@ -120,6 +172,16 @@ fn denoiser_rejects_bad_input() {
         .denoise_dct(y.as_ref())
         .unwrap_err();
     assert!(msg(e).contains("lambda"));
+    let e = Denoiser::new(10.0)
+        .c(0.0)
+        .denoise_dct(y.as_ref())
+        .unwrap_err();
+    assert!(msg(e).contains("`c`"));
+    let e = Denoiser::new(10.0)
+        .max_training(0)
+        .denoise_ksvd(y.as_ref())
+        .unwrap_err();
+    assert!(msg(e).contains("max_training"));
     let mut bad = y.clone();
     bad[(1, 2)] = f64::INFINITY;
     assert!(msg(Denoiser::new(10.0).denoise_dct(bad.as_ref()).unwrap_err()).contains("noisy"));

@@ -10,11 +10,20 @@
 //! does, so that its default `alpha = 1` makes sense), `orthogonal_mp_gram` of every patch to the
 //! same error threshold, and `reconstruct_from_patches_2d`. Both times cover the whole pipeline
 //! (patch extraction to image, no file I/O); both PSNRs are computed here from the images.
+//! A second run of ours differs only in its patch weights: [`Aggregation::Sparsity`] (weight
+//! `1 / (1 + k)` for a patch coded with `k` atoms) instead of the paper's uniform average.
+//!
+//! Last run (2 cores, sigma 5/10/15/20/25/50): ours 37.44/33.33/31.14/29.92/28.95/25.91 dB,
+//! weighted 37.24/33.38/31.23/29.96/28.99/25.80, scikit-learn 37.03/33.30/31.24/29.81/28.62/24.83;
+//! ours 4.5x to 41x faster. The 6x target fails at sigma 5 (4.5x; the peer's time varies from run
+//! to run) and the 0.5 dB target is met only at sigma 50. On this image a K-SVD dictionary
+//! learned on the *clean* patches gains only 0.2 dB at sigma 15, so the gap is in the
+//! coding-and-averaging model, not in the learning.
 //!
 //! Options: `--sigmas 10,25`, `--no-peer`.
 
 use faer::Mat;
-use pursuit::dictlearn::Denoiser;
+use pursuit::dictlearn::{Aggregation, Denoiser};
 use sparse_core::generate;
 use sparse_core::io::{read_npy, read_png_gray, write_npy};
 use sparse_core::metrics::psnr;
@@ -57,6 +66,8 @@ struct Row {
     noisy: f64,
     ours: f64,
     ours_s: f64,
+    weighted: f64,
+    weighted_s: f64,
     peer: Option<(f64, f64)>,
 }
 
@@ -94,11 +105,17 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         let (ours_s, out) = best_of(1, || den.denoise_ksvd(noisy.as_ref()));
         let out = out?;
         eprintln!("ours, sigma {sigma}: {ours_s:.2} s");
+        let weighted_den = den.clone().aggregation(Aggregation::Sparsity);
+        let (weighted_s, weighted) = best_of(1, || weighted_den.denoise_ksvd(noisy.as_ref()));
+        let weighted = weighted?;
+        eprintln!("ours with sparsity weights, sigma {sigma}: {weighted_s:.2} s");
         rows.push(Row {
             sigma,
             noisy: psnr(clean.as_ref(), noisy.as_ref(), 255.0)?,
             ours: psnr(clean.as_ref(), out.image.as_ref(), 255.0)?,
             ours_s,
+            weighted: psnr(clean.as_ref(), weighted.image.as_ref(), 255.0)?,
+            weighted_s,
             peer: None,
         });
     }
@@ -133,7 +150,8 @@ fn table(rows: &[Row], with_peer: bool) -> String {
     let mut md = format!(
         "# denoise: K-SVD (ours) vs scikit-learn, camera {SIZE} x {SIZE}\n\n\
          Ours: 10 exact K-SVD iterations on {TRAIN} patches, Batch-OMP, lambda = 30 / sigma \
-         ({} rayon threads). scikit-learn: MiniBatchDictionaryLearning (256 atoms, \
+         ({} rayon threads); ours, weighted: the same with the sparsity-adaptive patch \
+         weights 1 / (1 + k). scikit-learn: MiniBatchDictionaryLearning (256 atoms, \
          {TRAIN} patches), orthogonal_mp_gram to the same eps = 1.15 sigma 8, \
          reconstruct_from_patches_2d. PSNR in dB, wall time of the whole pipeline in seconds.\n\n",
         rayon::current_num_threads()
@@ -141,22 +159,26 @@ fn table(rows: &[Row], with_peer: bool) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let (pp, pt, dp, ratio) = match r.peer {
+            let (pp, pt, dp, dw, ratio) = match r.peer {
                 Some((p, t)) => (
                     format!("{p:.2}"),
                     format!("{t:.2}"),
                     format!("{:+.2}", r.ours - p),
+                    format!("{:+.2}", r.weighted - p),
                     format!("{:.1}x", t / r.ours_s),
                 ),
-                None => ("-".into(), "-".into(), "-".into(), "-".into()),
+                None => ("-".into(), "-".into(), "-".into(), "-".into(), "-".into()),
             };
             vec![
                 format!("{}", r.sigma),
                 format!("{:.2}", r.noisy),
                 format!("{:.2}", r.ours),
+                format!("{:.2}", r.weighted),
                 pp,
                 dp,
+                dw,
                 format!("{:.2}", r.ours_s),
+                format!("{:.2}", r.weighted_s),
                 pt,
                 ratio,
             ]
@@ -167,9 +189,12 @@ fn table(rows: &[Row], with_peer: bool) -> String {
             "sigma",
             "noisy",
             "ours",
+            "ours, weighted",
             "scikit-learn",
             "ours - sklearn dB",
+            "weighted - sklearn dB",
             "ours s",
+            "weighted s",
             "scikit-learn s",
             "speed-up",
         ],
@@ -181,16 +206,30 @@ fn table(rows: &[Row], with_peer: bool) -> String {
              that has them)\n",
         );
     } else {
-        let both: Vec<(f64, f64)> = rows
-            .iter()
-            .filter_map(|r| r.peer.map(|(p, t)| (r.ours - p, t / r.ours_s)))
-            .collect();
-        let fast = both.iter().filter(|(_, s)| *s >= 6.0).count();
-        let better = both.iter().filter(|(d, _)| *d >= 0.5).count();
-        md.push_str(&format!(
-            "\nTargets: >= 6x faster in {fast} of {n} cases, >= 0.5 dB better in {better} of {n}.\n",
-            n = both.len()
-        ));
+        for (name, psnr_of, secs_of) in [
+            (
+                "ours",
+                (|r: &Row| r.ours) as fn(&Row) -> f64,
+                (|r: &Row| r.ours_s) as fn(&Row) -> f64,
+            ),
+            (
+                "ours, weighted",
+                |r: &Row| r.weighted,
+                |r: &Row| r.weighted_s,
+            ),
+        ] {
+            let both: Vec<(f64, f64)> = rows
+                .iter()
+                .filter_map(|r| r.peer.map(|(p, t)| (psnr_of(r) - p, t / secs_of(r))))
+                .collect();
+            let fast = both.iter().filter(|(_, s)| *s >= 6.0).count();
+            let better = both.iter().filter(|(d, _)| *d >= 0.5).count();
+            md.push_str(&format!(
+                "\nTargets ({name}): >= 6x faster in {fast} of {n} cases, >= 0.5 dB better in \
+                 {better} of {n}.\n",
+                n = both.len()
+            ));
+        }
     }
     md
 }

@@ -45,7 +45,7 @@ mod ksvd;
 mod mod_;
 mod online;
 
-pub use denoise::{Denoised, Denoiser};
+pub use denoise::{Aggregation, Denoised, Denoiser};
 pub use ksvd::{AtomUpdate, Ksvd};
 pub use mod_::Mod;
 pub use online::{Forgetting, OnlineDictLearning, OnlineLearner, SufficientStats};
