@@ -13,7 +13,8 @@
 //! the learned model as JSON, and `dictlearn.md`.
 //!
 //! Options (after `--dictlearn`): `--dl-epochs N` (3), `--dl-sparsity S` (16), `--dl-train N`
-//! (8000), `--dl-zeta Z2,Z3` (l1 weights of `D_2`, `D_3`), `--seed N`.
+//! (8000), `--dl-zeta Z2,Z3` (l1 weights of `D_2`, `D_3`), `--dl-rate R` (step in units of
+//! `1 / L`), `--seed N`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -42,6 +43,8 @@ pub struct DlConfig {
     pub train: usize,
     /// l1 weights of `D_2` and `D_3`.
     pub zeta: (f64, f64),
+    /// Step as a fraction of each block's `1 / L`.
+    pub rate: f64,
     /// Seed of the split, the initialisation and the shuffling.
     pub seed: u64,
 }
@@ -180,6 +183,7 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
     md.push_str("| epoch | MSE per pixel (train) | density D1 | density D2 | density D3 |\n| --- | --- | --- | --- | --- |\n");
     let learned = MlDictionaryLearning::new(cfg.sparsity)
         .zeta(zeta.to_vec())
+        .rate(cfg.rate)
         .epochs(cfg.epochs)
         .batch_size(256)
         .seed(cfg.seed)

@@ -46,6 +46,7 @@ struct Config {
     dl_sparsity: usize,
     dl_train: usize,
     dl_zeta: (f64, f64),
+    dl_rate: f64,
     adversarial: bool,
 }
 
@@ -78,6 +79,7 @@ impl Config {
             dl_sparsity: 16,
             dl_train: 8000,
             dl_zeta: (0.2, 0.2),
+            dl_rate: 0.5,
             adversarial: false,
         };
         let mut it = args.iter();
@@ -93,6 +95,7 @@ impl Config {
                 "--dl-epochs" => c.dl_epochs = value()?.parse()?,
                 "--dl-sparsity" => c.dl_sparsity = value()?.parse()?,
                 "--dl-train" => c.dl_train = value()?.parse()?,
+                "--dl-rate" => c.dl_rate = value()?.parse()?,
                 "--dl-zeta" => {
                     let v = value()?;
                     let (a, b) = v.split_once(',').ok_or("`--dl-zeta` takes Z2,Z3")?;
@@ -164,6 +167,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
                     sparsity: cfg.dl_sparsity,
                     train: cfg.dl_train,
                     zeta: cfg.dl_zeta,
+                    rate: cfg.dl_rate,
                     seed: cfg.seed,
                 },
             )?;
