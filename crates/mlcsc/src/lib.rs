@@ -11,11 +11,11 @@
 //!
 //! | module | what |
 //! | --- | --- |
-//! | [`model`], [`layer`], [`strided`] | [`MlModel`] of dense and strided multi-channel convolutional [`Layer`]s, effective dictionaries, JSON |
+//! | [`model`], [`layer`], [`strided`], [`valid`] | [`MlModel`] of dense, circular strided multi-channel convolutional ([`StridedConv`]) and valid, CNN-style convolutional ([`ValidConv`]) [`Layer`]s, effective dictionaries, JSON |
 //! | [`synth`] | [`Synthesis`] of signals whose every layer is sparse (or a clear error) |
 //! | [`pursuits`] | [`LayeredThresholding`], [`LayeredBp`], [`LayeredIsta`], [`MlIsta`], [`MlFista`], [`Projection`], [`Holistic`] |
-//! | [`supervised`] | unfolded ML-ISTA / ML-FISTA classifiers trained by back-propagation |
-//! | [`learn`] | unsupervised ML dictionary learning with sparse deeper dictionaries |
+//! | [`supervised`] | unfolded ML-ISTA / ML-FISTA classifiers (dense or convolutional) trained by back-propagation; a linear probe |
+//! | [`learn`] | unsupervised ML dictionary learning (dense or convolutional) with sparse deeper dictionaries; effective-atom pictures |
 //! | [`adversarial`] | gradient-sign attacks on one-layer classifiers and the BP margin bound |
 //! | [`data`] | MNIST (IDX) and UCI digits (CSV) readers |
 //!

@@ -38,6 +38,20 @@ fn conv_model(seed: u64) -> MlModel {
     .unwrap()
 }
 
+/// Valid (CNN-style) convolutions: 10 x 9 images, 4 filters 3 x 3 stride 2 (4 x 4 maps), then
+/// 5 filters 2 x 2 x 4 (3 x 3 maps).
+fn valid_model(seed: u64) -> MlModel {
+    use mlcsc::{ValidConv, ValidGeometry};
+    let mut rng = generate::rng(seed);
+    let g1 = ValidGeometry::new(1, (10, 9), (3, 3), 2, 4).unwrap();
+    let g2 = ValidGeometry::new(4, (4, 4), (2, 2), 1, 5).unwrap();
+    MlModel::new(vec![
+        Layer::Valid(ValidConv::random(g1, &mut rng).unwrap()),
+        Layer::Valid(ValidConv::random(g2, &mut rng).unwrap()),
+    ])
+    .unwrap()
+}
+
 /// `ReLU(W^T x + b)` with explicit loops, `W` given as a dense matrix.
 fn relu_layer(w: &Mat<f64>, bias: f64, x: &Mat<f64>) -> Mat<f64> {
     let mut out = Mat::<f64>::zeros(w.ncols(), x.ncols());
@@ -60,7 +74,11 @@ fn max_diff(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
 #[test]
 fn forward_pass_is_a_relu_network() {
     let betas = [0.3, 0.2, 0.1];
-    for (model, betas) in [(dense_model(1), &betas[..]), (conv_model(2), &betas[..2])] {
+    for (model, betas) in [
+        (dense_model(1), &betas[..]),
+        (conv_model(2), &betas[..2]),
+        (valid_model(3), &betas[..2]),
+    ] {
         let x = randn(model.signal_len(), 7, 3);
         let codes = LayeredThresholding::relu(betas)
             .forward(&model, x.as_ref())
@@ -112,6 +130,7 @@ fn one_ml_ista_iteration_is_the_forward_pass() {
     for (model, lambdas) in [
         (dense_model(6), &lambdas[..]),
         (conv_model(7), &lambdas[..2]),
+        (valid_model(8), &lambdas[..2]),
     ] {
         let k = model.depth();
         let y = randn(model.signal_len(), 6, 8);
@@ -270,26 +289,31 @@ fn layered_bp_and_layered_ista_solve_each_layer() {
 #[test]
 fn ml_fista_on_a_conv_model_equals_it_on_the_explicit_dense_model() {
     // The dense first layer takes a Gram-matrix shortcut; the convolutional one does not.
-    let conv = conv_model(16);
-    let dense = MlModel::new(
-        conv.layers()
+    for conv in [conv_model(16), valid_model(18)] {
+        let dense = MlModel::new(
+            conv.layers()
+                .iter()
+                .map(|l| Layer::from_matrix(l.to_dense().unwrap().as_ref()).unwrap())
+                .collect(),
+        )
+        .unwrap();
+        let y = randn(conv.signal_len(), 4, 17);
+        // The same steps for both (a convolution's ||D||^2 comes from power iteration, the
+        // dense matrix's from its SVD: equal to ~1e-10, not to the last digit).
+        let steps = mlcsc::StepConditions::default_steps(&dense);
+        let run = |m: &MlModel| {
+            MlFista::new(vec![0.1, 0.05])
+                .steps(steps.clone())
+                .iterations(25)
+                .pursue(m, y.as_ref())
+                .unwrap()
+        };
+        let (a, b) = (run(&conv), run(&dense));
+        assert!(max_diff(a.deepest(), b.deepest()) < 1e-9 * (1.0 + a.deepest().norm_max()));
+        let (oa, ob) = (a.objective.unwrap(), b.objective.unwrap());
+        assert!(oa
             .iter()
-            .map(|l| Layer::from_matrix(l.to_dense().unwrap().as_ref()).unwrap())
-            .collect(),
-    )
-    .unwrap();
-    let y = randn(conv.signal_len(), 4, 17);
-    let run = |m: &MlModel| {
-        MlFista::new(vec![0.1, 0.05])
-            .iterations(25)
-            .pursue(m, y.as_ref())
-            .unwrap()
-    };
-    let (a, b) = (run(&conv), run(&dense));
-    assert!(max_diff(a.deepest(), b.deepest()) < 1e-9 * (1.0 + a.deepest().norm_max()));
-    let (oa, ob) = (a.objective.unwrap(), b.objective.unwrap());
-    assert!(oa
-        .iter()
-        .zip(&ob)
-        .all(|(x, z)| (x - z).abs() < 1e-9 * (1.0 + x.abs())));
+            .zip(&ob)
+            .all(|(x, z)| (x - z).abs() < 1e-9 * (1.0 + x.abs())));
+    }
 }
