@@ -112,19 +112,41 @@ impl ValidGeometry {
     }
 
     /// The patch matrix of images `x` (`input_len x b`): column `j P + p` holds the input under
-    /// filter position `p` of image `j`.
+    /// filter position `p` of image `j`. Each kernel column is a contiguous run of the
+    /// (column-major) input, copied as a slice.
     fn im2col(&self, x: MatRef<'_, f64>) -> Mat<f64> {
         let (pl, np) = (self.patch_len(), self.positions());
+        let (oh, ow) = self.out();
+        let (kh, kw) = self.kernel;
+        let (h, w) = self.input;
         let mut out = Mat::<f64>::zeros(pl, np * x.ncols());
+        let mut buf = vec![0.0; h * w * self.channels];
         for j in 0..x.ncols() {
-            let xj = x.col(j);
-            for p in 0..np {
-                let col = out
-                    .col_mut(j * np + p)
-                    .try_as_col_major_mut()
-                    .expect("contiguous");
-                for (e, v) in col.as_slice_mut().iter_mut().enumerate() {
-                    *v = xj[self.input_index(p, e)];
+            let xj: &[f64] = match x.col(j).try_as_col_major() {
+                Some(c) => c.as_slice(),
+                None => {
+                    buf.iter_mut()
+                        .zip(x.col(j).iter())
+                        .for_each(|(b, v)| *b = *v);
+                    &buf
+                }
+            };
+            for c in 0..ow {
+                for r in 0..oh {
+                    let col = out.col_mut(j * np + r + oh * c);
+                    let dst = col
+                        .try_as_col_major_mut()
+                        .expect("contiguous")
+                        .as_slice_mut();
+                    let mut e = 0;
+                    for ch in 0..self.channels {
+                        let base = ch * h * w + r * self.stride;
+                        for b in 0..kw {
+                            let start = base + h * (c * self.stride + b);
+                            dst[e..e + kh].copy_from_slice(&xj[start..start + kh]);
+                            e += kh;
+                        }
+                    }
                 }
             }
         }
@@ -134,12 +156,31 @@ impl ValidGeometry {
     /// Adds the patches `cols` (`patch_len x P b`) back into the images `out`.
     fn col2im_add(&self, cols: MatRef<'_, f64>, mut out: MatMut<'_, f64>) {
         let np = self.positions();
+        let (oh, ow) = self.out();
+        let (kh, kw) = self.kernel;
+        let (h, w) = self.input;
+        let mut oj = vec![0.0; self.input_len()];
         for j in 0..out.ncols() {
-            for p in 0..np {
-                let col = cols.col(j * np + p);
-                for e in 0..col.nrows() {
-                    out[(self.input_index(p, e), j)] += col[e];
+            oj.iter_mut().for_each(|v| *v = 0.0);
+            for c in 0..ow {
+                for r in 0..oh {
+                    let src = cols.col(j * np + r + oh * c);
+                    let src = src.try_as_col_major().expect("contiguous").as_slice();
+                    let mut e = 0;
+                    for ch in 0..self.channels {
+                        let base = ch * h * w + r * self.stride;
+                        for b in 0..kw {
+                            let start = base + h * (c * self.stride + b);
+                            for (o, v) in oj[start..start + kh].iter_mut().zip(&src[e..e + kh]) {
+                                *o += v;
+                            }
+                            e += kh;
+                        }
+                    }
                 }
+            }
+            for (o, a) in out.as_mut().col_mut(j).iter_mut().zip(&oj) {
+                *o += a;
             }
         }
     }
