@@ -245,6 +245,81 @@ impl Layer {
         }
     }
 
+    /// The stripe norm `||Gamma||_{0,inf}` of a code `gamma` of this layer (Papyan, Sulam &
+    /// Elad 2017): the largest number of non-zeros (`|g| > tol`) among the atoms that overlap
+    /// one filter footprint, over all footprints. For a dense layer every atom overlaps every
+    /// other, so it is `||Gamma||_0`. For a convolution with filters `k_r x k_c` and stride `s`
+    /// the stripe of code position `p` holds every map's coefficients at the positions within
+    /// `ceil(k / s) - 1` of `p` in each direction (circularly for [`Layer::Conv`], clipped at the
+    /// borders for [`Layer::Valid`]). `gamma` must have `ncols()` entries.
+    pub fn l0_inf(&self, gamma: &[f64], tol: f64) -> Result<usize> {
+        if gamma.len() != self.ncols() {
+            return Err(crate::error::mismatch(
+                "gamma",
+                format!("{} entries (the code length)", self.ncols()),
+                format!("{}", gamma.len()),
+            ));
+        }
+        let nz = |v: &f64| v.abs() > tol;
+        let (grid, maps, reach, circular) = match self {
+            Layer::Dense(_) => return Ok(gamma.iter().filter(|v| nz(v)).count()),
+            Layer::Conv(c) => {
+                let g = c.code_grid();
+                let fg = c.dictionary().filter_grid();
+                let s = c.stride();
+                let cols_reach = if g.is_1d() {
+                    0
+                } else {
+                    fg.cols.div_ceil(s) - 1
+                };
+                let g2 = (g.rows, if g.is_1d() { 1 } else { g.cols });
+                (g2, c.n_maps(), (fg.rows.div_ceil(s) - 1, cols_reach), true)
+            }
+            Layer::Valid(v) => {
+                let g = v.geometry();
+                let s = g.stride;
+                (
+                    g.out(),
+                    g.maps,
+                    (g.kernel.0.div_ceil(s) - 1, g.kernel.1.div_ceil(s) - 1),
+                    false,
+                )
+            }
+        };
+        let np = grid.0 * grid.1;
+        let mut counts = vec![0usize; np];
+        for q in 0..maps {
+            for (c, v) in counts.iter_mut().zip(&gamma[q * np..(q + 1) * np]) {
+                if nz(v) {
+                    *c += 1;
+                }
+            }
+        }
+        let window = |p: usize, reach: usize, len: usize| -> Vec<usize> {
+            if circular {
+                let w = (2 * reach + 1).min(len);
+                (0..w)
+                    .map(|d| (p + len * (reach + 1) - reach + d) % len)
+                    .collect()
+            } else {
+                (p.saturating_sub(reach)..(p + reach + 1).min(len)).collect()
+            }
+        };
+        let mut best = 0;
+        for c in 0..grid.1 {
+            let cs = window(c, reach.1, grid.1);
+            for r in 0..grid.0 {
+                let rs = window(r, reach.0, grid.0);
+                let total: usize = cs
+                    .iter()
+                    .map(|&cc| rs.iter().map(|&rr| counts[rr + grid.0 * cc]).sum::<usize>())
+                    .sum();
+                best = best.max(total);
+            }
+        }
+        Ok(best)
+    }
+
     /// Checks that a layer below this one (`lower`, applied first) fits: `lower.nrows()` must
     /// be `self.ncols()`.
     pub(crate) fn check_chain(&self, lower: &Layer, index: usize) -> Result<()> {

@@ -62,6 +62,10 @@ pub struct MlSignals {
     pub max_sparsity: Vec<usize>,
     /// Mean number of non-zeros of `Gamma_i` over the batch, per layer.
     pub mean_sparsity: Vec<f64>,
+    /// Largest stripe norm `||Gamma_i||_{0,inf}` ([`crate::Layer::l0_inf`], with respect to
+    /// `D_i`) over the batch, per layer: the local sparsity the convolutional theorems use
+    /// (equal to `max_sparsity` for dense layers).
+    pub max_local_sparsity: Vec<usize>,
 }
 
 impl MlSignals {
@@ -322,7 +326,19 @@ impl Synthesis {
             .iter()
             .map(|c| (0..c.ncols()).map(|j| column_nnz(c, j)).collect())
             .collect();
+        let mut max_local_sparsity = Vec::with_capacity(codes.len());
+        for (i, c) in codes.iter().enumerate() {
+            let layer = model.layer(i + 1)?;
+            let mut best = 0;
+            for j in 0..c.ncols() {
+                let col: Vec<f64> = c.col(j).iter().copied().collect();
+                let mx = col.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+                best = best.max(layer.l0_inf(&col, SUPPORT_TOL * mx)?);
+            }
+            max_local_sparsity.push(best);
+        }
         Ok(MlSignals {
+            max_local_sparsity,
             max_sparsity: counts
                 .iter()
                 .map(|c| c.iter().copied().max().unwrap_or(0))

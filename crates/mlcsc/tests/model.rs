@@ -204,3 +204,79 @@ proptest! {
         let _ = &mut rng;
     }
 }
+
+/// `||Gamma||_{0,inf}` by brute force from the definition: for every code position, the
+/// non-zero atoms whose spatial footprint meets the footprint of an atom at that position.
+fn stripe_brute(layer: &Layer, gamma: &[f64], spatial: usize, positions: usize) -> usize {
+    use std::collections::HashSet;
+    let foot = |j: usize| -> HashSet<usize> {
+        layer
+            .column_support(j)
+            .into_iter()
+            .map(|r| r % spatial)
+            .collect()
+    };
+    let active: Vec<HashSet<usize>> = (0..gamma.len())
+        .filter(|&j| gamma[j] != 0.0)
+        .map(foot)
+        .collect();
+    (0..positions)
+        .map(|p| {
+            let f = foot(p);
+            active.iter().filter(|a| !a.is_disjoint(&f)).count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn stripe_norm_matches_its_definition() {
+    use mlcsc::{ValidConv, ValidGeometry};
+    use rand::Rng;
+    let mut rng = generate::rng(21);
+    let valid = Layer::Valid(
+        ValidConv::random(
+            ValidGeometry::new(2, (11, 9), (3, 2), 2, 3).unwrap(),
+            &mut rng,
+        )
+        .unwrap(),
+    );
+    let circ1 = Layer::conv(
+        ConvDictionary::random(Grid::d2(3, 3), 2, 3, &mut rng).unwrap(),
+        Grid::d2(8, 6),
+        1,
+    )
+    .unwrap();
+    let circ2 = Layer::conv(
+        ConvDictionary::random(Grid::d2(3, 2), 1, 2, &mut rng).unwrap(),
+        Grid::d2(8, 8),
+        2,
+    )
+    .unwrap();
+    let dense = Layer::dense(&Dictionary::random_gaussian(6, 10, &mut rng).unwrap());
+    for (layer, spatial, positions) in [
+        (&valid, 99, 5 * 4),
+        (&circ1, 48, 48),
+        (&circ2, 64, 16),
+        (&dense, 1, 1),
+    ] {
+        for density in [0.05, 0.2, 0.6] {
+            let gamma: Vec<f64> = (0..layer.ncols())
+                .map(|_| {
+                    if rng.random::<f64>() < density {
+                        rng.random_range(0.5..1.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let want = stripe_brute(layer, &gamma, spatial, positions);
+            assert_eq!(
+                layer.l0_inf(&gamma, 0.0).unwrap(),
+                want,
+                "density {density}"
+            );
+        }
+    }
+    assert!(dense.l0_inf(&[0.0; 3], 0.0).is_err());
+}

@@ -123,6 +123,16 @@ fn convolutional_models_synthesise_too() {
         .unwrap();
     assert!(s.max_sparsity[0] <= 6 && s.max_sparsity[1] == 3);
     assert_eq!(s.clean.nrows(), 32);
+    // The local (stripe) sparsity is reported too, and never exceeds the global count.
+    for i in 0..2 {
+        assert!(s.max_local_sparsity[i] >= 1);
+        assert!(s.max_local_sparsity[i] <= s.max_sparsity[i]);
+        let layer = model.layer(i + 1).unwrap();
+        for j in 0..20 {
+            let col: Vec<f64> = s.codes[i].col(j).iter().copied().collect();
+            assert!(layer.l0_inf(&col, 1e-12).unwrap() <= s.max_local_sparsity[i]);
+        }
+    }
 }
 
 proptest! {

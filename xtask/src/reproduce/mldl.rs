@@ -90,7 +90,9 @@ fn init_model(images: &Mat<f64>, seed: u64) -> BoxResult<MlModel> {
     // largest 1% of each (so that the effective atoms D_1 D_2 D_3 start as smoothed digits).
     let l1 = ValidConv::new(g1, f1.as_ref())?;
     let l2 = ValidConv::new(g2, f2.as_ref())?;
-    let picks: Vec<usize> = (0..1024).map(|_| rng.random_range(0..images.ncols())).collect();
+    let picks: Vec<usize> = (0..1024)
+        .map(|_| rng.random_range(0..images.ncols()))
+        .collect();
     let ys = Mat::<f64>::from_fn(784, 1024, |i, j| images[(i, picks[j])]);
     let back = l2.apply_adjoint(l1.apply_adjoint(ys.as_ref())?.as_ref())?;
     let keep = g3.patch_len() / 100;
@@ -111,21 +113,28 @@ fn init_model(images: &Mat<f64>, seed: u64) -> BoxResult<MlModel> {
     ])?)
 }
 
-/// Mean non-zeros per image of every layer's code and the relative reconstruction error.
-fn layer_stats(model: &MlModel, gamma: &Mat<f64>, y: &Mat<f64>) -> BoxResult<(Vec<f64>, f64)> {
+/// Mean non-zeros per image of every layer's code, mean stripe norm `||Gamma_i||_{0,inf}`
+/// (with respect to `D_i`), and the relative reconstruction error.
+type Stats = (Vec<f64>, Vec<f64>, f64);
+
+fn layer_stats(model: &MlModel, gamma: &Mat<f64>, y: &Mat<f64>) -> BoxResult<Stats> {
     let (codes, xhat) = model.propagate(gamma.as_ref())?;
     let b = gamma.ncols() as f64;
-    let nnz = codes
-        .iter()
-        .map(|c| {
-            c.col_iter()
-                .map(|col| col.iter().filter(|v| v.abs() > 1e-10).count())
-                .sum::<usize>() as f64
-                / b
-        })
-        .collect();
+    let mut nnz = Vec::new();
+    let mut local = Vec::new();
+    for (i, c) in codes.iter().enumerate() {
+        let layer = model.layer(i + 1)?;
+        let (mut n0, mut n0inf) = (0usize, 0usize);
+        for j in 0..c.ncols() {
+            let col: Vec<f64> = c.col(j).iter().copied().collect();
+            n0 += col.iter().filter(|v| v.abs() > 1e-10).count();
+            n0inf += layer.l0_inf(&col, 1e-10)?;
+        }
+        nnz.push(n0 as f64 / b);
+        local.push(n0inf as f64 / b);
+    }
     let rel = (&xhat - y).norm_l2() / y.norm_l2();
-    Ok((nnz, rel))
+    Ok((nnz, local, rel))
 }
 
 /// Test accuracy of the softmax classifier trained on `(xtr, ltr)`, its ridge weight chosen
@@ -133,7 +142,10 @@ fn layer_stats(model: &MlModel, gamma: &Mat<f64>, y: &Mat<f64>) -> BoxResult<(Ve
 fn probe(xtr: &Mat<f64>, ltr: &[usize], xte: &Mat<f64>, lte: &[usize]) -> BoxResult<(f64, f64)> {
     let n = xtr.ncols();
     let cut = n - n / 5;
-    let (fit, val) = (xtr.as_ref().subcols(0, cut), xtr.as_ref().subcols(cut, n - cut));
+    let (fit, val) = (
+        xtr.as_ref().subcols(0, cut),
+        xtr.as_ref().subcols(cut, n - cut),
+    );
     let mut best = (f64::NEG_INFINITY, 1e-4);
     for l2 in [1e-4, 1e-3, 1e-2, 1e-1, 1.0] {
         let clf = LinearClassifier::new().l2(l2).fit(fit, &ltr[..cut], 10)?;
@@ -142,7 +154,9 @@ fn probe(xtr: &Mat<f64>, ltr: &[usize], xte: &Mat<f64>, lte: &[usize]) -> BoxRes
             best = (acc, l2);
         }
     }
-    let clf = LinearClassifier::new().l2(best.1).fit(xtr.as_ref(), ltr, 10)?;
+    let clf = LinearClassifier::new()
+        .l2(best.1)
+        .fit(xtr.as_ref(), ltr, 10)?;
     Ok((clf.accuracy(xte.as_ref(), lte)?, best.1))
 }
 
@@ -206,9 +220,9 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
     let pursuit = Projection::omp(cfg.sparsity);
     let gtrain = pursuit.deepest_code(&learned, train.images.as_ref())?;
     let gtest = pursuit.deepest_code(&learned, test.images.as_ref())?;
-    let (nnz_train, rel_train) = layer_stats(&learned, &gtrain, &train.images)?;
-    let (nnz_test, rel_test) = layer_stats(&learned, &gtest, &test.images)?;
-    let (_, rel_init) = {
+    let (nnz_train, local_train, rel_train) = layer_stats(&learned, &gtrain, &train.images)?;
+    let (nnz_test, local_test, rel_test) = layer_stats(&learned, &gtest, &test.images)?;
+    let (_, _, rel_init) = {
         let g = pursuit.deepest_code(&init, test.images.as_ref())?;
         layer_stats(&init, &g, &test.images)?
     };
@@ -219,15 +233,17 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
     let (acc_raw, l2_raw) = probe(&train.images, &train.labels, &test.images, &test.labels)?;
     let code_s = t1.elapsed().as_secs_f64();
     let lens = learned.dims();
-    md.push_str("\n| layer | code length | mean non-zeros per image (train) | (test) |\n| --- | --- | --- | --- |\n");
+    md.push_str("\n| layer | code length | mean non-zeros per image (train) | (test) | mean stripe norm l0,inf (train) | (test) |\n| --- | --- | --- | --- | --- | --- |\n");
     for i in 0..3 {
         let _ = writeln!(
             md,
-            "| Gamma_{} | {} | {:.1} | {:.1} |",
+            "| Gamma_{} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             i + 1,
             lens[i + 1],
             nnz_train[i],
-            nnz_test[i]
+            nnz_test[i],
+            local_train[i],
+            local_test[i]
         );
     }
     let _ = writeln!(
