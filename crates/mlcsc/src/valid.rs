@@ -194,7 +194,35 @@ impl ValidGeometry {
     }
 
     /// `D g` for filters `f` (`patch_len x maps`), written into `out` (`input_len x b`).
+    /// Batches longer than one chunk of 64 signals run chunk by chunk in parallel (each
+    /// chunk's product sequential); shorter ones use a parallel product.
     pub fn synthesize(
+        &self,
+        f: MatRef<'_, f64>,
+        g: MatRef<'_, f64>,
+        out: MatMut<'_, f64>,
+        par: Par,
+    ) {
+        if par.degree() > 1 && g.ncols() > CHUNK {
+            use rayon::prelude::*;
+            out.par_col_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(c, o)| {
+                    let w = o.ncols();
+                    self.synthesize_chunk(f, g.subcols(c * CHUNK, w), o, Par::Seq)
+                });
+        } else {
+            let mut out = out;
+            let mut at = 0;
+            while at < g.ncols() {
+                let w = CHUNK.min(g.ncols() - at);
+                self.synthesize_chunk(f, g.subcols(at, w), out.as_mut().subcols_mut(at, w), par);
+                at += w;
+            }
+        }
+    }
+
+    fn synthesize_chunk(
         &self,
         f: MatRef<'_, f64>,
         g: MatRef<'_, f64>,
@@ -202,19 +230,35 @@ impl ValidGeometry {
         par: Par,
     ) {
         out.fill(0.0);
-        let mut at = 0;
-        while at < g.ncols() {
-            let w = CHUNK.min(g.ncols() - at);
-            let rows = self.code_rows(g.subcols(at, w));
-            let mut cols = Mat::<f64>::zeros(self.patch_len(), rows.nrows());
-            matmul(cols.as_mut(), Accum::Replace, f, rows.transpose(), 1.0, par);
-            self.col2im_add(cols.as_ref(), out.as_mut().subcols_mut(at, w));
-            at += w;
+        let rows = self.code_rows(g);
+        let mut cols = Mat::<f64>::zeros(self.patch_len(), rows.nrows());
+        matmul(cols.as_mut(), Accum::Replace, f, rows.transpose(), 1.0, par);
+        self.col2im_add(cols.as_ref(), out);
+    }
+
+    /// `D^T x` for filters `f`, written into `out` (`code_len x b`); chunked and parallel as
+    /// [`synthesize`](Self::synthesize).
+    pub fn analyze(&self, f: MatRef<'_, f64>, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        if par.degree() > 1 && x.ncols() > CHUNK {
+            use rayon::prelude::*;
+            out.par_col_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(c, o)| {
+                    let w = o.ncols();
+                    self.analyze_chunk(f, x.subcols(c * CHUNK, w), o, Par::Seq)
+                });
+        } else {
+            let mut out = out;
+            let mut at = 0;
+            while at < x.ncols() {
+                let w = CHUNK.min(x.ncols() - at);
+                self.analyze_chunk(f, x.subcols(at, w), out.as_mut().subcols_mut(at, w), par);
+                at += w;
+            }
         }
     }
 
-    /// `D^T x` for filters `f`, written into `out` (`code_len x b`).
-    pub fn analyze(
+    fn analyze_chunk(
         &self,
         f: MatRef<'_, f64>,
         x: MatRef<'_, f64>,
@@ -222,20 +266,17 @@ impl ValidGeometry {
         par: Par,
     ) {
         let np = self.positions();
-        let mut at = 0;
-        while at < x.ncols() {
-            let w = CHUNK.min(x.ncols() - at);
-            let cols = self.im2col(x.subcols(at, w));
-            let mut rows = Mat::<f64>::zeros(cols.ncols(), self.maps);
-            matmul(rows.as_mut(), Accum::Replace, cols.transpose(), f, 1.0, par);
-            for j in 0..w {
-                for q in 0..self.maps {
-                    for p in 0..np {
-                        out[(q * np + p, at + j)] = rows[(j * np + p, q)];
-                    }
+        let cols = self.im2col(x);
+        let mut rows = Mat::<f64>::zeros(cols.ncols(), self.maps);
+        matmul(rows.as_mut(), Accum::Replace, cols.transpose(), f, 1.0, par);
+        for j in 0..x.ncols() {
+            for q in 0..self.maps {
+                let src = rows.col(q);
+                let mut dst = out.as_mut().col_mut(j);
+                for p in 0..np {
+                    dst[q * np + p] = src[j * np + p];
                 }
             }
-            at += w;
         }
     }
 
@@ -432,6 +473,28 @@ mod tests {
                     assert!((grad[(e, q)] - want).abs() < 1e-9 * want.abs().max(1.0));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn chunked_parallel_batches_equal_the_sequential_ones() {
+        let geom = ValidGeometry::new(2, (9, 8), (3, 3), 2, 5).unwrap();
+        let layer = ValidConv::random(geom, &mut sparse_core::generate::rng(4)).unwrap();
+        let truth = brute(&geom, layer.filters());
+        // 200 signals: four chunks, the last one partial.
+        let g = Mat::<f64>::from_fn(geom.code_len(), 200, |i, j| {
+            ((i * 13 + j * 7) % 17) as f64 - 8.0
+        });
+        let x = Mat::<f64>::from_fn(geom.input_len(), 200, |i, j| {
+            ((i * 5 + j * 11) % 19) as f64 - 9.0
+        });
+        for par in [Par::Seq, Par::rayon(2)] {
+            let mut y = Mat::<f64>::zeros(geom.input_len(), 200);
+            layer.apply_raw(g.as_ref(), y.as_mut(), par);
+            assert!((&y - &truth * &g).norm_max() < 1e-10);
+            let mut z = Mat::<f64>::zeros(geom.code_len(), 200);
+            layer.apply_adjoint_raw(x.as_ref(), z.as_mut(), par);
+            assert!((&z - truth.transpose() * &x).norm_max() < 1e-10);
         }
     }
 
