@@ -47,6 +47,7 @@ struct Config {
     dl_train: usize,
     dl_zeta: (f64, f64),
     dl_rate: f64,
+    dl_lambda: f64,
     adversarial: bool,
 }
 
@@ -80,6 +81,7 @@ impl Config {
             dl_train: 8000,
             dl_zeta: (0.2, 0.2),
             dl_rate: 0.5,
+            dl_lambda: 0.2,
             adversarial: false,
         };
         let mut it = args.iter();
@@ -96,6 +98,7 @@ impl Config {
                 "--dl-sparsity" => c.dl_sparsity = value()?.parse()?,
                 "--dl-train" => c.dl_train = value()?.parse()?,
                 "--dl-rate" => c.dl_rate = value()?.parse()?,
+                "--dl-lambda" => c.dl_lambda = value()?.parse()?,
                 "--dl-zeta" => {
                     let v = value()?;
                     let (a, b) = v.split_once(',').ok_or("`--dl-zeta` takes Z2,Z3")?;
@@ -168,6 +171,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
                     train: cfg.dl_train,
                     zeta: cfg.dl_zeta,
                     rate: cfg.dl_rate,
+                    lambda: cfg.dl_lambda,
                     seed: cfg.seed,
                 },
             )?;
