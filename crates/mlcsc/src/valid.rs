@@ -196,7 +196,7 @@ impl ValidGeometry {
     /// `D g` for filters `f` (`patch_len x maps`), written into `out` (`input_len x b`).
     /// Batches longer than one chunk of 64 signals run chunk by chunk in parallel (each
     /// chunk's product sequential); shorter ones use a parallel product.
-    pub fn synthesize(
+    pub(crate) fn synthesize(
         &self,
         f: MatRef<'_, f64>,
         g: MatRef<'_, f64>,
@@ -238,7 +238,13 @@ impl ValidGeometry {
 
     /// `D^T x` for filters `f`, written into `out` (`code_len x b`); chunked and parallel as
     /// [`synthesize`](Self::synthesize).
-    pub fn analyze(&self, f: MatRef<'_, f64>, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+    pub(crate) fn analyze(
+        &self,
+        f: MatRef<'_, f64>,
+        x: MatRef<'_, f64>,
+        out: MatMut<'_, f64>,
+        par: Par,
+    ) {
         if par.degree() > 1 && x.ncols() > CHUNK {
             use rayon::prelude::*;
             out.par_col_chunks_mut(CHUNK)
@@ -284,7 +290,7 @@ impl ValidGeometry {
     /// to `grad` (`patch_len x maps`): `alpha im2col(a) rows(b)`. With `a` the adjoint of a
     /// synthesis output `D b`, or `b` the adjoint of an analysis output `D^T a`, this is the
     /// filter gradient of either operation.
-    pub fn filter_grad(
+    pub(crate) fn filter_grad(
         &self,
         a: MatRef<'_, f64>,
         b: MatRef<'_, f64>,
@@ -333,6 +339,14 @@ pub struct ValidConv {
 impl ValidConv {
     /// The layer of `filters` (`patch_len x maps`, finite, non-empty) with shape `geom`.
     pub fn new(geom: ValidGeometry, filters: MatRef<'_, f64>) -> Result<Self> {
+        // The fields are public: validate a geometry built by hand.
+        let geom = ValidGeometry::new(
+            geom.channels,
+            geom.input,
+            geom.kernel,
+            geom.stride,
+            geom.maps,
+        )?;
         if filters.nrows() != geom.patch_len() || filters.ncols() != geom.maps {
             return Err(mismatch(
                 "filters",
@@ -504,6 +518,11 @@ mod tests {
         assert!(ValidGeometry::new(1, (4, 4), (3, 3), 0, 2).is_err());
         let geom = ValidGeometry::new(1, (4, 4), (3, 3), 1, 2).unwrap();
         assert!(ValidConv::new(geom, Mat::<f64>::zeros(9, 3).as_ref()).is_err());
+        let by_hand = ValidGeometry {
+            kernel: (5, 5),
+            ..geom
+        };
+        assert!(ValidConv::new(by_hand, Mat::<f64>::zeros(25, 2).as_ref()).is_err());
         let mut f = Mat::<f64>::zeros(9, 2);
         f[(0, 0)] = f64::NAN;
         assert!(ValidConv::new(geom, f.as_ref()).is_err());
