@@ -39,15 +39,21 @@ const CODING_CHUNK: usize = 8192;
 /// | `lambda` | `None` (= `30 / sigma`) | weight of the noisy image in the average |
 /// | `max_training` | 25 000 | at most this many random patches train the dictionary |
 /// | `max_atoms` | `None` (= `p^2 / 2`) | cap on the atoms per patch |
-/// | `update` | [`AtomUpdate::Exact`] | K-SVD atom update |
+/// | `update` | [`AtomUpdate::Approximate`] | K-SVD atom update |
 /// | `aggregation` | [`Aggregation::Uniform`] | patch weights in the average |
 /// | `seed` | 0 | seed of the training subset and of K-SVD |
 /// | `par` | `Par::rayon(0)` | parallelism |
 ///
-/// The default atom update is the exact SVD of the original algorithm; each atom update only
-/// touches the patches that use the atom, so a 256 x 256 image with 10 iterations takes seconds.
-/// [`AtomUpdate::Approximate`] (Rubinstein, Zibulevsky & Elad 2008, the default of KSVD-Box)
-/// halves the learning time for the same PSNR within a few hundredths of a dB. The output is not
+/// The default atom update is [`AtomUpdate::Approximate`] (Rubinstein, Zibulevsky & Elad 2008, also
+/// the default of KSVD-Box's `ksvddenoise`): one alternating step of the rank-1 fit instead of the
+/// SVD of the paper's [`AtomUpdate::Exact`]. It halves the time of a 256 x 256 image with 10
+/// iterations (1.5 s instead of 3.3 s at sigma 5, where Batch-OMP codes up to 32 atoms per patch;
+/// release build, 2 cores) for the same PSNR: on the 256 x 256 centre crops of nine greyscale
+/// photographs and textures (camera, astronaut, coins, moon, brick, chelsea, coffee, grass, gravel)
+/// at sigma 5 to 50 with three seeds each, approximate minus exact is -0.006 dB on average, between
+/// -0.034 and +0.014 dB averaged over the seeds of an (image, sigma) pair, and between -0.061 and
+/// +0.054 dB for single runs, inside the spread of the exact update's own results over seeds (up to
+/// 0.074 dB). Each atom update only touches the patches that use the atom. The output is not
 /// clipped to the pixel range.
 ///
 /// ```
@@ -167,7 +173,7 @@ impl Denoiser {
             lambda: None,
             max_training: 25_000,
             max_atoms: None,
-            update: AtomUpdate::Exact,
+            update: AtomUpdate::Approximate,
             seed: 0,
             par: Par::rayon(0),
             aggregation: Aggregation::Uniform,
