@@ -58,6 +58,8 @@ struct OmpScratch {
     support: Vec<usize>,
     xs: Vec<f64>,
     rhs: Vec<f64>,
+    /// `L^{-1} rhs`, grown by one entry per atom.
+    z: Vec<f64>,
     g: Vec<f64>,
     r: Vec<f64>,
     alpha: Vec<f64>,
@@ -70,6 +72,7 @@ impl OmpScratch {
             support: Vec::with_capacity(kmax),
             xs: Vec::with_capacity(kmax),
             rhs: Vec::with_capacity(kmax),
+            z: Vec::with_capacity(kmax),
             g: Vec::with_capacity(kmax),
             r: Vec::new(),
             alpha: vec![0.0; m],
@@ -92,6 +95,7 @@ impl SparseCoder for Omp {
                 support: Vec::with_capacity(kmax),
                 xs: Vec::with_capacity(kmax),
                 rhs: Vec::with_capacity(kmax),
+                z: Vec::with_capacity(kmax),
                 g: Vec::with_capacity(kmax),
                 r: vec![0.0; n],
                 alpha: vec![0.0; m],
@@ -100,6 +104,7 @@ impl SparseCoder for Omp {
                 s.chol.clear();
                 s.support.clear();
                 s.rhs.clear();
+                s.z.clear();
                 s.xs.clear();
                 s.r.copy_from_slice(yj);
                 let ynorm = yj.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -137,9 +142,10 @@ impl SparseCoder for Omp {
                     }
                     s.support.push(i);
                     s.rhs.push(dot(yj, di));
+                    s.chol.forward_push(&mut s.z, s.rhs[s.rhs.len() - 1]);
                     s.xs.clear();
-                    s.xs.extend_from_slice(&s.rhs);
-                    s.chol.solve(&mut s.xs);
+                    s.xs.extend_from_slice(&s.z);
+                    s.chol.backward(&mut s.xs);
                     s.r.copy_from_slice(yj);
                     for (&t, &c) in s.support.iter().zip(&s.xs) {
                         for (rv, dv) in s.r.iter_mut().zip(dm.col(t).iter()) {
@@ -454,6 +460,7 @@ fn batch_omp_steps(
     s.chol.clear();
     s.support.clear();
     s.rhs.clear();
+    s.z.clear();
     s.xs.clear();
     s.alpha.copy_from_slice(a0);
     let ynorm = ynorm2.sqrt();
@@ -480,15 +487,21 @@ fn batch_omp_steps(
         }
         s.support.push(i);
         s.rhs.push(a0[i]);
+        // x_S = L^{-T} L^{-1} rhs, the forward half kept from the previous steps.
+        s.chol.forward_push(&mut s.z, a0[i]);
         s.xs.clear();
-        s.xs.extend_from_slice(&s.rhs);
-        s.chol.solve(&mut s.xs);
-        update(&mut s.alpha, &s.support, &s.xs);
-        for &t in &s.support {
-            s.alpha[t] = 0.0;
-        }
+        s.xs.extend_from_slice(&s.z);
+        s.chol.backward(&mut s.xs);
         let explained: f64 = s.xs.iter().zip(&s.rhs).map(|(x, r)| x * r).sum();
         res2 = (ynorm2 - explained).max(0.0);
+        // The correlations are needed only if the next step selects another atom (the tests at
+        // the top of the loop depend on `res2` and the support size alone).
+        if res2 > eps2 && s.support.len() < kmax {
+            update(&mut s.alpha, &s.support, &s.xs);
+            for &t in &s.support {
+                s.alpha[t] = 0.0;
+            }
+        }
     }
     finish(&s.support, &s.xs, res2, converged, xj)
 }
