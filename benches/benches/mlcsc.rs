@@ -42,7 +42,12 @@ fn conv_model() -> MlModel {
 }
 
 fn pursuits(c: &mut Criterion) {
-    run(c, &model(), "mlcsc", format!("{}-{}-{}-{}", DIMS[0], DIMS[1], DIMS[2], DIMS[3]));
+    run(
+        c,
+        &model(),
+        "mlcsc",
+        format!("{}-{}-{}-{}", DIMS[0], DIMS[1], DIMS[2], DIMS[3]),
+    );
 }
 
 fn conv(c: &mut Criterion) {
