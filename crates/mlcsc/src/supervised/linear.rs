@@ -177,18 +177,8 @@ fn check_labels(features: MatRef<'_, f64>, labels: &[usize], classes: usize) -> 
 fn softmax_ce(z: &Mat<f64>, labels: &[usize]) -> (f64, Mat<f64>) {
     let b = z.ncols() as f64;
     let mut dz = Mat::<f64>::zeros(z.nrows(), z.ncols());
-    let mut total = 0.0;
-    for (j, &l) in labels.iter().enumerate() {
-        let mx = (0..z.nrows())
-            .map(|c| z[(c, j)])
-            .fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = (0..z.nrows()).map(|c| (z[(c, j)] - mx).exp()).sum();
-        total += sum.ln() - (z[(l, j)] - mx);
-        for c in 0..z.nrows() {
-            let p = (z[(c, j)] - mx).exp() / sum;
-            dz[(c, j)] = (p - if c == l { 1.0 } else { 0.0 }) / b;
-        }
-    }
+    let total = super::net::cross_entropy(z, labels, Some(&mut dz));
+    dz *= faer::Scale(1.0 / b);
     (total / b, dz)
 }
 

@@ -765,7 +765,7 @@ fn gemm_axpy(y: &mut Mat<f64>, x: &Mat<f64>, alpha: f64) {
 }
 
 /// Sum over columns of `-log softmax(z)_label`; with `dz`, writes `softmax(z) - onehot`.
-fn cross_entropy(z: &Mat<f64>, labels: &[usize], mut dz: Option<&mut Mat<f64>>) -> f64 {
+pub(crate) fn cross_entropy(z: &Mat<f64>, labels: &[usize], mut dz: Option<&mut Mat<f64>>) -> f64 {
     let mut total = 0.0;
     for (j, &l) in labels.iter().enumerate() {
         let mx = (0..z.nrows())
