@@ -317,3 +317,23 @@ fn the_linear_classifier_separates_gaussian_blobs_and_refuses_bad_labels() {
     bad[0] = 3;
     assert!(LinearClassifier::new().fit(f.as_ref(), &bad, 3).is_err());
 }
+
+#[test]
+fn networks_round_trip_through_json() {
+    let conv = small_conv(2, Unfolding::Fista);
+    let back: UnfoldedNet = serde_json::from_str(&serde_json::to_string(&conv).unwrap()).unwrap();
+    let x = rand_input(72, 3, 12);
+    let (a, b) = (
+        conv.logits(x.as_ref()).unwrap(),
+        back.logits(x.as_ref()).unwrap(),
+    );
+    assert!((&a - &b).norm_max() < 1e-12);
+    // A dense network written before layers had a kind still loads, as dense layers.
+    let dense = UnfoldedNet::new(&[6, 8, 5], 3, 2, Unfolding::Ista, 1).unwrap();
+    let mut v: serde_json::Value = serde_json::to_value(&dense).unwrap();
+    for l in v["layers"].as_array_mut().unwrap() {
+        l.as_object_mut().unwrap().remove("kind");
+    }
+    let old: UnfoldedNet = serde_json::from_value(v).unwrap();
+    assert_eq!(old, dense);
+}

@@ -41,9 +41,10 @@ pub enum LayerSpec {
 }
 
 /// How a layer's dictionary is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 enum Kind {
     /// `n_{i-1} x n_i`, column-major.
+    #[default]
     Dense,
     /// The filters `patch_len x maps`, column-major.
     Valid(ValidGeometry),
@@ -55,6 +56,8 @@ struct LayerAt {
     d: usize,
     c: usize,
     b: usize,
+    /// Absent in files written before convolutional layers existed: dense.
+    #[serde(default)]
     kind: Kind,
 }
 
