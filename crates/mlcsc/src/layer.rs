@@ -260,9 +260,13 @@ impl Layer {
                 format!("{}", gamma.len()),
             ));
         }
-        let nz = |v: &f64| v.abs() > tol;
+        Ok(self.stripe_max(&|j| gamma[j].abs() > tol))
+    }
+
+    /// `||Gamma||_{0,inf}` of the support `{j : is_nz(j)}` (see [`l0_inf`](Self::l0_inf)).
+    pub(crate) fn stripe_max(&self, is_nz: &dyn Fn(usize) -> bool) -> usize {
         let (grid, maps, reach, circular) = match self {
-            Layer::Dense(_) => return Ok(gamma.iter().filter(|v| nz(v)).count()),
+            Layer::Dense(_) => return (0..self.ncols()).filter(|&j| is_nz(j)).count(),
             Layer::Conv(c) => {
                 let g = c.code_grid();
                 let fg = c.dictionary().filter_grid();
@@ -289,8 +293,8 @@ impl Layer {
         let np = grid.0 * grid.1;
         let mut counts = vec![0usize; np];
         for q in 0..maps {
-            for (c, v) in counts.iter_mut().zip(&gamma[q * np..(q + 1) * np]) {
-                if nz(v) {
+            for (p, c) in counts.iter_mut().enumerate() {
+                if is_nz(q * np + p) {
                     *c += 1;
                 }
             }
@@ -317,7 +321,7 @@ impl Layer {
                 best = best.max(total);
             }
         }
-        Ok(best)
+        best
     }
 
     /// Checks that a layer below this one (`lower`, applied first) fits: `lower.nrows()` must

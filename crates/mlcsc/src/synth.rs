@@ -31,6 +31,7 @@ pub const SUPPORT_TOL: f64 = 1e-12;
 /// | `positive` | `false` | non-negative `Gamma_K` (else random signs) |
 /// | `noise` | `Noise::None` | additive white Gaussian noise on the signals |
 /// | `restarts` | `200` | random restarts of the support growth before giving up |
+/// | `local` | `false` | budgets `s_1..s_{K-1}` bound the stripe norms `||Gamma_i||_{0,inf}` ([`Layer::l0_inf`](crate::Layer::l0_inf)) instead of `||Gamma_i||_0` |
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synthesis {
     /// Sparsity of every layer, `s_1..s_K`.
@@ -45,6 +46,9 @@ pub struct Synthesis {
     pub noise: Noise,
     /// Random restarts of the support growth per signal.
     pub restarts: usize,
+    /// Budgets of the intermediate layers on the stripe norm (the convolutional model's local
+    /// sparsity) instead of the global count.
+    pub local: bool,
 }
 
 /// Synthesised signals with every layer's code and the sparsity achieved.
@@ -121,6 +125,7 @@ impl Synthesis {
             positive: false,
             noise: Noise::None,
             restarts: 200,
+            local: false,
         }
     }
 
@@ -142,6 +147,13 @@ impl Synthesis {
     /// Sets `noise`.
     pub fn noise(mut self, noise: Noise) -> Self {
         self.noise = noise;
+        self
+    }
+    /// Sets `local`: the intermediate budgets bound `||Gamma_i||_{0,inf}` (for convolutional
+    /// layers the local sparsity of the ML-CSC model; the same as `||Gamma_i||_0` for dense
+    /// ones).
+    pub fn local(mut self, local: bool) -> Self {
+        self.local = local;
         self
     }
 
@@ -197,6 +209,7 @@ impl Synthesis {
     /// Grows one deepest support of `s_K` atoms. `None` when this attempt got stuck.
     fn grow<R: Rng + ?Sized>(
         &self,
+        model: &MlModel,
         sup: &[Vec<Bits>],
         sizes: &[usize],
         greedy: bool,
@@ -218,7 +231,14 @@ impl Synthesis {
                 let mut ok = true;
                 for i in 0..k1 {
                     let u = unions[i].union_count(&s[i]);
-                    if u > self.sparsity[i] {
+                    let measure = if self.local {
+                        let (a, b) = (&unions[i], &s[i]);
+                        let layer = model.layers()[i].as_ref();
+                        layer.stripe_max(&|q| (a.0[q / 64] | b.0[q / 64]) >> (q % 64) & 1 == 1)
+                    } else {
+                        u
+                    };
+                    if measure > self.sparsity[i] {
                         blocked[i] += 1;
                         ok = false;
                         break;
@@ -263,7 +283,18 @@ impl Synthesis {
         let sup = self.atom_supports(model)?;
         // A layer no single atom fits in can never be met.
         for i in 0..k - 1 {
-            let least = sup.iter().map(|s| s[i].count()).min().unwrap_or(0);
+            let layer = model.layers()[i].as_ref();
+            let least = sup
+                .iter()
+                .map(|s| {
+                    if self.local {
+                        layer.stripe_max(&|q| s[i].0[q / 64] >> (q % 64) & 1 == 1)
+                    } else {
+                        s[i].count()
+                    }
+                })
+                .min()
+                .unwrap_or(0);
             if least > self.sparsity[i] {
                 return Err(Error::Unsatisfiable {
                     layer: i + 1,
@@ -282,7 +313,14 @@ impl Synthesis {
             let mut blocked = vec![0usize; k - 1];
             let mut t = None;
             for attempt in 0..=self.restarts {
-                t = self.grow(&sup, &sizes, attempt == self.restarts, &mut blocked, rng);
+                t = self.grow(
+                    model,
+                    &sup,
+                    &sizes,
+                    attempt == self.restarts,
+                    &mut blocked,
+                    rng,
+                );
                 if t.is_some() {
                     break;
                 }

@@ -157,3 +157,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn local_budgets_bound_the_stripe_norm_not_the_global_count() {
+    use mlcsc::{ValidConv, ValidGeometry};
+    let mut rng = generate::rng(8);
+    // 20 x 20 images; 3 filters 4 x 4 stride 2 (9 x 9 maps); 6 sparse filters 3 x 3 x 3 (7 x 7).
+    let g1 = ValidGeometry::new(1, (20, 20), (4, 4), 2, 3).unwrap();
+    let g2 = ValidGeometry::new(3, (9, 9), (3, 3), 1, 6).unwrap();
+    let mut f2 = faer::Mat::<f64>::zeros(27, 6);
+    for q in 0..6 {
+        f2[((q * 4) % 27, q)] = 1.0;
+        f2[((q * 4 + 13) % 27, q)] = -0.5;
+    }
+    let model = MlModel::new(vec![
+        Layer::Valid(ValidConv::random(g1, &mut rng).unwrap()),
+        Layer::Valid(ValidConv::new(g2, f2.as_ref()).unwrap()),
+    ])
+    .unwrap();
+    let s = Synthesis::new(vec![4, 6])
+        .local(true)
+        .generate(&model, 30, &mut rng)
+        .unwrap();
+    let layer = model.layer(1).unwrap();
+    for j in 0..30 {
+        let col: Vec<f64> = s.codes[0].col(j).iter().copied().collect();
+        assert!(layer.l0_inf(&col, 1e-12).unwrap() <= 4);
+        assert_eq!(
+            s.codes[1].col(j).iter().filter(|v| **v != 0.0).count(),
+            6,
+            "deepest sparsity is exact"
+        );
+    }
+    assert!(s.max_local_sparsity[0] <= 4);
+    // The global count exceeds the local budget: the two modes differ.
+    assert!(s.max_sparsity[0] > 4, "{:?}", s.max_sparsity);
+    // The same request as a global budget cannot be met; a local budget of 1 neither (every
+    // deepest atom alone puts 2 non-zeros in one stripe).
+    assert!(Synthesis::new(vec![4, 6])
+        .generate(&model, 5, &mut rng)
+        .is_err());
+    assert!(Synthesis::new(vec![1, 6])
+        .local(true)
+        .generate(&model, 5, &mut rng)
+        .is_err());
+}
