@@ -68,10 +68,14 @@ impl ValidGeometry {
     }
 
     /// The code grid `(input - kernel) / stride + 1`.
+    /// (Never panics: a hand-built geometry whose kernel exceeds its input, or with stride 0,
+    /// gets a nonsensical but finite answer; [`new`](Self::new) and [`ValidConv::new`] refuse
+    /// such geometries.)
     pub fn out(&self) -> (usize, usize) {
+        let s = self.stride.max(1);
         (
-            (self.input.0 - self.kernel.0) / self.stride + 1,
-            (self.input.1 - self.kernel.1) / self.stride + 1,
+            self.input.0.saturating_sub(self.kernel.0) / s + 1,
+            self.input.1.saturating_sub(self.kernel.1) / s + 1,
         )
     }
 
