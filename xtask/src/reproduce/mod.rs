@@ -33,3 +33,18 @@ pub fn out_dir(name: &str) -> BoxResult<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
+
+/// The shipped MNIST training set (60,000 digits) and test set (10,000 digits), pixels in
+/// `[0, 1]`, one image per column (column-major 28 x 28), in the files' original order.
+pub fn mnist_full() -> BoxResult<(mlcsc::data::Labelled, mlcsc::data::Labelled)> {
+    let assets = workspace_root().join("assets");
+    let train = mlcsc::data::read_mnist(
+        assets.join("train-images-idx3-ubyte.gz"),
+        assets.join("train-labels-idx1-ubyte.gz"),
+    )?;
+    let test = mlcsc::data::read_mnist(
+        assets.join("t10k-images-idx3-ubyte.gz"),
+        assets.join("t10k-labels-idx1-ubyte.gz"),
+    )?;
+    Ok((train, test))
+}
