@@ -6,6 +6,7 @@
 
 mod csc;
 mod denoise;
+pub mod mlista;
 mod pursuit;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         "pursuit" => pursuit::run(),
         "denoise" => denoise::run(&args[1..]),
         "csc" => csc::run(&args[1..]),
-        other => Err(format!("unknown bench `{other}` (known: pursuit, denoise, csc)").into()),
+        "mlista" => mlista::run(&args[1..]),
+        other => {
+            Err(format!("unknown bench `{other}` (known: pursuit, denoise, csc, mlista)").into())
+        }
     }
 }
 

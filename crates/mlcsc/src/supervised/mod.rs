@@ -22,10 +22,11 @@
 //! # Ok::<(), mlcsc::Error>(())
 //! ```
 
+mod engine;
 mod linear;
 mod net;
 mod train;
 
 pub use linear::{FittedLinear, LinearClassifier};
-pub use net::{LayerSpec, UnfoldedNet, Unfolding};
-pub use train::{EpochStats, SupervisedTraining};
+pub use net::{Init, LayerSpec, Precision, UnfoldedNet, Unfolding};
+pub use train::{EpochStats, Optimizer, Schedule, SupervisedTraining, TrainState};

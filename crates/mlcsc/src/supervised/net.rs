@@ -7,6 +7,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use sparse_core::{check, LinearOperator};
 
+use super::engine::{Engine, Op, Plan, PlanLayer, Real, Work};
 use crate::error::{invalid, mismatch, Result};
 use crate::layer::Layer;
 use crate::model::MlModel;
@@ -20,6 +21,33 @@ pub enum Unfolding {
     Ista,
     /// ML-FISTA: from the previous estimate extrapolated by FISTA's momentum.
     Fista,
+}
+
+/// The floating-point type a network computes in. Parameters are stored in float64 either
+/// way; float32 runs cast them once per call (or per training batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Precision {
+    /// Single precision: SIMD lanes twice as wide, the precision of PyTorch training.
+    F32,
+    /// Double precision (the finite-difference tests).
+    #[default]
+    F64,
+}
+
+/// How [`UnfoldedNet::initialised`] draws the parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Init {
+    /// As [`UnfoldedNet::new`]: unit-norm Gaussian atoms, ISTA's steps `c_i = 1 / ||D_i||^2`,
+    /// biases `-0.01` (dense) or `0` (convolutional), a Gaussian classifier.
+    Ista,
+    /// The initialisation of the authors' code (Sulam et al. 2019, `MNIST/Models.py`):
+    /// Gaussian filters scaled by `scale / sqrt(fan_in)` (`scale = 0.1` there; fan-in = the
+    /// filter length), steps `c_i = 1`, zero biases, and PyTorch's default `nn.Linear`
+    /// classifier, weights and biases uniform in `(-1/sqrt(n_L), 1/sqrt(n_L))`.
+    FanIn {
+        /// Factor of the filters' standard deviation `scale / sqrt(fan_in)`.
+        scale: f64,
+    },
 }
 
 /// The architecture of one layer of an [`UnfoldedNet`].
@@ -108,35 +136,9 @@ pub struct UnfoldedNet {
     w0: usize,
 }
 
-/// What the forward pass keeps for the backward pass, per iteration.
-struct Step {
-    /// `h_0..h_L` (empty at the first iteration, where they are zero).
-    h: Vec<Mat<f64>>,
-    /// `r_i = h_{i-1} - g_{i-1}`, `i = 1..L`.
-    r: Vec<Mat<f64>>,
-    /// `q_i = D_i^T r_i`.
-    q: Vec<Mat<f64>>,
-    /// Pre-activations `a_i`.
-    a: Vec<Mat<f64>>,
-    /// FISTA momentum used to form `z` (0 for ML-ISTA and the first two iterations).
-    rho: f64,
-}
-
 fn gemm(dst: MatMut<'_, f64>, add: bool, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>, alpha: f64) {
     let acc = if add { Accum::Add } else { Accum::Replace };
     matmul(dst, acc, lhs, rhs, alpha, Par::Seq);
-}
-
-/// FISTA momenta: `rho[k]` forms the point of iteration `k` (0-based; `rho[0] = rho[1] = 0`).
-fn momenta(k: usize) -> Vec<f64> {
-    let mut out = vec![0.0; k.max(1)];
-    let mut s = 1.0f64;
-    for r in out.iter_mut().skip(1) {
-        let next = 0.5 * (1.0 + (1.0 + 4.0 * s * s).sqrt());
-        *r = (s - 1.0) / next;
-        s = next;
-    }
-    out
 }
 
 impl UnfoldedNet {
@@ -320,6 +322,77 @@ impl UnfoldedNet {
         }
     }
 
+    /// The same architecture with parameters redrawn by `init`, seeded.
+    ///
+    /// ```
+    /// use mlcsc::supervised::{Init, LayerSpec, UnfoldedNet, Unfolding};
+    /// let specs = [LayerSpec::Conv { maps: 4, kernel: (6, 6), stride: 2 }, LayerSpec::Dense(8)];
+    /// let net = UnfoldedNet::convolutional((1, 28, 28), &specs, 10, 1, Unfolding::Ista, 0)?
+    ///     .initialised(Init::FanIn { scale: 0.1 }, 1)?;
+    /// assert_eq!(net.step(1)?, 1.0);
+    /// # Ok::<(), mlcsc::Error>(())
+    /// ```
+    pub fn initialised(&self, init: Init, seed: u64) -> Result<Self> {
+        let Init::FanIn { scale } = init else {
+            let specs: Vec<LayerSpec> = self
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(l, at)| match at.kind {
+                    Kind::Dense => LayerSpec::Dense(self.dims[l + 1]),
+                    Kind::Valid(g) => LayerSpec::Conv {
+                        maps: g.maps,
+                        kernel: g.kernel,
+                        stride: g.stride,
+                    },
+                })
+                .collect();
+            let shape = match self.layers.first().map(|a| a.kind) {
+                Some(Kind::Valid(g)) => Some((g.channels, g.input.0, g.input.1)),
+                _ => None,
+            };
+            return Self::build(
+                self.dims[0],
+                shape,
+                &specs,
+                self.classes,
+                self.unfoldings,
+                self.kind,
+                seed,
+            );
+        };
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(invalid("scale", scale, "a positive finite number"));
+        }
+        use rand_distr::Uniform;
+        let mut rng = sparse_core::generate::rng(seed);
+        let mut out = self.clone();
+        for (l, at) in self.layers.iter().enumerate() {
+            let (n, m) = (self.dims[l], self.dims[l + 1]);
+            let fan_in = match at.kind {
+                Kind::Dense => n,
+                Kind::Valid(g) => g.patch_len(),
+            };
+            let sd = scale / (fan_in as f64).sqrt();
+            for v in &mut out.params[at.d..at.d + at.d_len(n, m)] {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                *v = sd * z;
+            }
+            out.params[at.c] = 1.0;
+            let nb = m / at.per_bias();
+            out.params[at.b..at.b + nb]
+                .iter_mut()
+                .for_each(|v| *v = 0.0);
+        }
+        let nl = self.dims[self.depth()];
+        let bound = 1.0 / (nl as f64).sqrt();
+        let u = Uniform::new(-bound, bound).map_err(|e| invalid("init", e, "a valid range"))?;
+        for v in &mut out.params[self.w..] {
+            *v = u.sample(&mut rng);
+        }
+        Ok(out)
+    }
+
     /// `n_0, n_1, ..., n_L`.
     pub fn dims(&self) -> &[usize] {
         &self.dims
@@ -371,11 +444,6 @@ impl UnfoldedNet {
         })
     }
 
-    /// Offset of the step `c_i` of every layer in the flat parameters.
-    pub(crate) fn step_offsets(&self) -> Vec<usize> {
-        self.layers.iter().map(|at| at.c).collect()
-    }
-
     fn d(&self, l: usize, at: LayerAt) -> MatRef<'_, f64> {
         match at.kind {
             Kind::Dense => {
@@ -387,71 +455,6 @@ impl UnfoldedNet {
                 g.patch_len(),
                 g.maps,
             ),
-        }
-    }
-
-    /// `out (+)= alpha D_l x`.
-    fn d_apply(
-        &self,
-        l: usize,
-        x: MatRef<'_, f64>,
-        mut out: MatMut<'_, f64>,
-        add: bool,
-        alpha: f64,
-    ) {
-        let at = self.layers[l];
-        match at.kind {
-            Kind::Dense => gemm(out, add, self.d(l, at), x, alpha),
-            Kind::Valid(g) => {
-                let mut t = Mat::<f64>::zeros(out.nrows(), out.ncols());
-                g.synthesize(self.d(l, at), x, t.as_mut(), Par::Seq);
-                combine(out.as_mut(), t.as_ref(), add, alpha);
-            }
-        }
-    }
-
-    /// `out (+)= alpha D_l^T y`.
-    fn dt_apply(
-        &self,
-        l: usize,
-        y: MatRef<'_, f64>,
-        mut out: MatMut<'_, f64>,
-        add: bool,
-        alpha: f64,
-    ) {
-        let at = self.layers[l];
-        match at.kind {
-            Kind::Dense => gemm(out, add, self.d(l, at).transpose(), y, alpha),
-            Kind::Valid(g) => {
-                let mut t = Mat::<f64>::zeros(out.nrows(), out.ncols());
-                g.analyze(self.d(l, at), y, t.as_mut(), Par::Seq);
-                combine(out.as_mut(), t.as_ref(), add, alpha);
-            }
-        }
-    }
-
-    /// `grad[D_l] += alpha d/dD_l sum_j <a_j, D_l b_j>`.
-    fn d_grad(
-        &self,
-        l: usize,
-        a: MatRef<'_, f64>,
-        b: MatRef<'_, f64>,
-        alpha: f64,
-        grad: &mut [f64],
-    ) {
-        let at = self.layers[l];
-        let (n, m) = (self.dims[l], self.dims[l + 1]);
-        let len = at.d_len(n, m);
-        let gd = &mut grad[at.d..at.d + len];
-        match at.kind {
-            Kind::Dense => {
-                let gd = MatMut::from_column_major_slice_mut(gd, n, m);
-                gemm(gd, true, a, b.transpose(), alpha);
-            }
-            Kind::Valid(g) => {
-                let gd = MatMut::from_column_major_slice_mut(gd, g.patch_len(), g.maps);
-                g.filter_grad(a, b, alpha, gd, Par::Seq);
-            }
         }
     }
 
@@ -512,80 +515,74 @@ impl UnfoldedNet {
         Ok(())
     }
 
-    /// Forward pass; with `tape`, records what the backward pass needs. Returns `g_L`.
-    fn run(&self, x: MatRef<'_, f64>, mut tape: Option<&mut Vec<Step>>) -> Mat<f64> {
-        let nl = self.depth();
-        let b = x.ncols();
-        let rhos = momenta(self.unfoldings);
-        let mut prev: Option<Mat<f64>> = None; // gamma^{(k-2)}
-        let mut cur: Option<Mat<f64>> = None; // gamma^{(k-1)}
-        for (k, &rho_k) in rhos.iter().enumerate().take(self.unfoldings) {
-            let rho = if self.kind == Unfolding::Fista {
-                rho_k
-            } else {
-                0.0
-            };
-            let mut h: Vec<Mat<f64>> = Vec::new();
-            if let Some(c) = &cur {
-                let mut z = c.clone();
-                if rho != 0.0 {
-                    z *= faer::Scale(1.0 + rho);
-                    if let Some(p) = &prev {
-                        gemm_axpy(&mut z, p, -rho);
-                    }
-                }
-                h = self.dims.iter().map(|&n| Mat::zeros(n, b)).collect();
-                h[nl] = z;
-                for i in (0..nl).rev() {
-                    let (lo, hi) = h.split_at_mut(i + 1);
-                    self.d_apply(i, hi[0].as_ref(), lo[i].as_mut(), false, 1.0);
-                }
-            }
-            let (mut rs, mut qs, mut as_) = (Vec::new(), Vec::new(), Vec::new());
-            let mut gs: Vec<Mat<f64>> = Vec::with_capacity(nl);
-            for i in 0..nl {
-                let at = self.layers[i];
-                let u = if i == 0 { x } else { gs[i - 1].as_ref() };
-                let mut r = Mat::<f64>::zeros(self.dims[i], b);
-                r -= u;
-                if !h.is_empty() {
-                    r += &h[i];
-                }
-                let mut q = Mat::<f64>::zeros(self.dims[i + 1], b);
-                self.dt_apply(i, r.as_ref(), q.as_mut(), false, 1.0);
-                let c = self.params[at.c];
-                let pb = at.per_bias();
-                let bias = &self.params[at.b..at.b + self.dims[i + 1] / pb];
-                let a = Mat::<f64>::from_fn(self.dims[i + 1], b, |p, j| {
-                    let hv = if h.is_empty() { 0.0 } else { h[i + 1][(p, j)] };
-                    hv - c * q[(p, j)] + bias[p / pb]
-                });
-                let g = Mat::<f64>::from_fn(a.nrows(), b, |p, j| a[(p, j)].max(0.0));
-                rs.push(r);
-                qs.push(q);
-                as_.push(a);
-                gs.push(g);
-            }
-            let out = gs[nl - 1].clone();
-            if let Some(t) = tape.as_deref_mut() {
-                t.push(Step {
-                    h,
-                    r: rs,
-                    q: qs,
-                    a: as_,
-                    rho: if k >= 1 { rho } else { 0.0 },
-                });
-            }
-            prev = cur.take();
-            cur = Some(out);
+    /// The engine's plan of this network (layers, offsets, layout permutations).
+    pub(crate) fn plan(&self) -> Plan {
+        let layers = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, at)| PlanLayer {
+                op: match at.kind {
+                    Kind::Dense => Op::Dense {
+                        n: self.dims[l],
+                        m: self.dims[l + 1],
+                    },
+                    Kind::Valid(g) => Op::Conv(g),
+                },
+                d: at.d,
+                c: at.c,
+                b: at.b,
+            })
+            .collect();
+        Plan::new(
+            layers,
+            self.dims.clone(),
+            self.classes,
+            self.unfoldings,
+            self.kind == Unfolding::Fista,
+            self.w,
+            self.w0,
+            self.params.len(),
+        )
+    }
+
+    /// Forward pass of every column in `precision`, chunks of 128 columns in parallel.
+    /// Returns `g_L` (canonical layout).
+    fn run(&self, x: MatRef<'_, f64>, precision: Precision) -> Mat<f64> {
+        match precision {
+            Precision::F32 => self.run_in::<f32>(x),
+            Precision::F64 => self.run_in::<f64>(x),
         }
-        cur.unwrap_or_else(|| Mat::zeros(self.dims[nl], b))
+    }
+
+    fn run_in<T: Real>(&self, x: MatRef<'_, f64>) -> Mat<f64> {
+        use rayon::prelude::*;
+        const CHUNK: usize = 128;
+        let plan = self.plan();
+        let p = plan.params_in::<T>(&self.params);
+        let eng = Engine { plan: &plan, p: &p };
+        let b = x.ncols();
+        let starts: Vec<usize> = (0..b).step_by(CHUNK).collect();
+        let parts: Vec<Mat<f64>> = starts
+            .par_iter()
+            .map(|&s| {
+                let w = CHUNK.min(b - s);
+                let xi = plan.input_in::<T>(x.subcols(s, w));
+                let g = eng.forward(&xi, w, None, &mut Work::default());
+                plan.output_out(&g, w)
+            })
+            .collect();
+        let mut out = Mat::<f64>::zeros(self.dims[self.depth()], b);
+        for (&s, part) in starts.iter().zip(&parts) {
+            out.as_mut().subcols_mut(s, part.ncols()).copy_from(part);
+        }
+        out
     }
 
     /// The deepest code `g_L` after `K` iterations for every column of `x`.
     pub fn codes(&self, x: MatRef<'_, f64>) -> Result<Mat<f64>> {
         self.check_input(x)?;
-        Ok(self.run(x, None))
+        Ok(self.run(x, Precision::F64))
     }
 
     fn logits_of(&self, g: &Mat<f64>) -> Mat<f64> {
@@ -595,15 +592,26 @@ impl UnfoldedNet {
         z
     }
 
-    /// The logits `W g_L + w_0` (`classes x b`).
+    /// The logits `W g_L + w_0` (`classes x b`), computed in float64.
     pub fn logits(&self, x: MatRef<'_, f64>) -> Result<Mat<f64>> {
+        self.logits_with(x, Precision::F64)
+    }
+
+    /// The logits computed in `precision` (float32 is about twice as fast; the classifier is
+    /// applied in float64).
+    pub fn logits_with(&self, x: MatRef<'_, f64>, precision: Precision) -> Result<Mat<f64>> {
         self.check_input(x)?;
-        Ok(self.logits_of(&self.run(x, None)))
+        Ok(self.logits_of(&self.run(x, precision)))
     }
 
     /// The predicted class of every column (the largest logit).
     pub fn predict(&self, x: MatRef<'_, f64>) -> Result<Vec<usize>> {
-        let z = self.logits(x)?;
+        self.predict_with(x, Precision::F64)
+    }
+
+    /// The predicted classes, the network run in `precision`.
+    pub fn predict_with(&self, x: MatRef<'_, f64>, precision: Precision) -> Result<Vec<usize>> {
+        let z = self.logits_with(x, precision)?;
         Ok((0..z.ncols())
             .map(|j| {
                 (0..z.nrows())
@@ -615,16 +623,26 @@ impl UnfoldedNet {
 
     /// The fraction of columns classified as `labels`.
     pub fn accuracy(&self, x: MatRef<'_, f64>, labels: &[usize]) -> Result<f64> {
+        self.accuracy_with(x, labels, Precision::F64)
+    }
+
+    /// The fraction of columns classified as `labels`, the network run in `precision`.
+    pub fn accuracy_with(
+        &self,
+        x: MatRef<'_, f64>,
+        labels: &[usize],
+        precision: Precision,
+    ) -> Result<f64> {
         self.check_labels(x, labels)?;
-        let p = self.predict(x)?;
+        let p = self.predict_with(x, precision)?;
         let right = p.iter().zip(labels).filter(|(a, b)| a == b).count();
-        Ok(right as f64 / labels.len() as f64)
+        Ok(right as f64 / labels.len().max(1) as f64)
     }
 
     /// Mean softmax cross-entropy over the columns.
     pub fn loss(&self, x: MatRef<'_, f64>, labels: &[usize]) -> Result<f64> {
         self.check_labels(x, labels)?;
-        let z = self.logits_of(&self.run(x, None));
+        let z = self.logits_of(&self.run(x, Precision::F64));
         Ok(cross_entropy(&z, labels, None) / labels.len() as f64)
     }
 
@@ -644,107 +662,22 @@ impl UnfoldedNet {
     }
 
     pub(crate) fn backprop(&self, x: MatRef<'_, f64>, labels: &[usize], grad: &mut [f64]) -> f64 {
-        let nl = self.depth();
-        let b = x.ncols();
-        let mut tape = Vec::with_capacity(self.unfoldings);
-        let g_last = self.run(x, Some(&mut tape));
-        let z = self.logits_of(&g_last);
-        let mut dz = Mat::<f64>::zeros(self.classes, b);
-        let loss = cross_entropy(&z, labels, Some(&mut dz)) / b as f64;
-        dz *= faer::Scale(1.0 / b as f64);
-        // Classifier.
-        let nlen = self.dims[nl];
-        {
-            let (gw, rest) = grad[self.w..].split_at_mut(self.classes * nlen);
-            let gw = MatMut::from_column_major_slice_mut(gw, self.classes, nlen);
-            gemm(gw, true, dz.as_ref(), g_last.transpose(), 1.0);
-            for c in 0..self.classes {
-                rest[c] += (0..b).map(|j| dz[(c, j)]).sum::<f64>();
-            }
-        }
-        let (w, _) = self.classifier();
-        // Adjoints of the deepest outputs of every iteration.
-        let mut d_out: Vec<Mat<f64>> = (0..self.unfoldings).map(|_| Mat::zeros(nlen, b)).collect();
-        gemm(
-            d_out[self.unfoldings - 1].as_mut(),
-            false,
-            w.transpose(),
-            dz.as_ref(),
-            1.0,
+        let plan = self.plan();
+        let p = plan.params_in::<f64>(&self.params);
+        let xi = plan.input_in::<f64>(x);
+        let mut g = vec![0.0; p.len()];
+        let eng = Engine { plan: &plan, p: &p };
+        let (loss, _) = eng.backprop(
+            &xi,
+            labels,
+            1.0 / labels.len().max(1) as f64,
+            &mut g,
+            &mut Work::default(),
         );
-        for k in (0..self.unfoldings).rev() {
-            let st = &tape[k];
-            let has_h = !st.h.is_empty();
-            let mut dg: Vec<Mat<f64>> = self.dims[1..].iter().map(|&n| Mat::zeros(n, b)).collect();
-            dg[nl - 1] = std::mem::replace(&mut d_out[k], Mat::zeros(0, 0));
-            let mut dh: Vec<Mat<f64>> = if has_h {
-                self.dims.iter().map(|&n| Mat::zeros(n, b)).collect()
-            } else {
-                Vec::new()
-            };
-            for i in (0..nl).rev() {
-                let at = self.layers[i];
-                let (n, m) = (self.dims[i], self.dims[i + 1]);
-                let pb = at.per_bias();
-                let c = self.params[at.c];
-                let mut da = std::mem::replace(&mut dg[i], Mat::zeros(0, 0));
-                for j in 0..b {
-                    for p in 0..m {
-                        if st.a[i][(p, j)] <= 0.0 {
-                            da[(p, j)] = 0.0;
-                        }
-                    }
-                }
-                for p in 0..m {
-                    grad[at.b + p / pb] += (0..b).map(|j| da[(p, j)]).sum::<f64>();
-                }
-                if has_h {
-                    dh[i + 1] += &da;
-                }
-                let mut dc = 0.0;
-                for j in 0..b {
-                    for p in 0..m {
-                        dc -= da[(p, j)] * st.q[i][(p, j)];
-                    }
-                }
-                grad[at.c] += dc;
-                // dq = -c da; dD += r dq^T; dr = D dq.
-                self.d_grad(i, st.r[i].as_ref(), da.as_ref(), -c, grad);
-                let mut dr = Mat::<f64>::zeros(n, b);
-                self.d_apply(i, da.as_ref(), dr.as_mut(), false, -c);
-                if has_h {
-                    dh[i] += &dr;
-                }
-                if i > 0 {
-                    dg[i - 1] -= &dr;
-                }
-            }
-            if has_h {
-                // h_{i-1} = D_i h_i, top down.
-                for i in 0..nl {
-                    self.d_grad(i, dh[i].as_ref(), st.h[i + 1].as_ref(), 1.0, grad);
-                    let (lo, hi) = dh.split_at_mut(i + 1);
-                    self.dt_apply(i, lo[i].as_ref(), hi[0].as_mut(), true, 1.0);
-                }
-                // z = (1 + rho) gamma^{(k-1)} - rho gamma^{(k-2)}.
-                let dzk = &dh[nl];
-                gemm_axpy(&mut d_out[k - 1], dzk, 1.0 + st.rho);
-                if k >= 2 && st.rho != 0.0 {
-                    gemm_axpy(&mut d_out[k - 2], dzk, -st.rho);
-                }
-            }
+        for (i, &c) in plan.perm.iter().enumerate() {
+            grad[c] += g[i];
         }
         loss
-    }
-}
-
-/// `out = alpha t` or `out += alpha t`.
-fn combine(mut out: MatMut<'_, f64>, t: MatRef<'_, f64>, add: bool, alpha: f64) {
-    for j in 0..out.ncols() {
-        for i in 0..out.nrows() {
-            let v = alpha * t[(i, j)];
-            out[(i, j)] = if add { out[(i, j)] + v } else { v };
-        }
     }
 }
 
@@ -756,15 +689,6 @@ fn gaussian_unit<R: rand::Rng + ?Sized>(n: usize, m: usize, rng: &mut R) -> Mat<
         d.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
     }
     d
-}
-
-/// `y += alpha x`.
-fn gemm_axpy(y: &mut Mat<f64>, x: &Mat<f64>, alpha: f64) {
-    for j in 0..y.ncols() {
-        for i in 0..y.nrows() {
-            y[(i, j)] += alpha * x[(i, j)];
-        }
-    }
 }
 
 /// Sum over columns of `-log softmax(z)_label`; with `dz`, writes `softmax(z) - onehot`.
