@@ -159,6 +159,14 @@ fn load(cfg: &Config) -> BoxResult<(Labelled, usize, &'static str)> {
 }
 
 pub fn run(args: &[String]) -> BoxResult<()> {
+    if args.iter().any(|a| a == "--mnist-full") {
+        let rest: Vec<String> = args
+            .iter()
+            .filter(|a| *a != "--mnist-full")
+            .cloned()
+            .collect();
+        return super::mlista_full::run(&rest);
+    }
     let cfg = Config::parse(args)?;
     let dir = out_dir("mlista")?;
     if cfg.dictlearn || cfg.adversarial {

@@ -6,6 +6,7 @@ mod denoise;
 mod lista;
 mod mldl;
 mod mlista;
+mod mlista_full;
 mod phase;
 
 use std::path::PathBuf;
