@@ -134,6 +134,7 @@ fn code_perm(g: &ValidGeometry) -> Option<Vec<usize>> {
 impl Plan {
     /// The plan of a network with the given layers (offsets in the canonical vector, which
     /// the engine's vector shares block by block).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         layers: Vec<PlanLayer>,
         dims: Vec<usize>,
