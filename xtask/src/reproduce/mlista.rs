@@ -14,7 +14,9 @@
 //! `--seed N`, `--no-fista`, `--quick`. Also `--dictlearn` (unsupervised convolutional ML-CSC
 //! dictionary learning on MNIST, see `mldl.rs`; `--dl-epochs`, `--dl-sparsity`, `--dl-train`)
 //! and `--adversarial` (gradient-sign attacks on a one-layer model against the margin bound)
-//! run those experiments instead.
+//! run those experiments instead; `--mnist-full` runs the authors' full-MNIST experiment
+//! (CNN vs ML-ISTA / ML-FISTA with T = 6, their recipe, several seeds, resumable: see
+//! `mlista_full.rs`).
 
 use std::fmt::Write as _;
 use std::path::Path;
