@@ -319,6 +319,51 @@ fn the_linear_classifier_separates_gaussian_blobs_and_refuses_bad_labels() {
 }
 
 #[test]
+fn the_sparse_linear_classifier_matches_the_dense_one() {
+    use mlcsc::supervised::{LinearClassifier, SparseFeatures};
+    use rand::Rng;
+    let mut rng = generate::rng(9);
+    let labels: Vec<usize> = (0..200).map(|j| j % 4).collect();
+    // Sparse non-negative features whose support depends on the class.
+    let f = Mat::<f64>::from_fn(12, 200, |i, j| {
+        let on = i % 4 == labels[j] || rng.random_range(0.0..1.0) < 0.15;
+        if on {
+            rng.random_range(0.2..1.0)
+        } else {
+            0.0
+        }
+    });
+    let s = SparseFeatures::from_dense(f.as_ref());
+    assert_eq!(s.to_dense(), f);
+    for standardize in [true, false] {
+        let clf = LinearClassifier::new().l2(1e-3).standardize(standardize);
+        let dense = clf.fit(f.as_ref(), &labels, 4).unwrap();
+        let sparse = clf.fit_sparse(&s, &labels, 4).unwrap();
+        assert!(
+            (dense.objective - sparse.objective).abs() < 1e-8 * dense.objective.abs().max(1.0),
+            "{} vs {}",
+            dense.objective,
+            sparse.objective
+        );
+        let (zd, zs) = (dense.logits(f.as_ref()).unwrap(), sparse.logits_sparse(&s));
+        assert!((&zd - &zs).norm_l2() < 1e-6 * zd.norm_l2().max(1.0));
+        assert!(sparse.accuracy_sparse(&s, &labels).unwrap() > 0.9);
+    }
+    // Stacking and splitting keep the values.
+    let both = SparseFeatures::stack(&[&s, &s.map(|v| -v)]).unwrap();
+    assert_eq!(both.dim(), 24);
+    let split = both.split_sign();
+    assert_eq!(split.nnz(), both.nnz());
+    assert_eq!(split.to_dense()[(48 - 12, 0)], f[(0, 0)]);
+    let mut head = s.subcols(0, 50);
+    head.append(&s.subcols(50, 150));
+    assert_eq!(head, s);
+    assert!(LinearClassifier::new()
+        .fit_sparse(&s, &labels[..10], 4)
+        .is_err());
+}
+
+#[test]
 fn networks_round_trip_through_json() {
     let conv = small_conv(2, Unfolding::Fista);
     let back: UnfoldedNet = serde_json::from_str(&serde_json::to_string(&conv).unwrap()).unwrap();

@@ -27,6 +27,6 @@ mod linear;
 mod net;
 mod train;
 
-pub use linear::{FittedLinear, LinearClassifier};
+pub use linear::{FittedLinear, LinearClassifier, SparseFeatures};
 pub use net::{Init, LayerSpec, Precision, UnfoldedNet, Unfolding};
 pub use train::{EpochStats, Optimizer, Schedule, SupervisedTraining, TrainState};
