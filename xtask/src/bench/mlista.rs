@@ -140,6 +140,82 @@ for name, T, fista in MODELS:
     print(f"cpu_{name} {cpu / BATCHES}", flush=True)
 "#;
 
+/// The peer's forward pass in float64 on our parameters (written as `.npy` by
+/// [`write_agreement`]): the largest logit difference per model.
+const AGREE: &str = r#"
+import numpy as np, torch, torch.nn.functional as F
+torch.set_default_dtype(torch.float64)
+X = np.load('agree_x.npy')
+n = X.shape[1]
+x = torch.tensor(X.T.reshape(n, 28, 28).transpose(0, 2, 1).copy()).unsqueeze(1)
+def filt(path, ch, k):
+    f = np.load(path)
+    m = f.shape[1]
+    return torch.tensor(f.T.reshape(m, ch, k, k).transpose(0, 1, 3, 2).copy())
+def vec(path):
+    return torch.tensor(np.load(path)[:, 0].copy())
+for name, T, fista in MODELS:
+    W1, W2, W3 = filt(name + '_f1.npy', 1, 6), filt(name + '_f2.npy', 32, 6), filt(name + '_f3.npy', 64, 4)
+    c = vec(name + '_c.npy')
+    b1, b2, b3 = [vec(name + f'_b{i}.npy').view(1, -1, 1, 1) for i in (1, 2, 3)]
+    Wc, bc = torch.tensor(np.load(name + '_w.npy')), vec(name + '_w0.npy')
+    with torch.no_grad():
+        g1 = F.relu(c[0] * F.conv2d(x, W1, stride=2) + b1)
+        g2 = F.relu(c[1] * F.conv2d(g1, W2, stride=2) + b2)
+        g3 = F.relu(c[2] * F.conv2d(g2, W3, stride=1) + b3)
+        t, g3_prev = 1.0, g3
+        for _ in range(T):
+            if fista:
+                t_prev = t
+                t = (1 + np.sqrt(1 + 4 * t_prev ** 2)) / 2
+                z = g3 + (t_prev - 1) / t * (g3 - g3_prev)
+                g3_prev = g3
+            else:
+                z = g3
+            g2 = F.conv_transpose2d(z, W3, stride=1)
+            g1 = F.conv_transpose2d(g2, W2, stride=2)
+            g1 = F.relu(g1 - c[0] * F.conv2d(F.conv_transpose2d(g1, W1, stride=2) - x, W1, stride=2) + b1)
+            g2 = F.relu(g2 - c[1] * F.conv2d(F.conv_transpose2d(g2, W2, stride=2) - g1, W2, stride=2) + b2)
+            g3 = F.relu(z - c[2] * F.conv2d(F.conv_transpose2d(z, W3, stride=1) - g2, W3, stride=1) + b3)
+        logits = g3.view(n, -1) @ Wc.T + bc
+    ours = torch.tensor(np.load(name + '_logits.npy')).T
+    print(f"maxdiff_{name} {(logits - ours).abs().max().item()}")
+    print(f"scale_{name} {ours.abs().max().item()}")
+"#;
+
+/// Writes `net`'s parameters, `x` and our float64 logits for the agreement check.
+fn write_agreement(
+    dir: &std::path::Path,
+    name: &str,
+    net: &UnfoldedNet,
+    x: faer::MatRef<'_, f64>,
+) -> BoxResult<()> {
+    use sparse_core::io::write_npy;
+    let col = |v: &[f64]| faer::Mat::<f64>::from_fn(v.len(), 1, |i, _| v[i]);
+    for i in 1..=3 {
+        write_npy(dir.join(format!("{name}_f{i}.npy")), net.dictionary(i)?)?;
+        write_npy(
+            dir.join(format!("{name}_b{i}.npy")),
+            col(net.bias(i)?).as_ref(),
+        )?;
+    }
+    let c: Vec<f64> = (1..=3).map(|i| net.step(i)).collect::<Result<_, _>>()?;
+    write_npy(dir.join(format!("{name}_c.npy")), col(&c).as_ref())?;
+    let (w, w0) = net.classifier();
+    write_npy(dir.join(format!("{name}_w.npy")), w)?;
+    write_npy(dir.join(format!("{name}_w0.npy")), col(w0).as_ref())?;
+    write_npy(
+        dir.join(format!("{name}_logits.npy")),
+        net.logits(x)?.as_ref(),
+    )?;
+    Ok(())
+}
+
+fn write_npy_x(dir: &std::path::Path, x: faer::MatRef<'_, f64>) -> BoxResult<()> {
+    sparse_core::io::write_npy(dir.join("agree_x.npy"), x)?;
+    Ok(())
+}
+
 /// CPU seconds of this process (all threads), from `/proc/self/stat`.
 fn process_cpu_secs() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -217,6 +293,41 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         eprintln!("bench mlista: no torch in $SPARSE_PYTHON (or python3): ours only");
     }
     let assets = workspace_root().join("assets");
+    // Agreement: the peer's float64 forward pass on our parameters (ISTA initialisation: unit
+    // filters, c_i = 1 / ||D_i||^2, so that every layer is active) and 64 digits.
+    let mut agreement = String::new();
+    if let Some(py) = &py {
+        let few = data.select(&(0..64).collect::<Vec<_>>())?;
+        write_npy_x(&dir, few.images.as_ref())?;
+        let mut list = Vec::new();
+        for name in &models {
+            let &(_, kind, k) = MODELS.iter().find(|m| m.0 == *name).expect("known");
+            let net = UnfoldedNet::convolutional((1, 28, 28), &authors_specs(), 10, k, kind, 3)?;
+            write_agreement(&dir, name, &net, few.images.as_ref())?;
+            let fista = if kind == Unfolding::Fista {
+                "True"
+            } else {
+                "False"
+            };
+            list.push(format!("('{name}', {}, {fista})", k - 1));
+        }
+        let script = format!("MODELS = [{}]\n{AGREE}", list.join(", "));
+        let out = run_python(py, &dir, "peer_agree.py", &script)?;
+        let get = |k: &str| out.iter().find(|(n, _)| n == k).map(|&(_, v)| v);
+        for name in &models {
+            if let (Some(d), Some(s)) = (
+                get(&format!("maxdiff_{name}")),
+                get(&format!("scale_{name}")),
+            ) {
+                let line = format!(
+                    "- {name}: largest |logit difference| to PyTorch (float64, our parameters, 64 \
+                     digits) {d:.2e}, logits up to {s:.2e}\n"
+                );
+                eprint!("{line}");
+                agreement.push_str(&line);
+            }
+        }
+    }
     let mut rows = Vec::new();
     for &th in &threads {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(th).build()?;
@@ -338,7 +449,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     let md = format!(
         "# bench mlista: training step of the authors' MNIST networks (batch 128, float32)\n\n\
          {table}\nBest of {rounds} alternating rounds of {batches} batches; load average at the \
-         end: {}\n",
+         end: {}\n\n{agreement}",
         load.split_whitespace().next().unwrap_or("?")
     );
     println!("{md}");
