@@ -165,6 +165,12 @@ pub(super) fn run(cfg: &Config) -> BoxResult<()> {
     let rmse = learned.final_rmse();
     let d = learned.dictionary;
     let lipschitz = d.lipschitz();
+    // The learned atoms as 17 x 17 tiles, 10 per row.
+    let tiles = mlcsc::learn::tile_atoms(d.matrix(), (TO, TO), 10)?;
+    sparse_core::io::write_png_gray(
+        crate::reproduce::out_dir("lista")?.join("lista_mnist_atoms.png"),
+        tiles.as_ref(),
+    )?;
 
     let bar = training_bar(cfg, 1)?;
     let case = Case {
