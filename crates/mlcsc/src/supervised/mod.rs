@@ -7,7 +7,10 @@
 //! *iterations* is `K` while its parameters (`D_i`, steps, biases, classifier) stay the same:
 //! `K = 1` is a feed-forward ReLU network, `K > 1` a recurrent one. Dictionaries, thresholds and
 //! classifier are trained jointly by back-propagation written for it ([`UnfoldedNet::loss_grad`],
-//! checked against central finite differences in the tests) with Adam ([`SupervisedTraining`]).
+//! checked against central finite differences in the tests) with Adam or SGD with momentum
+//! ([`SupervisedTraining`], [`Optimizer`], [`Schedule`]), in float32 or float64 ([`Precision`]),
+//! epoch by epoch from a resumable [`TrainState`]. One engine computes both precisions: codes are
+//! stored position-major so that every convolution of a batch is one GEMM on im2col patches.
 //! Layers are dense or valid strided convolutions ([`LayerSpec`],
 //! [`UnfoldedNet::convolutional`]): with convolutional layers `K = 1` is a CNN.
 //!
