@@ -12,7 +12,7 @@
 //!
 //! Options: `--mnist`, `--conv`, `--epochs N`, `--ks 1,2,4,6`, `--dims 64,64,32`, `--lr X`, `--batch N`,
 //! `--seed N`, `--no-fista`, `--quick`. Also `--dictlearn` (unsupervised convolutional ML-CSC
-//! dictionary learning on MNIST, see `mldl.rs`; `--dl-epochs`, `--dl-sparsity`, `--dl-train`)
+//! dictionary learning on MNIST and linear classifiers on its codes, see `mldl.rs` for the `--dl-*` options)
 //! and `--adversarial` (gradient-sign attacks on a one-layer model against the margin bound)
 //! run those experiments instead; `--mnist-full` runs the authors' full-MNIST experiment
 //! (CNN vs ML-ISTA / ML-FISTA with T = 6, their recipe, several seeds, resumable: see
@@ -44,12 +44,8 @@ struct Config {
     fista: bool,
     repeats: usize,
     dictlearn: bool,
-    dl_epochs: usize,
-    dl_sparsity: usize,
-    dl_train: usize,
-    dl_zeta: (f64, f64),
-    dl_rate: f64,
-    dl_lambda: f64,
+    /// The `--dl-*` options (and `--seed`) of `--dictlearn`, parsed by `mldl::DlConfig`.
+    dl_args: Vec<(String, String)>,
     adversarial: bool,
 }
 
@@ -78,12 +74,7 @@ impl Config {
             fista: true,
             repeats: if mnist { 2 } else { 5 },
             dictlearn: false,
-            dl_epochs: 3,
-            dl_sparsity: 16,
-            dl_train: 8000,
-            dl_zeta: (0.2, 0.2),
-            dl_rate: 0.5,
-            dl_lambda: 0.2,
+            dl_args: Vec::new(),
             adversarial: false,
         };
         let mut it = args.iter();
@@ -96,22 +87,20 @@ impl Config {
                 "--no-fista" => c.fista = false,
                 "--dictlearn" => c.dictlearn = true,
                 "--adversarial" => c.adversarial = true,
-                "--dl-epochs" => c.dl_epochs = value()?.parse()?,
-                "--dl-sparsity" => c.dl_sparsity = value()?.parse()?,
-                "--dl-train" => c.dl_train = value()?.parse()?,
-                "--dl-rate" => c.dl_rate = value()?.parse()?,
-                "--dl-lambda" => c.dl_lambda = value()?.parse()?,
-                "--dl-zeta" => {
-                    let v = value()?;
-                    let (a, b) = v.split_once(',').ok_or("`--dl-zeta` takes Z2,Z3")?;
-                    c.dl_zeta = (a.trim().parse()?, b.trim().parse()?);
+                o if o.starts_with("--dl-") => {
+                    let v = value()?.clone();
+                    c.dl_args.push((o.to_string(), v));
                 }
                 "--epochs" => c.epochs = value()?.parse()?,
                 "--ks" => c.ks = parse_list(value()?)?,
                 "--dims" => c.dims = parse_list(value()?)?,
                 "--lr" => c.lr = value()?.parse()?,
                 "--batch" => c.batch = value()?.parse()?,
-                "--seed" => c.seed = value()?.parse()?,
+                "--seed" => {
+                    let v = value()?.clone();
+                    c.seed = v.parse()?;
+                    c.dl_args.push(("--seed".into(), v));
+                }
                 "--repeats" => c.repeats = value()?.parse()?,
                 other => return Err(format!("unknown option `{other}`").into()),
             }
@@ -173,18 +162,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     let dir = out_dir("mlista")?;
     if cfg.dictlearn || cfg.adversarial {
         if cfg.dictlearn {
-            super::mldl::run(
-                &dir,
-                &super::mldl::DlConfig {
-                    epochs: cfg.dl_epochs,
-                    sparsity: cfg.dl_sparsity,
-                    train: cfg.dl_train,
-                    zeta: cfg.dl_zeta,
-                    rate: cfg.dl_rate,
-                    lambda: cfg.dl_lambda,
-                    seed: cfg.seed,
-                },
-            )?;
+            super::mldl::run(&dir, &super::mldl::DlConfig::parse(&cfg.dl_args)?)?;
         }
         if cfg.adversarial {
             adversarial(&dir, cfg.seed)?;
