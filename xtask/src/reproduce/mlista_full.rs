@@ -245,7 +245,7 @@ fn train_run(
             TrainState::new(authors_net(kind, k, seed)?)
         }
     };
-    // A checkpoint written before its epoch line (or after a crash): keep what agrees.
+    // Lines written after the checkpoint (a run stopped between the two): redo those epochs.
     records.truncate(state.epoch);
     if records.len() != state.epoch {
         return Err(format!(
@@ -287,14 +287,17 @@ fn train_run(
             train_seconds,
             test_seconds: t1.elapsed().as_secs_f64(),
         };
-        if state.epoch < cfg.epochs {
-            save_state(&dir, &state)?;
-        }
+        // The epoch's line first, then the checkpoint: a run stopped between the two redoes
+        // the epoch (the same batches, the same result) and keeps one line for it.
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("epochs.jsonl"))?;
         writeln!(f, "{}", serde_json::to_string(&rec)?)?;
+        f.sync_all()?;
+        if state.epoch < cfg.epochs {
+            save_state(&dir, &state)?;
+        }
         bar.set_position(state.epoch as u64);
         bar.set_message(format!(
             "test {:.2}%, train {:.2}%, {:.0} s/epoch",
