@@ -33,6 +33,7 @@ use mlcsc::supervised::{Precision, TrainState};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::mlista::mean_std;
 use crate::bench::mlista::{authors_net, authors_recipe, MODELS};
 use crate::bench::{workspace_root, BoxResult};
 
@@ -350,13 +351,6 @@ struct Summary {
     /// (seed, final accuracy %, epochs done, mean train seconds per epoch).
     runs: Vec<(u64, Option<f64>, usize, f64)>,
     curves: Vec<Vec<f64>>,
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-    (m, var.sqrt())
 }
 
 fn report(cfg: &Config) -> BoxResult<()> {
