@@ -6,6 +6,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use csc::{Cbpdn, CbpdnFista, ConvDictionary, ConvOperator, Grid, Method};
 use faer::{Mat, Par};
 use sparse_core::LinearOperator;
+use sparse_core::Solve;
 
 /// The camera image, 2x2-averaged to 256x256 in [0, 1] minus its mean (synthetic if missing).
 fn image() -> Mat<f64> {

@@ -9,7 +9,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use faer::Par;
 use mlcsc::{
-    Layer, LayeredThresholding, MlIsta, MlModel, MlPursuit, Projection, ValidConv, ValidGeometry,
+    Layer, LayeredThresholding, MlIsta, MlModel, Projection, Solve, ValidConv, ValidGeometry,
 };
 use sparse_core::{generate, Dictionary, Noise};
 
@@ -75,11 +75,11 @@ fn run(c: &mut Criterion, model: &MlModel, group: &str, name: String) {
         .steps(steps)
         .iterations(10);
     g.bench_function(format!("mlista-k10/{id}"), |b| {
-        b.iter(|| ista.pursue(model, y.as_ref()).unwrap())
+        b.iter(|| ista.solve(model, y.as_ref()).unwrap())
     });
     let proj = Projection::omp(10);
     g.bench_function(format!("projection-omp10/{id}"), |b| {
-        b.iter(|| proj.pursue(model, y.as_ref()).unwrap())
+        b.iter(|| proj.solve(model, y.as_ref()).unwrap())
     });
     g.finish();
 }

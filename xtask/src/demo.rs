@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: the main job, on shipped data with a shipped seed. Each section is one
 //! crate of the workspace at work; pictures go to `target/demo/`.
 
+use sparse_core::Solve;
 use std::time::Instant;
 
 use faer::Mat;
@@ -8,7 +9,7 @@ use pursuit::admm::BasisPursuit;
 use pursuit::dictlearn::Denoiser;
 use pursuit::greedy::Selection;
 use pursuit::lasso::Lars;
-use pursuit::{BatchOmp, CodingResult, SparseCoder, Stop, Thresholding};
+use pursuit::{BatchOmp, Solution, SparseCoder, Stop, Thresholding};
 use sparse_core::io::{read_png_gray, write_png_gray};
 use sparse_core::{generate, metrics, Dictionary, LinearOperator, Noise, Shrinkage};
 
@@ -70,7 +71,7 @@ fn guarantees() -> BoxResult<()> {
     Ok(())
 }
 
-fn report(name: &str, secs: f64, truth: &Mat<f64>, res: &CodingResult) -> BoxResult<()> {
+fn report(name: &str, secs: f64, truth: &Mat<f64>, res: &Solution) -> BoxResult<()> {
     let sc = metrics::support_scores(truth.as_ref(), res.codes.as_ref(), 1e-6)?;
     let err = metrics::relative_error(truth.as_ref(), res.codes.as_ref())?;
     let gap = res
@@ -124,7 +125,7 @@ fn pursuits() -> BoxResult<()> {
     ];
     for (name, c) in coders {
         let t = Instant::now();
-        let res = c.code(&d, s.noisy.as_ref())?;
+        let res = c.solve(&d, s.noisy.as_ref())?;
         report(&name, t.elapsed().as_secs_f64(), &x, &res)?;
     }
     let few = s.clean.as_ref().subcols(0, 500);
@@ -195,7 +196,7 @@ fn convolutional() -> BoxResult<()> {
     );
     let t = Instant::now();
     let res = Cbpdn::new(0.05).max_iter(100).solve(&op, y.as_ref())?;
-    let info = &res.info[0];
+    let info = &res.diagnostics[0];
     let nnz = res
         .codes
         .col_as_slice(0)
@@ -217,7 +218,7 @@ fn convolutional() -> BoxResult<()> {
 }
 
 fn multilayer() -> BoxResult<()> {
-    use mlcsc::{Layer, LayeredThresholding, MlModel, MlPursuit, Projection, Synthesis};
+    use mlcsc::{Layer, LayeredThresholding, MlModel, Projection, Solve, Synthesis};
     let mut rng = generate::rng(SEED + 4);
     let model = MlModel::new(vec![
         Layer::dense(&Dictionary::random_gaussian(64, 128, &mut rng)?),
@@ -232,8 +233,8 @@ fn multilayer() -> BoxResult<()> {
         "\n== mlcsc: 3-layer model 64-128-96-64, 500 non-negative model signals (||G_i||_0 <= {:?}), SNR 40 dB ==",
         s.max_sparsity
     );
-    let forward = LayeredThresholding::relu(&[0.1, 0.05, 0.02]).pursue(&model, s.noisy.as_ref())?;
-    let proj = Projection::omp(2).pursue(&model, s.noisy.as_ref())?;
+    let forward = LayeredThresholding::relu(&[0.1, 0.05, 0.02]).solve(&model, s.noisy.as_ref())?;
+    let proj = Projection::omp(2).solve(&model, s.noisy.as_ref())?;
     for (name, est) in [
         ("forward pass (ReLU CNN)", &forward),
         ("projection (OMP on D1D2D3)", &proj),

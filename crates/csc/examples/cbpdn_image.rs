@@ -3,6 +3,7 @@
 //!
 //! `cargo run --release -p csc --example cbpdn_image`
 
+use csc::Solve;
 use std::time::Instant;
 
 use csc::{Cbpdn, CbpdnFista, ConvDictionary, Grid};
@@ -58,14 +59,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         last = Some(res);
     }
     let res = last.expect("three runs");
-    let info = &res.info[0];
+    let info = &res.diagnostics[0];
     println!(
         "ADMM: {} iterations, {:.2} ms/iteration (best of 3), objective {:.4} -> {:.4}, rho {:.3}, nnz {}",
         info.iterations,
         best * 1e3 / info.iterations as f64,
-        info.history[0].objective,
+        info.records()[0].objective,
         info.final_objective(),
-        info.history.last().map_or(0.0, |s| s.rho),
+        info.records().last().map_or(0.0, |s| s.step),
         sparse_core::norms::l0(res.codes.col_as_slice(0), 0.0),
     );
     let t = Instant::now();
@@ -75,9 +76,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .solve(&op, y.as_ref())?;
     println!(
         "FISTA: {} iterations, {:.2} ms/iteration, objective {:.4}",
-        f.info[0].iterations,
-        t.elapsed().as_secs_f64() * 1e3 / f.info[0].iterations as f64,
-        f.info[0].final_objective()
+        f.diagnostics[0].iterations,
+        t.elapsed().as_secs_f64() * 1e3 / f.diagnostics[0].iterations as f64,
+        f.diagnostics[0].final_objective()
     );
     let t = Instant::now();
     let _ = op.apply(res.codes.as_ref())?;

@@ -15,6 +15,7 @@
 //! 2. `g = P(d + h)`: keep the `n_h x n_w` support, normalise each filter to unit norm;
 //! 3. `h = h + d - g`.
 
+use crate::Solve;
 use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 use sparse_core::check;
@@ -140,7 +141,7 @@ impl ConvDictLearn {
             // Warm start from the previous codes.
             let codes = match &prev {
                 None => coder.solve(&op, y)?.codes,
-                Some(c) => coder.solve_from(&op, y, c.as_ref())?.codes,
+                Some(c) => coder.solve_warm(&op, y, c.as_ref())?.codes,
             };
             let mut r = op.synthesize(codes.as_ref(), self.par)?;
             r -= y;

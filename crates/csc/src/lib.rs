@@ -21,6 +21,7 @@
 //! are independent signals, processed in parallel with rayon.
 //!
 //! ```
+//! use csc::Solve;
 //! use csc::{Cbpdn, ConvDictionary, Grid};
 //! use faer::{Mat, Par};
 //!
@@ -40,8 +41,8 @@
 //!
 //! // Convolutional BPDN by ADMM in the Fourier domain.
 //! let res = Cbpdn::new(0.01).max_iter(300).solve(&op, y.as_ref())?;
-//! let info = &res.info[0];
-//! assert!(info.final_objective() < info.history[0].objective);
+//! let info = &res.diagnostics[0];
+//! assert!(info.final_objective() < info.records()[0].objective);
 //! # Ok::<(), csc::Error>(())
 //! ```
 //!
@@ -75,10 +76,8 @@ pub use dictionary::{ConvDictionary, Grid};
 pub use error::{Error, Result};
 pub use learn::{ConvDictLearn, LearnResult};
 pub use operator::{ConvOperator, Method};
-pub use solve::{
-    AutoRho, Cbpdn, CbpdnFista, ConvThresholding, CscResult, IterationStats, L1Weights,
-    SlicePursuit, SolveInfo,
-};
+pub use solve::{AutoRho, Cbpdn, CbpdnFista, ConvThresholding, L1Weights, SlicePursuit};
+pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
 
 pub use pursuit;
 pub use sparse_core;

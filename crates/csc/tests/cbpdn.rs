@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use csc::Solve;
 use csc::{Cbpdn, CbpdnFista, ConvOperator, ConvThresholding, Grid, L1Weights, SlicePursuit};
 use faer::{Mat, MatRef, Par};
 use sparse_core::{LinearOperator, Shrinkage};
@@ -152,8 +153,8 @@ fn admm_fista_and_dense_lasso_agree() {
         );
         // Both report the same optimal objective.
         let (fa, ff) = (
-            admm.info[0].final_objective(),
-            fista.info[0].final_objective(),
+            admm.diagnostics[0].final_objective(),
+            fista.diagnostics[0].final_objective(),
         );
         assert!((fa - ff).abs() < 1e-6 * fa, "{label}: {fa} vs {ff}");
     }
@@ -238,7 +239,7 @@ fn batches_match_single_signals() {
             .solve(&op, y.as_ref().subcols(j, 1))
             .unwrap();
         assert!(max_diff(one.codes.as_ref(), batch.codes.as_ref().subcols(j, 1)) < 1e-12);
-        assert_eq!(one.info[0], batch.info[j]);
+        assert_eq!(one.diagnostics[0], batch.diagnostics[j]);
     }
     let fb = CbpdnFista::new(0.1)
         .max_iter(30)
@@ -263,18 +264,18 @@ fn admm_diagnostics_are_consistent() {
         .tol(1e-12)
         .solve(&op, y.as_ref())
         .unwrap();
-    let info = &res.info[0];
+    let info = &res.diagnostics[0];
     assert_eq!(info.iterations, 40);
-    assert_eq!(info.history.len(), 40);
+    assert_eq!(info.records().len(), 40);
     assert!(!info.converged);
-    assert_eq!(info.history[0].rho, 50.0 * lambda + 1.0);
-    for s in &info.history {
+    assert_eq!(info.records()[0].step, 50.0 * lambda + 1.0);
+    for s in info.records() {
         assert!((s.objective - s.data_fidelity - s.penalty).abs() < 1e-12);
-        assert!(s.primal_residual.is_finite() && s.dual_residual.is_finite() && s.rho > 0.0);
+        assert!(s.primal_residual.is_finite() && s.dual_residual.is_finite() && s.step > 0.0);
     }
     // The penalty of the last record is that of the returned code.
     let l1: f64 = res.codes.col_as_slice(0).iter().map(|v| v.abs()).sum();
-    assert!((info.history[39].penalty - lambda * l1).abs() < 1e-9);
+    assert!((info.records()[39].penalty - lambda * l1).abs() < 1e-9);
 }
 
 #[test]
@@ -286,7 +287,7 @@ fn fista_objective_decreases_overall() {
         .tol(1e-12)
         .solve(&op, y.as_ref())
         .unwrap();
-    let h = &res.info[0].history;
+    let h = res.diagnostics[0].records();
     let first = h[0].objective;
     let last = h.last().unwrap().objective;
     assert!(h.iter().all(|s| s.objective <= first + 1e-12));
@@ -423,12 +424,12 @@ fn warm_start_from_the_solution_stays_there() {
     let solver = Cbpdn::new(0.3).tol(1e-10).max_iter(20_000);
     let cold = solver.solve(&op, y.as_ref()).unwrap();
     let warm = solver
-        .solve_from(&op, y.as_ref(), cold.codes.as_ref())
+        .solve_warm(&op, y.as_ref(), cold.codes.as_ref())
         .unwrap();
     assert!(max_diff(warm.codes.as_ref(), cold.codes.as_ref()) < 1e-8);
-    assert!(warm.info[0].iterations < cold.info[0].iterations / 2);
+    assert!(warm.diagnostics[0].iterations < cold.diagnostics[0].iterations / 2);
     assert!(solver
-        .solve_from(&op, y.as_ref(), cold.codes.as_ref().subrows(0, 3))
+        .solve_warm(&op, y.as_ref(), cold.codes.as_ref().subrows(0, 3))
         .is_err());
 }
 

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use csc::Solve;
 use csc::{Cbpdn, ConvDictLearn, ConvDictionary, Grid};
 use faer::{Mat, Par};
 use rand::Rng;

@@ -9,6 +9,7 @@
 mod common;
 
 use common::*;
+use csc::Solve;
 use csc::{Cbpdn, ConvDictionary, ConvOperator, Grid};
 use faer::{Mat, Par};
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 //! [forward|mlista] [batch] [reps]` prints the time per batch and signals per second.
 
 use faer::{Mat, Par};
-use mlcsc::{Layer, LayeredThresholding, MlIsta, MlModel, MlPursuit, ValidConv, ValidGeometry};
+use mlcsc::{Layer, LayeredThresholding, MlIsta, MlModel, Solve, ValidConv, ValidGeometry};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 MlIsta::new(vec![0.1, 0.05, 0.02])
                     .steps(steps.clone())
                     .iterations(10)
-                    .pursue(&model, y.as_ref())?;
+                    .solve(&model, y.as_ref())?;
             }
             _ => {
                 LayeredThresholding::relu(&[0.1, 0.05, 0.02])

@@ -12,7 +12,7 @@
 
 use faer::{Mat, MatRef};
 use pursuit::lasso::Lars;
-use sparse_core::{check, Dictionary};
+use sparse_core::{check, Dictionary, Solve};
 
 use crate::error::{invalid, Result};
 
@@ -33,7 +33,7 @@ pub enum Coder {
 
 impl Coder {
     /// The representation of every column of `x`.
-    pub fn code(&self, d: &Dictionary, x: MatRef<'_, f64>) -> Result<Mat<f64>> {
+    pub fn representation(&self, d: &Dictionary, x: MatRef<'_, f64>) -> Result<Mat<f64>> {
         check::batch("x", x, d.signal_len())?;
         Ok(match *self {
             Coder::Thresholding { beta } => {
@@ -57,7 +57,7 @@ impl Coder {
             return Err(invalid("w", w.len(), format!("{} weights", d.n_atoms())));
         }
         let xm = MatRef::from_column_major_slice(x, x.len(), 1);
-        let g = self.code(d, xm)?;
+        let g = self.representation(d, xm)?;
         let score: f64 = (0..w.len()).map(|i| w[i] * g[(i, 0)]).sum();
         let support: Vec<usize> = (0..w.len()).filter(|&i| g[(i, 0)] != 0.0).collect();
         let n = d.signal_len();
@@ -119,7 +119,7 @@ pub fn min_flip(
         .collect();
     let flipped = |eps: f64| -> Result<bool> {
         let xp: Vec<f64> = x.iter().zip(&dir).map(|(a, b)| a + eps * b).collect();
-        let g = coder.code(d, MatRef::from_column_major_slice(&xp, xp.len(), 1))?;
+        let g = coder.representation(d, MatRef::from_column_major_slice(&xp, xp.len(), 1))?;
         let s: f64 = (0..w.len()).map(|i| w[i] * g[(i, 0)]).sum();
         Ok(s * label <= 0.0)
     };

@@ -20,7 +20,7 @@
 //! | [`data`] | MNIST (IDX) and UCI digits (CSV) readers |
 //!
 //! ```
-//! use mlcsc::{Layer, LayeredThresholding, MlModel, MlPursuit, Projection, Synthesis};
+//! use mlcsc::{Layer, LayeredThresholding, MlModel, Solve, Projection, Synthesis};
 //! use sparse_core::{generate, Dictionary, Noise};
 //!
 //! let mut rng = generate::rng(0);
@@ -30,9 +30,9 @@
 //!     Layer::sparse_random(96, 64, 2, &mut rng)?,  // every Gamma_i sparse
 //! ])?;
 //! let s = Synthesis::new(vec![18, 6, 2]).noise(Noise::SnrDb(40.0)).generate(&model, 50, &mut rng)?;
-//! let cnn = LayeredThresholding::relu(&[0.1, 0.05, 0.02]).pursue(&model, s.noisy.as_ref())?;
-//! let proj = Projection::omp(2).pursue(&model, s.noisy.as_ref())?;
-//! assert!(proj.layer_mismatch[1..].iter().all(|m| *m < 1e-9)); // consistent estimates
+//! let cnn = LayeredThresholding::relu(&[0.1, 0.05, 0.02]).solve(&model, s.noisy.as_ref())?;
+//! let proj = Projection::omp(2).solve(&model, s.noisy.as_ref())?;
+//! assert!(proj.layer_mismatch()[1..].iter().all(|m| *m < 1e-9)); // consistent estimates
 //! assert_eq!(cnn.depth(), 3);
 //! # Ok::<(), mlcsc::Error>(())
 //! ```
@@ -68,11 +68,13 @@ pub use layer::Layer;
 pub use model::MlModel;
 pub use pursuits::{
     ml_objective, DeepestPursuit, Holistic, LassoSolver, LayeredBp, LayeredIsta,
-    LayeredThresholding, MlCodes, MlFista, MlIsta, MlPursuit, Projection, StepConditions,
+    LayeredThresholding, MlFista, MlIsta, MlPursuit, MlSolution, Projection, StepConditions,
 };
 pub use strided::StridedConv;
 pub use synth::{MlSignals, Synthesis};
 pub use valid::{ValidConv, ValidGeometry};
+
+pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
 
 pub use csc;
 pub use pursuit;

@@ -5,7 +5,7 @@
 use csc::{ConvDictionary, Grid};
 use faer::Mat;
 use mlcsc::{
-    Layer, LayeredBp, LayeredIsta, LayeredThresholding, MlFista, MlIsta, MlModel, MlPursuit,
+    Layer, LayeredBp, LayeredIsta, LayeredThresholding, MlFista, MlIsta, MlModel, Solve,
     StepConditions,
 };
 use pursuit::lasso::Fista;
@@ -120,7 +120,7 @@ fn hard_and_soft_thresholding_layers() {
         .is_err());
     let bad = Mat::<f64>::zeros(19, 2);
     assert!(LayeredThresholding::soft(&[0.1; 3])
-        .pursue(&model, bad.as_ref())
+        .solve(&model, bad.as_ref())
         .is_err());
 }
 
@@ -147,7 +147,7 @@ fn one_ml_ista_iteration_is_the_forward_pass() {
                 .steps(vec![1.0; k])
                 .iterations(1)
                 .nonneg(nonneg)
-                .pursue(&model, y.as_ref())
+                .solve(&model, y.as_ref())
                 .unwrap();
             assert!(max_diff(one.deepest(), &fp[k - 1]) <= 1e-12);
             let cond = one.step_conditions.as_ref().unwrap();
@@ -156,7 +156,7 @@ fn one_ml_ista_iteration_is_the_forward_pass() {
             let ista = MlIsta::new(lambdas.to_vec())
                 .iterations(1)
                 .nonneg(nonneg)
-                .pursue(&model, y.as_ref())
+                .solve(&model, y.as_ref())
                 .unwrap();
             let cond = ista.step_conditions.as_ref().unwrap();
             assert!(cond.all_hold(), "{cond:?}");
@@ -167,7 +167,7 @@ fn one_ml_ista_iteration_is_the_forward_pass() {
             let fista = MlFista::new(lambdas.to_vec())
                 .iterations(1)
                 .nonneg(nonneg)
-                .pursue(&model, y.as_ref())
+                .solve(&model, y.as_ref())
                 .unwrap();
             assert!(max_diff(fista.deepest(), ista.deepest()) <= 1e-14);
         }
@@ -184,16 +184,19 @@ fn ml_ista_on_one_layer_solves_the_lasso() {
     for out in [
         MlIsta::new(vec![0.3])
             .iterations(3000)
-            .pursue(&model, y.as_ref())
+            .solve(&model, y.as_ref())
             .unwrap(),
         MlFista::new(vec![0.3])
             .iterations(400)
-            .pursue(&model, y.as_ref())
+            .solve(&model, y.as_ref())
             .unwrap(),
     ] {
-        let obj = out.objective.as_ref().unwrap();
+        let obj = &out.objectives();
         for j in 0..4 {
-            assert!((obj[j] - lasso.objective[j]).abs() <= 1e-6 * lasso.objective[j]);
+            assert!(
+                (obj[j] - lasso.diagnostics[j].objective).abs()
+                    <= 1e-6 * lasso.diagnostics[j].objective
+            );
         }
     }
 }
@@ -206,12 +209,12 @@ fn ml_fista_lowers_the_multi_layer_objective_faster() {
     let ista = MlIsta::new(lambdas.clone())
         .iterations(60)
         .track_objective(true)
-        .pursue(&model, y.as_ref())
+        .solve(&model, y.as_ref())
         .unwrap();
     let fista = MlFista::new(lambdas.clone())
         .iterations(60)
         .track_objective(true)
-        .pursue(&model, y.as_ref())
+        .solve(&model, y.as_ref())
         .unwrap();
     let (ti, tf) = (&ista.objective_trace, &fista.objective_trace);
     assert_eq!(ti.len(), 60);
@@ -225,13 +228,11 @@ fn ml_fista_lowers_the_multi_layer_objective_faster() {
     );
     assert!(ti.windows(2).filter(|w| w[1] > w[0] + 1e-12).count() <= 3);
     // Consistent estimates: Gamma_{i-1} = D_i Gamma_i below the first layer.
-    assert!(ista.layer_mismatch[1..].iter().all(|m| *m < 1e-12));
-    assert!(MlIsta::new(vec![0.1; 2])
-        .pursue(&model, y.as_ref())
-        .is_err());
+    assert!(ista.layer_mismatch()[1..].iter().all(|m| *m < 1e-12));
+    assert!(MlIsta::new(vec![0.1; 2]).solve(&model, y.as_ref()).is_err());
     assert!(MlIsta::new(lambdas)
         .steps(vec![0.1, -1.0, 0.1])
-        .pursue(&model, y.as_ref())
+        .solve(&model, y.as_ref())
         .is_err());
 }
 
@@ -261,13 +262,14 @@ fn layered_bp_and_layered_ista_solve_each_layer() {
     let y = randn(20, 5, 15);
     let lambdas = vec![0.2, 0.1, 0.05];
     let bp = LayeredBp::new(lambdas.clone())
-        .pursue(&model, y.as_ref())
+        .solve(&model, y.as_ref())
         .unwrap();
-    assert!(bp.converged && bp.layer_results.len() == 3);
+    assert!(bp.all_converged() && bp.layers.len() == 3);
     assert!(bp
-        .layer_results
+        .layers
         .iter()
-        .all(|r| r.max_duality_gap().unwrap() <= 1e-8));
+        .flatten()
+        .all(|d| d.duality_gap.unwrap() <= 1e-8));
     // Each layer is the Lasso of the previous estimate.
     let l2 = model.layer(2).unwrap();
     let direct = Fista::new(0.1)
@@ -279,7 +281,7 @@ fn layered_bp_and_layered_ista_solve_each_layer() {
     let err = |it: usize| {
         let li = LayeredIsta::new(lambdas.clone())
             .iterations(it)
-            .pursue(&model, y.as_ref())
+            .solve(&model, y.as_ref())
             .unwrap();
         (&li.codes[0] - &bp.codes[0]).norm_l2()
     };
@@ -305,12 +307,12 @@ fn ml_fista_on_a_conv_model_equals_it_on_the_explicit_dense_model() {
             MlFista::new(vec![0.1, 0.05])
                 .steps(steps.clone())
                 .iterations(25)
-                .pursue(m, y.as_ref())
+                .solve(m, y.as_ref())
                 .unwrap()
         };
         let (a, b) = (run(&conv), run(&dense));
         assert!(max_diff(a.deepest(), b.deepest()) < 1e-9 * (1.0 + a.deepest().norm_max()));
-        let (oa, ob) = (a.objective.unwrap(), b.objective.unwrap());
+        let (oa, ob) = (a.objectives(), b.objectives());
         assert!(oa
             .iter()
             .zip(&ob)

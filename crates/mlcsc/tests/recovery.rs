@@ -4,7 +4,7 @@
 
 use faer::Mat;
 use mlcsc::{
-    Holistic, Layer, LayeredBp, LayeredThresholding, MlCodes, MlModel, MlPursuit, Projection,
+    Holistic, Layer, LayeredBp, LayeredThresholding, MlModel, MlSolution, Projection, Solve,
     Synthesis,
 };
 use rand::Rng;
@@ -37,7 +37,7 @@ fn sign_sparse(n: usize, m: usize, nnz: usize, seed: u64) -> Mat<f64> {
 }
 
 /// Per-signal l2 error of every layer.
-fn errors(truth: &[Mat<f64>], est: &MlCodes) -> Vec<Vec<f64>> {
+fn errors(truth: &[Mat<f64>], est: &MlSolution) -> Vec<Vec<f64>> {
     truth
         .iter()
         .zip(&est.codes)
@@ -77,10 +77,10 @@ fn projection_and_holistic_recover_every_layer_where_the_forward_pass_does_not()
             .generate(&model, 100, &mut rng)
             .unwrap();
         let y = s.noisy.as_ref();
-        let proj = Projection::omp(3).pursue(&model, y).unwrap();
-        let hol = Holistic::new(budgets.clone()).pursue(&model, y).unwrap();
+        let proj = Projection::omp(3).solve(&model, y).unwrap();
+        let hol = Holistic::new(budgets.clone()).solve(&model, y).unwrap();
         let lt = LayeredThresholding::soft(&[0.2, 0.1, 0.05])
-            .pursue(&model, y)
+            .solve(&model, y)
             .unwrap();
         for (name, est) in [("projection", &proj), ("holistic", &hol)] {
             for i in 0..3 {
@@ -109,7 +109,7 @@ fn projection_and_holistic_recover_every_layer_where_the_forward_pass_does_not()
                 }
             }
             assert!(good >= 95, "{name}: {good}");
-            assert!(est.layer_mismatch[1..].iter().all(|m| *m < 1e-8));
+            assert!(est.layer_mismatch()[1..].iter().all(|m| *m < 1e-8));
         }
         // The forward pass loses contrast and accumulates error with depth.
         let lt_err: Vec<f64> = (0..3)
@@ -169,7 +169,7 @@ fn measured_errors_stay_inside_the_stability_bounds() {
         0.5 * ((gmax[0] - mu[0] * 3.0 * gmax[0] - e0) + (mu[0] * 4.0 * gmax[0] + e0)),
         0.5 * ((1.0 - eps_lt[1]) + (mu[1] + eps_lt[1])),
     ];
-    let lt = LayeredThresholding::hard(&beta).pursue(&model, y).unwrap();
+    let lt = LayeredThresholding::hard(&beta).solve(&model, y).unwrap();
     let err = errors(&s.codes, &lt);
     for i in 0..2 {
         let sc = support_scores(s.codes[i].as_ref(), lt.codes[i].as_ref(), 0.0).unwrap();
@@ -192,7 +192,7 @@ fn measured_errors_stay_inside_the_stability_bounds() {
     // <= 4 E_0^2 / (1 - (2 ||Gamma_i||_0 - 1) mu(D^(i))), D^(i) = D_1 ... D_i. Its proof bounds
     // ||D^(i) delta||^2 >= (1 - (2s - 1) mu) ||delta||^2 for unit-norm atoms; D^(2) has atoms of
     // norm != 1, so the same Gershgorin step uses min ||a_j||^2 and the largest |<a_j, a_k>|.
-    let proj = Projection::omp(1).pursue(&model, y).unwrap();
+    let proj = Projection::omp(1).solve(&model, y).unwrap();
     let perr = errors(&s.codes, &proj);
     for i in 0..2 {
         let eff = model.effective_dense(1, i + 1).unwrap();
@@ -229,7 +229,7 @@ fn measured_errors_stay_inside_the_stability_bounds() {
         );
     }
     let lbp = LayeredBp::new(vec![4.0 * eps_bp[0], 4.0 * eps_bp[1]])
-        .pursue(&model, y)
+        .solve(&model, y)
         .unwrap();
     let berr = errors(&s.codes, &lbp);
     for i in 0..2 {

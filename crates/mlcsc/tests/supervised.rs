@@ -5,7 +5,7 @@
 use faer::Mat;
 use mlcsc::data::{read_digits_csv, read_mnist};
 use mlcsc::supervised::{SupervisedTraining, UnfoldedNet, Unfolding};
-use mlcsc::{LayeredThresholding, MlPursuit};
+use mlcsc::{LayeredThresholding, Solve};
 use sparse_core::generate;
 
 fn assets() -> std::path::PathBuf {
@@ -96,7 +96,7 @@ fn one_unfolding_is_a_feed_forward_relu_network_with_the_same_parameters() {
     }
     let model = unit.model().unwrap();
     let lt = LayeredThresholding::relu(&[0.01, 0.01, 0.01])
-        .pursue(&model, x.as_ref())
+        .solve(&model, x.as_ref())
         .unwrap();
     let codes = unit.codes(x.as_ref()).unwrap();
     assert!((&codes - lt.deepest()).norm_max() < 1e-12);

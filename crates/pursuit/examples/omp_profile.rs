@@ -1,7 +1,7 @@
 //! Profiling harness: Batch-OMP on the 64 x 256 patch workload (one thread).
 //! `cargo run --release -p pursuit --example omp_profile [n_signals] [dct|random] [threads]`
 use faer::Par;
-use pursuit::{BatchOmp, SparseCoder, Stop};
+use pursuit::{BatchOmp, Solve, Stop};
 use sparse_core::{generate, Dictionary, Noise};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,17 +27,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pursuit::greedy::Selection::Omp
     };
     let coder = BatchOmp::new(Stop::Sparsity(8)).selection(sel).par(par);
-    let mut res = coder.code(&d, y.as_ref())?;
+    let mut res = coder.solve(&d, y.as_ref())?;
     let mut dt = f64::INFINITY;
     for _ in 0..5 {
         let t = std::time::Instant::now();
-        res = coder.code(&d, y.as_ref())?;
+        res = coder.solve(&d, y.as_ref())?;
         dt = dt.min(t.elapsed().as_secs_f64());
     }
     println!(
         "{n} signals in {dt:.3}s: {:.0} signals/s, mean residual {:.4}",
         n as f64 / dt,
-        res.residual_norm.iter().sum::<f64>() / n as f64
+        res.residual_norms().iter().sum::<f64>() / n as f64
     );
     Ok(())
 }

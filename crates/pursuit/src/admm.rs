@@ -16,7 +16,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use faer::linalg::matmul::matmul;
-use faer::linalg::solvers::Solve;
+use faer::linalg::solvers::Solve as _;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use sparse_core::shrink::soft;
 use sparse_core::{check, Dictionary};
@@ -24,8 +24,8 @@ use sparse_core::{check, Dictionary};
 use crate::error::{invalid, Error, Result};
 use crate::lasso::lars::bpdn_homotopy;
 use crate::lasso::{gemm, head, headm, run_blocks, WorkingSet};
-use crate::result::{CodingResult, Report};
-use crate::SparseCoder;
+use crate::result::{assemble, Report, Solution};
+use crate::Solve;
 
 /// Residual balancing adapts `rho` only during this many iterations, after which the penalty is
 /// fixed so that the usual ADMM convergence theory applies (Boyd et al. 2011, section 3.4.1).
@@ -210,6 +210,7 @@ fn fill_reports(
 /// support shrink with the tolerances. Parameters: see [`Admm`].
 ///
 /// ```
+/// use pursuit::Solve;
 /// use pursuit::admm::BasisPursuit;
 /// use sparse_core::{generate, Dictionary, Noise};
 /// let mut rng = generate::rng(2);
@@ -217,7 +218,7 @@ fn fill_reports(
 /// let x = generate::sparseland_codes(32, 2, 4, 0.5, 1.0, &mut rng)?;
 /// let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng)?;
 /// let res = BasisPursuit::new().solve(&d, y.clean.as_ref())?;
-/// assert!(res.residual_norm.iter().all(|&r| r < 1e-10));
+/// assert!(res.residual_norms().iter().all(|&r| r < 1e-10));
 /// # Ok::<(), pursuit::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -247,7 +248,7 @@ impl BasisPursuit {
 
     /// Solves Basis Pursuit for every column of `y` (`d.signal_len() x n_signals`).
     /// Errors when `D` does not have full row rank (`D D^T` not positive definite).
-    pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn run(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let a = &self.admm;
         a.validate()?;
         check::batch("y", y, d.signal_len())?;
@@ -278,7 +279,7 @@ impl BasisPursuit {
         let mut codes = codes;
         let mut reports = reports;
         polish_supports(d, y, &mut codes, &mut reports);
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        Ok(assemble(codes, &reports, false))
     }
 }
 
@@ -331,9 +332,12 @@ fn polish_supports(
     }
 }
 
-impl SparseCoder for BasisPursuit {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        self.solve(d, y)
+impl Solve<Dictionary> for BasisPursuit {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.run(d, y)
     }
 }
 
@@ -475,7 +479,7 @@ impl Bpdn {
     admm_setters!();
 
     /// Solves BPDN for every column of `y` (`d.signal_len() x n_signals`).
-    pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn run(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check::non_negative("eps", self.eps)?;
         self.admm.validate()?;
         check::batch("y", y, d.signal_len())?;
@@ -485,12 +489,12 @@ impl Bpdn {
         }
     }
 
-    fn solve_homotopy(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn solve_homotopy(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let a = &self.admm;
         Ok(bpdn_homotopy(d, y, self.eps, a.max_iter, a.par))
     }
 
-    fn solve_admm(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn solve_admm(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let a = &self.admm;
         let dm = d.matrix();
         let n = d.signal_len();
@@ -522,7 +526,7 @@ impl Bpdn {
                 self.admm_block(&mats, y.subcols(first, w), out, rep, par)
             },
         );
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        Ok(assemble(codes, &reports, false))
     }
 
     /// ADMM for BPDN on one block.
@@ -707,8 +711,11 @@ struct BpdnMats<'a> {
     q: Option<MatRef<'a, f64>>,
 }
 
-impl SparseCoder for Bpdn {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        self.solve(d, y)
+impl Solve<Dictionary> for Bpdn {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.run(d, y)
     }
 }

@@ -2,9 +2,9 @@
 //!
 //! Given a dictionary `D` and signals `y`, find sparse codes `x` with `y ≈ D x` — the pursuit
 //! problem of Sparseland (Elad 2010). Every solver is a small value of parameters with defaults,
-//! runs on batches (columns are signals, rayon across signals) and returns a [`CodingResult`]:
-//! the codes plus per-signal diagnostics (iterations, convergence, objective, residual norm, and
-//! the duality gap for convex problems).
+//! runs on batches (columns are signals, rayon across signals), implements the workspace's one
+//! protocol [`Solve`] and returns a [`Solution`]: the codes plus one [`Diagnostics`] per signal
+//! (iterations, convergence, objective, residual norm, and the duality gap for convex problems).
 //!
 //! | family | solvers |
 //! | --- | --- |
@@ -13,15 +13,15 @@
 //! | Basis Pursuit | [`admm::BasisPursuit`], [`admm::Bpdn`] |
 //!
 //! ```
-//! use pursuit::{Omp, SparseCoder, Stop};
+//! use pursuit::{Omp, Solve, Stop};
 //! use sparse_core::{generate, Dictionary, Noise};
 //!
 //! let mut rng = generate::rng(1);
 //! let d = Dictionary::random_gaussian(64, 128, &mut rng)?;
 //! let x = generate::sparseland_codes(128, 3, 20, 0.5, 1.0, &mut rng)?;
 //! let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng)?;
-//! let res = Omp::new(Stop::Sparsity(3)).code(&d, y.clean.as_ref())?;
-//! assert!(res.residual_norm.iter().all(|&r| r < 1e-8));
+//! let res = Omp::new(Stop::Sparsity(3)).solve(&d, y.clean.as_ref())?;
+//! assert!(res.diagnostics.iter().all(|s| s.converged && s.residual_norm < 1e-8));
 //! # Ok::<(), pursuit::Error>(())
 //! ```
 #![warn(missing_docs)]
@@ -37,15 +37,14 @@ pub mod result;
 
 pub use error::{Error, Result};
 pub use greedy::{BatchOmp, MatchingPursuit, Omp, Stop, Thresholding};
-pub use result::CodingResult;
 pub use sparse_core;
+pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
 
-use faer::MatRef;
 use sparse_core::Dictionary;
 
-/// A sparse coder on a dense dictionary: what dictionary learning, denoising and the learned
-/// solvers plug in. Every pursuit of this crate implements it.
-pub trait SparseCoder: Send + Sync {
-    /// Codes every column of `y` (`signal_len x n_signals`) over `d`.
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult>;
-}
+/// A sparse coder on a dense dictionary: any [`Solve`] on a [`Dictionary`] with this crate's
+/// error, shareable across threads. What dictionary learning, denoising and the learned solvers
+/// plug in; every pursuit of this crate is one (the trait is implemented automatically).
+pub trait SparseCoder: Solve<Dictionary, Output = Solution, Error = Error> + Send + Sync {}
+
+impl<T> SparseCoder for T where T: Solve<Dictionary, Output = Solution, Error = Error> + Send + Sync {}

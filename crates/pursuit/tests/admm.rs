@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use pursuit::admm::{Admm, BasisPursuit, Bpdn, BpdnMethod};
 use pursuit::lasso::Lars;
+use pursuit::Solve;
 use pursuit::SparseCoder;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
@@ -49,15 +50,15 @@ proptest! {
         // test asks for feasibility and near-optimality, not convergence within max_iter.
         let (d, y) = gaussian(seed, 20, 50, 6);
         let res = BasisPursuit::new().tol(1e-8, 1e-5).solve(&d, y.as_ref()).unwrap();
-        prop_assert!(res.duality_gap.is_none());
+        prop_assert!(res.duality_gaps().is_none());
         // The homotopy run down to eps = 0 is exact: the reference optimum.
         let exact = Bpdn::new(0.0).homotopy().solve(&d, y.as_ref()).unwrap();
         prop_assert!(exact.all_converged());
         for (j, r) in residuals(&d, res.codes.as_ref(), y.as_ref()).into_iter().enumerate() {
             prop_assert!(r <= 1e-8 * y.col(j).norm_l2(), "residual {r}");
-            prop_assert!((r - res.residual_norm[j]).abs() <= 1e-12);
-            prop_assert!(exact.residual_norm[j] <= 1e-8 * y.col(j).norm_l2());
-            let (o, best) = (res.objective[j], exact.objective[j]);
+            prop_assert!((r - res.diagnostics[j].residual_norm).abs() <= 1e-12);
+            prop_assert!(exact.diagnostics[j].residual_norm <= 1e-8 * y.col(j).norm_l2());
+            let (o, best) = (res.diagnostics[j].objective, exact.diagnostics[j].objective);
             prop_assert!(o >= best * (1.0 - 1e-9) && o <= best * (1.0 + 1e-3), "{o} vs {best}");
         }
     }
@@ -78,7 +79,7 @@ proptest! {
                 prop_assert!(r >= eps * (1.0 - 1e-6), "{r} < {eps}");
             }
         }
-        for (a, h) in admm.objective.iter().zip(&exact.objective) {
+        for (a, h) in admm.objectives().iter().zip(&exact.objectives()) {
             prop_assert!(*a >= h * (1.0 - 1e-9) && *a <= h * (1.0 + 1e-6), "{a} vs {h}");
         }
     }
@@ -95,12 +96,12 @@ fn basis_pursuit_recovers_sparseland_codes_below_the_coherence_bound() {
         let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng).unwrap();
         let res = BasisPursuit::new().solve(&d, y.clean.as_ref()).unwrap();
         assert!(res.all_converged());
-        assert!(res.residual_norm.iter().all(|&r| r <= 1e-8));
+        assert!(res.residual_norms().iter().all(|&r| r <= 1e-8));
         let err = max_abs_diff(res.codes.as_ref(), x.as_ref());
         assert!(err <= 1e-6, "k = {k}: error {err}");
         for j in 0..20 {
             let l1: f64 = x.col(j).iter().map(|v| v.abs()).sum();
-            assert!((res.objective[j] - l1).abs() <= 1e-5 * l1);
+            assert!((res.diagnostics[j].objective - l1).abs() <= 1e-5 * l1);
         }
     }
 }
@@ -136,14 +137,14 @@ fn bpdn_admm_agrees_with_the_homotopy() {
     assert!(homotopy.all_converged() && admm.all_converged());
     let diff = max_abs_diff(admm.codes.as_ref(), homotopy.codes.as_ref());
     assert!(diff <= 1e-6, "codes differ by {diff}");
-    for (a, h) in admm.objective.iter().zip(&homotopy.objective) {
+    for (a, h) in admm.objectives().iter().zip(&homotopy.objectives()) {
         assert!((a - h).abs() <= 1e-7 * h, "objective {a} vs {h}");
     }
     // The homotopy lands on the sphere and is the Lasso solution at its lambda.
     let r = sig.noisy.as_ref() - d.apply(homotopy.codes.as_ref()).unwrap();
     let c = d.apply_adjoint(r.as_ref()).unwrap();
     for j in 0..12 {
-        assert!((homotopy.residual_norm[j] - eps).abs() <= 1e-9 * eps);
+        assert!((homotopy.diagnostics[j].residual_norm - eps).abs() <= 1e-9 * eps);
         let i = (0..64)
             .find(|&i| homotopy.codes[(i, j)] != 0.0)
             .expect("eps < ||y|| gives a non-zero code");
@@ -174,7 +175,7 @@ fn bpdn_with_zero_eps_is_basis_pursuit() {
     assert!(bp.all_converged() && bpdn.all_converged() && homotopy.all_converged());
     assert!(max_abs_diff(bp.codes.as_ref(), bpdn.codes.as_ref()) <= 1e-6);
     assert!(max_abs_diff(bp.codes.as_ref(), homotopy.codes.as_ref()) <= 1e-6);
-    assert!(bpdn.residual_norm.iter().all(|&r| r <= 1e-9));
+    assert!(bpdn.residual_norms().iter().all(|&r| r <= 1e-9));
 }
 
 #[test]
@@ -186,7 +187,7 @@ fn bpdn_with_eps_above_the_signal_norm_gives_zero() {
     assert!(h.codes.col_iter().all(|c| c.iter().all(|&v| v == 0.0)));
     let a = Bpdn::new(eps).solve(&d, y.as_ref()).unwrap();
     assert!(a.all_converged());
-    assert!(a.objective.iter().all(|&o| o <= 1e-6));
+    assert!(a.objectives().iter().all(|&o| o <= 1e-6));
 }
 
 #[test]
@@ -206,13 +207,13 @@ fn parallel_blocks_match_sequential() {
         .par(Par::rayon(2))
         .solve(&d, y.as_ref())
         .unwrap();
-    assert_eq!(seq.iterations, par.iterations);
+    assert_eq!(seq.iterations(), par.iterations());
     assert!(max_abs_diff(seq.codes.as_ref(), par.codes.as_ref()) <= 1e-12);
     let b1 = Bpdn::new(1.0).admm(admm).par(Par::Seq);
     let b2 = Bpdn::new(1.0).admm(admm).par(Par::rayon(2));
     let (r1, r2) = (
-        b1.code(&d, y.as_ref()).unwrap(),
-        b2.code(&d, y.as_ref()).unwrap(),
+        b1.solve(&d, y.as_ref()).unwrap(),
+        b2.solve(&d, y.as_ref()).unwrap(),
     );
     assert!(max_abs_diff(r1.codes.as_ref(), r2.codes.as_ref()) <= 1e-12);
 }
@@ -230,9 +231,9 @@ fn bad_input_is_an_error_not_a_panic() {
         Box::new(Bpdn::new(0.1).homotopy()),
     ];
     for c in &coders {
-        assert!(c.code(&d, nan.as_ref()).is_err());
-        assert!(c.code(&d, wrong.as_ref()).is_err());
-        assert!(c.code(&d, empty.as_ref()).is_err());
+        assert!(c.solve(&d, nan.as_ref()).is_err());
+        assert!(c.solve(&d, wrong.as_ref()).is_err());
+        assert!(c.solve(&d, empty.as_ref()).is_err());
     }
     assert!(Bpdn::new(-0.1).solve(&d, y.as_ref()).is_err());
     assert!(Bpdn::new(f64::NAN)

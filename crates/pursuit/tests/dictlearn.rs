@@ -6,7 +6,7 @@ use pursuit::dictlearn::{
     AtomUpdate, Forgetting, InitDict, Ksvd, LearnedDictionary, Mod, OnlineDictLearning,
     SufficientStats,
 };
-use pursuit::{Omp, SparseCoder, Stop};
+use pursuit::{Omp, Solve, Stop};
 use rand::Rng;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
@@ -244,7 +244,7 @@ fn duplicate_and_unused_atoms_are_replaced() {
 fn online_statistics_merge_like_the_concatenated_batch() {
     let (truth, y) = planted(900, Noise::SnrDb(30.0), 10);
     let x = Omp::new(Stop::Sparsity(3))
-        .code(&truth, y.as_ref())
+        .solve(&truth, y.as_ref())
         .unwrap()
         .codes;
     let whole = SufficientStats::from_codes(y.as_ref(), x.as_ref()).unwrap();
@@ -313,7 +313,7 @@ fn online_workers_merge_statistics() {
     let omp = pursuit::BatchOmp::new(Stop::Sparsity(3)).par(Par::Seq);
     let shard = |c: usize| {
         let ys = y.subcols(c, 300);
-        let x = omp.code(&d, ys).unwrap().codes;
+        let x = omp.solve(&d, ys).unwrap().codes;
         SufficientStats::from_codes(ys, x.as_ref()).unwrap()
     };
     let total = (shard(200) + shard(500)).unwrap();

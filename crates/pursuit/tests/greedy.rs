@@ -4,6 +4,7 @@ use faer::linalg::solvers::SolveLstsq;
 use faer::{Mat, MatRef, Par};
 use proptest::prelude::*;
 use pursuit::greedy::Selection;
+use pursuit::Solve;
 use pursuit::{BatchOmp, MatchingPursuit, Omp, SparseCoder, Stop, Thresholding};
 use sparse_core::{generate, Dictionary, LinearOperator, Noise, Shrinkage};
 
@@ -45,10 +46,10 @@ proptest! {
         let x = generate::sparseland_codes(d.n_atoms(), k, 8, contrast, 1.0, &mut rng).unwrap();
         let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng).unwrap().clean;
         for res in [
-            Omp::new(Stop::Sparsity(k)).code(&d, y.as_ref()).unwrap(),
-            BatchOmp::new(Stop::Residual(1e-9)).code(&d, y.as_ref()).unwrap(),
+            Omp::new(Stop::Sparsity(k)).solve(&d, y.as_ref()).unwrap(),
+            BatchOmp::new(Stop::Residual(1e-9)).solve(&d, y.as_ref()).unwrap(),
             // ORMP shares the guarantee (Soussen, Gribonval, Idier & Herzet 2013).
-            BatchOmp::new(Stop::Sparsity(k)).selection(Selection::Ormp).code(&d, y.as_ref()).unwrap(),
+            BatchOmp::new(Stop::Sparsity(k)).selection(Selection::Ormp).solve(&d, y.as_ref()).unwrap(),
         ] {
             for j in 0..8 {
                 prop_assert_eq!(support(res.codes.as_ref(), j), support(x.as_ref(), j));
@@ -66,8 +67,8 @@ proptest! {
         let d = Dictionary::random_gaussian(n, m, &mut rng).unwrap();
         let y = generate::add_noise(Mat::<f64>::zeros(n, 6).as_ref(), 1.0, &mut rng).unwrap();
         let stop = if by_residual { Stop::SparsityOrResidual { k, eps: 0.5 } } else { Stop::Sparsity(k) };
-        let a = Omp::new(stop).code(&d, y.as_ref()).unwrap();
-        let b = BatchOmp::new(stop).code(&d, y.as_ref()).unwrap();
+        let a = Omp::new(stop).solve(&d, y.as_ref()).unwrap();
+        let b = BatchOmp::new(stop).solve(&d, y.as_ref()).unwrap();
         let r = &y - d.apply(a.codes.as_ref()).unwrap();
         let c = d.apply_adjoint(r.as_ref()).unwrap();
         for j in 0..6 {
@@ -75,8 +76,8 @@ proptest! {
             for &i in &s {
                 prop_assert!(c[(i, j)].abs() < 1e-10, "<r, d_{}> = {}", i, c[(i, j)]);
             }
-            prop_assert!((r.col(j).norm_l2() - a.residual_norm[j]).abs() < 1e-10);
-            prop_assert!((b.residual_norm[j] - a.residual_norm[j]).abs() < 1e-8);
+            prop_assert!((r.col(j).norm_l2() - a.diagnostics[j].residual_norm).abs() < 1e-10);
+            prop_assert!((b.diagnostics[j].residual_norm - a.diagnostics[j].residual_norm).abs() < 1e-8);
             prop_assert_eq!(s, support(b.codes.as_ref(), j));
         }
         prop_assert!((a.codes.as_ref() - b.codes.as_ref()).norm_max() < 1e-10);
@@ -96,7 +97,7 @@ proptest! {
         let mut rng = generate::rng(seed + 3);
         let x = generate::sparseland_codes(d.n_atoms(), k, 6, contrast, 1.0, &mut rng).unwrap();
         let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng).unwrap().clean;
-        let res = Thresholding::new(Shrinkage::TopK(k)).least_squares(true).code(&d, y.as_ref()).unwrap();
+        let res = Thresholding::new(Shrinkage::TopK(k)).least_squares(true).solve(&d, y.as_ref()).unwrap();
         for j in 0..6 {
             prop_assert_eq!(support(res.codes.as_ref(), j), support(x.as_ref(), j));
         }
@@ -119,7 +120,7 @@ fn omp_against_brute_force_on_tiny_problems() {
             .noisy;
         let res = Omp::new(Stop::Sparsity(k))
             .par(Par::Seq)
-            .code(&d, y.as_ref())
+            .solve(&d, y.as_ref())
             .unwrap();
         let s = support(res.codes.as_ref(), 0);
         let coef = lstsq_on(&d, &s, y.as_ref());
@@ -138,9 +139,9 @@ fn omp_against_brute_force_on_tiny_problems() {
                 }
             }
         }
-        assert!(res.residual_norm[0] >= best.0 - 1e-12);
+        assert!(res.diagnostics[0].residual_norm >= best.0 - 1e-12);
         // One atom: OMP's choice (largest |<y, d_i>|) is the best 1-term approximation.
-        let one = Omp::new(Stop::Sparsity(1)).code(&d, y.as_ref()).unwrap();
+        let one = Omp::new(Stop::Sparsity(1)).solve(&d, y.as_ref()).unwrap();
         let best1 = (0..m)
             .map(|a| {
                 let c = lstsq_on(&d, &[a], y.as_ref());
@@ -149,7 +150,7 @@ fn omp_against_brute_force_on_tiny_problems() {
             })
             .fold((f64::INFINITY, 0), |b, v| if v.0 < b.0 { v } else { b });
         assert_eq!(support(one.codes.as_ref(), 0), vec![best1.1]);
-        assert!((one.residual_norm[0] - best1.0).abs() < 1e-12);
+        assert!((one.diagnostics[0].residual_norm - best1.0).abs() < 1e-12);
     }
 }
 
@@ -162,11 +163,11 @@ fn batch_omp_equals_omp_on_the_patch_workload() {
         .unwrap()
         .noisy;
     for stop in [Stop::Sparsity(8), Stop::Residual(0.02 * 8.0 * 1.15)] {
-        let a = Omp::new(stop).code(&d, y.as_ref()).unwrap();
-        let b = BatchOmp::new(stop).code(&d, y.as_ref()).unwrap();
+        let a = Omp::new(stop).solve(&d, y.as_ref()).unwrap();
+        let b = BatchOmp::new(stop).solve(&d, y.as_ref()).unwrap();
         let seq = BatchOmp::new(stop)
             .par(Par::Seq)
-            .code(&d, y.as_ref())
+            .solve(&d, y.as_ref())
             .unwrap();
         assert_eq!(b, seq, "parallel and sequential runs differ");
         for j in 0..300 {
@@ -177,7 +178,7 @@ fn batch_omp_equals_omp_on_the_patch_workload() {
             );
         }
         assert!((a.codes.as_ref() - b.codes.as_ref()).norm_max() < 1e-10);
-        assert_eq!(a.iterations, b.iterations);
+        assert_eq!(a.iterations(), b.iterations());
         assert!(b.all_converged());
     }
 }
@@ -190,13 +191,13 @@ fn matching_pursuit_decreases_the_residual_and_converges() {
     let mut last = [f64::INFINITY; 3];
     for steps in 1..30 {
         let res = MatchingPursuit::new(Stop::Sparsity(steps))
-            .code(&d, y.as_ref())
+            .solve(&d, y.as_ref())
             .unwrap();
         let r = &y - d.apply(res.codes.as_ref()).unwrap();
         for (j, prev) in last.iter_mut().enumerate() {
             let rn = r.col(j).norm_l2();
             assert!(
-                (rn - res.residual_norm[j]).abs() < 1e-9,
+                (rn - res.diagnostics[j].residual_norm).abs() < 1e-9,
                 "tracked residual is exact"
             );
             assert!(rn <= *prev + 1e-12);
@@ -205,10 +206,10 @@ fn matching_pursuit_decreases_the_residual_and_converges() {
     }
     let res = MatchingPursuit::new(Stop::Residual(1e-3))
         .max_iter(5000)
-        .code(&d, y.as_ref())
+        .solve(&d, y.as_ref())
         .unwrap();
     assert!(res.all_converged());
-    assert!(res.residual_norm.iter().all(|&r| r <= 1e-3));
+    assert!(res.residual_norms().iter().all(|&r| r <= 1e-3));
 }
 
 #[test]
@@ -222,7 +223,7 @@ fn thresholding_is_the_shrunk_correlation() {
         Shrinkage::NonNegSoft(0.3),
         Shrinkage::TopK(3),
     ] {
-        let res = Thresholding::new(sh).code(&d, y.as_ref()).unwrap();
+        let res = Thresholding::new(sh).solve(&d, y.as_ref()).unwrap();
         let mut expect = d.apply_adjoint(y.as_ref()).unwrap();
         sh.apply_batch(expect.as_mut());
         assert_eq!(res.codes, expect);
@@ -243,15 +244,15 @@ fn bad_input_is_an_error() {
     nan[(3, 1)] = f64::NAN;
     for c in &coders {
         assert!(
-            c.code(&d, Mat::<f64>::zeros(9, 2).as_ref()).is_err(),
+            c.solve(&d, Mat::<f64>::zeros(9, 2).as_ref()).is_err(),
             "wrong rows"
         );
         assert!(
-            c.code(&d, Mat::<f64>::zeros(10, 0).as_ref()).is_err(),
+            c.solve(&d, Mat::<f64>::zeros(10, 0).as_ref()).is_err(),
             "empty batch"
         );
-        assert!(c.code(&d, nan.as_ref()).is_err(), "NaN");
-        assert!(c.code(&d, y.as_ref()).is_ok());
+        assert!(c.solve(&d, nan.as_ref()).is_err(), "NaN");
+        assert!(c.solve(&d, y.as_ref()).is_ok());
     }
     for stop in [
         Stop::Sparsity(0),
@@ -260,21 +261,21 @@ fn bad_input_is_an_error() {
         Stop::Residual(-1.0),
         Stop::Residual(f64::NAN),
     ] {
-        assert!(Omp::new(stop).code(&d, y.as_ref()).is_err(), "{stop:?}");
+        assert!(Omp::new(stop).solve(&d, y.as_ref()).is_err(), "{stop:?}");
         assert!(
-            BatchOmp::new(stop).code(&d, y.as_ref()).is_err(),
+            BatchOmp::new(stop).solve(&d, y.as_ref()).is_err(),
             "{stop:?}"
         );
     }
     assert!(Thresholding::new(Shrinkage::Soft(-1.0))
-        .code(&d, y.as_ref())
+        .solve(&d, y.as_ref())
         .is_err());
     assert!(BatchOmp::new(Stop::Sparsity(2))
         .code_with_gram(&d, Mat::<f64>::zeros(3, 3).as_ref(), y.as_ref())
         .is_err());
     // A zero signal is coded as zero, converged.
     let res = BatchOmp::new(Stop::Residual(0.0))
-        .code(&d, y.as_ref())
+        .solve(&d, y.as_ref())
         .unwrap();
     assert!(res.all_converged() && res.codes.norm_max() == 0.0);
 }
@@ -309,19 +310,19 @@ fn ormp_adds_the_atom_that_minimises_the_residual() {
         let res = BatchOmp::new(Stop::Sparsity(k))
             .selection(Selection::Ormp)
             .par(Par::Seq)
-            .code(&d, y.as_ref())
+            .solve(&d, y.as_ref())
             .unwrap();
         assert_eq!(support(res.codes.as_ref(), 0), chosen, "seed {seed}");
         let coef = lstsq_on(&d, &chosen, y.as_ref());
         for (c, &i) in chosen.iter().enumerate() {
             assert!((coef[(c, 0)] - res.codes[(i, 0)]).abs() < 1e-10);
         }
-        assert!((res.residual_norm[0] - resid).abs() < 1e-10);
+        assert!((res.diagnostics[0].residual_norm - resid).abs() < 1e-10);
         // The residual rule stops at the first support meeting the target.
         let res = BatchOmp::new(Stop::Residual(resid * 1.0001))
             .selection(Selection::Ormp)
-            .code(&d, y.as_ref())
+            .solve(&d, y.as_ref())
             .unwrap();
-        assert_eq!(res.iterations[0], k);
+        assert_eq!(res.diagnostics[0].iterations, k);
     }
 }

@@ -1,6 +1,7 @@
 //! The Lasso solvers: optimality (KKT, duality gap), agreement between the four solvers and
 //! with the LARS path, the non-negative variant, monotone objectives and bad input.
 
+use pursuit::Solve;
 use std::sync::{Arc, Mutex};
 
 use faer::linalg::solvers::SolveLstsq;
@@ -8,7 +9,7 @@ use faer::{Mat, MatRef, Par};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use pursuit::lasso::{lasso_gap, CoordinateDescent, Fista, Ista, Lars, Observer, Progress};
-use pursuit::{CodingResult, SparseCoder};
+use pursuit::{Solution, SparseCoder};
 use sparse_core::{generate, Composed, Dictionary, LinearOperator, Noise};
 
 /// A random `n x m` dictionary and `b` noisy `k`-sparse signals.
@@ -98,7 +99,7 @@ fn max_abs_diff(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
 fn check_diagnostics(
     d: &Dictionary,
     y: MatRef<'_, f64>,
-    res: &CodingResult,
+    res: &Solution,
     lambda: f64,
     nonneg: bool,
 ) {
@@ -114,9 +115,9 @@ fn check_diagnostics(
             lambda,
             nonneg,
         );
-        assert!((obj - res.objective[j]).abs() <= 1e-9 * obj.max(1.0));
-        assert!((r.col(j).norm_l2() - res.residual_norm[j]).abs() <= 1e-9);
-        let reported = res.duality_gap.as_ref().unwrap()[j];
+        assert!((obj - res.diagnostics[j].objective).abs() <= 1e-9 * obj.max(1.0));
+        assert!((r.col(j).norm_l2() - res.diagnostics[j].residual_norm).abs() <= 1e-9);
+        let reported = res.duality_gaps().as_ref().unwrap()[j];
         assert!(
             (gap - reported).abs() <= 1e-9,
             "gap {gap} vs reported {reported}"
@@ -141,7 +142,7 @@ proptest! {
         let (d, y) = problem(seed, 24, 48, 6, 3);
         let lambda = frac * lambda_max(&d, y.as_ref(), false);
         for (name, s) in all_solvers(lambda, 1e-12, false) {
-            let res = s.code(&d, y.as_ref()).unwrap();
+            let res = s.solve(&d, y.as_ref()).unwrap();
             prop_assert!(res.all_converged(), "{name} did not converge");
             prop_assert!(res.max_duality_gap().unwrap() <= 1e-12, "{name}");
             let v = kkt_violation(&d, y.as_ref(), res.codes.as_ref(), lambda, false);
@@ -154,7 +155,7 @@ proptest! {
         let (d, y) = problem(seed, 24, 48, 6, 3);
         let lambda = frac * lambda_max(&d, y.as_ref(), true);
         for (name, s) in all_solvers(lambda, 1e-12, true) {
-            let res = s.code(&d, y.as_ref()).unwrap();
+            let res = s.solve(&d, y.as_ref()).unwrap();
             prop_assert!(res.all_converged(), "{name} did not converge");
             prop_assert!(res.codes.col_iter().all(|c| c.iter().all(|&v| v >= 0.0)), "{name}");
             let v = kkt_violation(&d, y.as_ref(), res.codes.as_ref(), lambda, true);
@@ -194,13 +195,13 @@ fn all_four_solvers_agree() {
             for tol in [1e-10, 1e-13] {
                 let results: Vec<_> = all_solvers(lambda, tol, nonneg)
                     .into_iter()
-                    .map(|(name, s)| (name, s.code(&d, y.as_ref()).unwrap()))
+                    .map(|(name, s)| (name, s.solve(&d, y.as_ref()).unwrap()))
                     .collect();
                 let lars = &results[3].1;
                 for (name, res) in &results {
                     assert!(res.all_converged(), "{name} at {frac}");
                     check_diagnostics(&d, y.as_ref(), res, lambda, nonneg);
-                    for (a, b) in res.objective.iter().zip(&lars.objective) {
+                    for (a, b) in res.objectives().iter().zip(&lars.objectives()) {
                         assert!((a - b).abs() <= 2.0 * tol * b, "{name} objective");
                     }
                     if tol < 1e-12 {
@@ -294,7 +295,7 @@ fn ista_objective_decreases_monotonically() {
     assert!(res.all_converged());
     for j in 0..4 {
         let objs = recorded(&log, j);
-        assert_eq!(objs.len(), res.iterations[j] + 1);
+        assert_eq!(objs.len(), res.diagnostics[j].iterations + 1);
         assert!(
             objs.windows(2).all(|w| w[1] <= w[0] * (1.0 + 1e-12)),
             "signal {j}"
@@ -338,7 +339,7 @@ fn fista_objective_oscillation_is_bounded() {
         .unwrap();
     for j in 0..4 {
         let objs = recorded(&log, j);
-        let fin = res.objective[j];
+        let fin = res.diagnostics[j].objective;
         // Never above the start, and within 1% of the optimum gap after the first half.
         assert!(objs.iter().all(|&o| o <= objs[0] * (1.0 + 1e-12)));
         let half = objs.len() / 2;
@@ -353,7 +354,7 @@ fn lambda_above_lambda_max_gives_zero_codes() {
     let (d, y) = problem(9, 20, 40, 5, 2);
     let lambda = 1.01 * lambda_max(&d, y.as_ref(), false);
     for (name, s) in all_solvers(lambda, 1e-8, false) {
-        let res = s.code(&d, y.as_ref()).unwrap();
+        let res = s.solve(&d, y.as_ref()).unwrap();
         assert!(res.all_converged(), "{name}");
         assert!(
             res.codes.col_iter().all(|c| c.iter().all(|&v| v == 0.0)),
@@ -398,7 +399,11 @@ fn warm_start_at_the_solution_stops_at_once() {
     let i = Ista::new(lambda)
         .solve_warm(&d, y.as_ref(), exact.codes.as_ref())
         .unwrap();
-    assert!(f.iterations.iter().chain(&i.iterations).all(|&k| k == 0));
+    assert!(f
+        .iterations()
+        .iter()
+        .chain(&i.iterations())
+        .all(|&k| k == 0));
     assert!(f.all_converged() && i.all_converged());
 }
 
@@ -412,7 +417,7 @@ fn parallel_and_sequential_batches_agree() {
         seq.solve(&d, y.as_ref()).unwrap(),
         par.solve(&d, y.as_ref()).unwrap(),
     );
-    assert_eq!(a.iterations, b.iterations);
+    assert_eq!(a.iterations(), b.iterations());
     assert!(max_abs_diff(a.codes.as_ref(), b.codes.as_ref()) <= 1e-12);
     let a = Lars::new(lambda)
         .par(Par::Seq)
@@ -430,17 +435,17 @@ fn iteration_cap_is_reported_as_not_converged() {
     let (d, y) = problem(15, 32, 64, 3, 6);
     let lambda = 0.01 * lambda_max(&d, y.as_ref(), false);
     let res = Ista::new(lambda).max_iter(3).solve(&d, y.as_ref()).unwrap();
-    assert!(res.converged.iter().all(|&c| !c));
-    assert!(res.iterations.iter().all(|&k| k == 3));
+    assert!(res.converged().iter().all(|&c| !c));
+    assert!(res.iterations().iter().all(|&k| k == 3));
     assert!(res.max_duality_gap().unwrap() > 1e-6);
     let res = Lars::new(lambda).max_iter(2).solve(&d, y.as_ref()).unwrap();
-    assert!(res.converged.iter().all(|&c| !c));
+    assert!(res.converged().iter().all(|&c| !c));
     let res = CoordinateDescent::new(lambda)
         .max_iter(1)
         .tol(1e-14)
         .solve(&d, y.as_ref())
         .unwrap();
-    assert!(res.converged.iter().all(|&c| !c));
+    assert!(res.converged().iter().all(|&c| !c));
 }
 
 #[test]
@@ -451,16 +456,16 @@ fn bad_input_is_an_error_not_a_panic() {
     let wrong = Mat::<f64>::zeros(11, 3);
     let empty = Mat::<f64>::zeros(10, 0);
     for (name, s) in all_solvers(0.1, 1e-6, false) {
-        assert!(s.code(&d, nan.as_ref()).is_err(), "{name} NaN");
-        assert!(s.code(&d, wrong.as_ref()).is_err(), "{name} shape");
-        assert!(s.code(&d, empty.as_ref()).is_err(), "{name} empty");
+        assert!(s.solve(&d, nan.as_ref()).is_err(), "{name} NaN");
+        assert!(s.solve(&d, wrong.as_ref()).is_err(), "{name} shape");
+        assert!(s.solve(&d, empty.as_ref()).is_err(), "{name} empty");
     }
     for (name, s) in all_solvers(-0.1, 1e-6, false)
         .into_iter()
         .chain(all_solvers(f64::NAN, 1e-6, false))
         .chain(all_solvers(0.1, -1.0, false))
     {
-        assert!(s.code(&d, y.as_ref()).is_err(), "{name} bad parameter");
+        assert!(s.solve(&d, y.as_ref()).is_err(), "{name} bad parameter");
     }
     assert!(Fista::new(0.1).max_iter(0).solve(&d, y.as_ref()).is_err());
     assert!(Fista::new(0.1).gap_every(0).solve(&d, y.as_ref()).is_err());

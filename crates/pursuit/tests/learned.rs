@@ -6,7 +6,7 @@ use pursuit::lasso::{Fista, Ista};
 use pursuit::learned::{
     EpochReport, FacNet, LFista, Lista, Optimizer, ParamBlock, ParamKind, Training,
 };
-use pursuit::{Error, SparseCoder};
+use pursuit::{Error, Solve};
 use rand::Rng;
 use sparse_core::{generate, Dictionary, Noise};
 
@@ -154,7 +154,7 @@ fn untrained_networks_are_ista_and_fista() {
     for t in [1, 2, 7] {
         let ista = Ista::new(lambda).max_iter(t).tol(0.0).par(Par::Seq);
         let ista = ista.solve(&d, y.as_ref()).unwrap();
-        assert!(ista.iterations.iter().all(|&k| k == t));
+        assert!(ista.iterations().iter().all(|&k| k == t));
         for shared in [false, true] {
             let net = Lista::new(t, lambda).shared(shared).init(&d).unwrap();
             let z = net.codes(y.as_ref()).unwrap();
@@ -197,7 +197,7 @@ fn ista_loss(d: &Dictionary, y: MatRef<'_, f64>, lambda: f64, iters: usize) -> f
         .tol(0.0)
         .solve(d, y)
         .unwrap();
-    r.objective.iter().sum::<f64>() / y.ncols() as f64
+    r.objectives().iter().sum::<f64>() / y.ncols() as f64
 }
 
 #[test]
@@ -219,9 +219,9 @@ fn training_lowers_the_held_out_objective() {
     let ista = ista_loss(&d, test, lambda, layers);
     let learned = net.loss(test).unwrap();
     assert!(learned < 0.8 * ista, "LISTA {learned} vs ISTA {ista}");
-    let res = net.code(&d, test).unwrap();
-    assert!((res.objective.iter().sum::<f64>() / 200.0 - learned).abs() < 1e-9 * learned);
-    assert!(res.iterations.iter().all(|&k| k == layers));
+    let res = net.solve(&d, test).unwrap();
+    assert!((res.objectives().iter().sum::<f64>() / 200.0 - learned).abs() < 1e-9 * learned);
+    assert!(res.iterations().iter().all(|&k| k == layers));
 
     let lf = LFista::new(layers, lambda)
         .epochs(8)
@@ -330,7 +330,7 @@ fn bad_input_is_an_error_naming_the_argument() {
     assert_eq!(name(net.we(2).map(|_| ())), "layer");
     assert_eq!(name(net.deepen(1).map(|_| ())), "layers");
     let other = Dictionary::random_gaussian(8, 12, &mut generate::rng(99)).unwrap();
-    assert_eq!(name(net.code(&other, y.as_ref()).map(|_| ())), "d");
+    assert_eq!(name(net.solve(&other, y.as_ref()).map(|_| ())), "d");
     let fac = FacNet::new(2, 0.1).s_min_ratio(2.0).init(&d).map(|_| ());
     assert_eq!(name(fac), "s_min_ratio");
 }

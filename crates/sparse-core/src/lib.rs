@@ -12,6 +12,8 @@
 //! - [`Shrinkage`]: soft, hard, non-negative soft (ReLU) and top-k, the proximal maps of pursuits;
 //! - [`generate`]: seeded Sparseland and Bernoulli-Gaussian codes, noisy signals;
 //! - [`metrics`]: support recovery, relative error, PSNR, SNR;
+//! - [`solve`]: the one solving protocol ([`Solve`], [`Solution`], [`Diagnostics`]) and the
+//!   naming rules every solver follows;
 //! - [`io`] (feature `io`, default): `.npy`, greyscale PNG, overlapping patches.
 //!
 //! ```
@@ -37,6 +39,7 @@ pub mod metrics;
 pub mod norms;
 pub mod operator;
 pub mod shrink;
+pub mod solve;
 
 pub use dictionary::{welch_bound, Dictionary};
 pub use error::{check, Error, Result};
@@ -44,6 +47,7 @@ pub use generate::{Noise, Signals};
 pub use norms::{CodeOrder, ConvLayout};
 pub use operator::{power_iteration, Composed, LinearOperator, PowerIteration};
 pub use shrink::Shrinkage;
+pub use solve::{Diagnostics, Iteration, Solution, Solve};
 
 /// Re-export of the faer version this crate is built on, so users name the same types.
 pub use faer;

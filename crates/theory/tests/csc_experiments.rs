@@ -9,7 +9,7 @@ mod common;
 use csc::{Cbpdn, ConvDictionary, Grid};
 use proptest::prelude::*;
 use pursuit::admm::BasisPursuit;
-use pursuit::{Omp, SparseCoder, Stop};
+use pursuit::{Omp, Solve, Stop};
 use sparse_core::generate;
 use theory::conv::{csc_bp_stability, csc_lasso_lambda, csc_pursuit_recovery};
 use theory::sparseland::largest_below;
@@ -80,7 +80,7 @@ proptest! {
         let d = op.global_dictionary().unwrap();
         let gm = faer::Mat::from_fn(nn * m, 1, |i, _| g[i]);
         let y = op.synthesize(gm.as_ref(), faer::Par::Seq).unwrap();
-        let omp = Omp::new(Stop::Residual(1e-10)).code(&d, y.as_ref()).unwrap();
+        let omp = Omp::new(Stop::Residual(1e-10)).solve(&d, y.as_ref()).unwrap();
         let bp = BasisPursuit::new().solve(&d, y.as_ref()).unwrap();
         let truth = common::support(&g, 0.0);
         prop_assert_eq!(&common::support(omp.codes.col_as_slice(0), 0.0), &truth);

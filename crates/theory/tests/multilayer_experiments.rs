@@ -14,10 +14,10 @@ mod common;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
-use mlcsc::MlPursuit;
+use mlcsc::Solve;
 use proptest::prelude::*;
 use pursuit::lasso::Lars;
-use pursuit::{Omp, SparseCoder, Stop};
+use pursuit::{Omp, Stop};
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::Rng;
@@ -148,7 +148,7 @@ proptest! {
         // ... and mlcsc's layered BP computes exactly these codes.
         let ml = mlcsc::LayeredBp::new(vec![lam1, lam2])
             .solver(mlcsc::LassoSolver::Lars)
-            .pursue(&model, y.as_ref())
+            .solve(&model, y.as_ref())
             .unwrap();
         prop_assert!((&ml.codes[0] - &g1_bp).norm_max() < 1e-9 && (&ml.codes[1] - &g2_bp).norm_max() < 1e-9);
         for (i, (est, tv)) in [(col(&g1_bp), &g1v), (col(&g2_bp), &g2v)].iter().enumerate() {
@@ -162,7 +162,7 @@ proptest! {
         let deff = mul(d1.matrix(), d2.matrix());
         let norms: Vec<f64> = (0..M2).map(|j| deff.col(j).norm_l2()).collect();
         let dn = Dictionary::from_matrix(deff.as_ref()).unwrap();
-        let z = Omp::new(Stop::Sparsity(s2)).code(&dn, y.as_ref()).unwrap().codes;
+        let z = Omp::new(Stop::Sparsity(s2)).solve(&dn, y.as_ref()).unwrap().codes;
         let g2_p = Mat::from_fn(M2, 1, |j, _| z[(j, 0)] / norms[j]);
         let g1_p = mul(d2.matrix(), g2_p.as_ref());
         // The theorem is about any model point within E0 of Y: check that OMP produced one.

@@ -9,7 +9,7 @@ mod common;
 use faer::Mat;
 use proptest::prelude::*;
 use pursuit::admm::{BasisPursuit, Bpdn};
-use pursuit::{BatchOmp, Omp, SparseCoder, Stop, Thresholding};
+use pursuit::{BatchOmp, Omp, Solve, Stop, Thresholding};
 use sparse_core::{generate, Noise, Shrinkage};
 use theory::sparseland::{
     bp_recovery, bp_stability, largest_below, omp_recovery, thresholding_recovery,
@@ -65,8 +65,8 @@ proptest! {
         let x = generate::sparseland_codes(2 * n, k, SIGNALS, contrast, 1.0, &mut rng).unwrap();
         let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng).unwrap().clean;
         let stop = Stop::Residual(1e-10);
-        let omp = Omp::new(stop).code(&d, y.as_ref()).unwrap();
-        let bomp = BatchOmp::new(stop).code(&d, y.as_ref()).unwrap();
+        let omp = Omp::new(stop).solve(&d, y.as_ref()).unwrap();
+        let bomp = BatchOmp::new(stop).solve(&d, y.as_ref()).unwrap();
         let bp = BasisPursuit::new().solve(&d, y.as_ref()).unwrap();
         for j in 0..SIGNALS {
             let truth = column(&x, j);
@@ -116,7 +116,7 @@ proptest! {
         let homotopy = Bpdn::new(eps).homotopy().solve(&d, y.as_ref()).unwrap();
         for (name, res) in [("ADMM", &admm), ("homotopy", &homotopy)] {
             for j in 0..SIGNALS {
-                prop_assert!(res.residual_norm[j] <= eps * (1.0 + 1e-6) + 1e-9, "{} feasibility", name);
+                prop_assert!(res.diagnostics[j].residual_norm <= eps * (1.0 + 1e-6) + 1e-9, "{} feasibility", name);
                 let err = l2_diff_sq(&column(&res.codes, j), &column(&x, j));
                 prop_assert!(err <= bound * (1.0 + 1e-6) + 1e-10,
                     "{}: ||a_hat - a||^2 = {} > bound {} (k = {}, mu = {}, eps = {})", name, err, bound, k, mu, eps);
@@ -159,7 +159,7 @@ proptest! {
                 y[(i, j)] += v;
             }
         }
-        let thr = Thresholding::new(Shrinkage::TopK(k)).code(&d, y.as_ref()).unwrap();
+        let thr = Thresholding::new(Shrinkage::TopK(k)).solve(&d, y.as_ref()).unwrap();
         for j in 0..SIGNALS {
             let truth = column(&x, j);
             let est = column(&thr.codes, j);

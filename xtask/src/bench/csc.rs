@@ -27,6 +27,7 @@
 //! Options: `--no-peer`, `--iters N`.
 
 use crate::images::tikhonov_split;
+use sparse_core::Solve;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -242,7 +243,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
 
     let mut rows = Vec::new();
     for ((threads, _, _), (best, res)) in configs.iter().zip(ours_best.iter().zip(&ours_res)) {
-        let info = &res.info[0];
+        let info = &res.diagnostics[0];
         rows.push(Row {
             name: "ours `Cbpdn`".into(),
             precision: "f64",
@@ -257,10 +258,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             )?),
         });
     }
-    let ours_rho = ours_res[1].info[0]
-        .history
+    let ours_rho = ours_res[1].diagnostics[0]
+        .records()
         .last()
-        .map_or(f64::NAN, |s| s.rho);
+        .map_or(f64::NAN, |s| s.step);
 
     // SPORCO's rows and the cross-checks.
     let mut notes = Vec::new();

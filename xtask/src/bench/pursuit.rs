@@ -128,7 +128,7 @@ pub fn run() -> BoxResult<()> {
                 ),
             ];
             for (name, pkey, coder) in ours {
-                let (t, res) = best_of(3, || coder.code(d, y.as_ref()).expect("valid input"));
+                let (t, res) = best_of(3, || coder.solve(d, y.as_ref()).expect("valid input"));
                 let sps = N_SIGNALS as f64 / t;
                 let peer_key = format!("{pkey}_t{threads}");
                 let ratio = peer(&peer_key)

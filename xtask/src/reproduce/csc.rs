@@ -26,6 +26,7 @@
 //! `--sigma S`, `--seed N`.
 
 use crate::images::tikhonov_split;
+use sparse_core::Solve;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
@@ -146,7 +147,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         let op = dict.operator(train_grid)?;
         let codes = match &prev {
             None => coder.solve(&op, y.as_ref())?.codes,
-            Some(c) => coder.solve_from(&op, y.as_ref(), c.as_ref())?.codes,
+            Some(c) => coder.solve_warm(&op, y.as_ref(), c.as_ref())?.codes,
         };
         let f = functional(&op, codes.as_ref(), y.as_ref(), cfg.lambda)?;
         objective.push(f);
@@ -196,7 +197,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             let image = Mat::from_fn(TEST, TEST, |i, j| {
                 (rec[(i + TEST * j, 0)] + low[(i, j)]).clamp(0.0, 1.0)
             });
-            let info = &res.info[0];
+            let info = &res.diagnostics[0];
             results.push(Denoised {
                 dictionary: name,
                 lambda,
@@ -205,7 +206,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
                 nnz_per_pixel: sparse_core::norms::l0(res.codes.col_as_slice(0), 0.0) as f64
                     / (TEST * TEST) as f64,
                 seconds,
-                history: info.history.iter().map(|h| h.objective).collect(),
+                history: info.records().iter().map(|h| h.objective).collect(),
                 image,
             });
             bar.inc(1);

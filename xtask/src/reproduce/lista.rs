@@ -70,6 +70,7 @@
 mod adversarial;
 mod mnist;
 
+use sparse_core::Solve;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::str::FromStr;
@@ -516,7 +517,7 @@ fn experiment(
         .tol(1e-12)
         .max_iter(50_000)
         .solve(d, test)?;
-    let f_star = star.objective.iter().sum::<f64>() / test.ncols() as f64;
+    let f_star = star.objectives().iter().sum::<f64>() / test.ncols() as f64;
     let f_zero = test.squared_norm_l2() / (2.0 * test.ncols() as f64);
     let gap = |f: f64| f - f_star;
     let mut curves = Vec::new();
@@ -600,7 +601,7 @@ fn experiment(
         f_zero,
         star_nnz: star.mean_sparsity(),
         fista_iters: star.max_iterations(),
-        fista_converged: star.converged.iter().filter(|&&c| c).count(),
+        fista_converged: star.converged().iter().filter(|&&c| c).count(),
         fista_gap: star.max_duality_gap().unwrap_or(f64::NAN),
         n_test: test.ncols(),
         facnet,

@@ -100,6 +100,7 @@
 //! the gap shrinks from ~9.5 to ~1.7 points only when the pursuit is replaced by thresholding on the
 //! local layer.
 
+use sparse_core::Solve;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

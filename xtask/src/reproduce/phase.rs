@@ -27,7 +27,7 @@ use faer::{Mat, MatRef, Par};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use pursuit::admm::BasisPursuit;
-use pursuit::{BatchOmp, SparseCoder, Stop, Thresholding};
+use pursuit::{BatchOmp, Solve, Stop, Thresholding};
 use rand::Rng;
 use sparse_core::{generate, Dictionary, Noise, Shrinkage};
 use theory::sparseland::largest_below;
@@ -171,8 +171,8 @@ fn dense_experiment(cfg: &Config) -> BoxResult<Experiment> {
     for k in 1..=cfg.kmax {
         let x = generate::sparseland_codes(M, k, cfg.trials, cfg.contrast, 1.0, &mut rng)?;
         let y = generate::signals(&d, x.as_ref(), Noise::None, &mut rng)?.clean;
-        let thr = Thresholding::new(Shrinkage::TopK(k)).code(&d, y.as_ref())?;
-        let omp = BatchOmp::new(Stop::Sparsity(k)).code(&d, y.as_ref())?;
+        let thr = Thresholding::new(Shrinkage::TopK(k)).solve(&d, y.as_ref())?;
+        let omp = BatchOmp::new(Stop::Sparsity(k)).solve(&d, y.as_ref())?;
         let bp = BasisPursuit::new().max_iter(5000).solve(&d, y.as_ref())?;
         rows.push(Row {
             k,
@@ -263,7 +263,7 @@ fn conv_experiment(cfg: &Config) -> BoxResult<Experiment> {
         }
         total_nnz.push(nnz as f64 / trials as f64);
         let y = op.synthesize(x.as_ref(), Par::rayon(0))?;
-        let omp = BatchOmp::new(Stop::Residual(1e-9)).code(&d, y.as_ref())?;
+        let omp = BatchOmp::new(Stop::Residual(1e-9)).solve(&d, y.as_ref())?;
         let bp = BasisPursuit::new().max_iter(5000).solve(&d, y.as_ref())?;
         rows.push(Row {
             k: s,

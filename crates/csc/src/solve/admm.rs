@@ -30,13 +30,11 @@
 
 use faer::{Mat, MatMut, MatRef, Par};
 use sparse_core::check;
+use sparse_core::solve::{Iteration, Solve};
 use sparse_core::LinearOperator;
 
-use super::{
-    map_sum, run_batch, signal_spectra, validate, CscResult, IterationStats, L1Weights, SolveInfo,
-    Sums,
-};
-use crate::error::{invalid, Result};
+use super::{map_sum, run_batch, signal_spectra, validate, L1Weights, Solution, Sums, Trace};
+use crate::error::{invalid, Error, Result};
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
 use crate::solve::ism::Ism;
@@ -140,6 +138,7 @@ impl AutoRho {
 /// | `par` | `Par::rayon(0)` | parallelism (over signals, or within one signal) |
 ///
 /// ```
+/// use csc::Solve;
 /// use csc::{Cbpdn, ConvDictionary, Grid};
 /// use sparse_core::LinearOperator;
 /// let mut rng = sparse_core::generate::rng(1);
@@ -148,7 +147,7 @@ impl AutoRho {
 /// let y = faer::Mat::from_fn(64, 1, |i, _| (i as f64 * 0.3).sin());
 /// let res = Cbpdn::new(0.05).max_iter(200).solve(&op, y.as_ref())?;
 /// assert_eq!(res.codes.nrows(), 64 * 4);
-/// assert!(res.info[0].history.len() <= 200);
+/// assert!(res.diagnostics[0].records().len() <= 200);
 /// # Ok::<(), csc::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -264,25 +263,16 @@ impl Cbpdn {
         self.auto_rho.validate()
     }
 
-    /// Codes every column of `y` (`signal_len x b`), starting from zero codes.
-    pub fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<CscResult> {
-        self.check(op, y)?;
-        let sp = op.spectra().clone();
-        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
-            self.solve_one(op, &sp, yj, None, xj, inner)
-        }))
-    }
-
     /// Codes every column of `y` starting from the codes `init` (`code_len x b`; a warm start,
     /// e.g. the previous codes in dictionary learning). The scaled dual variable starts at
     /// `u = D^T (y - D init) / rho`, the value for which `x = z = init` is a fixed point of the
     /// x-step, so that a solution is left (nearly) unchanged.
-    pub fn solve_from(
+    pub fn solve_warm(
         &self,
         op: &ConvOperator,
         y: MatRef<'_, f64>,
         init: MatRef<'_, f64>,
-    ) -> Result<CscResult> {
+    ) -> Result<Solution> {
         self.check(op, y)?;
         check::shape("init", init, op.code_len(), y.ncols())?;
         check::finite("init", init)?;
@@ -301,7 +291,7 @@ impl Cbpdn {
         init: Option<&[f64]>,
         z: &mut [f64],
         par: bool,
-    ) -> SolveInfo {
+    ) -> Trace {
         let fft = &sp.fft;
         let (n, f) = (op.n(), fft.spectrum_len());
         let rows = op.signal_grid().rows;
@@ -342,7 +332,7 @@ impl Cbpdn {
         let mut b = vec![C64::default(); n_maps * f];
         let mut u_scale = 1.0;
         let sqrt_len = ((n_maps * n) as f64).sqrt();
-        let mut info = SolveInfo::default();
+        let mut info = Trace::default();
 
         for k in 0..self.max_iter {
             // (A) b = FFT(z - u) (zero for a cold start).
@@ -449,14 +439,11 @@ impl Cbpdn {
             let s = rho * sums.b.sqrt() / sn;
             let eps_pri = sqrt_len * self.abs_tol / rn + self.tol;
             let eps_dua = sqrt_len * self.abs_tol / sn + self.tol;
-            info.history.push(IterationStats {
-                objective: df + lambda * sums.l1,
-                data_fidelity: df,
-                penalty: lambda * sums.l1,
-                primal_residual: r,
-                dual_residual: s,
-                rho,
-            });
+            info.history.push(
+                Iteration::new(df, lambda * sums.l1)
+                    .residuals(r, s)
+                    .step(rho),
+            );
             info.iterations = k + 1;
             if r < eps_pri && s < eps_dua {
                 info.converged = true;
@@ -616,5 +603,20 @@ impl MultiChannel {
             }
         }
         df
+    }
+}
+
+/// Codes every column of `y` (`signal_len x b`), starting from zero codes. Each signal's
+/// [`Diagnostics`] carries the history of SPORCO's functional and residuals.
+impl Solve<ConvOperator> for Cbpdn {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.check(op, y)?;
+        let sp = op.spectra().clone();
+        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
+            self.solve_one(op, &sp, yj, None, xj, inner)
+        }))
     }
 }

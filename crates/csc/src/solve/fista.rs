@@ -9,12 +9,12 @@
 
 use faer::{MatRef, Par};
 use sparse_core::check;
+use sparse_core::solve::{Iteration, Solve};
 
 use super::{
-    kernels, map_sum, run_batch, signal_spectra, validate, CscResult, IterationStats, L1Weights,
-    SolveInfo, Sums,
+    kernels, map_sum, run_batch, signal_spectra, validate, L1Weights, Solution, Sums, Trace,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
 
@@ -110,20 +110,6 @@ impl CbpdnFista {
         self
     }
 
-    /// Codes every column of `y` (`signal_len x b`).
-    pub fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<CscResult> {
-        validate(op, y, self.lambda, &self.weights, self.max_iter)?;
-        check::positive("tol", self.tol)?;
-        if let Some(l) = self.lipschitz {
-            check::positive("lipschitz", l)?;
-        }
-        let l = self.lipschitz.unwrap_or_else(|| op.lipschitz_exact());
-        let sp = op.spectra().clone();
-        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
-            self.solve_one(op, &sp, l, yj, xj, inner)
-        }))
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn solve_one(
         &self,
@@ -133,7 +119,7 @@ impl CbpdnFista {
         y: &[f64],
         x: &mut [f64],
         par: bool,
-    ) -> SolveInfo {
+    ) -> Trace {
         let fft = &sp.fft;
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
@@ -162,7 +148,7 @@ impl CbpdnFista {
             }
         }
         let (mut t, mut f_prev, mut l1) = (1.0f64, f64::INFINITY, 0.0);
-        let mut info = SolveInfo::default();
+        let mut info = Trace::default();
         // The dictionary channel through which map `map` reaches signal channel `c`.
         let route = |map: usize, c: usize| -> Option<usize> {
             if cd == 1 {
@@ -303,18 +289,16 @@ impl CbpdnFista {
                 },
             );
             let rel = sums.a.sqrt() / sums.b.sqrt().max(f64::MIN_POSITIVE);
-            info.history.push(IterationStats {
-                objective: obj,
-                data_fidelity: df,
-                penalty: lambda * l1,
-                primal_residual: rel,
-                dual_residual: if f_prev.is_finite() {
-                    (obj - f_prev).abs() / obj.max(f64::MIN_POSITIVE)
-                } else {
-                    0.0
-                },
-                rho: step,
-            });
+            let change = if f_prev.is_finite() {
+                (obj - f_prev).abs() / obj.max(f64::MIN_POSITIVE)
+            } else {
+                0.0
+            };
+            info.history.push(
+                Iteration::new(df, lambda * l1)
+                    .residuals(rel, change)
+                    .step(step),
+            );
             info.iterations = k + 1;
             f_prev = obj;
             l1 = sums.l1;
@@ -324,5 +308,24 @@ impl CbpdnFista {
             }
         }
         info
+    }
+}
+
+/// Codes every column of `y` (`signal_len x b`) from zero codes.
+impl Solve<ConvOperator> for CbpdnFista {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+        validate(op, y, self.lambda, &self.weights, self.max_iter)?;
+        check::positive("tol", self.tol)?;
+        if let Some(l) = self.lipschitz {
+            check::positive("lipschitz", l)?;
+        }
+        let l = self.lipschitz.unwrap_or_else(|| op.lipschitz_exact());
+        let sp = op.spectra().clone();
+        Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
+            self.solve_one(op, &sp, l, yj, xj, inner)
+        }))
     }
 }

@@ -23,67 +23,33 @@ pub use threshold::ConvThresholding;
 use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 use sparse_core::check;
+use sparse_core::solve::{Diagnostics, Iteration, Solution};
 
 use crate::error::{invalid, shape_mismatch, Result};
 use crate::fft::C64;
 use crate::operator::{column, ConvOperator};
 
-/// One iteration of a convolutional pursuit.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct IterationStats {
-    /// `data_fidelity + penalty`.
-    pub objective: f64,
-    /// `1/2 ||y - D x||_2^2`.
-    pub data_fidelity: f64,
-    /// `lambda ||w . g||_1`.
-    pub penalty: f64,
-    /// ADMM: the normalised primal residual `||x - g|| / max(||x||, ||g||)`. FISTA: the relative
-    /// change of the iterate `||x_{k+1} - x_k|| / ||x_{k+1}||`.
-    pub primal_residual: f64,
-    /// ADMM: the normalised dual residual `rho ||g - g_prev|| / (rho ||u||)`. FISTA: the
-    /// relative change of the objective.
-    pub dual_residual: f64,
-    /// ADMM: the penalty parameter `rho` used in the iteration. FISTA: the step `1 / L`.
-    pub rho: f64,
-}
-
-/// Diagnostics of one signal.
+/// The internal per-signal trace of a convolutional pursuit, turned into the workspace's
+/// [`Diagnostics`] by [`run_batch`].
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct SolveInfo {
+pub(crate) struct Trace {
     /// Iterations run.
     pub iterations: usize,
     /// Whether the stopping rule was met before `max_iter`.
     pub converged: bool,
-    /// One record per iteration (the functional value per iteration, residuals, rho).
-    pub history: Vec<IterationStats>,
+    /// One record per iteration.
+    pub history: Vec<Iteration>,
 }
 
-impl SolveInfo {
-    /// The objective of the last iteration (`NaN` when no iteration ran).
-    pub fn final_objective(&self) -> f64 {
-        self.history.last().map_or(f64::NAN, |s| s.objective)
-    }
-}
-
-/// Codes of a batch (`code_len x b`, one column per signal, FilterMajor feature maps) with the
-/// diagnostics of every signal.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CscResult {
-    /// The codes, one column per signal.
-    pub codes: Mat<f64>,
-    /// Diagnostics, one entry per signal.
-    pub info: Vec<SolveInfo>,
-}
-
-impl CscResult {
-    /// Whether every signal converged.
-    pub fn all_converged(&self) -> bool {
-        self.info.iter().all(|i| i.converged)
-    }
-
-    /// The largest iteration count over the batch.
-    pub fn max_iterations(&self) -> usize {
-        self.info.iter().map(|i| i.iterations).max().unwrap_or(0)
+impl Trace {
+    /// The diagnostics: objective and residual norm `sqrt(2 data_fidelity)` of the last
+    /// iteration's record (the returned code); the history attached.
+    pub(crate) fn into_diagnostics(self) -> Diagnostics {
+        let (objective, residual) = self.history.last().map_or((f64::NAN, f64::NAN), |s| {
+            (s.objective, (2.0 * s.data_fidelity).max(0.0).sqrt())
+        });
+        Diagnostics::new(self.iterations, self.converged, objective, residual)
+            .with_history(self.history)
     }
 }
 
@@ -162,14 +128,14 @@ pub(crate) fn validate(
 /// Runs `solve(j, y_j, x_j, inner_parallel)` for every column `j` of `y` into a `code_len x b`
 /// matrix: in parallel over signals when `par` allows and there are several, otherwise one
 /// signal at a time with the parallelism handed to the solver.
-pub(crate) fn run_batch<F>(op: &ConvOperator, y: MatRef<'_, f64>, par: Par, solve: F) -> CscResult
+pub(crate) fn run_batch<F>(op: &ConvOperator, y: MatRef<'_, f64>, par: Par, solve: F) -> Solution
 where
-    F: Fn(usize, &[f64], &mut [f64], bool) -> SolveInfo + Sync,
+    F: Fn(usize, &[f64], &mut [f64], bool) -> Trace + Sync,
 {
     let b = y.ncols();
     let mut codes = Mat::<f64>::zeros(op.code_len(), b);
     let threads = par.degree();
-    let info: Vec<SolveInfo> = if threads > 1 && b > 1 {
+    let info: Vec<Trace> = if threads > 1 && b > 1 {
         codes
             .as_mut()
             .par_col_chunks_mut(1)
@@ -193,7 +159,8 @@ where
             })
             .collect()
     };
-    CscResult { codes, info }
+    let diagnostics = info.into_iter().map(Trace::into_diagnostics).collect();
+    Solution::new(codes, diagnostics).expect("one trace per column")
 }
 
 /// `sum_k f(item_k)` over `items`, in parallel when `par`, with one scratch per task.

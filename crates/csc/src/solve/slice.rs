@@ -22,9 +22,10 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 use sparse_core::check;
+use sparse_core::solve::{Iteration, Solve};
 
-use super::{run_batch, validate, CscResult, IterationStats, L1Weights, SolveInfo};
-use crate::error::Result;
+use super::{run_batch, validate, L1Weights, Solution, Trace};
+use crate::error::{Error, Result};
 use crate::operator::ConvOperator;
 
 /// Slice-based local ADMM for convolutional BPDN (see the [module docs](self)).
@@ -108,7 +109,7 @@ impl SlicePursuit {
 
     /// Codes every column of `y` (`signal_len x b`); the codes are in the operator's
     /// FilterMajor layout.
-    pub fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<CscResult> {
+    fn run(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
         validate(op, y, self.lambda, &L1Weights::Uniform, self.max_iter)?;
         check::positive("tol", self.tol)?;
         check::count("inner_sweeps", self.inner_sweeps, usize::MAX)?;
@@ -118,7 +119,7 @@ impl SlicePursuit {
         let local = Local::new(op);
         Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
             let par = if inner { Par::rayon(0) } else { Par::Seq };
-            let mut info = SolveInfo::default();
+            let mut info = Trace::default();
             let n = op.n();
             let m = op.dictionary().n_filters();
             for k in 0..op.code_channels() {
@@ -140,7 +141,7 @@ impl SlicePursuit {
         k: usize,
         x: &mut [f64],
         par: Par,
-    ) -> SolveInfo {
+    ) -> Trace {
         let n_pos = op.n();
         let (p, m) = (local.dl.nrows(), local.dl.ncols());
         let lambda = self.lambda;
@@ -153,7 +154,7 @@ impl SlicePursuit {
         let mut da = Mat::<f64>::zeros(p, n_pos);
         let mut b = Mat::<f64>::zeros(m, n_pos);
         let mut w = Mat::<f64>::zeros(p, n_pos);
-        let mut info = SolveInfo::default();
+        let mut info = Trace::default();
         let threads = par.degree();
         for it in 0..self.max_iter {
             // (1) local Lasso problems: b = D_L^T (s + u), then coordinate descent.
@@ -219,14 +220,8 @@ impl SlicePursuit {
             let l1: f64 = (0..n_pos)
                 .map(|j| a.col(j).iter().map(|v| v.abs()).sum::<f64>())
                 .sum();
-            info.history.push(IterationStats {
-                objective: df + lambda * l1,
-                data_fidelity: df,
-                penalty: lambda * l1,
-                primal_residual: pr,
-                dual_residual: dr,
-                rho,
-            });
+            info.history
+                .push(Iteration::new(df, lambda * l1).residuals(pr, dr).step(rho));
             info.iterations = it + 1;
             if it > 0 && pr < self.tol && dr < self.tol {
                 info.converged = true;
@@ -243,7 +238,7 @@ impl SlicePursuit {
 }
 
 /// Adds the diagnostics of one more code channel: iterations add up, the history records sum.
-fn merge(info: &mut SolveInfo, ch: SolveInfo) {
+fn merge(info: &mut Trace, ch: Trace) {
     if info.history.is_empty() {
         *info = ch;
         return;
@@ -252,18 +247,16 @@ fn merge(info: &mut SolveInfo, ch: SolveInfo) {
     info.iterations = info.iterations.max(ch.iterations);
     let len = info.history.len().max(ch.history.len());
     let (a, b) = (&info.history, &ch.history);
-    let at = |h: &Vec<IterationStats>, i: usize| h[i.min(h.len() - 1)];
+    let at = |h: &Vec<Iteration>, i: usize| h[i.min(h.len() - 1)];
     info.history = (0..len)
         .map(|i| {
             let (x, y) = (at(a, i), at(b, i));
-            IterationStats {
-                objective: x.objective + y.objective,
-                data_fidelity: x.data_fidelity + y.data_fidelity,
-                penalty: x.penalty + y.penalty,
-                primal_residual: x.primal_residual.max(y.primal_residual),
-                dual_residual: x.dual_residual.max(y.dual_residual),
-                rho: x.rho,
-            }
+            Iteration::new(x.data_fidelity + y.data_fidelity, x.penalty + y.penalty)
+                .residuals(
+                    x.primal_residual.max(y.primal_residual),
+                    x.dual_residual.max(y.dual_residual),
+                )
+                .step(x.step)
         })
         .collect();
 }
@@ -385,5 +378,14 @@ fn local_lasso(
         for j in 0..a.ncols() {
             solve(j, a.as_mut().col_mut(j));
         }
+    }
+}
+
+impl Solve<ConvOperator> for SlicePursuit {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.run(op, y)
     }
 }

@@ -4,10 +4,11 @@
 //! via convolutional sparse coding", JMLR 18).
 
 use faer::{MatRef, Par};
+use sparse_core::solve::{Iteration, Solve};
 use sparse_core::{check, LinearOperator, Shrinkage};
 
-use super::{CscResult, IterationStats, SolveInfo};
-use crate::error::{invalid, shape_mismatch, Result};
+use super::{Solution, Trace};
+use crate::error::{invalid, shape_mismatch, Error, Result};
 use crate::operator::ConvOperator;
 
 /// Convolutional thresholding: `P(D^T y)` for a [`Shrinkage`] `P`, optionally with one threshold
@@ -74,7 +75,7 @@ impl ConvThresholding {
 
     /// Codes every column of `y` (`signal_len x b`). The diagnostics hold one iteration with
     /// the data fidelity `1/2 ||y - D Gamma||^2` of the result.
-    pub fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<CscResult> {
+    fn run(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
         check::batch("y", y, op.signal_len())?;
         self.shrinkage.validate()?;
         let m = op.dictionary().n_filters();
@@ -114,18 +115,24 @@ impl ConvThresholding {
         let info = (0..y.ncols())
             .map(|j| {
                 let df = 0.5 * rec.col(j).squared_norm_l2();
-                SolveInfo {
+                Trace {
                     iterations: 1,
                     converged: true,
-                    history: vec![IterationStats {
-                        objective: df,
-                        data_fidelity: df,
-                        ..Default::default()
-                    }],
+                    history: vec![Iteration::new(df, 0.0)],
                 }
+                .into_diagnostics()
             })
             .collect();
         debug_assert_eq!(codes.nrows(), op.ncols());
-        Ok(CscResult { codes, info })
+        Ok(Solution::new(codes, info)?)
+    }
+}
+
+impl Solve<ConvOperator> for ConvThresholding {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.run(op, y)
     }
 }

@@ -5,10 +5,11 @@ use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 use sparse_core::check;
 
-use super::{check_per_layer, check_signals, MlCodes, MlPursuit};
-use crate::error::Result;
+use super::{check_per_layer, check_signals, MlSolution};
+use crate::error::{Error, Result};
 use crate::linalg::constrained_lstsq;
 use crate::model::MlModel;
+use sparse_core::solve::Solve;
 
 /// Entries of an intermediate code below `ZERO_TOL` times its largest magnitude are zeros.
 const ZERO_TOL: f64 = 1e-9;
@@ -190,8 +191,11 @@ fn scatter(t: &[usize], g: &[f64], m: usize) -> Vec<f64> {
     out
 }
 
-impl MlPursuit for Holistic {
-    fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+impl Solve<MlModel> for Holistic {
+    type Output = MlSolution;
+    type Error = Error;
+
+    fn solve(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlSolution> {
         check_signals(model, y)?;
         check_per_layer("sparsity", &self.sparsity, model)?;
         for (i, &s) in self.sparsity.iter().enumerate() {
@@ -230,9 +234,8 @@ impl MlPursuit for Holistic {
                     .for_each(|v| *v = 0.0);
             }
         }
-        let mut out = MlCodes::assemble(model, y, codes, self.par);
-        out.iterations = found.iter().map(|f| f.steps).max().unwrap_or(0);
-        out.converged = found.iter().all(|f| f.complete);
+        let mut out = MlSolution::assemble(model, y, codes, self.par);
+        out.set_outcome(|j| found[j].steps, |j| found[j].complete, None);
         Ok(out)
     }
 }

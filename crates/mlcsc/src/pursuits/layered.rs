@@ -3,13 +3,13 @@
 
 use faer::{Mat, MatRef, Par};
 use pursuit::lasso::{Fista, Ista, Lars};
-use pursuit::CodingResult;
 use sparse_core::{check, Dictionary, LinearOperator, Shrinkage};
 
-use super::{check_per_layer, check_signals, MlCodes, MlPursuit};
-use crate::error::{invalid, Result};
+use super::{check_per_layer, check_signals, MlSolution};
+use crate::error::{invalid, Error, Result};
 use crate::layer::Layer;
 use crate::model::MlModel;
+use sparse_core::solve::Solve;
 
 /// Which single-layer Lasso solver of `pursuit` a layered pursuit uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,7 +107,7 @@ fn solve_layer(
     warm: Option<MatRef<'_, f64>>,
     par: Par,
     index: usize,
-) -> Result<CodingResult> {
+) -> Result<pursuit::Solution> {
     let l = lipschitz;
     Ok(match solver {
         LassoSolver::Fista => {
@@ -152,8 +152,27 @@ fn solve_layer(
     })
 }
 
-impl MlPursuit for LayeredBp {
-    fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+/// Moves the single-layer solutions' diagnostics into `out.layers` and derives the
+/// whole-pursuit diagnostics of every signal: the largest iteration count over layers, and
+/// converged when every layer converged.
+fn layered_outcome(out: &mut MlSolution, results: Vec<pursuit::Solution>) {
+    let iters = |j: usize| {
+        results
+            .iter()
+            .map(|r| r.diagnostics[j].iterations)
+            .max()
+            .unwrap_or(0)
+    };
+    let conv = |j: usize| results.iter().all(|r| r.diagnostics[j].converged);
+    out.set_outcome(iters, conv, None);
+    out.layers = results.into_iter().map(|r| r.diagnostics).collect();
+}
+
+impl Solve<MlModel> for LayeredBp {
+    type Output = MlSolution;
+    type Error = Error;
+
+    fn solve(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlSolution> {
         check_signals(model, y)?;
         check_per_layer("lambdas", &self.lambdas, model)?;
         for &l in &self.lambdas {
@@ -179,14 +198,8 @@ impl MlPursuit for LayeredBp {
             codes.push(res.codes.clone());
             results.push(res);
         }
-        let mut out = MlCodes::assemble(model, y, codes, self.par);
-        out.iterations = results
-            .iter()
-            .map(|r| r.max_iterations())
-            .max()
-            .unwrap_or(0);
-        out.converged = results.iter().all(|r| r.all_converged());
-        out.layer_results = results;
+        let mut out = MlSolution::assemble(model, y, codes, self.par);
+        layered_outcome(&mut out, results);
         Ok(out)
     }
 }
@@ -251,8 +264,11 @@ impl LayeredIsta {
     }
 }
 
-impl MlPursuit for LayeredIsta {
-    fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+impl Solve<MlModel> for LayeredIsta {
+    type Output = MlSolution;
+    type Error = Error;
+
+    fn solve(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlSolution> {
         check_signals(model, y)?;
         check_per_layer("lambdas", &self.lambdas, model)?;
         check::count("iterations", self.iterations, usize::MAX)?;
@@ -293,10 +309,11 @@ impl MlPursuit for LayeredIsta {
             codes.push(res.codes.clone());
             results.push(res);
         }
-        let mut out = MlCodes::assemble(model, y, codes, self.par);
-        out.iterations = self.iterations;
-        out.converged = true;
-        out.layer_results = results;
+        let mut out = MlSolution::assemble(model, y, codes, self.par);
+        // A fixed number of ISTA steps per layer: `converged` reports whether every layer's
+        // ISTA met its duality-gap rule within them (at `tol = 0` it never does), never `true`
+        // by construction.
+        layered_outcome(&mut out, results);
         Ok(out)
     }
 }

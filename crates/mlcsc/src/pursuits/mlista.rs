@@ -27,9 +27,10 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, LinearOperator, Shrinkage};
 
-use super::{check_per_layer, check_signals, MlCodes, MlPursuit};
-use crate::error::{invalid, Result};
+use super::{check_per_layer, check_signals, MlSolution};
+use crate::error::{invalid, Error, Result};
 use crate::model::MlModel;
+use sparse_core::solve::Solve;
 
 /// The step sizes of ML-ISTA / ML-FISTA and the conditions of the convergence theorem.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,8 +218,11 @@ macro_rules! ml_solver {
             }
         }
 
-        impl MlPursuit for $name {
-            fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+        impl Solve<MlModel> for $name {
+            type Output = MlSolution;
+            type Error = Error;
+
+            fn solve(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlSolution> {
                 run(
                     model,
                     y,
@@ -252,7 +256,12 @@ ml_solver!(
      `s_{k+1} = (1 + sqrt(1 + 4 s_k^2)) / 2`."
 );
 
-fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -> Result<MlCodes> {
+fn run(
+    model: &MlModel,
+    y: MatRef<'_, f64>,
+    p: &Params<'_>,
+    accelerated: bool,
+) -> Result<MlSolution> {
     check_signals(model, y)?;
     check_per_layer("lambdas", p.lambdas, model)?;
     for &l in p.lambdas {
@@ -404,10 +413,8 @@ fn run(model: &MlModel, y: MatRef<'_, f64>, p: &Params<'_>, accelerated: bool) -
     }
     let (codes, x) = model.propagate(prev.as_ref())?;
     let objective = objective_of(&codes, &x, y, p.lambdas);
-    let mut out = MlCodes::assemble(model, y, codes, p.par);
-    out.iterations = iters;
-    out.converged = converged;
-    out.objective = Some(objective);
+    let mut out = MlSolution::assemble(model, y, codes, p.par);
+    out.set_outcome(|_| iters, |_| converged, Some(&objective));
     out.objective_trace = trace;
     out.step_conditions = Some(conditions);
     Ok(out)

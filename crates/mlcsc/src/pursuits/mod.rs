@@ -10,8 +10,8 @@
 //! | [`Projection`] | deepest layer on `D_(1,K)`, then `Gamma_i = D_(i+1,K) Gamma_K` | Sulam, Papyan, Romano & Elad, TSP 2018 |
 //! | [`Holistic`] | alternating synthesis (deepest support) and analysis (co-supports) steps | Aberdam, Sulam & Elad, SIMODS 2019 |
 //!
-//! Every pursuit works on batches (columns of `Y` are signals) and returns an [`MlCodes`]: every
-//! layer's estimate plus diagnostics.
+//! Every pursuit works on batches (columns of `Y` are signals) and returns an [`MlSolution`]: every
+//! layer's estimate plus the workspace's per-signal [`Diagnostics`] (whole pursuit and per layer).
 
 mod holistic;
 mod layered;
@@ -26,46 +26,44 @@ pub use projection::{DeepestPursuit, Projection};
 pub use thresholding::LayeredThresholding;
 
 use faer::{Mat, MatRef, Par};
-use pursuit::CodingResult;
+use sparse_core::solve::{mean_sparsity, Diagnostics, Solve};
 use sparse_core::{check, LinearOperator};
 
-use crate::error::{mismatch, Result};
+use crate::error::{mismatch, Error, Result};
 use crate::model::MlModel;
 
-/// A pursuit of the multi-layer model.
-pub trait MlPursuit {
-    /// Estimates every layer's code of the columns of `y` (`model.signal_len() x b`).
-    fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes>;
-}
+/// A pursuit of the multi-layer model: any [`Solve`] on an [`MlModel`] returning an
+/// [`MlSolution`] (implemented automatically; every pursuit of this module is one).
+pub trait MlPursuit: Solve<MlModel, Output = MlSolution, Error = Error> {}
 
-/// What every multi-layer pursuit returns: the estimate of every layer and diagnostics.
+impl<T> MlPursuit for T where T: Solve<MlModel, Output = MlSolution, Error = Error> {}
+
+/// What every multi-layer pursuit returns: the estimate of every layer, and the workspace's
+/// [`Diagnostics`] per signal for the whole pursuit and per layer and signal.
+#[non_exhaustive]
 #[derive(Debug, Clone)]
-pub struct MlCodes {
+pub struct MlSolution {
     /// `codes[i - 1]` estimates `Gamma_i` (`n_i x b`), `i = 1..=K`.
     pub codes: Vec<Mat<f64>>,
-    /// Iterations run (1 for one-shot pursuits, the largest count over layers and signals
-    /// for layered iterative pursuits).
-    pub iterations: usize,
-    /// Whether the pursuit met its stopping rule (always true for one-shot pursuits).
-    pub converged: bool,
-    /// The objective the pursuit minimises at the returned codes, per signal, where it has
-    /// one (the multi-layer BP objective for ML-ISTA / ML-FISTA).
-    pub objective: Option<Vec<f64>>,
+    /// One entry per signal for the whole pursuit: iterations (1 for one-shot pursuits, the
+    /// largest count over layers for layered ones), whether the stopping rule was met (one-shot
+    /// pursuits have nothing to converge and report `true`; a fixed number of `iterations`
+    /// reports `false`), the objective (the multi-layer BP objective for ML-ISTA / ML-FISTA,
+    /// otherwise `||y - D_1 Gamma_1||_2`), and `||y - D_1 Gamma_1||_2`. ML-ISTA / ML-FISTA stop
+    /// on the whole batch, so their signals share the iteration count and the flag.
+    pub diagnostics: Vec<Diagnostics>,
+    /// `layers[i - 1][j]`: layer `i` on signal `j`. The residual norm is the model mismatch
+    /// `||Gamma_{i-1} - D_i Gamma_i||_2` (`Gamma_0 = y`): zero below the first layer for
+    /// consistent estimates (projection, holistic, ML-ISTA). Layered pursuits put their
+    /// single-layer solver's diagnostics here.
+    pub layers: Vec<Vec<Diagnostics>>,
     /// Mean objective over the batch after every iteration, when tracked.
     pub objective_trace: Vec<f64>,
-    /// `||y - D_1 Gamma_1||_2` per signal.
-    pub residual_norm: Vec<f64>,
-    /// Per layer `i = 1..=K`, the largest (over signals) model mismatch
-    /// `||Gamma_{i-1} - D_i Gamma_i||_2` (`Gamma_0 = y`): zero for consistent estimates
-    /// (projection, holistic, ML-ISTA) below the first layer.
-    pub layer_mismatch: Vec<f64>,
     /// ML-ISTA / ML-FISTA: the step sizes and the conditions of the convergence theorem.
     pub step_conditions: Option<StepConditions>,
-    /// Layered pursuits: the single-layer solver's diagnostics of every layer.
-    pub layer_results: Vec<CodingResult>,
 }
 
-impl MlCodes {
+impl MlSolution {
     /// The estimate of `Gamma_i`, `1 <= i <= K`.
     pub fn layer(&self, i: usize) -> Option<&Mat<f64>> {
         i.checked_sub(1).and_then(|k| self.codes.get(k))
@@ -81,20 +79,60 @@ impl MlCodes {
         &self.codes[self.codes.len() - 1]
     }
 
-    /// Mean number of non-zeros per signal of every layer.
-    pub fn mean_sparsity(&self) -> Vec<f64> {
-        self.codes
+    /// Number of signals.
+    pub fn len(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    /// Whether the batch was empty.
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// Whether every signal met the stopping rule.
+    pub fn all_converged(&self) -> bool {
+        self.diagnostics.iter().all(|d| d.converged)
+    }
+
+    /// The largest iteration count over the batch.
+    pub fn max_iterations(&self) -> usize {
+        self.diagnostics
             .iter()
-            .map(|c| {
-                let nnz: usize = (0..c.ncols())
-                    .map(|j| c.col(j).iter().filter(|v| **v != 0.0).count())
-                    .sum();
-                nnz as f64 / c.ncols().max(1) as f64
-            })
+            .map(|d| d.iterations)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The objective per signal.
+    pub fn objectives(&self) -> Vec<f64> {
+        self.diagnostics.iter().map(|d| d.objective).collect()
+    }
+
+    /// `||y - D_1 Gamma_1||_2` per signal.
+    pub fn residual_norms(&self) -> Vec<f64> {
+        self.diagnostics.iter().map(|d| d.residual_norm).collect()
+    }
+
+    /// Per layer `i = 1..=K`, the largest (over signals) model mismatch
+    /// `||Gamma_{i-1} - D_i Gamma_i||_2`.
+    pub fn layer_mismatch(&self) -> Vec<f64> {
+        self.layers
+            .iter()
+            .map(|l| l.iter().fold(0.0f64, |m, d| m.max(d.residual_norm)))
             .collect()
     }
 
-    /// A result from codes, measuring the residual and the model mismatch of every layer.
+    /// Mean number of non-zeros per signal of every layer (by
+    /// [`sparse_core::solve::mean_sparsity`], the count every result type uses).
+    pub fn mean_sparsity(&self) -> Vec<f64> {
+        self.codes
+            .iter()
+            .map(|c| mean_sparsity(c.as_ref()))
+            .collect()
+    }
+
+    /// A one-shot result from codes: one iteration, converged, the residual and the model
+    /// mismatch of every layer measured; callers overwrite what their pursuit knows better.
     pub(crate) fn assemble(
         model: &MlModel,
         y: MatRef<'_, f64>,
@@ -102,35 +140,42 @@ impl MlCodes {
         par: Par,
     ) -> Self {
         let b = y.ncols();
-        let mut mismatch = Vec::with_capacity(codes.len());
-        let mut residual_norm = vec![0.0; b];
+        let mut layers = Vec::with_capacity(codes.len());
         for (i, layer) in model.layers().iter().enumerate() {
             let mut d = Mat::<f64>::zeros(layer.nrows(), b);
             layer.apply_raw(codes[i].as_ref(), d.as_mut(), par);
             let above = if i == 0 { y } else { codes[i - 1].as_ref() };
-            let mut worst = 0.0f64;
-            for j in 0..b {
-                let r = (0..d.nrows())
-                    .map(|q| (above[(q, j)] - d[(q, j)]).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
-                if i == 0 {
-                    residual_norm[j] = r;
-                }
-                worst = worst.max(r);
-            }
-            mismatch.push(worst);
+            d -= above;
+            layers.push(
+                (0..b)
+                    .map(|j| {
+                        let r = d.col(j).norm_l2();
+                        Diagnostics::new(1, true, r, r)
+                    })
+                    .collect::<Vec<_>>(),
+            );
         }
+        let diagnostics = layers.first().cloned().unwrap_or_default();
         Self {
             codes,
-            iterations: 1,
-            converged: true,
-            objective: None,
+            diagnostics,
+            layers,
             objective_trace: Vec::new(),
-            residual_norm,
-            layer_mismatch: mismatch,
             step_conditions: None,
-            layer_results: Vec::new(),
+        }
+    }
+
+    /// Overwrites the whole-pursuit diagnostics of every signal with `iterations`, `converged`
+    /// and, where given, the objective (keeping the measured residual norm).
+    pub(crate) fn set_outcome(
+        &mut self,
+        iterations: impl Fn(usize) -> usize,
+        converged: impl Fn(usize) -> bool,
+        objective: Option<&[f64]>,
+    ) {
+        for (j, d) in self.diagnostics.iter_mut().enumerate() {
+            let obj = objective.map_or(d.objective, |o| o[j]);
+            *d = Diagnostics::new(iterations(j), converged(j), obj, d.residual_norm);
         }
     }
 }

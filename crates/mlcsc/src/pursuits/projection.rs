@@ -3,14 +3,15 @@
 
 use faer::{Mat, MatRef, Par};
 use pursuit::lasso::Fista;
-use pursuit::{BatchOmp, SparseCoder, Stop};
+use pursuit::{BatchOmp, Stop};
 use rayon::prelude::*;
 use sparse_core::{check, Dictionary, LinearOperator};
 
-use super::{check_signals, MlCodes, MlPursuit};
-use crate::error::Result;
+use super::{check_signals, MlSolution};
+use crate::error::{Error, Result};
 use crate::linalg::lstsq;
 use crate::model::MlModel;
+use sparse_core::solve::Solve;
 
 /// How the projection pursuit codes the deepest layer on the effective dictionary
 /// `D_(1,K)`.
@@ -94,7 +95,7 @@ impl Projection {
                 let eff = model.effective_dense(1, k)?;
                 let norms: Vec<f64> = (0..eff.ncols()).map(|j| eff.col(j).norm_l2()).collect();
                 let d = Dictionary::from_matrix(eff.as_ref())?;
-                let mut g = BatchOmp::new(stop).par(self.par).code(&d, y)?.codes;
+                let mut g = BatchOmp::new(stop).par(self.par).solve(&d, y)?.codes;
                 for (j, n) in norms.iter().enumerate() {
                     g.row_mut(j).iter_mut().for_each(|v| *v /= n);
                 }
@@ -163,10 +164,13 @@ pub(crate) fn debias_on_support<Op: LinearOperator + ?Sized>(
     }
 }
 
-impl MlPursuit for Projection {
-    fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+impl Solve<MlModel> for Projection {
+    type Output = MlSolution;
+    type Error = Error;
+
+    fn solve(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlSolution> {
         let g = self.deepest_code(model, y)?;
         let (codes, _) = model.propagate(g.as_ref())?;
-        Ok(MlCodes::assemble(model, y, codes, self.par))
+        Ok(MlSolution::assemble(model, y, codes, self.par))
     }
 }

@@ -3,9 +3,10 @@
 use faer::{Mat, MatRef, Par};
 use sparse_core::{LinearOperator, Shrinkage};
 
-use super::{check_per_layer, check_signals, MlCodes, MlPursuit};
-use crate::error::Result;
+use super::{check_per_layer, check_signals, MlSolution};
+use crate::error::{Error, Result};
 use crate::model::MlModel;
+use sparse_core::solve::Solve;
 
 /// Layered thresholding `Gamma_i = P_beta_i(D_i^T Gamma_{i-1})`, `Gamma_0 = Y` (Papyan, Romano
 /// & Elad, *Convolutional neural networks analyzed via convolutional sparse coding*, JMLR 2017).
@@ -24,13 +25,13 @@ use crate::model::MlModel;
 /// | `par` | `Par::rayon(0)` | parallelism of the products |
 ///
 /// ```
-/// use mlcsc::{Layer, LayeredThresholding, MlModel, MlPursuit};
+/// use mlcsc::{Layer, LayeredThresholding, MlModel, Solve};
 /// use sparse_core::{generate, Dictionary};
 /// let mut rng = generate::rng(1);
 /// let d1 = Dictionary::random_gaussian(16, 32, &mut rng)?;
 /// let model = MlModel::new(vec![Layer::dense(&d1), Layer::sparse_random(32, 24, 2, &mut rng)?])?;
 /// let y = faer::Mat::<f64>::from_fn(16, 5, |i, j| ((i + j) % 3) as f64);
-/// let out = LayeredThresholding::relu(&[0.1, 0.05]).pursue(&model, y.as_ref())?;
+/// let out = LayeredThresholding::relu(&[0.1, 0.05]).solve(&model, y.as_ref())?;
 /// assert!(out.deepest().col(0).iter().all(|v| *v >= 0.0));
 /// # Ok::<(), mlcsc::Error>(())
 /// ```
@@ -98,9 +99,12 @@ impl LayeredThresholding {
     }
 }
 
-impl MlPursuit for LayeredThresholding {
-    fn pursue(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlCodes> {
+impl Solve<MlModel> for LayeredThresholding {
+    type Output = MlSolution;
+    type Error = Error;
+
+    fn solve(&self, model: &MlModel, y: MatRef<'_, f64>) -> Result<MlSolution> {
         let codes = self.forward(model, y)?;
-        Ok(MlCodes::assemble(model, y, codes, self.par))
+        Ok(MlSolution::assemble(model, y, codes, self.par))
     }
 }

@@ -218,7 +218,7 @@ pub(crate) fn code_stage(
     prev: Option<&SparseCodes>,
 ) -> crate::Result<SparseCodes> {
     let dict = sparse_core::Dictionary::from_matrix(d.as_ref())?;
-    let res = opts.coder.code(&dict, y, opts.par)?;
+    let res = opts.coder.solve(&dict, y, opts.par)?;
     // A custom coder is trusted for nothing but its codes.
     sparse_core::check::shape("codes", res.codes.as_ref(), d.ncols(), y.ncols())?;
     sparse_core::check::finite("codes", res.codes.as_ref())?;

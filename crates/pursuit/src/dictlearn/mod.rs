@@ -59,7 +59,7 @@ use rand_distr::{Distribution, StandardNormal};
 use sparse_core::{check, Dictionary};
 
 use crate::error::{invalid, Result};
-use crate::{BatchOmp, CodingResult, SparseCoder, Stop};
+use crate::{BatchOmp, Solution, Solve, SparseCoder, Stop};
 
 /// The first dictionary of a learner.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +98,10 @@ impl std::fmt::Debug for Coder {
 
 impl Coder {
     /// Codes `y` over `d`.
-    pub fn code(&self, d: &Dictionary, y: MatRef<'_, f64>, par: Par) -> Result<CodingResult> {
+    pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>, par: Par) -> Result<Solution> {
         match self {
-            Coder::BatchOmp(stop) => BatchOmp::new(*stop).par(par).code(d, y),
-            Coder::Custom(c) => c.code(d, y),
+            Coder::BatchOmp(stop) => BatchOmp::new(*stop).par(par).solve(d, y),
+            Coder::Custom(c) => c.solve(d, y),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The Method of Optimal Directions (Engan, Aase & Husøy 1999).
 
-use faer::linalg::solvers::Solve;
+use faer::linalg::solvers::Solve as _;
 use faer::{Mat, MatRef, Side};
 use sparse_core::{generate, Dictionary};
 

@@ -287,7 +287,7 @@ impl OnlineDictLearning {
         let codes = self
             .options
             .coder
-            .code(&dictionary, y, self.options.par)?
+            .solve(&dictionary, y, self.options.par)?
             .codes;
         Ok(LearnedDictionary {
             dictionary,
@@ -347,7 +347,7 @@ impl OnlineLearner {
         let dict = Dictionary::from_matrix(d.as_ref());
         self.d = Some(d);
         let dict = dict?;
-        let x = o.coder.code(&dict, batch, o.par)?.codes;
+        let x = o.coder.solve(&dict, batch, o.par)?.codes;
         check::shape("codes", x.as_ref(), dict.n_atoms(), batch.ncols())?;
         check::finite("codes", x.as_ref())?;
         let codes = SparseCodes::from_dense(x.as_ref());

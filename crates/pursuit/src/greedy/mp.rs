@@ -7,8 +7,8 @@ use sparse_core::{check, Dictionary};
 use super::{argmax_abs, Stop};
 use crate::batch::map_columns;
 use crate::error::invalid;
-use crate::result::{CodingResult, Report};
-use crate::{Result, SparseCoder};
+use crate::result::{assemble, Report, Solution};
+use crate::{Error, Result, Solve};
 
 /// Matching Pursuit (Mallat & Zhang 1993): repeatedly pick the atom most correlated with the
 /// residual and subtract its projection, `x_i += <r, d_i>`, `r -= <r, d_i> d_i`. Unlike OMP an
@@ -55,8 +55,11 @@ impl MatchingPursuit {
     }
 }
 
-impl SparseCoder for MatchingPursuit {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+impl Solve<Dictionary> for MatchingPursuit {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let (n, m) = (d.signal_len(), d.n_atoms());
         check::batch("y", y, n)?;
         let max_iter = self.max_iter.unwrap_or(10 * n);
@@ -123,6 +126,6 @@ impl SparseCoder for MatchingPursuit {
                 }
             },
         );
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        Ok(assemble(codes, &reports, false))
     }
 }

@@ -7,8 +7,8 @@ use sparse_core::{check, Dictionary};
 use super::ormp::{ormp_one, OrmpScratch};
 use super::{argmax_abs, finish, has_avx2_fma, GrowingCholesky, Stop};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
-use crate::result::{CodingResult, Report};
-use crate::{Result, SparseCoder};
+use crate::result::{assemble, Report, Solution};
+use crate::{Error, Result, Solve};
 
 /// Relative size of the largest correlation below which the residual is taken as orthogonal to
 /// every atom (the signal is represented exactly).
@@ -80,8 +80,11 @@ impl OmpScratch {
     }
 }
 
-impl SparseCoder for Omp {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+impl Solve<Dictionary> for Omp {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let (n, m) = (d.signal_len(), d.n_atoms());
         check::batch("y", y, n)?;
         let (kmax, eps2) = self.stop.budget(n, m)?;
@@ -157,7 +160,7 @@ impl SparseCoder for Omp {
                 finish(&s.support, &s.xs, res2, converged, xj)
             },
         );
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        Ok(assemble(codes, &reports, false))
     }
 }
 
@@ -243,7 +246,7 @@ impl BatchOmp {
         d: &Dictionary,
         gram: MatRef<'_, f64>,
         y: MatRef<'_, f64>,
-    ) -> Result<CodingResult> {
+    ) -> Result<Solution> {
         let (n, m) = (d.signal_len(), d.n_atoms());
         check::batch("y", y, n)?;
         check::shape("gram", gram, m, m)?;
@@ -288,7 +291,7 @@ impl BatchOmp {
                 }
             },
         );
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        Ok(assemble(codes, &reports, false))
     }
 
     /// The core of Batch-OMP from correlations only: `dty = D^T Y` (`m x b`), the Gram matrix
@@ -299,7 +302,7 @@ impl BatchOmp {
         gram: MatRef<'_, f64>,
         dty: MatRef<'_, f64>,
         ynorm2: &[f64],
-    ) -> Result<CodingResult> {
+    ) -> Result<Solution> {
         let m = gram.nrows();
         check::shape("gram", gram, m, m)?;
         check::batch("dty", dty, m)?;
@@ -322,7 +325,7 @@ impl BatchOmp {
             || Scratch::new(self.selection, kmax, &gram),
             |s, j, a0, xj| s.run(simd, &gram, a0, ynorm2[j], kmax, eps2, xj),
         );
-        Ok(CodingResult::from_reports(codes, &reports, false))
+        Ok(assemble(codes, &reports, false))
     }
 }
 
@@ -506,8 +509,11 @@ fn batch_omp_steps(
     finish(&s.support, &s.xs, res2, converged, xj)
 }
 
-impl SparseCoder for BatchOmp {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+impl Solve<Dictionary> for BatchOmp {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check::batch("y", y, d.signal_len())?;
         self.stop.budget(d.signal_len(), d.n_atoms())?;
         let gram = d.gram_par(self.par);

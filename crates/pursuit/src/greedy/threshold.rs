@@ -5,8 +5,8 @@ use faer::linalg::solvers::SolveLstsq;
 use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary, Shrinkage};
 
-use crate::result::{CodingResult, Report};
-use crate::{Result, SparseCoder};
+use crate::result::{assemble, Report, Solution};
+use crate::{Error, Result, Solve};
 
 /// Thresholding: `x = P(D^T y)` for a shrinkage `P` (hard, soft, non-negative soft = ReLU with
 /// bias, or top-k) — the simplest pursuit, and one layer of a CNN forward pass (Papyan, Romano &
@@ -52,8 +52,11 @@ impl Thresholding {
     }
 }
 
-impl SparseCoder for Thresholding {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+impl Solve<Dictionary> for Thresholding {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let (n, m) = (d.signal_len(), d.n_atoms());
         check::batch("y", y, n)?;
         self.shrink.validate()?;
@@ -88,6 +91,6 @@ impl SparseCoder for Thresholding {
                 }
             })
             .collect();
-        Ok(CodingResult::from_reports(x, &reports, false))
+        Ok(assemble(x, &reports, false))
     }
 }

@@ -11,8 +11,8 @@ use sparse_core::{check, Dictionary};
 use super::{check_common, gap_from_parts, sparse_diagnostics, Observer, Progress};
 use crate::batch::{column, map_columns};
 use crate::error::Result;
-use crate::result::{CodingResult, Report};
-use crate::SparseCoder;
+use crate::result::{assemble, Report, Solution};
+use crate::{Error, Solve};
 
 /// Cyclic coordinate descent for the (non-negative) Lasso
 /// `min 1/2 ||y - D x||^2 + lambda ||x||_1` on a dense [`Dictionary`] (Friedman, Hastie, Höfling
@@ -97,7 +97,7 @@ impl CoordinateDescent {
     }
 
     /// Solves the Lasso for every column of `y` (`d.signal_len() x n_signals`).
-    pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn run(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check_common(self.lambda, self.tol, self.max_iter)?;
         check::batch("y", y, d.signal_len())?;
         let m = d.n_atoms();
@@ -122,7 +122,7 @@ impl CoordinateDescent {
             },
             |s, j, dtyj, xj| self.kernel(s, d.matrix(), g.as_ref(), &column(y, j), dtyj, j, xj),
         );
-        Ok(CodingResult::from_reports(codes, &reports, true))
+        Ok(assemble(codes, &reports, true))
     }
 
     /// Coordinate descent on one signal.
@@ -232,8 +232,11 @@ impl CoordinateDescent {
     }
 }
 
-impl SparseCoder for CoordinateDescent {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        self.solve(d, y)
+impl Solve<Dictionary> for CoordinateDescent {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.run(d, y)
     }
 }

@@ -11,15 +11,15 @@
 
 use faer::{Mat, MatMut, MatRef, Par};
 use sparse_core::shrink::{nonneg_soft, soft};
-use sparse_core::{check, Dictionary, LinearOperator};
+use sparse_core::{check, LinearOperator};
 
 use super::{
     check_common, check_lipschitz, check_warm, lasso_gap, run_blocks, Observer, Progress,
     WorkingSet,
 };
 use crate::error::Result;
-use crate::result::{CodingResult, Report};
-use crate::SparseCoder;
+use crate::result::{assemble, Report, Solution};
+use crate::{Error, Solve};
 
 /// FISTA for the (non-negative) Lasso `min 1/2 ||y - D x||^2 + lambda ||x||_1` on any
 /// [`LinearOperator`] (Beck & Teboulle, *A fast iterative shrinkage-thresholding algorithm for
@@ -41,6 +41,7 @@ use crate::SparseCoder;
 /// | `observer` | `None` | called with the objective of every signal after every step |
 ///
 /// ```
+/// use pursuit::Solve;
 /// use pursuit::lasso::Fista;
 /// use sparse_core::{generate, Dictionary};
 /// let mut rng = generate::rng(0);
@@ -137,22 +138,13 @@ impl Fista {
         self
     }
 
-    /// Solves the Lasso for every column of `y` (`op.nrows() x n_signals`), from `x = 0`.
-    pub fn solve<Op: LinearOperator + ?Sized>(
-        &self,
-        op: &Op,
-        y: MatRef<'_, f64>,
-    ) -> Result<CodingResult> {
-        self.engine(true)?.run(op, y, None)
-    }
-
-    /// [`solve`](Self::solve) from the warm start `x0` (`op.ncols() x n_signals`).
+    /// [`Solve::solve`] from the warm start `x0` (`op.ncols() x n_signals`).
     pub fn solve_warm<Op: LinearOperator + ?Sized>(
         &self,
         op: &Op,
         y: MatRef<'_, f64>,
         x0: MatRef<'_, f64>,
-    ) -> Result<CodingResult> {
+    ) -> Result<Solution> {
         self.engine(true)?.run(op, y, Some(x0))
     }
 
@@ -174,9 +166,14 @@ impl Fista {
     }
 }
 
-impl SparseCoder for Fista {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        self.solve(d, y)
+/// Solves the Lasso for every column of `y` (`op.nrows() x n_signals`) from `x = 0`, on any
+/// [`LinearOperator`] (a dense dictionary, a convolutional or multi-layer operator).
+impl<Op: LinearOperator + ?Sized> Solve<Op> for Fista {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, op: &Op, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.engine(true)?.run(op, y, None)
     }
 }
 
@@ -222,7 +219,7 @@ impl<'a> ProxGrad<'a> {
         op: &Op,
         y: MatRef<'_, f64>,
         x0: Option<MatRef<'_, f64>>,
-    ) -> Result<CodingResult> {
+    ) -> Result<Solution> {
         check::count("op.ncols()", op.ncols(), usize::MAX)?;
         check::batch("y", y, op.nrows())?;
         if let Some(x0) = x0 {
@@ -242,7 +239,7 @@ impl<'a> ProxGrad<'a> {
             let x0b = x0.map(|x0| x0.subcols(first, w));
             run_block(&ctx, y.subcols(first, w), x0b, first, xc, rc);
         });
-        Ok(CodingResult::from_reports(codes, &reports, true))
+        Ok(assemble(codes, &reports, true))
     }
 }
 

@@ -2,13 +2,13 @@
 //! Beck & Teboulle 2009): proximal gradient descent with step `1/L`.
 
 use faer::{MatRef, Par};
-use sparse_core::{Dictionary, LinearOperator};
+use sparse_core::LinearOperator;
 
 use super::fista::Fista;
 use super::Observer;
 use crate::error::Result;
-use crate::result::CodingResult;
-use crate::SparseCoder;
+use crate::result::Solution;
+use crate::{Error, Solve};
 
 /// ISTA for the (non-negative) Lasso `min 1/2 ||y - D x||^2 + lambda ||x||_1` on any
 /// [`LinearOperator`]: `x <- shrink(x + D^T (y - D x) / L, lambda / L)` (Daubechies, Defrise &
@@ -125,28 +125,24 @@ impl Ista {
         }
     }
 
-    /// Solves the Lasso for every column of `y` (`op.nrows() x n_signals`), from `x = 0`.
-    pub fn solve<Op: LinearOperator + ?Sized>(
-        &self,
-        op: &Op,
-        y: MatRef<'_, f64>,
-    ) -> Result<CodingResult> {
-        self.as_fista().engine(false)?.run(op, y, None)
-    }
-
-    /// [`solve`](Self::solve) from the warm start `x0` (`op.ncols() x n_signals`).
+    /// [`Solve::solve`] from the warm start `x0` (`op.ncols() x n_signals`).
     pub fn solve_warm<Op: LinearOperator + ?Sized>(
         &self,
         op: &Op,
         y: MatRef<'_, f64>,
         x0: MatRef<'_, f64>,
-    ) -> Result<CodingResult> {
+    ) -> Result<Solution> {
         self.as_fista().engine(false)?.run(op, y, Some(x0))
     }
 }
 
-impl SparseCoder for Ista {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        self.solve(d, y)
+/// Solves the Lasso for every column of `y` (`op.nrows() x n_signals`) from `x = 0`, on any
+/// [`LinearOperator`] (a dense dictionary, a convolutional or multi-layer operator).
+impl<Op: LinearOperator + ?Sized> Solve<Op> for Ista {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, op: &Op, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.as_fista().engine(false)?.run(op, y, None)
     }
 }

@@ -17,8 +17,8 @@ use sparse_core::{check, Dictionary};
 use super::{check_common, gemm, gram_and_correlations, sparse_diagnostics, LarsPath};
 use crate::batch::{column, map_columns};
 use crate::error::Result;
-use crate::result::{CodingResult, Report};
-use crate::SparseCoder;
+use crate::result::{assemble, Report, Solution};
+use crate::{Error, Solve};
 
 /// LARS-Lasso / homotopy for the (non-negative) Lasso `min 1/2 ||y - D x||^2 + lambda ||x||_1`
 /// on a dense [`Dictionary`] (Efron, Hastie, Johnstone & Tibshirani, *Least angle
@@ -93,7 +93,7 @@ impl Lars {
 
     /// Solves the Lasso at `lambda` for every column of `y` (`d.signal_len() x n_signals`).
     /// `iterations` counts path events.
-    pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn run(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check_common(self.lambda, self.tol, self.max_iter)?;
         check::batch("y", y, d.signal_len())?;
         let (g, dty) = gram_and_correlations(d, y, self.par);
@@ -133,7 +133,7 @@ impl Lars {
                 }
             },
         );
-        Ok(CodingResult::from_reports(codes, &reports, true))
+        Ok(assemble(codes, &reports, true))
     }
 
     /// The regularisation path of the single signal `y` (`d.signal_len() x 1`) from
@@ -186,9 +186,12 @@ impl Lars {
     }
 }
 
-impl SparseCoder for Lars {
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
-        self.solve(d, y)
+impl Solve<Dictionary> for Lars {
+    type Output = Solution;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.run(d, y)
     }
 }
 
@@ -201,7 +204,7 @@ pub(crate) fn bpdn_homotopy(
     eps: f64,
     max_iter: usize,
     par: Par,
-) -> CodingResult {
+) -> Solution {
     let (g, dty) = gram_and_correlations(d, y, par);
     let (n, m) = (d.signal_len(), d.n_atoms());
     let (codes, reports) = map_columns(
@@ -233,7 +236,7 @@ pub(crate) fn bpdn_homotopy(
             }
         },
     );
-    CodingResult::from_reports(codes, &reports, false)
+    assemble(codes, &reports, false)
 }
 
 /// Called at every knot with `(lambda, active set, active coefficients)`.

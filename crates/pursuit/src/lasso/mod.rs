@@ -16,6 +16,7 @@
 //! | [`Lars`] | `Dictionary` (Gram) | `O(m k)` per path event | sparse solutions, whole paths |
 //!
 //! ```
+//! use pursuit::Solve;
 //! use pursuit::lasso::{Fista, Lars};
 //! use pursuit::SparseCoder;
 //! use sparse_core::{generate, Dictionary, Noise};
@@ -24,7 +25,7 @@
 //! let d = Dictionary::random_gaussian(32, 64, &mut rng)?;
 //! let x = generate::sparseland_codes(64, 3, 8, 0.5, 1.0, &mut rng)?;
 //! let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng)?;
-//! let a = Lars::new(0.05).code(&d, y.noisy.as_ref())?;
+//! let a = Lars::new(0.05).solve(&d, y.noisy.as_ref())?;
 //! let b = Fista::new(0.05).tol(1e-10).solve(&d, y.noisy.as_ref())?;
 //! assert!(a.max_duality_gap().unwrap() < 1e-6 && b.all_converged());
 //! # Ok::<(), pursuit::Error>(())
@@ -202,6 +203,10 @@ pub(crate) fn gap_from_parts(
     };
     // D(theta) = <theta, y> - 1/2 ||theta||^2 with theta = s r.
     let dual = s * ry - 0.5 * s * s * r2;
+    if !(primal.is_finite() && dual.is_finite()) {
+        // A diverged or overflowed state: no certificate (never a gap of 0 from `NaN.max(0)`).
+        return (primal, f64::NAN);
+    }
     let gap = (primal - dual).max(0.0);
     let rel = if primal > 0.0 { gap / primal } else { 0.0 };
     (primal, rel)

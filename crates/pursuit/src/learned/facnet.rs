@@ -9,8 +9,8 @@ use super::train::{
 };
 use super::{push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
-use crate::result::CodingResult;
-use crate::SparseCoder;
+use crate::result::Solution;
+use crate::{Error, Solve};
 
 /// FacNet / adaptive ISTA (Moreau & Bruna, *Understanding trainable sparse coding via matrix
 /// factorization*, ICLR 2017, arXiv:1609.00285): ISTA where layer `t` replaces the isotropic
@@ -347,7 +347,7 @@ impl TrainedFacNet {
 
     /// The codes with their diagnostics (Lasso objective, residual norm and relative duality
     /// gap per signal; `iterations` is the number of layers, `converged` is always true).
-    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<Solution> {
         let z = self.codes(y)?;
         Ok(coding_result(
             &self.d,
@@ -552,9 +552,12 @@ impl Net for TrainedFacNet {
     }
 }
 
-impl SparseCoder for TrainedFacNet {
+impl Solve<Dictionary> for TrainedFacNet {
+    type Output = Solution;
+    type Error = Error;
+
     /// Codes `y` with the network; `d` must be the dictionary it was built for.
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check_same_dictionary(d, &self.d)?;
         self.forward(y)
     }

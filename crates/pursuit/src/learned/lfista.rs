@@ -9,8 +9,8 @@ use super::train::{
 };
 use super::{fista_momenta, push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
-use crate::result::CodingResult;
-use crate::SparseCoder;
+use crate::result::Solution;
+use crate::{Error, Solve};
 
 /// Learned FISTA (L-FISTA; Moreau & Bruna, *Understanding trainable sparse coding via matrix
 /// factorization*, ICLR 2017, and their `AdaptiveOptim` code): `T` unrolled FISTA iterations
@@ -267,7 +267,7 @@ impl TrainedLFista {
 
     /// The codes with their diagnostics (Lasso objective, residual norm and relative duality
     /// gap per signal; `iterations` is the number of layers, `converged` is always true).
-    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<Solution> {
         let z = self.codes(y)?;
         Ok(coding_result(
             &self.d,
@@ -433,9 +433,12 @@ impl Net for TrainedLFista {
     }
 }
 
-impl SparseCoder for TrainedLFista {
+impl Solve<Dictionary> for TrainedLFista {
+    type Output = Solution;
+    type Error = Error;
+
     /// Codes `y` with the network; `d` must be the dictionary it was built for.
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check_same_dictionary(d, &self.d)?;
         self.forward(y)
     }

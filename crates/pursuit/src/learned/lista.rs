@@ -9,8 +9,8 @@ use super::train::{
 };
 use super::{push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
-use crate::result::CodingResult;
-use crate::SparseCoder;
+use crate::result::Solution;
+use crate::{Error, Solve};
 
 /// LISTA: `T` unrolled ISTA iterations with learned weights (Gregor & LeCun, *Learning fast
 /// approximations of sparse coding*, ICML 2010),
@@ -315,7 +315,7 @@ impl TrainedLista {
 
     /// The codes with their diagnostics (Lasso objective, residual norm and relative duality
     /// gap per signal; `iterations` is the number of layers, `converged` is always true).
-    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<Solution> {
         let z = self.codes(y)?;
         Ok(coding_result(
             &self.d,
@@ -452,9 +452,12 @@ impl Net for TrainedLista {
     }
 }
 
-impl SparseCoder for TrainedLista {
+impl Solve<Dictionary> for TrainedLista {
+    type Output = Solution;
+    type Error = Error;
+
     /// Codes `y` with the network; `d` must be the dictionary it was built for.
-    fn code(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<CodingResult> {
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         check_same_dictionary(d, &self.d)?;
         self.forward(y)
     }

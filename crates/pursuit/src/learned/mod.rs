@@ -23,11 +23,12 @@
 //! ([`Training`]), with forward and backward passes batched (signals are columns, every layer
 //! product is a GEMM). A hyper-parameter value ([`Lista`], ...) builds an ISTA/FISTA-initialised
 //! network with `init` or trains one with `fit`; the trained value ([`TrainedLista`], ...)
-//! codes new signals with `forward` (a [`CodingResult`](crate::CodingResult) with the
+//! codes new signals with `forward` (a [`Solution`](crate::Solution) with the
 //! objective, residual and duality gap of every code) and implements
 //! [`SparseCoder`](crate::SparseCoder) for the dictionary it was trained on.
 //!
 //! ```
+//! use pursuit::Solve;
 //! use pursuit::learned::Lista;
 //! use pursuit::lasso::Ista;
 //! use sparse_core::{generate, Dictionary, Noise};
@@ -40,7 +41,7 @@
 //! let net = Lista::new(3, 0.05).epochs(10).learning_rate(2e-3).fit(&d, train, |_| {})?;
 //! let learned = net.loss(test)?;
 //! let ista = Ista::new(0.05).max_iter(3).tol(0.0).solve(&d, test)?;
-//! let ista = ista.objective.iter().sum::<f64>() / 100.0;
+//! let ista = ista.objectives().iter().sum::<f64>() / 100.0;
 //! assert!(learned < ista);
 //! # Ok::<(), pursuit::Error>(())
 //! ```

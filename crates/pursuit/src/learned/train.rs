@@ -9,7 +9,7 @@ use sparse_core::{check, generate, Dictionary};
 
 use crate::error::{invalid, Result};
 use crate::lasso::lasso_gap;
-use crate::result::{CodingResult, Report};
+use crate::result::{assemble, Report, Solution};
 
 /// The first-order method that updates the parameters from mini-batch gradients.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -439,7 +439,7 @@ pub(crate) fn coding_result(
     lambda: f64,
     layers: usize,
     par: Par,
-) -> CodingResult {
+) -> Solution {
     let mut r = y.to_owned();
     gemm(r.as_mut(), Accum::Add, d.matrix(), z.as_ref(), -1.0, par);
     let mut dtr = Mat::<f64>::zeros(d.n_atoms(), y.ncols());
@@ -471,7 +471,7 @@ pub(crate) fn coding_result(
             }
         })
         .collect();
-    CodingResult::from_reports(z, &reports, true)
+    assemble(z, &reports, true)
 }
 
 /// Checks a batch of signals for a network over `d`.
