@@ -45,12 +45,18 @@ fn pursuits(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(iters as u64));
     for (pname, par) in [("par", Par::rayon(0)), ("seq", Par::Seq)] {
-        let admm = Cbpdn::new(0.05).max_iter(iters).tol(1e-12).par(par);
+        let admm = Cbpdn::new(0.05)
+            .max_iter(iters)
+            .rel_residual_tol(1e-12)
+            .par(par);
         g.bench_function(
             BenchmarkId::new(format!("cbpdn_admm/256x256/m32_8x8/{pname}"), iters),
             |b| b.iter(|| admm.solve(&op, y.as_ref()).unwrap()),
         );
-        let fista = CbpdnFista::new(0.05).max_iter(iters).tol(1e-12).par(par);
+        let fista = CbpdnFista::new(0.05)
+            .max_iter(iters)
+            .change_tol(1e-12)
+            .par(par);
         g.bench_function(
             BenchmarkId::new(format!("cbpdn_fista/256x256/m32_8x8/{pname}"), iters),
             |b| b.iter(|| fista.solve(&op, y.as_ref()).unwrap()),

@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let iters = 50;
-    let solver = Cbpdn::new(0.05).max_iter(iters).tol(1e-12);
+    let solver = Cbpdn::new(0.05).max_iter(iters).rel_residual_tol(1e-12);
     let _ = solver.clone().max_iter(2).solve(&op, y.as_ref())?; // warm-up
     let mut best = f64::INFINITY;
     let mut last = None;
@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let f = CbpdnFista::new(0.05)
         .max_iter(iters)
-        .tol(1e-12)
+        .change_tol(1e-12)
         .solve(&op, y.as_ref())?;
     println!(
         "FISTA: {} iterations, {:.2} ms/iteration, objective {:.4}",

@@ -31,7 +31,7 @@ use crate::solve::{kernels, map_sum, Cbpdn};
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `lambda` | (required) | weight of the l1 penalty of the codes |
-/// | `n_iter` | `20` | outer iterations (coding + dictionary update) |
+/// | `iterations` | `20` | outer iterations (coding + dictionary update) |
 /// | `coding_iter` | `50` | ADMM iterations of each coding step |
 /// | `dict_iter` | `20` | ADMM iterations of each dictionary update |
 /// | `sigma` | `None` = mean diagonal of `sum_k X_k^H X_k` | penalty of the dictionary update |
@@ -41,7 +41,7 @@ pub struct ConvDictLearn {
     /// Weight of the l1 penalty.
     pub lambda: f64,
     /// Outer iterations.
-    pub n_iter: usize,
+    pub iterations: usize,
     /// ADMM iterations of each coding step.
     pub coding_iter: usize,
     /// ADMM iterations of each dictionary update.
@@ -69,7 +69,7 @@ impl ConvDictLearn {
     pub fn new(lambda: f64) -> Self {
         Self {
             lambda,
-            n_iter: 20,
+            iterations: 20,
             coding_iter: 50,
             dict_iter: 20,
             sigma: None,
@@ -78,8 +78,8 @@ impl ConvDictLearn {
     }
 
     /// Sets the number of outer iterations.
-    pub fn n_iter(mut self, n: usize) -> Self {
-        self.n_iter = n;
+    pub fn iterations(mut self, n: usize) -> Self {
+        self.iterations = n;
         self
     }
 
@@ -109,7 +109,7 @@ impl ConvDictLearn {
 
     fn check(&self) -> Result<()> {
         check::non_negative("lambda", self.lambda)?;
-        check::count("n_iter", self.n_iter, usize::MAX)?;
+        check::count("iterations", self.iterations, usize::MAX)?;
         check::count("coding_iter", self.coding_iter, usize::MAX)?;
         check::count("dict_iter", self.dict_iter, usize::MAX)?;
         if let Some(s) = self.sigma {
@@ -129,7 +129,7 @@ impl ConvDictLearn {
     ) -> Result<LearnResult> {
         self.check()?;
         let mut dict = init.clone();
-        let mut objective = Vec::with_capacity(self.n_iter + 1);
+        let mut objective = Vec::with_capacity(self.iterations + 1);
         let coder = Cbpdn::new(self.lambda)
             .max_iter(self.coding_iter)
             .par(self.par);
@@ -149,7 +149,7 @@ impl ConvDictLearn {
                 .map(|j| sparse_core::norms::l1(codes.col_as_slice(j)))
                 .sum();
             objective.push(0.5 * r.squared_norm_l2() + self.lambda * l1);
-            if it == self.n_iter {
+            if it == self.iterations {
                 return Ok(LearnResult {
                     dictionary: dict,
                     codes,

@@ -102,7 +102,7 @@ fn admm_satisfies_the_optimality_conditions() {
     for (label, op, y) in small_problems() {
         let lambda = 0.3;
         let res = Cbpdn::new(lambda)
-            .tol(1e-10)
+            .rel_residual_tol(1e-10)
             .max_iter(20_000)
             .solve(&op, y.as_ref())
             .unwrap();
@@ -125,12 +125,12 @@ fn admm_fista_and_dense_lasso_agree() {
     for (label, op, y) in small_problems() {
         let lambda = 0.3;
         let admm = Cbpdn::new(lambda)
-            .tol(1e-11)
+            .rel_residual_tol(1e-11)
             .max_iter(50_000)
             .solve(&op, y.as_ref())
             .unwrap();
         let fista = CbpdnFista::new(lambda)
-            .tol(1e-13)
+            .change_tol(1e-13)
             .max_iter(200_000)
             .solve(&op, y.as_ref())
             .unwrap();
@@ -173,7 +173,7 @@ fn nonnegative_and_weighted_variants() {
             let res = Cbpdn::new(lambda)
                 .nonneg(nonneg)
                 .weights(L1Weights::PerCoefficient(w.clone()))
-                .tol(1e-11)
+                .rel_residual_tol(1e-11)
                 .max_iter(50_000)
                 .solve(&op, y.as_ref())
                 .unwrap();
@@ -188,7 +188,7 @@ fn nonnegative_and_weighted_variants() {
             let fista = CbpdnFista::new(lambda)
                 .nonneg(nonneg)
                 .weights(L1Weights::PerCoefficient(w.clone()))
-                .tol(1e-13)
+                .change_tol(1e-13)
                 .max_iter(200_000)
                 .solve(&op, y.as_ref())
                 .unwrap();
@@ -205,7 +205,7 @@ fn nonnegative_and_weighted_variants() {
         let pf: Vec<f64> = (0..m).map(|i| 0.5 + i as f64 * 0.25).collect();
         let res = Cbpdn::new(lambda)
             .weights(L1Weights::PerFilter(pf.clone()))
-            .tol(1e-11)
+            .rel_residual_tol(1e-11)
             .max_iter(50_000)
             .solve(&op, y.as_ref())
             .unwrap();
@@ -261,7 +261,7 @@ fn admm_diagnostics_are_consistent() {
     let lambda = 0.2;
     let res = Cbpdn::new(lambda)
         .max_iter(40)
-        .tol(1e-12)
+        .rel_residual_tol(1e-12)
         .solve(&op, y.as_ref())
         .unwrap();
     let info = &res.diagnostics[0];
@@ -284,7 +284,7 @@ fn fista_objective_decreases_overall() {
     let y = gaussian(op.signal_len(), 1, 4);
     let res = CbpdnFista::new(0.2)
         .max_iter(300)
-        .tol(1e-12)
+        .change_tol(1e-12)
         .solve(&op, y.as_ref())
         .unwrap();
     let h = res.diagnostics[0].records();
@@ -337,7 +337,10 @@ fn bad_inputs_are_errors() {
     assert!(Cbpdn::new(0.1).max_iter(0).solve(&op, y.as_ref()).is_err());
     assert!(Cbpdn::new(0.1).rho(0.0).solve(&op, y.as_ref()).is_err());
     assert!(Cbpdn::new(0.1).relax(2.0).solve(&op, y.as_ref()).is_err());
-    assert!(Cbpdn::new(0.1).tol(0.0).solve(&op, y.as_ref()).is_err());
+    assert!(Cbpdn::new(0.1)
+        .rel_residual_tol(0.0)
+        .solve(&op, y.as_ref())
+        .is_err());
     assert!(Cbpdn::new(0.1)
         .weights(L1Weights::PerFilter(vec![1.0]))
         .solve(&op, y.as_ref())
@@ -391,12 +394,12 @@ fn slice_pursuit_reaches_the_cbpdn_solution() {
     for (label, op, y) in small_problems() {
         let lambda = 0.3;
         let admm = Cbpdn::new(lambda)
-            .tol(1e-11)
+            .rel_residual_tol(1e-11)
             .max_iter(50_000)
             .solve(&op, y.as_ref())
             .unwrap();
         let slices = SlicePursuit::new(lambda)
-            .tol(1e-11)
+            .residual_tol(1e-11)
             .max_iter(50_000)
             .inner_sweeps(200)
             .solve(&op, y.as_ref())
@@ -421,7 +424,7 @@ fn slice_pursuit_reaches_the_cbpdn_solution() {
 #[test]
 fn warm_start_from_the_solution_stays_there() {
     let (_, op, y) = small_problems().swap_remove(4);
-    let solver = Cbpdn::new(0.3).tol(1e-10).max_iter(20_000);
+    let solver = Cbpdn::new(0.3).rel_residual_tol(1e-10).max_iter(20_000);
     let cold = solver.solve(&op, y.as_ref()).unwrap();
     let warm = solver
         .solve_warm(&op, y.as_ref(), cold.codes.as_ref())
@@ -439,12 +442,12 @@ fn the_operator_plugs_into_the_generic_lasso_solvers() {
     for (label, op, y) in small_problems().into_iter().take(5) {
         let lambda = 0.3;
         let admm = Cbpdn::new(lambda)
-            .tol(1e-11)
+            .rel_residual_tol(1e-11)
             .max_iter(50_000)
             .solve(&op, y.as_ref())
             .unwrap();
         let generic = pursuit::lasso::Fista::new(lambda)
-            .tol(1e-14)
+            .gap_tol(1e-14)
             .max_iter(100_000)
             .solve(&op, y.as_ref())
             .unwrap();

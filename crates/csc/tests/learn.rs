@@ -120,7 +120,7 @@ fn learning_lowers_the_objective_and_finds_the_filters() {
     let init = ConvDictionary::random(Grid::d1(8), 1, 3, &mut rng).unwrap();
     let res = learner
         .clone()
-        .n_iter(30)
+        .iterations(30)
         .learn(&init, Grid::d1(128), 1, y.as_ref())
         .unwrap();
     let obj = &res.objective;
@@ -135,7 +135,7 @@ fn learning_lowers_the_objective_and_finds_the_filters() {
     let init = perturbed(&truth, 0.8, 13);
     assert!((0..3).any(|i| best_match(truth.filter(i).unwrap(), &init) < 0.95));
     let res = learner
-        .n_iter(15)
+        .iterations(15)
         .learn(&init, Grid::d1(128), 1, y.as_ref())
         .unwrap();
     for i in 0..3 {
@@ -156,7 +156,7 @@ fn bad_inputs_are_errors() {
         .is_err());
     assert!(l
         .clone()
-        .n_iter(0)
+        .iterations(0)
         .learn(&d, Grid::d1(16), 1, y.as_ref())
         .is_err());
     assert!(l

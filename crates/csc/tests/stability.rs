@@ -78,7 +78,7 @@ fn check_theorem(op: &ConvOperator, seed: u64, sigma: f64) -> Result<(), TestCas
     let e2inf = op.l2_inf(&e).unwrap();
     let lambda = 4.0 * e2inf;
     let res = Cbpdn::new(lambda)
-        .tol(1e-10)
+        .rel_residual_tol(1e-10)
         .max_iter(20_000)
         .par(Par::Seq)
         .solve(op, y.as_ref())

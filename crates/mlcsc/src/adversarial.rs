@@ -44,7 +44,7 @@ impl Coder {
             }
             Coder::Bp { lambda } => {
                 check::non_negative("lambda", lambda)?;
-                Lars::new(lambda).tol(1e-12).solve(d, x)?.codes
+                Lars::new(lambda).gap_tol(1e-12).solve(d, x)?.codes
             }
         })
     }

@@ -180,7 +180,10 @@ fn ml_ista_on_one_layer_solves_the_lasso() {
     let d = Dictionary::random_gaussian(30, 50, &mut rng).unwrap();
     let model = MlModel::from_dictionaries(std::slice::from_ref(&d)).unwrap();
     let y = randn(30, 4, 10);
-    let lasso = Fista::new(0.3).tol(1e-12).solve(&d, y.as_ref()).unwrap();
+    let lasso = Fista::new(0.3)
+        .gap_tol(1e-12)
+        .solve(&d, y.as_ref())
+        .unwrap();
     for out in [
         MlIsta::new(vec![0.3])
             .iterations(3000)
@@ -273,7 +276,7 @@ fn layered_bp_and_layered_ista_solve_each_layer() {
     // Each layer is the Lasso of the previous estimate.
     let l2 = model.layer(2).unwrap();
     let direct = Fista::new(0.1)
-        .tol(1e-10)
+        .gap_tol(1e-10)
         .solve(l2, bp.codes[0].as_ref())
         .unwrap();
     assert!(max_diff(&direct.codes, &bp.codes[1]) < 1e-4);

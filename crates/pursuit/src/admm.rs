@@ -8,7 +8,7 @@
 //! signals (a projection or a Woodbury solve factored once), so an iteration is a few GEMMs.
 //! Each signal has its own penalty `rho`, adapted by residual balancing (Boyd et al. 2011,
 //! section 3.4.1), and its own stopping test on the primal and dual residuals (section 3.3.1):
-//! `||r|| <= sqrt(p) tol_abs + tol_rel max(...)`, `||s|| <= sqrt(m) tol_abs + tol_rel ||A^T y||`.
+//! `||r|| <= sqrt(p) abs_residual_tol + rel_residual_tol max(...)`, `||s|| <= sqrt(m) abs_residual_tol + rel_residual_tol ||A^T y||`.
 //!
 //! The duality gap is not reported (`duality_gap: None`); `objective` is `||x||_1` and
 //! `residual_norm` is `||y - D x||_2` of the returned code.
@@ -38,8 +38,8 @@ const ADAPT_UNTIL: usize = 300;
 /// | `rho` | `10.0` | initial penalty, relative: signal `j` starts at `rho / ||D^T y_j||_inf` |
 /// | `adaptive_rho` | `true` | residual balancing (`mu = 10`, `tau = 2`) every 10 iterations during the first 300 |
 /// | `alpha` | `1.6` (BPDN), `1.0` (BP) | over-relaxation, in `(0, 2)` |
-/// | `tol_abs` | `1e-9` | absolute tolerance of the residual tests |
-/// | `tol_rel` | `1e-7` | relative tolerance of the residual tests |
+/// | `abs_residual_tol` | `1e-9` | absolute tolerance of the residual tests |
+/// | `rel_residual_tol` | `1e-7` | relative tolerance of the residual tests |
 /// | `max_iter` | `20000` | cap on iterations per signal (`converged = false` when hit) |
 /// | `check_every` | `5` | residual tests every this many iterations |
 /// | `block_size` | `128` | signals per block (the width of the GEMMs) |
@@ -53,9 +53,9 @@ pub struct Admm {
     /// Over-relaxation `alpha` in `(0, 2)`.
     pub alpha: f64,
     /// Absolute tolerance.
-    pub tol_abs: f64,
+    pub abs_residual_tol: f64,
     /// Relative tolerance.
-    pub tol_rel: f64,
+    pub rel_residual_tol: f64,
     /// Maximum iterations per signal.
     pub max_iter: usize,
     /// Residual-test period.
@@ -72,8 +72,8 @@ impl Default for Admm {
             rho: 10.0,
             adaptive_rho: true,
             alpha: 1.6,
-            tol_abs: 1e-9,
-            tol_rel: 1e-7,
+            abs_residual_tol: 1e-9,
+            rel_residual_tol: 1e-7,
             max_iter: 20_000,
             check_every: 5,
             block_size: 128,
@@ -88,8 +88,8 @@ impl Admm {
         if !(self.alpha > 0.0 && self.alpha < 2.0) {
             return Err(invalid("alpha", self.alpha, "a number in (0, 2)"));
         }
-        check::non_negative("tol_abs", self.tol_abs)?;
-        check::non_negative("tol_rel", self.tol_rel)?;
+        check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
+        check::non_negative("rel_residual_tol", self.rel_residual_tol)?;
         check::count("max_iter", self.max_iter, usize::MAX)?;
         check::count("check_every", self.check_every, usize::MAX)?;
         check::count("block_size", self.block_size, usize::MAX)?;
@@ -132,9 +132,15 @@ macro_rules! admm_setters {
             self.admm.alpha = alpha;
             self
         }
-        /// Sets the absolute and relative tolerances.
-        pub fn tol(mut self, tol_abs: f64, tol_rel: f64) -> Self {
-            (self.admm.tol_abs, self.admm.tol_rel) = (tol_abs, tol_rel);
+        /// Sets the absolute tolerance of the residual tests.
+        pub fn abs_residual_tol(mut self, abs_residual_tol: f64) -> Self {
+            self.admm.abs_residual_tol = abs_residual_tol;
+            self
+        }
+
+        /// Sets the relative tolerance of the residual tests.
+        pub fn rel_residual_tol(mut self, rel_residual_tol: f64) -> Self {
+            self.admm.rel_residual_tol = rel_residual_tol;
             self
         }
         /// Sets `max_iter`.
@@ -392,8 +398,8 @@ fn bp_block(
                 continue;
             }
             let (r, s) = (r2.sqrt(), ws.val[j] * s2.sqrt());
-            let eps_pri = sqm * a.tol_abs + a.tol_rel * norm(xj).max(z2.sqrt());
-            let eps_dual = sqm * a.tol_abs + a.tol_rel * ws.val[j] * norm(uj);
+            let eps_pri = sqm * a.abs_residual_tol + a.rel_residual_tol * norm(xj).max(z2.sqrt());
+            let eps_dual = sqm * a.abs_residual_tol + a.rel_residual_tol * ws.val[j] * norm(uj);
             let converged = r <= eps_pri && s <= eps_dual;
             if converged || k == a.max_iter {
                 let rep = Report {
@@ -645,8 +651,9 @@ impl Bpdn {
                 let s = ws.val[j] * norm(zold.col_as_slice(j));
                 let ax = norm(xj).hypot(norm(dxj));
                 let bz = norm(zj).hypot(norm(uj));
-                let eps_pri = sqp * a.tol_abs + a.tol_rel * ax.max(bz);
-                let eps_dual = sqm * a.tol_abs + a.tol_rel * ws.val[j] * norm(tm.col_as_slice(j));
+                let eps_pri = sqp * a.abs_residual_tol + a.rel_residual_tol * ax.max(bz);
+                let eps_dual = sqm * a.abs_residual_tol
+                    + a.rel_residual_tol * ws.val[j] * norm(tm.col_as_slice(j));
                 let converged = r <= eps_pri && s <= eps_dual;
                 if converged || k == a.max_iter {
                     let rep = Report {

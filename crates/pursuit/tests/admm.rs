@@ -49,7 +49,7 @@ proptest! {
         // Dense signals: the solutions have n non-zeros, the slowest case for ADMM, so the
         // test asks for feasibility and near-optimality, not convergence within max_iter.
         let (d, y) = gaussian(seed, 20, 50, 6);
-        let res = BasisPursuit::new().tol(1e-8, 1e-5).solve(&d, y.as_ref()).unwrap();
+        let res = BasisPursuit::new().abs_residual_tol(1e-8).rel_residual_tol(1e-5).solve(&d, y.as_ref()).unwrap();
         prop_assert!(res.duality_gaps().is_none());
         // The homotopy run down to eps = 0 is exact: the reference optimum.
         let exact = Bpdn::new(0.0).homotopy().solve(&d, y.as_ref()).unwrap();
@@ -131,7 +131,8 @@ fn bpdn_admm_agrees_with_the_homotopy() {
         .solve(&d, sig.noisy.as_ref())
         .unwrap();
     let admm = Bpdn::new(eps)
-        .tol(1e-12, 1e-10)
+        .abs_residual_tol(1e-12)
+        .rel_residual_tol(1e-10)
         .solve(&d, sig.noisy.as_ref())
         .unwrap();
     assert!(homotopy.all_converged() && admm.all_converged());
@@ -164,11 +165,13 @@ fn bpdn_with_zero_eps_is_basis_pursuit() {
         .unwrap()
         .clean;
     let bp = BasisPursuit::new()
-        .tol(1e-12, 1e-10)
+        .abs_residual_tol(1e-12)
+        .rel_residual_tol(1e-10)
         .solve(&d, y.as_ref())
         .unwrap();
     let bpdn = Bpdn::new(0.0)
-        .tol(1e-12, 1e-10)
+        .abs_residual_tol(1e-12)
+        .rel_residual_tol(1e-10)
         .solve(&d, y.as_ref())
         .unwrap();
     let homotopy = Bpdn::new(0.0).homotopy().solve(&d, y.as_ref()).unwrap();
@@ -249,7 +252,11 @@ fn bad_input_is_an_error_not_a_panic() {
         .max_iter(0)
         .solve(&d, y.as_ref())
         .is_err());
-    assert!(Bpdn::new(0.1).tol(-1.0, 0.0).solve(&d, y.as_ref()).is_err());
+    assert!(Bpdn::new(0.1)
+        .abs_residual_tol(-1.0)
+        .rel_residual_tol(0.0)
+        .solve(&d, y.as_ref())
+        .is_err());
     // An undercomplete dictionary has no full row rank: D x = y is not solvable in general.
     let tall = Dictionary::random_gaussian(10, 4, &mut generate::rng(1)).unwrap();
     assert!(BasisPursuit::new().solve(&tall, y.as_ref()).is_err());

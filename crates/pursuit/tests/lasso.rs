@@ -71,17 +71,30 @@ fn all_solvers(lambda: f64, tol: f64, nonneg: bool) -> Vec<(&'static str, Box<dy
     vec![
         (
             "ista",
-            Box::new(Ista::new(lambda).tol(tol).nonneg(nonneg).max_iter(200_000)),
+            Box::new(
+                Ista::new(lambda)
+                    .gap_tol(tol)
+                    .nonneg(nonneg)
+                    .max_iter(200_000),
+            ),
         ),
         (
             "fista",
-            Box::new(Fista::new(lambda).tol(tol).nonneg(nonneg).max_iter(50_000)),
+            Box::new(
+                Fista::new(lambda)
+                    .gap_tol(tol)
+                    .nonneg(nonneg)
+                    .max_iter(50_000),
+            ),
         ),
         (
             "cd",
-            Box::new(CoordinateDescent::new(lambda).tol(tol).nonneg(nonneg)),
+            Box::new(CoordinateDescent::new(lambda).gap_tol(tol).nonneg(nonneg)),
         ),
-        ("lars", Box::new(Lars::new(lambda).tol(tol).nonneg(nonneg))),
+        (
+            "lars",
+            Box::new(Lars::new(lambda).gap_tol(tol).nonneg(nonneg)),
+        ),
     ]
 }
 
@@ -175,7 +188,7 @@ fn exact_solvers_meet_kkt_to_rounding() {
             .unwrap();
         assert!(kkt_violation(&d, y.as_ref(), lars.codes.as_ref(), lambda, nonneg) <= 1e-10);
         let cd = CoordinateDescent::new(lambda)
-            .tol(1e-14)
+            .gap_tol(1e-14)
             .nonneg(nonneg)
             .solve(&d, y.as_ref())
             .unwrap();
@@ -225,11 +238,11 @@ fn lars_path_knots_match_cd_and_fista() {
         let lam = path.lambdas[k];
         let xk = path.coefs.subcols(k, 1);
         let cd = CoordinateDescent::new(lam)
-            .tol(1e-12)
+            .gap_tol(1e-12)
             .solve(&d, y.as_ref())
             .unwrap();
         let fista = Fista::new(lam)
-            .tol(1e-12)
+            .gap_tol(1e-12)
             .max_iter(100_000)
             .solve(&d, y.as_ref())
             .unwrap();
@@ -288,7 +301,7 @@ fn ista_objective_decreases_monotonically() {
     let lambda = 0.1 * lambda_max(&d, y.as_ref(), false);
     let (log, obs) = logger();
     let res = Ista::new(lambda)
-        .tol(1e-9)
+        .gap_tol(1e-9)
         .observer(obs)
         .solve(&d, y.as_ref())
         .unwrap();
@@ -310,7 +323,7 @@ fn cd_objective_decreases_monotonically() {
     for nonneg in [false, true] {
         let (log, obs) = logger();
         let res = CoordinateDescent::new(lambda)
-            .tol(1e-12)
+            .gap_tol(1e-12)
             .nonneg(nonneg)
             .observer(obs)
             .solve(&d, y.as_ref())
@@ -333,7 +346,7 @@ fn fista_objective_oscillation_is_bounded() {
     let lambda = 0.05 * lambda_max(&d, y.as_ref(), false);
     let (log, obs) = logger();
     let res = Fista::new(lambda)
-        .tol(1e-10)
+        .gap_tol(1e-10)
         .observer(obs)
         .solve(&d, y.as_ref())
         .unwrap();
@@ -374,11 +387,11 @@ fn fista_and_ista_run_on_any_operator() {
     let y = generate::add_noise(Mat::<f64>::zeros(24, 7).as_ref(), 1.0, &mut rng).unwrap();
     let lambda = 0.2 * lambda_max(&op, y.as_ref(), false);
     let f = Fista::new(lambda)
-        .tol(1e-12)
+        .gap_tol(1e-12)
         .solve(&op, y.as_ref())
         .unwrap();
     let i = Ista::new(lambda)
-        .tol(1e-12)
+        .gap_tol(1e-12)
         .max_iter(500_000)
         .solve(&op, y.as_ref())
         .unwrap();
@@ -442,7 +455,7 @@ fn iteration_cap_is_reported_as_not_converged() {
     assert!(res.converged().iter().all(|&c| !c));
     let res = CoordinateDescent::new(lambda)
         .max_iter(1)
-        .tol(1e-14)
+        .gap_tol(1e-14)
         .solve(&d, y.as_ref())
         .unwrap();
     assert!(res.converged().iter().all(|&c| !c));

@@ -152,7 +152,7 @@ fn untrained_networks_are_ista_and_fista() {
     let (d, y) = problem(16, 32, 20, 0.2, 3);
     let lambda = 0.1;
     for t in [1, 2, 7] {
-        let ista = Ista::new(lambda).max_iter(t).tol(0.0).par(Par::Seq);
+        let ista = Ista::new(lambda).max_iter(t).gap_tol(0.0).par(Par::Seq);
         let ista = ista.solve(&d, y.as_ref()).unwrap();
         assert!(ista.iterations().iter().all(|&k| k == t));
         for shared in [false, true] {
@@ -169,7 +169,7 @@ fn untrained_networks_are_ista_and_fista() {
             max_rel_diff(ista.codes.as_ref(), z.as_ref()) < 1e-12,
             "FacNet T = {t}"
         );
-        let fista = Fista::new(lambda).restart(false).max_iter(t).tol(0.0);
+        let fista = Fista::new(lambda).restart(false).max_iter(t).gap_tol(0.0);
         let fista = fista.par(Par::Seq).solve(&d, y.as_ref()).unwrap();
         let lf = LFista::new(t, lambda).init(&d).unwrap();
         let z = lf.codes(y.as_ref()).unwrap();
@@ -194,7 +194,7 @@ fn untrained_networks_are_ista_and_fista() {
 fn ista_loss(d: &Dictionary, y: MatRef<'_, f64>, lambda: f64, iters: usize) -> f64 {
     let r = Ista::new(lambda)
         .max_iter(iters)
-        .tol(0.0)
+        .gap_tol(0.0)
         .solve(d, y)
         .unwrap();
     r.objectives().iter().sum::<f64>() / y.ncols() as f64

@@ -48,7 +48,7 @@ proptest! {
         let bound = cert.error_bound.unwrap();
 
         let lambda = csc_lasso_lambda(e_2inf).unwrap();
-        let res = Cbpdn::new(lambda).tol(1e-6).max_iter(3000).par(faer::Par::Seq)
+        let res = Cbpdn::new(lambda).rel_residual_tol(1e-6).max_iter(3000).par(faer::Par::Seq)
             .solve(&op, y.as_ref()).unwrap();
         let est = res.codes.col_as_slice(0);
         let err = est.iter().zip(&g).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);

@@ -177,7 +177,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()?;
-            let solver = Cbpdn::new(LAMBDA).max_iter(iters).tol(TOL).par(par);
+            let solver = Cbpdn::new(LAMBDA)
+                .max_iter(iters)
+                .rel_residual_tol(TOL)
+                .par(par);
             Ok((threads, solver, pool))
         })
         .collect::<BoxResult<_>>()?;

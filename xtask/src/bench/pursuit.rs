@@ -114,17 +114,17 @@ pub fn run() -> BoxResult<()> {
                 (
                     "lars-lasso",
                     "spams_lasso",
-                    Box::new(Lars::new(lambda).tol(tol).par(par)),
+                    Box::new(Lars::new(lambda).gap_tol(tol).par(par)),
                 ),
                 (
                     "cd-lasso",
                     "spams_lasso",
-                    Box::new(CoordinateDescent::new(lambda).tol(tol).par(par)),
+                    Box::new(CoordinateDescent::new(lambda).gap_tol(tol).par(par)),
                 ),
                 (
                     "fista-lasso",
                     "spams_lasso",
-                    Box::new(Fista::new(lambda).tol(tol).par(par)),
+                    Box::new(Fista::new(lambda).gap_tol(tol).par(par)),
                 ),
             ];
             for (name, pkey, coder) in ours {

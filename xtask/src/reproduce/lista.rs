@@ -489,10 +489,13 @@ fn iterative_curve(
         }
     });
     if accelerated {
-        let fista = Fista::new(lambda).restart(false).tol(0.0).max_iter(MAX_Q);
+        let fista = Fista::new(lambda)
+            .restart(false)
+            .gap_tol(0.0)
+            .max_iter(MAX_Q);
         fista.observer(observer).solve(d, y)?;
     } else {
-        let ista = Ista::new(lambda).tol(0.0).max_iter(MAX_Q);
+        let ista = Ista::new(lambda).gap_tol(0.0).max_iter(MAX_Q);
         ista.observer(observer).solve(d, y)?;
     }
     let n = y.ncols() as f64;
@@ -514,7 +517,7 @@ fn experiment(
     let label = &case.label;
     bar.set_message(format!("{label}: z* by FISTA"));
     let star = Fista::new(lambda)
-        .tol(1e-12)
+        .gap_tol(1e-12)
         .max_iter(50_000)
         .solve(d, test)?;
     let f_star = star.objectives().iter().sum::<f64>() / test.ncols() as f64;

@@ -128,8 +128,8 @@ impl AutoRho {
 /// | --- | --- | --- |
 /// | `lambda` | (required) | weight of the l1 penalty, `>= 0` |
 /// | `max_iter` | `1000` | iteration cap |
-/// | `tol` | `1e-3` | relative tolerance on the normalised primal and dual residuals |
-/// | `abs_tol` | `0` | absolute tolerance (scaled by `sqrt(code_len)`) |
+/// | `rel_residual_tol` | `1e-3` | relative tolerance on the normalised primal and dual residuals |
+/// | `abs_residual_tol` | `0` | absolute tolerance (scaled by `sqrt(code_len)`) |
 /// | `rho` | `None` = `50 lambda + 1` | initial penalty parameter |
 /// | `relax` | `1.8` | over-relaxation `alpha` in `(0, 2)` |
 /// | `auto_rho` | [`AutoRho::default`] | adaptive penalty |
@@ -157,9 +157,9 @@ pub struct Cbpdn {
     /// Iteration cap.
     pub max_iter: usize,
     /// Relative stopping tolerance.
-    pub tol: f64,
+    pub rel_residual_tol: f64,
     /// Absolute stopping tolerance.
-    pub abs_tol: f64,
+    pub abs_residual_tol: f64,
     /// Initial penalty parameter (`None`: `50 lambda + 1`).
     pub rho: Option<f64>,
     /// Over-relaxation parameter `alpha`.
@@ -180,8 +180,8 @@ impl Cbpdn {
         Self {
             lambda,
             max_iter: 1000,
-            tol: 1e-3,
-            abs_tol: 0.0,
+            rel_residual_tol: 1e-3,
+            abs_residual_tol: 0.0,
             rho: None,
             relax: 1.8,
             auto_rho: AutoRho::default(),
@@ -198,14 +198,14 @@ impl Cbpdn {
     }
 
     /// Sets the relative stopping tolerance.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    pub fn rel_residual_tol(mut self, rel_residual_tol: f64) -> Self {
+        self.rel_residual_tol = rel_residual_tol;
         self
     }
 
     /// Sets the absolute stopping tolerance.
-    pub fn abs_tol(mut self, abs_tol: f64) -> Self {
-        self.abs_tol = abs_tol;
+    pub fn abs_residual_tol(mut self, abs_residual_tol: f64) -> Self {
+        self.abs_residual_tol = abs_residual_tol;
         self
     }
 
@@ -252,8 +252,8 @@ impl Cbpdn {
 
     fn check(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<()> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
-        check::positive("tol", self.tol)?;
-        check::non_negative("abs_tol", self.abs_tol)?;
+        check::positive("rel_residual_tol", self.rel_residual_tol)?;
+        check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
         if let Some(r) = self.rho {
             check::positive("rho", r)?;
         }
@@ -437,8 +437,8 @@ impl Cbpdn {
             }
             let r = sums.a.sqrt() / rn;
             let s = rho * sums.b.sqrt() / sn;
-            let eps_pri = sqrt_len * self.abs_tol / rn + self.tol;
-            let eps_dua = sqrt_len * self.abs_tol / sn + self.tol;
+            let eps_pri = sqrt_len * self.abs_residual_tol / rn + self.rel_residual_tol;
+            let eps_dua = sqrt_len * self.abs_residual_tol / sn + self.rel_residual_tol;
             info.history.push(
                 Iteration::new(df, lambda * sums.l1)
                     .residuals(r, s)

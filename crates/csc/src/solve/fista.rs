@@ -24,7 +24,7 @@ use crate::operator::{ConvOperator, Spectra};
 /// | --- | --- | --- |
 /// | `lambda` | (required) | weight of the l1 penalty, `>= 0` |
 /// | `max_iter` | `1000` | iteration cap |
-/// | `tol` | `1e-5` | stop when `||x_{k+1} - x_k|| <= tol ||x_{k+1}||` |
+/// | `change_tol` | `1e-5` | stop when `||x_{k+1} - x_k|| <= change_tol ||x_{k+1}||` |
 /// | `lipschitz` | `None` = exact, from the Fourier symbol | step `1 / L` |
 /// | `restart` | `true` | function-value adaptive restart of the momentum |
 /// | `nonneg` | `false` | constrain the codes to be `>= 0` |
@@ -40,7 +40,7 @@ pub struct CbpdnFista {
     /// Iteration cap.
     pub max_iter: usize,
     /// Tolerance on the relative change of the iterate.
-    pub tol: f64,
+    pub change_tol: f64,
     /// Lipschitz constant of the gradient (`None`: exact).
     pub lipschitz: Option<f64>,
     /// Function-value restart.
@@ -59,7 +59,7 @@ impl CbpdnFista {
         Self {
             lambda,
             max_iter: 1000,
-            tol: 1e-5,
+            change_tol: 1e-5,
             lipschitz: None,
             restart: true,
             nonneg: false,
@@ -75,8 +75,8 @@ impl CbpdnFista {
     }
 
     /// Sets the tolerance on the relative change of the iterate.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    pub fn change_tol(mut self, change_tol: f64) -> Self {
+        self.change_tol = change_tol;
         self
     }
 
@@ -302,7 +302,7 @@ impl CbpdnFista {
             info.iterations = k + 1;
             f_prev = obj;
             l1 = sums.l1;
-            if rel <= self.tol {
+            if rel <= self.change_tol {
                 info.converged = true;
                 break;
             }
@@ -318,7 +318,7 @@ impl Solve<ConvOperator> for CbpdnFista {
 
     fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
-        check::positive("tol", self.tol)?;
+        check::positive("change_tol", self.change_tol)?;
         if let Some(l) = self.lipschitz {
             check::positive("lipschitz", l)?;
         }

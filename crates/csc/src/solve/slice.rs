@@ -34,7 +34,7 @@ use crate::operator::ConvOperator;
 /// | --- | --- | --- |
 /// | `lambda` | (required) | weight of the l1 penalty, `>= 0` |
 /// | `max_iter` | `500` | iteration cap |
-/// | `tol` | `1e-4` | tolerance on the normalised primal and dual residuals |
+/// | `residual_tol` | `1e-4` | tolerance on the normalised primal and dual residuals |
 /// | `rho` | `None` = `50 lambda + 1` | penalty parameter (fixed) |
 /// | `inner_sweeps` | `10` | coordinate-descent sweeps of each local Lasso per iteration |
 /// | `nonneg` | `false` | constrain the codes to be `>= 0` |
@@ -46,7 +46,7 @@ pub struct SlicePursuit {
     /// Iteration cap.
     pub max_iter: usize,
     /// Relative stopping tolerance.
-    pub tol: f64,
+    pub residual_tol: f64,
     /// Penalty parameter (`None`: `50 lambda + 1`).
     pub rho: Option<f64>,
     /// Coordinate-descent sweeps per local Lasso and iteration.
@@ -63,7 +63,7 @@ impl SlicePursuit {
         Self {
             lambda,
             max_iter: 500,
-            tol: 1e-4,
+            residual_tol: 1e-4,
             rho: None,
             inner_sweeps: 10,
             nonneg: false,
@@ -78,8 +78,8 @@ impl SlicePursuit {
     }
 
     /// Sets the stopping tolerance.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    pub fn residual_tol(mut self, residual_tol: f64) -> Self {
+        self.residual_tol = residual_tol;
         self
     }
 
@@ -111,7 +111,7 @@ impl SlicePursuit {
     /// FilterMajor layout.
     fn run(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
         validate(op, y, self.lambda, &L1Weights::Uniform, self.max_iter)?;
-        check::positive("tol", self.tol)?;
+        check::positive("residual_tol", self.residual_tol)?;
         check::count("inner_sweeps", self.inner_sweeps, usize::MAX)?;
         if let Some(r) = self.rho {
             check::positive("rho", r)?;
@@ -223,7 +223,7 @@ impl SlicePursuit {
             info.history
                 .push(Iteration::new(df, lambda * l1).residuals(pr, dr).step(rho));
             info.iterations = it + 1;
-            if it > 0 && pr < self.tol && dr < self.tol {
+            if it > 0 && pr < self.residual_tol && dr < self.residual_tol {
                 info.converged = true;
                 break;
             }

@@ -34,7 +34,7 @@ pub enum LassoSolver {
 /// | --- | --- | --- |
 /// | `lambdas` | (required) | penalty of every layer |
 /// | `solver` | [`LassoSolver::Fista`] | single-layer solver |
-/// | `tol` | `1e-8` | relative duality gap at which a layer's solver stops |
+/// | `gap_tol` | `1e-8` | relative duality gap at which a layer's solver stops |
 /// | `max_iter` | `20000` | iteration cap of the iterative solvers |
 /// | `nonneg` | `false` | non-negative Lasso on every layer |
 /// | `par` | `Par::rayon(0)` | parallelism |
@@ -45,7 +45,7 @@ pub struct LayeredBp {
     /// Single-layer solver.
     pub solver: LassoSolver,
     /// Relative duality-gap tolerance of every layer.
-    pub tol: f64,
+    pub gap_tol: f64,
     /// Iteration cap of the iterative solvers.
     pub max_iter: usize,
     /// Non-negative codes.
@@ -60,7 +60,7 @@ impl LayeredBp {
         Self {
             lambdas,
             solver: LassoSolver::Fista,
-            tol: 1e-8,
+            gap_tol: 1e-8,
             max_iter: 20_000,
             nonneg: false,
             par: Par::rayon(0),
@@ -71,9 +71,9 @@ impl LayeredBp {
         self.solver = solver;
         self
     }
-    /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    /// Sets `gap_tol`.
+    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
+        self.gap_tol = gap_tol;
         self
     }
     /// Sets `max_iter`.
@@ -101,7 +101,7 @@ fn solve_layer(
     above: MatRef<'_, f64>,
     lambda: f64,
     solver: LassoSolver,
-    tol: f64,
+    gap_tol: f64,
     max_iter: usize,
     nonneg: bool,
     warm: Option<MatRef<'_, f64>>,
@@ -112,7 +112,7 @@ fn solve_layer(
     Ok(match solver {
         LassoSolver::Fista => {
             let f = Fista::new(lambda)
-                .tol(tol)
+                .gap_tol(gap_tol)
                 .max_iter(max_iter)
                 .nonneg(nonneg)
                 .lipschitz(l)
@@ -124,7 +124,7 @@ fn solve_layer(
         }
         LassoSolver::Ista => {
             let f = Ista::new(lambda)
-                .tol(tol)
+                .gap_tol(gap_tol)
                 .max_iter(max_iter)
                 .nonneg(nonneg)
                 .lipschitz(l)
@@ -144,7 +144,7 @@ fn solve_layer(
             };
             let d = Dictionary::from_matrix(m)?;
             Lars::new(lambda)
-                .tol(tol)
+                .gap_tol(gap_tol)
                 .nonneg(nonneg)
                 .par(par)
                 .solve(&d, above)?
@@ -188,7 +188,7 @@ impl Solve<MlModel> for LayeredBp {
                 above,
                 self.lambdas[i],
                 self.solver,
-                self.tol,
+                self.gap_tol,
                 self.max_iter,
                 self.nonneg,
                 None,
@@ -311,7 +311,7 @@ impl Solve<MlModel> for LayeredIsta {
         }
         let mut out = MlSolution::assemble(model, y, codes, self.par);
         // A fixed number of ISTA steps per layer: `converged` reports whether every layer's
-        // ISTA met its duality-gap rule within them (at `tol = 0` it never does), never `true`
+        // ISTA met its duality-gap rule within them (at `gap_tol = 0` it never does), never `true`
         // by construction.
         layered_outcome(&mut out, results);
         Ok(out)

@@ -132,7 +132,7 @@ struct Params<'a> {
     lambdas: &'a [f64],
     steps: Option<&'a [f64]>,
     iterations: usize,
-    tol: f64,
+    change_tol: f64,
     nonneg: bool,
     track_objective: bool,
     par: Par,
@@ -147,7 +147,7 @@ macro_rules! ml_solver {
         /// | `lambdas` | (required) | `lambda_1, ..., lambda_K` of the objective |
         /// | `steps` | `None` | `t_1..t_K`; `None`: `t_1 = 0.99/||D_1||^2`, `t_i = t_{i-1}/||D_i||^2` |
         /// | `iterations` | `100` | iterations `k` (from `Gamma_K = 0`) |
-        /// | `tol` | `0` | stop when `||g^{k+1} - g^k||_F <= tol ||g^{k+1}||_F` (0: run all) |
+        /// | `change_tol` | `0` | stop when `||g^{k+1} - g^k||_F <= change_tol ||g^{k+1}||_F` (0: run all) |
         /// | `nonneg` | `false` | non-negative soft thresholding (the ReLU network) |
         /// | `track_objective` | `false` | record the mean objective after every iteration |
         /// | `par` | `Par::rayon(0)` | parallelism of the products |
@@ -164,7 +164,7 @@ macro_rules! ml_solver {
             /// Number of iterations.
             pub iterations: usize,
             /// Relative-change tolerance (0: run every iteration).
-            pub tol: f64,
+            pub change_tol: f64,
             /// Non-negative codes.
             pub nonneg: bool,
             /// Record the mean objective per iteration.
@@ -180,7 +180,7 @@ macro_rules! ml_solver {
                     lambdas,
                     steps: None,
                     iterations: 100,
-                    tol: 0.0,
+                    change_tol: 0.0,
                     nonneg: false,
                     track_objective: false,
                     par: Par::rayon(0),
@@ -196,9 +196,9 @@ macro_rules! ml_solver {
                 self.iterations = iterations;
                 self
             }
-            /// Sets `tol`.
-            pub fn tol(mut self, tol: f64) -> Self {
-                self.tol = tol;
+            /// Sets `change_tol`.
+            pub fn change_tol(mut self, change_tol: f64) -> Self {
+                self.change_tol = change_tol;
                 self
             }
             /// Sets `nonneg`.
@@ -230,7 +230,7 @@ macro_rules! ml_solver {
                         lambdas: &self.lambdas,
                         steps: self.steps.as_deref(),
                         iterations: self.iterations,
-                        tol: self.tol,
+                        change_tol: self.change_tol,
                         nonneg: self.nonneg,
                         track_objective: self.track_objective,
                         par: self.par,
@@ -268,7 +268,7 @@ fn run(
         check::non_negative("lambdas", l)?;
     }
     check::count("iterations", p.iterations, usize::MAX)?;
-    check::non_negative("tol", p.tol)?;
+    check::non_negative("change_tol", p.change_tol)?;
     let steps = match p.steps {
         Some(s) => {
             check_per_layer("steps", s, model)?;
@@ -308,7 +308,7 @@ fn run(
     let mut r = h.clone();
     let mut s_k = 1.0f64;
     let mut trace = Vec::new();
-    let mut converged = p.tol == 0.0;
+    let mut converged = p.change_tol == 0.0;
     let mut iters = 0;
     let mut z_is_zero = true;
     // A dense first layer works through its Gram matrix: D_1^T (D_1 h_1 - y) = G_1 h_1 - D_1^T y,
@@ -385,7 +385,7 @@ fn run(
         let new = &g[k - 1];
         let diff = (new - &prev).norm_l2();
         let scale = new.norm_l2();
-        let stop = p.tol > 0.0 && diff <= p.tol * scale;
+        let stop = p.change_tol > 0.0 && diff <= p.change_tol * scale;
         // Next point z (stored in h[K]).
         if accelerated {
             let s_next = 0.5 * (1.0 + (1.0 + 4.0 * s_k * s_k).sqrt());

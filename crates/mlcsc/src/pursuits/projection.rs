@@ -106,7 +106,7 @@ impl Projection {
                 let op = model.effective(1, k)?;
                 let l = op.lipschitz();
                 let mut g = Fista::new(lambda)
-                    .tol(1e-8)
+                    .gap_tol(1e-8)
                     .lipschitz(l)
                     .par(self.par)
                     .solve(&op, y)?

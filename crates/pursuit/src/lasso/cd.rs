@@ -30,7 +30,7 @@ use crate::{Error, Solve};
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `lambda` | (required) | penalty `lambda >= 0` |
-/// | `tol` | `1e-6` | stop a signal when its relative duality gap is `<= tol` |
+/// | `gap_tol` | `1e-6` | stop a signal when its relative duality gap is `<= gap_tol` |
 /// | `max_iter` | `1000` | cap on sweeps per signal (`converged = false` when hit) |
 /// | `nonneg` | `false` | solve the non-negative Lasso (`x >= 0`) |
 /// | `par` | `Par::rayon(0)` | parallelism across signals (and for the two GEMMs) |
@@ -40,7 +40,7 @@ pub struct CoordinateDescent {
     /// Penalty `lambda >= 0`.
     pub lambda: f64,
     /// Relative duality-gap tolerance.
-    pub tol: f64,
+    pub gap_tol: f64,
     /// Maximum number of sweeps per signal.
     pub max_iter: usize,
     /// Non-negative Lasso.
@@ -62,7 +62,7 @@ impl CoordinateDescent {
     pub fn new(lambda: f64) -> Self {
         Self {
             lambda,
-            tol: 1e-6,
+            gap_tol: 1e-6,
             max_iter: 1000,
             nonneg: false,
             par: Par::rayon(0),
@@ -70,9 +70,9 @@ impl CoordinateDescent {
         }
     }
 
-    /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    /// Sets `gap_tol`.
+    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
+        self.gap_tol = gap_tol;
         self
     }
     /// Sets `max_iter` (sweeps).
@@ -98,7 +98,7 @@ impl CoordinateDescent {
 
     /// Solves the Lasso for every column of `y` (`d.signal_len() x n_signals`).
     fn run(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
-        check_common(self.lambda, self.tol, self.max_iter)?;
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
         check::batch("y", y, d.signal_len())?;
         let m = d.n_atoms();
         let g = d.gram_par(self.par);
@@ -193,7 +193,7 @@ impl CoordinateDescent {
                     objective: obj,
                 });
             }
-            if gap <= self.tol {
+            if gap <= self.gap_tol {
                 converged = true;
                 break;
             }

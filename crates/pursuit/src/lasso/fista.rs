@@ -30,7 +30,7 @@ use crate::{Error, Solve};
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `lambda` | (required) | penalty `lambda >= 0` |
-/// | `tol` | `1e-6` | stop a signal when its relative duality gap is `<= tol` |
+/// | `gap_tol` | `1e-6` | stop a signal when its relative duality gap is `<= gap_tol` |
 /// | `max_iter` | `5000` | cap on proximal steps per signal (`converged = false` when hit) |
 /// | `nonneg` | `false` | solve the non-negative Lasso (`x >= 0`) |
 /// | `restart` | `true` | adaptive gradient restart |
@@ -47,7 +47,7 @@ use crate::{Error, Solve};
 /// let mut rng = generate::rng(0);
 /// let d = Dictionary::random_gaussian(20, 40, &mut rng)?;
 /// let y = faer::Mat::<f64>::from_fn(20, 5, |i, j| ((i * 7 + j) % 5) as f64 - 2.0);
-/// let res = Fista::new(0.5).tol(1e-8).solve(&d, y.as_ref())?;
+/// let res = Fista::new(0.5).gap_tol(1e-8).solve(&d, y.as_ref())?;
 /// assert!(res.all_converged() && res.max_duality_gap().unwrap() <= 1e-8);
 /// # Ok::<(), pursuit::Error>(())
 /// ```
@@ -56,7 +56,7 @@ pub struct Fista {
     /// Penalty `lambda >= 0`.
     pub lambda: f64,
     /// Relative duality-gap tolerance.
-    pub tol: f64,
+    pub gap_tol: f64,
     /// Maximum number of proximal steps per signal.
     pub max_iter: usize,
     /// Non-negative Lasso.
@@ -80,7 +80,7 @@ impl Fista {
     pub fn new(lambda: f64) -> Self {
         Self {
             lambda,
-            tol: 1e-6,
+            gap_tol: 1e-6,
             max_iter: 5000,
             nonneg: false,
             restart: true,
@@ -92,9 +92,9 @@ impl Fista {
         }
     }
 
-    /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    /// Sets `gap_tol`.
+    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
+        self.gap_tol = gap_tol;
         self
     }
     /// Sets `max_iter`.
@@ -151,7 +151,7 @@ impl Fista {
     pub(crate) fn engine(&self, accelerated: bool) -> Result<ProxGrad<'_>> {
         ProxGrad {
             lambda: self.lambda,
-            tol: self.tol,
+            gap_tol: self.gap_tol,
             max_iter: self.max_iter,
             nonneg: self.nonneg,
             accelerated,
@@ -181,7 +181,7 @@ impl<Op: LinearOperator + ?Sized> Solve<Op> for Fista {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ProxGrad<'a> {
     pub lambda: f64,
-    pub tol: f64,
+    pub gap_tol: f64,
     pub max_iter: usize,
     pub nonneg: bool,
     /// FISTA momentum (false: plain ISTA).
@@ -204,7 +204,7 @@ struct Ctx<'a, Op: ?Sized> {
 
 impl<'a> ProxGrad<'a> {
     fn validated(self) -> Result<Self> {
-        check_common(self.lambda, self.tol, self.max_iter)?;
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
         check::count("gap_every", self.gap_every, usize::MAX)?;
         check::count("block_size", self.block_size, usize::MAX)?;
         if let Some(l) = self.lipschitz {
@@ -320,10 +320,10 @@ fn run_block<Op: LinearOperator + ?Sized>(
                 let (rj, xj, cj) = (r.col_as_slice(j), x.col_as_slice(j), c.col_as_slice(j));
                 let yj = yb.col_as_slice(j);
                 let (obj, gap) = lasso_gap(yj, rj, cj, xj, p.lambda, p.nonneg);
-                if gap <= p.tol || k >= p.max_iter {
+                if gap <= p.gap_tol || k >= p.max_iter {
                     let rep = Report {
                         iterations: k,
-                        converged: gap <= p.tol,
+                        converged: gap <= p.gap_tol,
                         objective: obj,
                         residual_norm: dot(rj, rj).sqrt(),
                         duality_gap: gap,

@@ -23,7 +23,7 @@ use crate::{Error, Solve};
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `lambda` | (required) | penalty `lambda >= 0` |
-/// | `tol` | `1e-6` | stop a signal when its relative duality gap is `<= tol` |
+/// | `gap_tol` | `1e-6` | stop a signal when its relative duality gap is `<= gap_tol` |
 /// | `max_iter` | `10000` | cap on proximal steps per signal (`converged = false` when hit) |
 /// | `nonneg` | `false` | solve the non-negative Lasso (`x >= 0`) |
 /// | `gap_every` | `10` | evaluate the duality gap every this many steps |
@@ -36,7 +36,7 @@ pub struct Ista {
     /// Penalty `lambda >= 0`.
     pub lambda: f64,
     /// Relative duality-gap tolerance.
-    pub tol: f64,
+    pub gap_tol: f64,
     /// Maximum number of proximal steps per signal.
     pub max_iter: usize,
     /// Non-negative Lasso.
@@ -58,7 +58,7 @@ impl Ista {
     pub fn new(lambda: f64) -> Self {
         Self {
             lambda,
-            tol: 1e-6,
+            gap_tol: 1e-6,
             max_iter: 10_000,
             nonneg: false,
             gap_every: 10,
@@ -69,9 +69,9 @@ impl Ista {
         }
     }
 
-    /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    /// Sets `gap_tol`.
+    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
+        self.gap_tol = gap_tol;
         self
     }
     /// Sets `max_iter`.
@@ -113,7 +113,7 @@ impl Ista {
     fn as_fista(&self) -> Fista {
         Fista {
             lambda: self.lambda,
-            tol: self.tol,
+            gap_tol: self.gap_tol,
             max_iter: self.max_iter,
             nonneg: self.nonneg,
             restart: false,

@@ -36,7 +36,7 @@ use crate::{Error, Solve};
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `lambda` | (required) | penalty `lambda >= 0` at which the path stops |
-/// | `tol` | `1e-6` | `converged` also requires the final relative duality gap `<= tol` |
+/// | `gap_tol` | `1e-6` | `converged` also requires the final relative duality gap `<= gap_tol` |
 /// | `max_iter` | `1000` | cap on path events (joins + drops) per signal |
 /// | `nonneg` | `false` | the non-negative Lasso (only positive joins) |
 /// | `par` | `Par::rayon(0)` | parallelism across signals (and for the two GEMMs) |
@@ -49,7 +49,7 @@ pub struct Lars {
     /// Penalty `lambda >= 0` at which the path stops.
     pub lambda: f64,
     /// Relative duality-gap tolerance for `converged`.
-    pub tol: f64,
+    pub gap_tol: f64,
     /// Maximum number of path events per signal.
     pub max_iter: usize,
     /// Non-negative Lasso.
@@ -63,16 +63,16 @@ impl Lars {
     pub fn new(lambda: f64) -> Self {
         Self {
             lambda,
-            tol: 1e-6,
+            gap_tol: 1e-6,
             max_iter: 1000,
             nonneg: false,
             par: Par::rayon(0),
         }
     }
 
-    /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
+    /// Sets `gap_tol`.
+    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
+        self.gap_tol = gap_tol;
         self
     }
     /// Sets `max_iter` (path events).
@@ -94,7 +94,7 @@ impl Lars {
     /// Solves the Lasso at `lambda` for every column of `y` (`d.signal_len() x n_signals`).
     /// `iterations` counts path events.
     fn run(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
-        check_common(self.lambda, self.tol, self.max_iter)?;
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
         check::batch("y", y, d.signal_len())?;
         let (g, dty) = gram_and_correlations(d, y, self.par);
         let (n, m) = (d.signal_len(), d.n_atoms());
@@ -126,7 +126,7 @@ impl Lars {
                 );
                 Report {
                     iterations: out.steps,
-                    converged: out.reached && duality_gap <= self.tol,
+                    converged: out.reached && duality_gap <= self.gap_tol,
                     objective,
                     residual_norm,
                     duality_gap,
@@ -139,7 +139,7 @@ impl Lars {
     /// The regularisation path of the single signal `y` (`d.signal_len() x 1`) from
     /// `lambda_max` down to `self.lambda` (use `Lars::new(0.0)` for the whole path).
     pub fn path(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<LarsPath> {
-        check_common(self.lambda, self.tol, self.max_iter)?;
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
         check::batch("y", y, d.signal_len())?;
         check::shape("y", y, d.signal_len(), 1)?;
         let (g, dty) = gram_and_correlations(d, y, Par::Seq);

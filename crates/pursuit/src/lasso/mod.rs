@@ -26,7 +26,7 @@
 //! let x = generate::sparseland_codes(64, 3, 8, 0.5, 1.0, &mut rng)?;
 //! let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng)?;
 //! let a = Lars::new(0.05).solve(&d, y.noisy.as_ref())?;
-//! let b = Fista::new(0.05).tol(1e-10).solve(&d, y.noisy.as_ref())?;
+//! let b = Fista::new(0.05).gap_tol(1e-10).solve(&d, y.noisy.as_ref())?;
 //! assert!(a.max_duality_gap().unwrap() < 1e-6 && b.all_converged());
 //! # Ok::<(), pursuit::Error>(())
 //! ```
@@ -36,7 +36,7 @@
 //! is dual feasible (`||D^T theta||_inf <= lambda`; for the non-negative Lasso the constraint is
 //! `max(D^T theta) <= lambda`), and
 //! `gap = P(x) - (<theta, y> - 1/2 ||theta||^2) >= P(x) - P(x*) >= 0`.
-//! Solvers stop when `gap <= tol * P(x)` and report `gap / P(x)`.
+//! Solvers stop when `gap <= gap_tol * P(x)` and report `gap / P(x)`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -212,10 +212,10 @@ pub(crate) fn gap_from_parts(
     (primal, rel)
 }
 
-/// The checks shared by every Lasso solver: `lambda >= 0`, `tol >= 0`, `max_iter >= 1`.
-pub(crate) fn check_common(lambda: f64, tol: f64, max_iter: usize) -> Result<()> {
+/// The checks shared by every Lasso solver: `lambda >= 0`, `gap_tol >= 0`, `max_iter >= 1`.
+pub(crate) fn check_common(lambda: f64, gap_tol: f64, max_iter: usize) -> Result<()> {
     check::non_negative("lambda", lambda)?;
-    check::non_negative("tol", tol)?;
+    check::non_negative("gap_tol", gap_tol)?;
     check::count("max_iter", max_iter, usize::MAX)?;
     Ok(())
 }

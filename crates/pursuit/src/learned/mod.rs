@@ -40,7 +40,7 @@
 //! let (train, test) = (y.subcols(0, 500), y.subcols(500, 100));
 //! let net = Lista::new(3, 0.05).epochs(10).learning_rate(2e-3).fit(&d, train, |_| {})?;
 //! let learned = net.loss(test)?;
-//! let ista = Ista::new(0.05).max_iter(3).tol(0.0).solve(&d, test)?;
+//! let ista = Ista::new(0.05).max_iter(3).gap_tol(0.0).solve(&d, test)?;
 //! let ista = ista.objectives().iter().sum::<f64>() / 100.0;
 //! assert!(learned < ista);
 //! # Ok::<(), pursuit::Error>(())
