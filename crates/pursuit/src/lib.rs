@@ -38,6 +38,7 @@ pub mod result;
 pub use error::{Error, Result};
 pub use greedy::{BatchOmp, MatchingPursuit, Omp, Stop, Thresholding};
 pub use sparse_core;
+pub use sparse_core::codes::{Sparse, SparseCodes};
 pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
 
 use sparse_core::Dictionary;

@@ -38,7 +38,10 @@ fn recovered(truth: &Dictionary, learned: &Dictionary) -> f64 {
 }
 
 fn rmse_of(learned: &LearnedDictionary, y: MatRef<'_, f64>) -> f64 {
-    let r = y - learned.dictionary.apply(learned.codes.as_ref()).unwrap();
+    let r = y - learned
+        .dictionary
+        .apply(learned.codes.to_dense().as_ref())
+        .unwrap();
     (r.squared_norm_l2() / (y.nrows() * y.ncols()) as f64).sqrt()
 }
 
@@ -119,7 +122,7 @@ fn ksvd_with_plain_omp_and_any_init_runs() {
             .fit(y.as_ref())
             .unwrap();
         assert_eq!(learned.history.len(), 3);
-        assert_eq!(learned.codes.shape(), (50, 600));
+        assert_eq!((learned.codes.nrows(), learned.codes.ncols()), (50, 600));
     }
     // Started at the truth, K-SVD stays there (up to the few signals OMP gets wrong).
     let learned = Ksvd::new(50, Stop::Sparsity(3))
@@ -295,7 +298,7 @@ fn online_learning_streams_and_learns() {
     let learned = config.iterations(4).fit(y.as_ref()).unwrap();
     assert_eq!(learned.history.len(), 4);
     assert!(learned.final_rmse() < learned.history[0].rmse);
-    assert_eq!(learned.codes.shape(), (50, 3000));
+    assert_eq!((learned.codes.nrows(), learned.codes.ncols()), (50, 3000));
     // Forgetting rules.
     assert_eq!(Forgetting::None.beta(5, 10), 1.0);
     assert!((Forgetting::MiniBatch.beta(1, 10) - 1.0 / 11.0).abs() < 1e-15);

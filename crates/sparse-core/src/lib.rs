@@ -12,6 +12,7 @@
 //! - [`Shrinkage`]: soft, hard, non-negative soft (ReLU) and top-k, the proximal maps of pursuits;
 //! - [`generate`]: seeded Sparseland and Bernoulli-Gaussian codes, noisy signals;
 //! - [`metrics`]: support recovery, relative error, PSNR, SNR;
+//! - [`codes`]: column-compressed [`SparseCodes`] and the [`Sparse`] adapter (bounded memory);
 //! - [`solve`]: the one solving protocol ([`Solve`], [`Solution`], [`Diagnostics`]) and the
 //!   naming rules every solver follows;
 //! - [`io`] (feature `io`, default): `.npy`, greyscale PNG, overlapping patches.
@@ -30,6 +31,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod codes;
 pub mod dictionary;
 pub mod error;
 pub mod generate;
@@ -41,6 +43,7 @@ pub mod operator;
 pub mod shrink;
 pub mod solve;
 
+pub use codes::{Sparse, SparseCodes};
 pub use dictionary::{welch_bound, Dictionary};
 pub use error::{check, Error, Result};
 pub use generate::{Noise, Signals};

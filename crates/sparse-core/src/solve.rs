@@ -27,8 +27,14 @@
 //! # Precision
 //!
 //! Codes are `f64` today. A solver adds a float32 path by implementing `Solve<Op, f32>` with
-//! `Output = Solution<f32>`: the scalar is a parameter of the trait and of [`Solution`], and the
-//! diagnostics stay in `f64` for every precision.
+//! `Output = Solution<Mat<f32>>`: the scalar is a parameter of the trait and the code container
+//! a parameter of [`Solution`]; the diagnostics stay in `f64` for every precision.
+//!
+//! # Sparse codes
+//!
+//! [`Sparse`](crate::codes::Sparse) wraps any solver so that it returns
+//! `Solution<SparseCodes>` (column-compressed codes), coding in blocks so that no dense code
+//! matrix of the whole batch is ever allocated.
 //!
 //! # Honesty of the diagnostics
 //!
@@ -189,26 +195,41 @@ impl Diagnostics {
     }
 }
 
-/// Codes of a batch (one column per signal) with one [`Diagnostics`] per signal.
+/// A batch of codes, one per signal: a dense matrix (`Mat<f64>`, one column per signal; or
+/// `Mat<f32>` for a float32 path) or [`SparseCodes`](crate::codes::SparseCodes).
+pub trait CodeBatch {
+    /// The number of codes (signals) in the batch.
+    fn n_codes(&self) -> usize;
+}
+
+impl<T> CodeBatch for Mat<T> {
+    fn n_codes(&self) -> usize {
+        self.ncols()
+    }
+}
+
+/// Codes of a batch (one column per signal) with one [`Diagnostics`] per signal. `C` is the
+/// code container: dense `Mat<f64>` by default, [`SparseCodes`](crate::codes::SparseCodes)
+/// from the [`Sparse`](crate::codes::Sparse) adapter.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
-pub struct Solution<T = f64> {
+pub struct Solution<C = Mat<f64>> {
     /// The codes, `code_len x n_signals`.
-    pub codes: Mat<T>,
+    pub codes: C,
     /// One entry per signal (column).
     pub diagnostics: Vec<Diagnostics>,
 }
 
-impl<T> Solution<T> {
+impl<C: CodeBatch> Solution<C> {
     /// A solution from codes and one diagnostics per column.
     ///
     /// # Errors
     /// When the counts differ.
-    pub fn new(codes: Mat<T>, diagnostics: Vec<Diagnostics>) -> Result<Self> {
-        if codes.ncols() != diagnostics.len() {
+    pub fn new(codes: C, diagnostics: Vec<Diagnostics>) -> Result<Self> {
+        if codes.n_codes() != diagnostics.len() {
             return Err(Error::ShapeMismatch {
                 argument: "diagnostics",
-                expected: format!("one entry per code column ({})", codes.ncols()),
+                expected: format!("one entry per code column ({})", codes.n_codes()),
                 found: format!("{} entries", diagnostics.len()),
             });
         }
@@ -282,10 +303,34 @@ impl<T> Solution<T> {
     }
 }
 
-impl Solution<f64> {
+impl Solution<Mat<f64>> {
     /// Mean number of non-zeros per code, by [`mean_sparsity`].
     pub fn mean_sparsity(&self) -> f64 {
         mean_sparsity(self.codes.as_ref())
+    }
+
+    /// The same solution with the codes compressed to [`SparseCodes`](crate::codes::SparseCodes)
+    /// (exact zeros dropped).
+    pub fn into_sparse(self) -> Solution<crate::codes::SparseCodes> {
+        Solution {
+            codes: crate::codes::SparseCodes::from_dense(self.codes.as_ref()),
+            diagnostics: self.diagnostics,
+        }
+    }
+}
+
+impl Solution<crate::codes::SparseCodes> {
+    /// Mean number of stored entries per code.
+    pub fn mean_sparsity(&self) -> f64 {
+        self.codes.mean_sparsity()
+    }
+
+    /// The same solution with dense codes.
+    pub fn to_dense(&self) -> Solution<Mat<f64>> {
+        Solution {
+            codes: self.codes.to_dense(),
+            diagnostics: self.diagnostics.clone(),
+        }
     }
 }
 

@@ -9,161 +9,51 @@ use super::LearnOptions;
 /// Columns per rayon task in the residual and synthesis loops.
 const CHUNK: usize = 256;
 
-/// Codes stored column by column (compressed sparse columns).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct SparseCodes {
-    pub n_atoms: usize,
-    /// `ptr[j]..ptr[j + 1]` are the entries of column `j`.
-    pub ptr: Vec<usize>,
-    pub idx: Vec<usize>,
-    pub val: Vec<f64>,
+/// Signals coded per call of the coder in the coding stage (bounds the dense code buffer).
+const CODE_BLOCK: usize = 4096;
+
+pub(crate) use sparse_core::SparseCodes;
+
+/// What the learners do with compressed codes beyond storing them: synthesis, residuals, the
+/// per-atom index and the online statistics.
+pub(crate) trait CodesExt {
+    fn residual(&self, d: MatRef<'_, f64>, y: MatRef<'_, f64>, par: Par) -> Mat<f64>;
+    fn synthesize(&self, d: MatRef<'_, f64>, par: Par) -> Mat<f64>;
+    fn by_atom(&self) -> AtomIndex;
+    fn accumulate_stats(&self, y: MatRef<'_, f64>, a: &mut Mat<f64>, b: &mut Mat<f64>);
 }
 
-impl SparseCodes {
-    /// The non-zeros of a dense code matrix.
-    pub fn from_dense(x: MatRef<'_, f64>) -> Self {
-        let mut ptr = Vec::with_capacity(x.ncols() + 1);
-        let (mut idx, mut val) = (Vec::new(), Vec::new());
-        ptr.push(0);
-        for j in 0..x.ncols() {
-            for (i, &v) in x.col(j).iter().enumerate() {
-                if v != 0.0 {
-                    idx.push(i);
-                    val.push(v);
-                }
-            }
-            ptr.push(idx.len());
-        }
-        Self {
-            n_atoms: x.nrows(),
-            ptr,
-            idx,
-            val,
-        }
-    }
-
-    /// Column `j` from `old` where `keep_old[j]`, else from `new`.
-    pub fn select(old: &SparseCodes, new: &SparseCodes, keep_old: &[bool]) -> SparseCodes {
-        let mut out = SparseCodes {
-            n_atoms: new.n_atoms,
-            ptr: Vec::with_capacity(new.ptr.len()),
-            idx: Vec::with_capacity(new.idx.len()),
-            val: Vec::with_capacity(new.val.len()),
-        };
-        out.ptr.push(0);
-        for (j, &keep) in keep_old.iter().enumerate() {
-            let (idx, val) = if keep { old.col(j) } else { new.col(j) };
-            out.idx.extend_from_slice(idx);
-            out.val.extend_from_slice(val);
-            out.ptr.push(out.idx.len());
-        }
-        out
-    }
-
-    pub fn ncols(&self) -> usize {
-        self.ptr.len().saturating_sub(1)
-    }
-
-    pub fn col(&self, j: usize) -> (&[usize], &[f64]) {
-        let r = self.ptr[j]..self.ptr[j + 1];
-        (&self.idx[r.clone()], &self.val[r])
-    }
-
-    pub fn to_dense(&self) -> Mat<f64> {
-        let mut x = Mat::<f64>::zeros(self.n_atoms, self.ncols());
-        for j in 0..self.ncols() {
-            let (idx, val) = self.col(j);
-            for (&i, &v) in idx.iter().zip(val) {
-                x[(i, j)] = v;
-            }
-        }
-        x
-    }
-
-    pub fn mean_sparsity(&self) -> f64 {
-        self.idx.len() as f64 / self.ncols().max(1) as f64
-    }
-
-    /// Number of signals using each atom.
-    pub fn usage(&self) -> Vec<usize> {
-        let mut u = vec![0; self.n_atoms];
-        for &i in &self.idx {
-            u[i] += 1;
-        }
-        u
-    }
-
-    /// Writes `out = sign * D X` (+ `y` when given) column by column, in parallel.
-    fn synthesize_into(
-        &self,
-        d: MatRef<'_, f64>,
-        y: Option<MatRef<'_, f64>>,
-        out: MatMut<'_, f64>,
-        par: Par,
-    ) {
-        let n = d.nrows();
-        let d = d.to_owned(); // contiguous atoms (the dictionary is small next to the batch)
-        let sign = if y.is_some() { -1.0 } else { 1.0 };
-        let run = |first: usize, mut chunk: MatMut<'_, f64>| {
-            for c in 0..chunk.ncols() {
-                let j = first + c;
-                let mut col = chunk.as_mut().col_mut(c);
-                match y {
-                    Some(y) => col.copy_from(y.col(j)),
-                    None => col.fill(0.0),
-                }
-                let (idx, val) = self.col(j);
-                let col = col
-                    .try_as_col_major_mut()
-                    .expect("owned columns are contiguous")
-                    .as_slice_mut();
-                for (&i, &v) in idx.iter().zip(val) {
-                    let a = &d.col_as_slice(i)[..n];
-                    for (c, &av) in col.iter_mut().zip(a) {
-                        *c += sign * v * av;
-                    }
-                }
-            }
-        };
-        if par.degree() <= 1 || self.ncols() <= CHUNK {
-            run(0, out);
-        } else {
-            out.par_col_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, chunk)| run(c * CHUNK, chunk));
-        }
-    }
-
+impl CodesExt for SparseCodes {
     /// The residual `Y - D X` (`n x N`).
-    pub fn residual(&self, d: MatRef<'_, f64>, y: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+    fn residual(&self, d: MatRef<'_, f64>, y: MatRef<'_, f64>, par: Par) -> Mat<f64> {
         let mut r = Mat::<f64>::zeros(d.nrows(), self.ncols());
-        self.synthesize_into(d, Some(y), r.as_mut(), par);
+        synthesize_into(self, d, Some(y), r.as_mut(), par);
         r
     }
 
     /// The synthesis `D X` (`n x N`).
-    pub fn synthesize(&self, d: MatRef<'_, f64>, par: Par) -> Mat<f64> {
+    fn synthesize(&self, d: MatRef<'_, f64>, par: Par) -> Mat<f64> {
         let mut out = Mat::<f64>::zeros(d.nrows(), self.ncols());
-        self.synthesize_into(d, None, out.as_mut(), par);
+        synthesize_into(self, d, None, out.as_mut(), par);
         out
     }
 
-    /// For every atom, the signals that use it and the positions of those entries in `val`.
-    pub fn by_atom(&self) -> AtomIndex {
-        let m = self.n_atoms;
+    /// For every atom, the signals that use it and the positions of those entries in `values`.
+    fn by_atom(&self) -> AtomIndex {
+        let m = self.nrows();
         let mut ptr = vec![0usize; m + 1];
-        for &i in &self.idx {
+        for &i in self.indices() {
             ptr[i + 1] += 1;
         }
         for i in 0..m {
             ptr[i + 1] += ptr[i];
         }
         let mut fill = ptr.clone();
-        let nnz = self.idx.len();
+        let nnz = self.nnz();
         let (mut sig, mut pos) = (vec![0; nnz], vec![0; nnz]);
         for j in 0..self.ncols() {
-            for p in self.ptr[j]..self.ptr[j + 1] {
-                let i = self.idx[p];
+            for p in self.indptr()[j]..self.indptr()[j + 1] {
+                let i = self.indices()[p];
                 sig[fill[i]] = j;
                 pos[fill[i]] = p;
                 fill[i] += 1;
@@ -173,7 +63,7 @@ impl SparseCodes {
     }
 
     /// Adds `X X^T` to `a` (`m x m`) and `Y X^T` to `b` (`n x m`).
-    pub fn accumulate_stats(&self, y: MatRef<'_, f64>, a: &mut Mat<f64>, b: &mut Mat<f64>) {
+    fn accumulate_stats(&self, y: MatRef<'_, f64>, a: &mut Mat<f64>, b: &mut Mat<f64>) {
         let n = y.nrows();
         for j in 0..self.ncols() {
             let (idx, val) = self.col(j);
@@ -191,6 +81,47 @@ impl SparseCodes {
     }
 }
 
+/// Writes `out = sign * D X` (+ `y` when given) column by column, in parallel.
+fn synthesize_into(
+    codes: &SparseCodes,
+    d: MatRef<'_, f64>,
+    y: Option<MatRef<'_, f64>>,
+    out: MatMut<'_, f64>,
+    par: Par,
+) {
+    let n = d.nrows();
+    let d = d.to_owned(); // contiguous atoms (the dictionary is small next to the batch)
+    let sign = if y.is_some() { -1.0 } else { 1.0 };
+    let run = |first: usize, mut chunk: MatMut<'_, f64>| {
+        for c in 0..chunk.ncols() {
+            let j = first + c;
+            let mut col = chunk.as_mut().col_mut(c);
+            match y {
+                Some(y) => col.copy_from(y.col(j)),
+                None => col.fill(0.0),
+            }
+            let (idx, val) = codes.col(j);
+            let col = col
+                .try_as_col_major_mut()
+                .expect("owned columns are contiguous")
+                .as_slice_mut();
+            for (&i, &v) in idx.iter().zip(val) {
+                let a = &d.col_as_slice(i)[..n];
+                for (c, &av) in col.iter_mut().zip(a) {
+                    *c += sign * v * av;
+                }
+            }
+        }
+    };
+    if par.degree() <= 1 || codes.ncols() <= CHUNK {
+        run(0, out);
+    } else {
+        out.par_col_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| run(c * CHUNK, chunk));
+    }
+}
+
 /// Row-wise view of [`SparseCodes`]: which signals use each atom.
 #[derive(Debug, Clone)]
 pub(crate) struct AtomIndex {
@@ -200,7 +131,7 @@ pub(crate) struct AtomIndex {
 }
 
 impl AtomIndex {
-    /// Signals using atom `i` and the positions of their coefficients in `SparseCodes::val`.
+    /// Signals using atom `i` and the positions of their coefficients in `SparseCodes::values`.
     pub fn atom(&self, i: usize) -> (&[usize], &[usize]) {
         let r = self.ptr[i]..self.ptr[i + 1];
         (&self.sig[r.clone()], &self.pos[r])
@@ -218,11 +149,18 @@ pub(crate) fn code_stage(
     prev: Option<&SparseCodes>,
 ) -> crate::Result<SparseCodes> {
     let dict = sparse_core::Dictionary::from_matrix(d.as_ref())?;
-    let res = opts.coder.solve(&dict, y, opts.par)?;
-    // A custom coder is trusted for nothing but its codes.
-    sparse_core::check::shape("codes", res.codes.as_ref(), d.ncols(), y.ncols())?;
-    sparse_core::check::finite("codes", res.codes.as_ref())?;
-    let new = SparseCodes::from_dense(res.codes.as_ref());
+    // Coded in blocks so that only one block's codes are ever dense.
+    let mut new = SparseCodes::new(d.ncols());
+    let mut first = 0;
+    while first < y.ncols() {
+        let w = CODE_BLOCK.min(y.ncols() - first);
+        let res = opts.coder.solve(&dict, y.subcols(first, w), opts.par)?;
+        // A custom coder is trusted for nothing but its codes.
+        sparse_core::check::shape("codes", res.codes.as_ref(), d.ncols(), w)?;
+        sparse_core::check::finite("codes", res.codes.as_ref())?;
+        new.push_dense(res.codes.as_ref())?;
+        first += w;
+    }
     let Some(old) = prev.filter(|_| opts.keep_better_codes) else {
         return Ok(new);
     };
@@ -232,7 +170,7 @@ pub(crate) fn code_stage(
         .map(|j| old_err[j] < new_err[j] && old.col(j).0.len() <= new.col(j).0.len())
         .collect();
     if keep.iter().any(|&k| k) {
-        Ok(SparseCodes::select(old, &new, &keep))
+        Ok(SparseCodes::select(old, &new, &keep)?)
     } else {
         Ok(new)
     }

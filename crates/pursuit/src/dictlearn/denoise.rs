@@ -7,7 +7,7 @@ use rand::seq::index::sample;
 use sparse_core::io::patches::PatchGrid;
 use sparse_core::{check, generate, Dictionary};
 
-use super::codes::SparseCodes;
+use super::codes::{CodesExt, SparseCodes};
 use super::{AtomUpdate, InitDict, IterationReport, Ksvd, LearnOptions, LearnedDictionary};
 use crate::error::{invalid, Result};
 use crate::{BatchOmp, Stop};
@@ -369,7 +369,9 @@ impl Denoiser {
                 let k = first + c;
                 let (r0, c0) = grid.origin(k);
                 let mean = means[k];
-                let w = self.aggregation.weight(codes.ptr[c + 1] - codes.ptr[c]);
+                let w = self
+                    .aggregation
+                    .weight(codes.indptr()[c + 1] - codes.indptr()[c]);
                 for (e, &v) in rec.col_as_slice(c).iter().enumerate() {
                     let (i, j) = (r0 + e % ph, c0 + e / ph);
                     sum[(i, j)] += w * (v + mean);

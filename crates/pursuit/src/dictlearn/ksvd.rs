@@ -8,7 +8,7 @@ use faer::{Mat, MatRef, Par};
 use rand::seq::SliceRandom;
 use sparse_core::{generate, Dictionary};
 
-use super::codes::{clear_dict, code_stage, col_sq_norms, Replacer, SparseCodes};
+use super::codes::{clear_dict, code_stage, col_sq_norms, CodesExt, Replacer, SparseCodes};
 use super::{learn_option_setters, IterationReport, LearnOptions, LearnedDictionary};
 use crate::error::Result;
 use crate::Stop;
@@ -113,10 +113,10 @@ impl Ksvd {
                 }
                 match self.update {
                     AtomUpdate::Exact => {
-                        exact_update(&mut d, j, &mut r, sigs, pos, &mut codes.val, &mut buf)?
+                        exact_update(&mut d, j, &mut r, sigs, pos, codes.values_mut(), &mut buf)?
                     }
                     AtomUpdate::Approximate => {
-                        approximate_update(&mut d, j, &mut r, sigs, pos, &mut codes.val)
+                        approximate_update(&mut d, j, &mut r, sigs, pos, codes.values_mut())
                     }
                 }
             }
@@ -137,7 +137,7 @@ impl Ksvd {
         }
         Ok(LearnedDictionary {
             dictionary: Dictionary::from_matrix(d.as_ref())?,
-            codes: codes.to_dense(),
+            codes,
             history,
         })
     }

@@ -56,7 +56,7 @@ use faer::{Mat, MatRef, Par};
 use rand::seq::index::sample;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use sparse_core::{check, Dictionary};
+use sparse_core::{check, Dictionary, SparseCodes};
 
 use crate::error::{invalid, Result};
 use crate::{BatchOmp, Solution, Solve, SparseCoder, Stop};
@@ -349,8 +349,10 @@ pub struct IterationReport {
 pub struct LearnedDictionary {
     /// The learned dictionary.
     pub dictionary: Dictionary,
-    /// Codes of the training signals over [`dictionary`](Self::dictionary) (`n_atoms x N`).
-    pub codes: Mat<f64>,
+    /// Codes of the training signals over [`dictionary`](Self::dictionary) (`n_atoms x N`),
+    /// column-compressed (`codes.to_dense()` for a matrix): the learners never hold the dense
+    /// codes of the whole training set.
+    pub codes: SparseCodes,
     /// One report per iteration.
     pub history: Vec<IterationReport>,
 }

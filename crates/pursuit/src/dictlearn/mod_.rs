@@ -4,7 +4,7 @@ use faer::linalg::solvers::Solve as _;
 use faer::{Mat, MatRef, Side};
 use sparse_core::{generate, Dictionary};
 
-use super::codes::{clear_dict, code_stage, col_sq_norms, Replacer, SparseCodes};
+use super::codes::{clear_dict, code_stage, col_sq_norms, CodesExt, Replacer, SparseCodes};
 use super::{learn_option_setters, IterationReport, LearnOptions, LearnedDictionary};
 use crate::error::Result;
 use crate::Stop;
@@ -79,7 +79,7 @@ impl Mod {
         }
         Ok(LearnedDictionary {
             dictionary: Dictionary::from_matrix(d.as_ref())?,
-            codes: codes.to_dense(),
+            codes,
             history,
         })
     }
@@ -147,7 +147,8 @@ fn least_squares_update(
             scales[i] = 0.0;
         }
     }
-    for (v, &i) in codes.val.iter_mut().zip(&codes.idx) {
+    let (idx, val) = codes.indices_values_mut();
+    for (v, &i) in val.iter_mut().zip(idx) {
         *v *= scales[i];
     }
     Ok(())

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use sparse_core::{check, generate, Dictionary};
 
-use super::codes::{col_sq_norms, Replacer, SparseCodes};
+use super::codes::{col_sq_norms, CodesExt, Replacer, SparseCodes};
 use super::{learn_option_setters, IterationReport, LearnOptions, LearnedDictionary};
 use crate::error::{invalid, Result};
 use crate::Stop;
@@ -284,11 +284,7 @@ impl OnlineDictLearning {
             .as_ref()
             .ok_or_else(|| invalid("y", "no mini-batch", "at least one signal to learn from"))?;
         let dictionary = Dictionary::from_matrix(d.as_ref())?;
-        let codes = self
-            .options
-            .coder
-            .solve(&dictionary, y, self.options.par)?
-            .codes;
+        let codes = super::codes::code_stage(&self.options, d, y, None)?;
         Ok(LearnedDictionary {
             dictionary,
             codes,
