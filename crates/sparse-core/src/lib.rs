@@ -38,7 +38,7 @@ pub mod norms;
 pub mod operator;
 pub mod shrink;
 
-pub use dictionary::{welch_bound, Dictionary};
+pub use dictionary::{coherence_bound, welch_bound, Dictionary};
 pub use error::{check, Error, Result};
 pub use generate::{Noise, Signals};
 pub use norms::{CodeOrder, ConvLayout};
