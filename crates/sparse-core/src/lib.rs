@@ -37,6 +37,7 @@ pub mod metrics;
 pub mod norms;
 pub mod operator;
 pub mod shrink;
+pub mod simd;
 
 pub use dictionary::{coherence_bound, welch_bound, Dictionary};
 pub use error::{check, Error, Result};

@@ -119,19 +119,6 @@ pub(crate) fn finish(
     }
 }
 
-/// Whether the running CPU has AVX2 and FMA, so kernels compiled for them may run.
-#[inline]
-pub(crate) fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// A lower-triangular Cholesky factor `L` of the Gram block of the selected atoms, grown one
 /// row at a time (`G_SS = L L^T`), stored row-major in a `cap x cap` buffer.
 ///
