@@ -388,6 +388,7 @@ fn batch_omp_dispatch(
 /// Batch-OMP for one signal with the AVX2 + FMA kernels of [`super::simd`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn batch_omp_avx2(
     _: Avx2Fma,
     s: &mut OmpScratch,

@@ -83,6 +83,7 @@ pub(crate) fn ormp_one(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn ormp_avx2(
     _: Avx2Fma,
     s: &mut OrmpScratch,
