@@ -6,7 +6,7 @@
 //! `gamma_hat` is thresholding (the forward pass) or basis pursuit. The attack is the
 //! gradient-sign (FGSM) direction of the classifier's score at the clean signal, scaled to an
 //! l2 norm `eps`; [`min_flip`] finds the smallest `eps` along it that flips the label. The theorem
-//! for basis pursuit (1 layer, fully connected): if `||gamma||_0 <= (1 + 1/mu(D)) / 3`, the class
+//! for basis pursuit (1 layer, fully connected): if `||gamma||_0 < (1 + 1/mu(D)) / 3`, the class
 //! margin is `O_B = |w^T gamma| > 0` and `||v||_2 <= eps <= O_B / (7.5 ||gamma||_0 ||w||_2)`
 //! (with `lambda = 4 eps`), the label cannot change: [`bp_margin_bound`].
 
@@ -147,12 +147,48 @@ pub fn min_flip(
     Ok(Some(hi))
 }
 
-/// The certified radius of basis pursuit (Romano et al., Theorem for one fully connected layer):
-/// `O_B / (7.5 ||gamma||_0 ||w||_2)`, valid when `||gamma||_0 <= (1 + 1/mu) / 3` (`None`
-/// otherwise) and BP uses `lambda = 4 eps`.
-pub fn bp_margin_bound(margin: f64, nnz: usize, w_norm: f64, mu: f64) -> Option<f64> {
-    if nnz == 0 || margin <= 0.0 || w_norm <= 0.0 || (nnz as f64) > (1.0 + 1.0 / mu) / 3.0 {
-        return None;
+/// The adversarial-margin theorem of basis pursuit evaluated on measured quantities: see
+/// [`bp_margin`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BpMargin {
+    /// The sparsity bound `(1 + 1/mu(D)) / 3` that `||gamma||_0` must stay strictly below.
+    pub sparsity_bound: f64,
+    /// The certified radius `O_B / (7.5 ||gamma||_0 ||w||_2)` (`inf` when the denominator is 0).
+    pub radius: f64,
+    /// Whether the theorem applies: `||gamma||_0 < sparsity_bound` and `O_B > 0`.
+    pub holds: bool,
+}
+
+/// The adversarial-margin bound of basis pursuit (Romano, Aberdam, Sulam & Elad 2019/2020,
+/// the theorem for one fully connected layer and a linear classifier `sign(w^T gamma)`): for
+/// `x = D gamma + v` with `||v||_2 <= eps`, `||gamma||_0 = k < (1 + 1/mu(D)) / 3` (the strict
+/// form, the conservative reading of the slide's `<=`) and a positive margin
+/// `O_B = |w^T gamma| > 0`, BP with `lambda = 4 eps` keeps the label whenever
+///
+/// `eps <= O_B / (7.5 k ||w||_2)`.
+///
+/// This is the one implementation of the formula: [`bp_margin_bound`] and the certificate
+/// `theory::multilayer::adversarial_margin` both call it. Inputs are taken as given (no
+/// validation; the certificate validates them).
+pub fn bp_margin(margin: f64, k: f64, w_norm: f64, mu: f64) -> BpMargin {
+    let sparsity_bound = sparse_core::coherence_bound(mu, 3.0);
+    let denom = 7.5 * k * w_norm;
+    let radius = if denom > 0.0 {
+        margin / denom
+    } else {
+        f64::INFINITY
+    };
+    BpMargin {
+        sparsity_bound,
+        radius,
+        holds: k < sparsity_bound && margin > 0.0,
     }
-    Some(margin / (7.5 * nnz as f64 * w_norm))
+}
+
+/// The certified radius of basis pursuit, [`bp_margin`]'s `O_B / (7.5 ||gamma||_0 ||w||_2)`,
+/// when the theorem applies (`||gamma||_0 < (1 + 1/mu) / 3`, `O_B > 0`) and the radius is
+/// finite (`nnz > 0`, `w_norm > 0`); `None` otherwise. BP must use `lambda = 4 eps`.
+pub fn bp_margin_bound(margin: f64, nnz: usize, w_norm: f64, mu: f64) -> Option<f64> {
+    let b = bp_margin(margin, nnz as f64, w_norm, mu);
+    (nnz > 0 && w_norm > 0.0 && b.holds).then_some(b.radius)
 }

@@ -49,31 +49,8 @@ pub enum Error {
 /// Result alias for `mlcsc`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Shorthand for an `InvalidParameter` error.
-pub(crate) fn invalid(
-    name: &'static str,
-    value: impl ToString,
-    expected: impl Into<String>,
-) -> Error {
-    Error::Core(sparse_core::Error::InvalidParameter {
-        name,
-        value: value.to_string(),
-        expected: expected.into(),
-    })
-}
-
-/// Shorthand for a `ShapeMismatch` error.
-pub(crate) fn mismatch(
-    argument: &'static str,
-    expected: impl Into<String>,
-    found: impl Into<String>,
-) -> Error {
-    Error::Core(sparse_core::Error::ShapeMismatch {
-        argument,
-        expected: expected.into(),
-        found: found.into(),
-    })
-}
+/// The shared builders of "argument X: expected Y" errors (they convert into [`Error`]).
+pub(crate) use sparse_core::error::{invalid, shape_mismatch as mismatch};
 
 /// Shorthand for a `File` error.
 pub(crate) fn file_err(path: &std::path::Path, message: impl ToString) -> Error {

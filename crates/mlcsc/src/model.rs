@@ -10,7 +10,7 @@ use sparse_core::{check, Composed, Dictionary, LinearOperator};
 
 use csc::{ConvDictionary, Grid};
 
-use crate::error::{file_err, invalid, Result};
+use crate::error::{file_err, invalid, Error, Result};
 pub use crate::layer::MAX_EXPLICIT_ENTRIES;
 use crate::layer::{explicit, normalized_coherence, Layer};
 
@@ -205,8 +205,9 @@ impl MlModel {
 
     /// A model from [`to_json`](Self::to_json) output. Every layer is validated again.
     pub fn from_json(json: &str) -> Result<Self> {
-        let file: ModelFile = serde_json::from_str(json)
-            .map_err(|e| invalid("json", "the given text", format!("an mlcsc model ({e})")))?;
+        let file: ModelFile = serde_json::from_str(json).map_err(|e| {
+            invalid::<Error>("json", "the given text", format!("an mlcsc model ({e})"))
+        })?;
         Self::try_from(file)
     }
 
@@ -324,7 +325,7 @@ impl LayerFile {
     fn into_layer(self) -> Result<Layer> {
         let check_len = |len: usize, r: usize, c: usize| {
             if len != r.saturating_mul(c) {
-                return Err(crate::error::mismatch(
+                return Err(crate::error::mismatch::<Error>(
                     "data",
                     format!("{} entries ({r} x {c})", r.saturating_mul(c)),
                     format!("{len} entries"),

@@ -21,15 +21,5 @@ pub enum Error {
 /// Result alias for `pursuit`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Shorthand for an `InvalidParameter` error.
-pub(crate) fn invalid(
-    name: &'static str,
-    value: impl ToString,
-    expected: impl Into<String>,
-) -> Error {
-    Error::Core(sparse_core::Error::InvalidParameter {
-        name,
-        value: value.to_string(),
-        expected: expected.into(),
-    })
-}
+/// The shared builders of "argument X: expected Y" errors (they convert into [`Error`]).
+pub(crate) use sparse_core::error::{invalid, shape_mismatch};

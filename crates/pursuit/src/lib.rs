@@ -33,6 +33,7 @@ pub mod error;
 pub mod greedy;
 pub mod lasso;
 pub mod learned;
+pub mod optim;
 pub mod result;
 
 pub use error::{Error, Result};

@@ -463,7 +463,11 @@ mod tests {
         let keep: Vec<bool> = (0..7).map(|j| j % 2 == 0).collect();
         let s = SparseCodes::select(&a, &zero, &keep).unwrap().to_dense();
         for (j, &k) in keep.iter().enumerate() {
-            let expect = if k { x.col(j).to_owned() } else { faer::Col::zeros(5) };
+            let expect = if k {
+                x.col(j).to_owned()
+            } else {
+                faer::Col::zeros(5)
+            };
             assert_eq!(s.col(j).to_owned(), expect);
         }
         assert!(SparseCodes::select(&a, &zero, &keep[..3]).is_err());

@@ -302,3 +302,17 @@ impl LinearOperator for Mat<f64> {
         }
     }
 }
+
+/// The coherence sparsity bound `(1 + 1/mu) / c` (`inf` for `mu = 0`): the right side of every
+/// coherence-based sparsity condition `||a||_0 < (1 + 1/mu(D)) / c` of Sparseland and of the
+/// models built on it. `c = 2`: uniqueness and exact recovery by OMP and BP (Donoho & Elad 2003;
+/// Tropp 2004); `c = 3`: support recovery of noisy BP, layered BP and the adversarial margin of
+/// BP (Tropp 2006; Papyan, Romano & Elad 2017; Romano, Aberdam, Sulam & Elad 2019); `c = 4`:
+/// stability of BP (Donoho, Elad & Temlyakov 2006).
+pub fn coherence_bound(mu: f64, c: f64) -> f64 {
+    if mu == 0.0 {
+        f64::INFINITY
+    } else {
+        (1.0 + 1.0 / mu) / c
+    }
+}

@@ -81,6 +81,37 @@ pub enum Error {
 /// Result alias for `sparse-core`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An [`Error::InvalidParameter`]: parameter `name` has `value`, `expected` says what was
+/// expected (`"a finite number > 0"`). Generic over the error type so that every crate of the
+/// workspace builds its own `Error` (which converts from this one) with the same words.
+pub fn invalid<E: From<Error>>(
+    name: &'static str,
+    value: impl ToString,
+    expected: impl Into<String>,
+) -> E {
+    Error::InvalidParameter {
+        name,
+        value: value.to_string(),
+        expected: expected.into(),
+    }
+    .into()
+}
+
+/// An [`Error::ShapeMismatch`]: `argument` should have `expected` (in words: `"64 x 10"`,
+/// `"3 values (one per layer)"`) but has `found`. Generic over the error type, as [`invalid`].
+pub fn shape_mismatch<E: From<Error>>(
+    argument: &'static str,
+    expected: impl Into<String>,
+    found: impl Into<String>,
+) -> E {
+    Error::ShapeMismatch {
+        argument,
+        expected: expected.into(),
+        found: found.into(),
+    }
+    .into()
+}
+
 /// Input checks shared by all crates of the workspace.
 pub mod check {
     use super::*;

@@ -41,10 +41,11 @@ pub mod metrics;
 pub mod norms;
 pub mod operator;
 pub mod shrink;
+pub mod simd;
 pub mod solve;
 
 pub use codes::{Sparse, SparseCodes};
-pub use dictionary::{welch_bound, Dictionary};
+pub use dictionary::{coherence_bound, welch_bound, Dictionary};
 pub use error::{check, Error, Result};
 pub use generate::{Noise, Signals};
 pub use norms::{CodeOrder, ConvLayout};

@@ -18,35 +18,34 @@ use crate::error::{invalid, non_negative, Result};
 /// ML-ISTA iterates reach `F(g^{k+1}) - F_opt <= eta eps + (beta + kappa t) mu` once
 /// `||g^{k+1} - g^k||_2 <= t eps`.
 ///
-/// The certificate compares `lhs = max(mu ||D1||_2^2, 3 t ||D2||_2 / (4 mu))` with `rhs = 1`
-/// (both conditions at once); `holds` also requires `mu > 0` and `t > 0`. Spectral norms can be
-/// computed with [`crate::spectral_norm`].
+/// The certificate compares `lhs = max(mu / mu_max, t / t_max)` (that is,
+/// `max(mu ||D1||_2^2, 3 t ||D2||_2 / (4 mu))`) with `rhs = 1` (both conditions at once);
+/// `holds` also requires `mu > 0` and `t > 0`. Spectral norms can be computed with
+/// [`crate::spectral_norm`]. The condition is evaluated by [`mlcsc::StepConditions`] (the one
+/// implementation, which ML-ISTA checks at run time for any depth).
 pub fn ml_ista_steps(mu: f64, t: f64, d1_norm: f64, d2_norm: f64) -> Result<Certificate> {
     let mu = non_negative("mu", mu)?;
     let t = non_negative("t", t)?;
     let n1 = non_negative("d1_norm", d1_norm)?;
     let n2 = non_negative("d2_norm", d2_norm)?;
-    let inner = mu * n1 * n1;
-    let outer = if mu > 0.0 {
-        3.0 * t * n2 / (4.0 * mu)
-    } else {
-        f64::INFINITY
-    };
+    let sc = mlcsc::StepConditions::from_lipschitz(&[mu, t], &[n1 * n1, n2 * n2]);
+    let lhs = sc.ratios().into_iter().fold(0.0, f64::max);
     Ok(Certificate::new(
         "ML-ISTA step sizes",
         "Sulam, Aberdam, Beck & Elad 2019",
         "mu in (0, 1/||D1||_2^2), t in (0, 4 mu / (3 ||D2||_2)): max(mu ||D1||^2, 3 t ||D2|| / (4 mu)) < 1",
         Relation::Less,
-        inner.max(outer),
+        lhs,
         1.0,
-        mu > 0.0 && t > 0.0,
+        sc.all_hold(),
         "ML-ISTA converges: F(g^{k+1}) - F_opt <= eta eps + (beta + kappa t) mu",
         None,
     ))
 }
 
 /// The largest admissible ML-ISTA steps: `mu_max = 1 / ||D1||_2^2` and, for a chosen `mu`,
-/// `t_max = 4 mu / (3 ||D2||_2)` (both open bounds). Errors on norms that are not `> 0`.
+/// `t_max = 4 mu / (3 ||D2||_2)` (both open bounds), as [`mlcsc::StepConditions`] computes
+/// them. Errors on norms that are not `> 0`.
 pub fn ml_ista_step_bounds(mu: f64, d1_norm: f64, d2_norm: f64) -> Result<(f64, f64)> {
     for (name, v) in [("d1_norm", d1_norm), ("d2_norm", d2_norm)] {
         if !(v.is_finite() && v > 0.0) {
@@ -54,7 +53,9 @@ pub fn ml_ista_step_bounds(mu: f64, d1_norm: f64, d2_norm: f64) -> Result<(f64, 
         }
     }
     let mu = non_negative("mu", mu)?;
-    Ok((1.0 / (d1_norm * d1_norm), 4.0 * mu / (3.0 * d2_norm)))
+    let sc =
+        mlcsc::StepConditions::from_lipschitz(&[mu, 0.0], &[d1_norm * d1_norm, d2_norm * d2_norm]);
+    Ok((sc.upper[0], sc.upper[1]))
 }
 
 /// The FacNet acceleration condition (Moreau & Bruna 2017, corollary on generic dictionaries):

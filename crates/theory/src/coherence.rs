@@ -62,12 +62,11 @@ pub fn effective_product(layers: &[MatRef<'_, f64>]) -> Result<Mat<f64>> {
     for (i, l) in layers.iter().enumerate().skip(1) {
         check::finite("layers", *l)?;
         if l.nrows() != prod.ncols() {
-            return Err(sparse_core::Error::ShapeMismatch {
-                argument: "layers",
-                expected: format!("layer {i} with {} rows", prod.ncols()),
-                found: format!("{} x {}", l.nrows(), l.ncols()),
-            }
-            .into());
+            return Err(crate::error::shape_mismatch(
+                "layers",
+                format!("layer {i} with {} rows", prod.ncols()),
+                format!("{} x {}", l.nrows(), l.ncols()),
+            ));
         }
         guard("effective dictionary", prod.nrows(), l.ncols())?;
         let mut next = Mat::<f64>::zeros(prod.nrows(), l.ncols());

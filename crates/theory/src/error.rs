@@ -39,18 +39,8 @@ pub enum Error {
 /// Result alias for `theory`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// An `InvalidParameter` error naming `name`.
-pub(crate) fn invalid(
-    name: &'static str,
-    value: impl ToString,
-    expected: impl Into<String>,
-) -> Error {
-    Error::Core(sparse_core::Error::InvalidParameter {
-        name,
-        value: value.to_string(),
-        expected: expected.into(),
-    })
-}
+/// The shared builders of "argument X: expected Y" errors (they convert into [`Error`]).
+pub(crate) use sparse_core::error::{invalid, shape_mismatch};
 
 /// A mutual coherence: finite and in `[0, 1]`.
 pub(crate) fn mu(name: &'static str, v: f64) -> Result<f64> {
@@ -72,11 +62,8 @@ pub(crate) fn sparsity(name: &'static str, v: f64) -> Result<f64> {
 
 /// A noise level, norm or magnitude: finite and `>= 0`.
 pub(crate) fn non_negative(name: &'static str, v: f64) -> Result<f64> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(invalid(name, v, "a finite number >= 0"))
-    }
+    sparse_core::check::non_negative(name, v)?;
+    Ok(v)
 }
 
 /// A finite number (of either sign).

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use crate::certificate::{Certificate, Relation};
-use crate::error::{invalid, mu as check_mu, non_negative, sparsity, Result};
+use crate::error::{invalid, mu as check_mu, non_negative, shape_mismatch, sparsity, Result};
 use crate::sparseland::coherence_bound;
 
 const PRE: &str = "Papyan, Romano & Elad 2017";
@@ -210,21 +210,20 @@ pub fn projection_stability(
 ) -> Result<Vec<Certificate>> {
     non_empty(mu_effective.len())?;
     if sparsities.len() != mu_effective.len() {
-        return Err(sparse_core::Error::ShapeMismatch {
-            argument: "sparsities",
-            expected: format!(
+        return Err(shape_mismatch(
+            "sparsities",
+            format!(
                 "{} values (one per layer, as mu_effective)",
                 mu_effective.len()
             ),
-            found: format!("{} values", sparsities.len()),
-        }
-        .into());
+            format!("{} values", sparsities.len()),
+        ));
     }
     let e0 = non_negative("e0", e0)?;
     let mut out = Vec::with_capacity(mu_effective.len());
     for (i, (&mu, &s)) in mu_effective.iter().zip(sparsities).enumerate() {
         let (mu, s) = (check_mu("mu_effective", mu)?, sparsity("sparsities", s)?);
-        let denom = 1.0 - (2.0 * s - 1.0) * mu;
+        let bound = projection_error_bound(e0, s, 1.0, mu);
         out.push(Certificate::new(
             format!("ML-CSC projection, layer {}", i + 1),
             "Sulam, Papyan, Romano & Elad 2018",
@@ -232,12 +231,28 @@ pub fn projection_stability(
             Relation::Less,
             s,
             coherence_bound(mu, 2.0),
-            denom > 0.0,
+            bound.is_some(),
             "||G_i - G_hat_i||_2^2 <= 4 E0^2 / (1 - (2 ||G_i||_{0,inf} - 1) mu(D^(i)))",
-            Some(4.0 * e0 * e0 / denom),
+            bound,
         ));
     }
     Ok(out)
+}
+
+/// The error bound of the ML-CSC projection (Sulam, Papyan, Romano & Elad 2018, Theorem 6), in
+/// the form its proof gives before normalising the atoms: the Gershgorin step bounds
+/// `||D^(i) delta||_2^2 >= (min_j ||a_j||_2^2 - (2 s - 1) max_{j != k} |<a_j, a_k>|) ||delta||_2^2`
+/// for `delta` with at most `2 s` non-zeros, so
+///
+/// `||G_i - G_hat_i||_2^2 <= 4 E0^2 / (min_norm2 - (2 s - 1) max_inner)`,
+///
+/// `None` when the denominator is not positive. With unit-norm atoms (`min_norm2 = 1`,
+/// `max_inner = mu(D^(i))`) this is [`projection_stability`]'s bound, which calls it; the
+/// general form serves effective dictionaries `D1 ... Di` whose atoms are not normalised.
+/// Inputs are taken as given (no validation).
+pub fn projection_error_bound(e0: f64, s: f64, min_norm2: f64, max_inner: f64) -> Option<f64> {
+    let denom = min_norm2 - (2.0 * s - 1.0) * max_inner;
+    (denom > 0.0).then(|| 4.0 * e0 * e0 / denom)
 }
 
 /// The adversarial-margin bound (Romano, Aberdam, Sulam & Elad 2019; one layer, a linear
@@ -249,7 +264,8 @@ pub fn projection_stability(
 /// `eps <= O_B / (7.5 ||g||_0 ||w||_2)`.
 ///
 /// `lhs` is `eps`, `rhs` the largest admissible perturbation; `holds` also requires the
-/// sparsity condition and `O_B > 0`.
+/// sparsity condition and `O_B > 0`. The formula is [`mlcsc::adversarial::bp_margin`]'s (the one
+/// implementation, which `mlcsc` needs at run time); this adds validation and the certificate.
 pub fn adversarial_margin(
     mu: f64,
     k: f64,
@@ -261,21 +277,15 @@ pub fn adversarial_margin(
     let w_norm = non_negative("w_norm", w_norm)?;
     let margin = crate::error::finite("margin", margin)?;
     let eps = non_negative("eps", eps)?;
-    let denom = 7.5 * k * w_norm;
-    let rhs = if denom > 0.0 {
-        margin / denom
-    } else {
-        f64::INFINITY
-    };
-    let sparse_ok = k < coherence_bound(mu, 3.0);
+    let b = mlcsc::adversarial::bp_margin(margin, k, w_norm, mu);
     Ok(Certificate::new(
         "adversarial robustness",
         "Romano, Aberdam, Sulam & Elad 2019",
         "eps <= O_B / (7.5 ||g||_0 ||w||_2), ||g||_0 < (1 + 1/mu) / 3, O_B > 0",
         Relation::LessEq,
         eps,
-        rhs,
-        sparse_ok && margin > 0.0,
+        b.radius,
+        b.holds,
         "the BP representation keeps the label: sign(w^T g_hat) = sign(w^T g)",
         None,
     ))

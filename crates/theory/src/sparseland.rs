@@ -9,14 +9,8 @@ use crate::certificate::{Certificate, Relation};
 use crate::coherence::Babel;
 use crate::error::{mu as check_mu, non_negative, sparsity, Result};
 
-/// `(1 + 1/mu) / c`, `inf` for `mu = 0`.
-pub(crate) fn coherence_bound(mu: f64, c: f64) -> f64 {
-    if mu == 0.0 {
-        f64::INFINITY
-    } else {
-        (1.0 + 1.0 / mu) / c
-    }
-}
+/// `(1 + 1/mu) / c`, `inf` for `mu = 0` (the one definition, in `sparse-core`).
+pub(crate) use sparse_core::coherence_bound;
 
 /// Uniqueness by the spark: if `||a||_0 < spark(D) / 2`, `a` is the unique sparsest
 /// representation of `D a` (Donoho & Elad 2003; Gorodnitsky & Rao 1997).

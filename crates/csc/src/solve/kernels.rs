@@ -1,6 +1,12 @@
 //! The element-wise kernels of the Fourier-domain pursuits, written so that LLVM vectorises
 //! them (independent accumulator lanes, no early exits) and compiled twice on x86-64: for the
-//! baseline target and with AVX2 + FMA, picked at run time.
+//! baseline target and with AVX2 + FMA, picked at run time by the workspace's one dispatch,
+//! [`sparse_core::simd`] (an [`Avx2Fma`] token proves the CPU features; `SPARSELAND_PORTABLE=1`
+//! forces the portable build). No kernel here uses FMA intrinsics and Rust never contracts
+//! `a * b + c` on its own, so both builds compute bit-identical results (checked in the tests
+//! below and in `tests/simd_dispatch.rs`).
+
+use sparse_core::simd::Avx2Fma;
 
 use super::{MapWeights, Sums};
 use crate::fft::C64;
@@ -8,28 +14,37 @@ use crate::fft::C64;
 /// Lanes of the vectorised reductions.
 const L: usize = 4;
 
-/// Defines `pub(crate) fn $name(args) -> ret` dispatching to an AVX2 + FMA build of the
-/// `#[inline(always)]` body `$imp` when the CPU has them.
+/// Defines `pub(crate) fn $name(args) -> ret`, which runs `$with(Avx2Fma::detect(), args)`,
+/// and `pub(crate) fn $with(simd: Option<Avx2Fma>, args) -> ret`, which runs an AVX2 + FMA
+/// build of the `#[inline(always)]` body `$imp` when given the token, the portable build
+/// otherwise (safe for every argument: the token proves the features).
 macro_rules! dispatch {
-    ($(#[$meta:meta])* fn $name:ident / $avx:ident = $imp:ident ($($arg:ident : $ty:ty),*) -> $ret:ty) => {
+    ($(#[$meta:meta])* fn $name:ident / $with:ident / $avx:ident = $imp:ident ($($arg:ident : $ty:ty),*) -> $ret:ty) => {
         $(#[$meta])*
         #[inline]
         pub(crate) fn $name($($arg: $ty),*) -> $ret {
+            $with(Avx2Fma::detect(), $($arg),*)
+        }
+
+        $(#[$meta])*
+        ///
+        /// With `Some(token)`, the AVX2 + FMA build; with `None`, the portable one.
+        #[inline]
+        pub(crate) fn $with(simd: Option<Avx2Fma>, $($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: the CPU supports the features `$avx` is compiled for.
-                    return unsafe { $avx($($arg),*) };
-                }
+            if let Some(token) = simd {
+                // SAFETY: the token proves that the CPU supports AVX2 and FMA.
+                return unsafe { $avx(token, $($arg),*) };
             }
+            let _ = simd;
             $imp($($arg),*)
         }
 
+        /// # Safety
+        /// The CPU must support AVX2 and FMA (the token is the proof).
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn $avx($($arg: $ty),*) -> $ret {
+        unsafe fn $avx(_: Avx2Fma, $($arg: $ty),*) -> $ret {
             $imp($($arg),*)
         }
     };
@@ -37,7 +52,7 @@ macro_rules! dispatch {
 
 dispatch! {
     /// `acc += d * b` (complex, element-wise).
-    fn mul_acc / mul_acc_avx2 = mul_acc_imp(acc: &mut [C64], d: &[C64], b: &[C64]) -> ()
+    fn mul_acc / mul_acc_with / mul_acc_avx2 = mul_acc_imp(acc: &mut [C64], d: &[C64], b: &[C64]) -> ()
 }
 
 #[inline(always)]
@@ -50,7 +65,7 @@ fn mul_acc_imp(acc: &mut [C64], d: &[C64], b: &[C64]) {
 
 dispatch! {
     /// `b = s b + conj(d) e` (complex, element-wise).
-    fn scale_conj_mul_add / scale_conj_mul_add_avx2 =
+    fn scale_conj_mul_add / scale_conj_mul_add_with / scale_conj_mul_add_avx2 =
         scale_conj_mul_add_imp(b: &mut [C64], s: f64, d: &[C64], e: &[C64]) -> ()
 }
 
@@ -66,7 +81,7 @@ fn scale_conj_mul_add_imp(b: &mut [C64], s: f64, d: &[C64], e: &[C64]) {
 
 dispatch! {
     /// `acc += conj(d) e` (complex, element-wise).
-    fn conj_mul_acc / conj_mul_acc_avx2 = conj_mul_acc_imp(acc: &mut [C64], d: &[C64], e: &[C64]) -> ()
+    fn conj_mul_acc / conj_mul_acc_with / conj_mul_acc_avx2 = conj_mul_acc_imp(acc: &mut [C64], d: &[C64], e: &[C64]) -> ()
 }
 
 #[inline(always)]
@@ -111,7 +126,7 @@ dispatch! {
     /// The fused element-wise ADMM update of one column: with `v = alpha x + (1 - alpha) z +
     /// u_scale u`, `z <- S_{t w}(v)`, `u <- v - z`. Returns `a = ||x - z||^2`,
     /// `b = ||z - z_prev||^2`, `c = ||x||^2`, `d = ||z||^2`, `e = ||u||^2`, `l1 = ||w . z||_1`.
-    fn admm_update / admm_update_avx2 = admm_update_imp(
+    fn admm_update / admm_update_with / admm_update_avx2 = admm_update_imp(
         x: &[f64], z: &mut [f64], u: &mut [f64], w: MapWeights<'_>, off: usize, p: AdmmStep
     ) -> Sums
 }
@@ -223,7 +238,7 @@ fn admm_group<const K: usize, const NONNEG: bool>(
 dispatch! {
     /// The FISTA proximal step on one column: `x <- S_{t w}(v)`. Returns
     /// `a = ||x_new - x_old||^2`, `b = ||x_new||^2`, `l1 = ||w . x_new||_1`.
-    fn fista_prox / fista_prox_avx2 = fista_prox_imp(
+    fn fista_prox / fista_prox_with / fista_prox_avx2 = fista_prox_imp(
         v: &[f64], x: &mut [f64], w: MapWeights<'_>, off: usize, t: f64, nonneg: bool
     ) -> Sums
 }
@@ -303,5 +318,105 @@ fn prox_group<const K: usize, const NONNEG: bool>(
         acc[1][l] += x1 * x1;
         acc[2][l] += w[l] * x1.abs();
         x[l] = x1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every kernel on both builds: the outputs agree bit for bit (on a CPU without AVX2 + FMA
+    //! only the portable build exists and the comparison is trivial).
+    use super::*;
+
+    /// Deterministic values in `[-1, 1)` with some exact zeros, for `n` entries.
+    fn vals(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                if i % 7 == 3 {
+                    0.0
+                } else {
+                    (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+                }
+            })
+            .collect()
+    }
+
+    fn cvals(n: usize, seed: u64) -> Vec<C64> {
+        let v = vals(2 * n, seed);
+        (0..n).map(|i| C64::new(v[2 * i], v[2 * i + 1])).collect()
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    fn cbits(v: &[C64]) -> Vec<(u64, u64)> {
+        v.iter().map(|x| (x.re.to_bits(), x.im.to_bits())).collect()
+    }
+
+    fn sums_bits(s: Sums) -> [u64; 6] {
+        [s.a, s.b, s.c, s.d, s.e, s.l1].map(f64::to_bits)
+    }
+
+    /// Both paths: the portable one, and the AVX2 + FMA one where the CPU has it.
+    fn paths() -> Vec<Option<Avx2Fma>> {
+        let mut p = vec![None];
+        p.extend(Avx2Fma::hardware().map(Some));
+        p
+    }
+
+    // Lengths covering the vector body and every tail length.
+    const LENS: [usize; 5] = [1, 4, 7, 33, 130];
+
+    #[test]
+    fn complex_kernels_agree_on_both_paths() {
+        for n in LENS {
+            let (d, b) = (cvals(n, 1), cvals(n, 2));
+            let run = |simd: Option<Avx2Fma>| {
+                let mut acc = cvals(n, 3);
+                mul_acc_with(simd, &mut acc, &d, &b);
+                let mut acc2 = cvals(n, 4);
+                conj_mul_acc_with(simd, &mut acc2, &d, &b);
+                let mut b2 = cvals(n, 5);
+                scale_conj_mul_add_with(simd, &mut b2, 0.37, &d, &b);
+                (cbits(&acc), cbits(&acc2), cbits(&b2))
+            };
+            let portable = run(None);
+            for p in paths() {
+                assert_eq!(run(p), portable, "n = {n}, {p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn admm_and_fista_updates_agree_on_both_paths() {
+        for n in LENS {
+            let x = vals(n, 6);
+            let wv: Vec<f64> = vals(n + 3, 7).iter().map(|v| v.abs()).collect();
+            for nonneg in [false, true] {
+                for w in [MapWeights::Const(0.8), MapWeights::Slice(&wv)] {
+                    let run = |simd: Option<Avx2Fma>| {
+                        let (mut z, mut u) = (vals(n, 8), vals(n, 9));
+                        let step = AdmmStep {
+                            alpha: 1.8,
+                            t: 0.2,
+                            u_scale: 0.9,
+                            nonneg,
+                        };
+                        let s1 = admm_update_with(simd, &x, &mut z, &mut u, w, 2, step);
+                        let mut xf = vals(n, 10);
+                        let s2 = fista_prox_with(simd, &x, &mut xf, w, 1, 0.3, nonneg);
+                        (bits(&z), bits(&u), sums_bits(s1), bits(&xf), sums_bits(s2))
+                    };
+                    let portable = run(None);
+                    for p in paths() {
+                        assert_eq!(run(p), portable, "n = {n}, nonneg {nonneg}, {p:?}");
+                    }
+                }
+            }
+        }
     }
 }

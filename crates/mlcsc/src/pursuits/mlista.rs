@@ -32,7 +32,14 @@ use crate::error::{invalid, Error, Result};
 use crate::model::MlModel;
 use sparse_core::solve::Solve;
 
-/// The step sizes of ML-ISTA / ML-FISTA and the conditions of the convergence theorem.
+/// The step sizes of ML-ISTA / ML-FISTA and the conditions of the convergence theorem
+/// (Sulam, Aberdam, Beck & Elad 2019, Theorem 3.1; see the module docs):
+///
+/// `t_1 in (0, 1 / ||D_1||_2^2)` and `t_i in (0, 4 t_{i-1} / (3 ||D_i||_2))` for `i >= 2`,
+///
+/// with `||.||_2` the spectral norm. This is the one implementation of the condition: the
+/// pursuits check it at run time and `theory::algorithms::ml_ista_steps` (the certificate) and
+/// `ml_ista_step_bounds` call [`StepConditions::from_lipschitz`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepConditions {
     /// The steps `t_1, ..., t_K` used.
@@ -53,7 +60,16 @@ impl StepConditions {
         let lipschitz: Vec<f64> = (1..=model.depth())
             .map(|i| model.lipschitz(i).unwrap_or(f64::NAN))
             .collect();
-        let upper: Vec<f64> = (0..steps.len())
+        Ok(Self::from_lipschitz(steps, &lipschitz))
+    }
+
+    /// The conditions of `steps` on layers with `lipschitz[i] = ||D_{i+1}||_2^2` (the formula
+    /// itself; no validation: non-finite or non-positive inputs give bounds that do not hold).
+    /// Only the first `min(steps.len(), lipschitz.len())` layers are kept.
+    pub fn from_lipschitz(steps: &[f64], lipschitz: &[f64]) -> Self {
+        let k = steps.len().min(lipschitz.len());
+        let (steps, lipschitz) = (&steps[..k], &lipschitz[..k]);
+        let upper: Vec<f64> = (0..k)
             .map(|i| {
                 if i == 0 {
                     1.0 / lipschitz[0]
@@ -67,12 +83,22 @@ impl StepConditions {
             .zip(&upper)
             .map(|(t, u)| *t > 0.0 && t < u)
             .collect();
-        Ok(Self {
+        Self {
             steps: steps.to_vec(),
-            lipschitz,
+            lipschitz: lipschitz.to_vec(),
             upper,
             holds,
-        })
+        }
+    }
+
+    /// `t_i / upper_i` per layer: the condition on layer `i` is `ratio_i < 1` (with `t_i > 0`);
+    /// `inf` where the bound is 0 (a zero previous step).
+    pub fn ratios(&self) -> Vec<f64> {
+        self.steps
+            .iter()
+            .zip(&self.upper)
+            .map(|(t, u)| if *u == 0.0 { f64::INFINITY } else { t / u })
+            .collect()
     }
 
     /// Whether every condition holds (the theorem applies).

@@ -4,6 +4,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
+use pursuit::optim::Adam;
 use rayon::prelude::*;
 use sparse_core::check;
 
@@ -249,7 +250,7 @@ impl LinearClassifier {
         let (classes, n) = (fitted.w.nrows(), fitted.w.ncols());
         let np = classes * (n + 1);
         let (mut m1, mut m2) = (vec![0.0; np], vec![0.0; np]);
-        let (b1, b2) = (0.9f64, 0.999f64);
+        let adam = Adam::default();
         let mut lr = self.learning_rate;
         let mut prev = f64::INFINITY;
         for t in 1..=self.iterations {
@@ -267,11 +268,9 @@ impl LinearClassifier {
                 }
             }
             g.extend_from_slice(&g0);
-            let (c1, c2) = (1.0 - b1.powi(t as i32), 1.0 - b2.powi(t as i32));
-            for (p, gp) in g.iter().enumerate() {
-                m1[p] = b1 * m1[p] + (1.0 - b1) * gp;
-                m2[p] = b2 * m2[p] + (1.0 - b2) * gp * gp;
-                let step = lr * (m1[p] / c1) / ((m2[p] / c2).sqrt() + 1e-8);
+            let s = adam.at(t as u64);
+            for (p, &gp) in g.iter().enumerate() {
+                let step = s.update(lr, &mut m1[p], &mut m2[p], gp);
                 if p < classes * n {
                     fitted.w[(p % classes, p / classes)] -= step;
                 } else {

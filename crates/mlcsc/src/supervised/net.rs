@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sparse_core::{check, LinearOperator};
 
 use super::engine::{Engine, Op, Plan, PlanLayer, Real, Work};
-use crate::error::{invalid, mismatch, Result};
+use crate::error::{invalid, mismatch, Error, Result};
 use crate::layer::Layer;
 use crate::model::MlModel;
 use crate::valid::{ValidConv, ValidGeometry};
@@ -386,7 +386,8 @@ impl UnfoldedNet {
         }
         let nl = self.dims[self.depth()];
         let bound = 1.0 / (nl as f64).sqrt();
-        let u = Uniform::new(-bound, bound).map_err(|e| invalid("init", e, "a valid range"))?;
+        let u = Uniform::new(-bound, bound)
+            .map_err(|e| invalid::<Error>("init", e, "a valid range"))?;
         for v in &mut out.params[self.w..] {
             *v = u.sample(&mut rng);
         }

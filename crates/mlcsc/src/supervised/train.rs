@@ -3,6 +3,7 @@
 //! epoch from a resumable [`TrainState`].
 
 use faer::{MatRef, Par};
+use pursuit::optim::Adam;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,8 @@ use crate::error::{invalid, mismatch, Result};
 /// The optimiser of a [`SupervisedTraining`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Optimizer {
-    /// Adam (Kingma & Ba 2015) with `beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`.
+    /// Adam (Kingma & Ba 2015) with `beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`: the
+    /// workspace's one [`pursuit::optim::Adam`] with its defaults.
     Adam,
     /// SGD with heavy-ball momentum and L2 weight decay, with PyTorch's conventions
     /// (`torch.optim.SGD`, dampening 0): `v <- momentum v + (g + weight_decay p)`,
@@ -330,7 +332,7 @@ impl SupervisedTraining {
         );
         order.shuffle(&mut rng);
         let (mut loss_sum, mut batches, mut correct) = (0.0, 0usize, 0usize);
-        let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8);
+        let adam = Adam::default();
         for chunk in order.chunks(self.batch_size) {
             let b = chunk.len();
             let pt: Vec<T> = p64.iter().map(|&v| T::of(v)).collect();
@@ -373,16 +375,7 @@ impl SupervisedTraining {
             batches += 1;
             state.steps += 1;
             match self.optimizer {
-                Optimizer::Adam => {
-                    let t = state.steps.min(i32::MAX as u64) as i32;
-                    let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
-                    for i in 0..np {
-                        let g = g64[i];
-                        m1[i] = beta1 * m1[i] + (1.0 - beta1) * g;
-                        m2[i] = beta2 * m2[i] + (1.0 - beta2) * g * g;
-                        p64[i] -= lr * (m1[i] / c1) / ((m2[i] / c2).sqrt() + eps);
-                    }
-                }
+                Optimizer::Adam => adam.step(state.steps, lr, &mut p64, &g64, &mut m1, &mut m2),
                 Optimizer::Sgd {
                     momentum,
                     weight_decay,

@@ -208,12 +208,11 @@ impl LearnOptions {
         match &self.init {
             InitDict::Given(d) => {
                 if d.signal_len() != n || d.n_atoms() != m {
-                    return Err(sparse_core::Error::ShapeMismatch {
-                        argument: "init",
-                        expected: format!("a {n} x {m} dictionary (signal length x n_atoms)"),
-                        found: format!("{} x {}", d.signal_len(), d.n_atoms()),
-                    }
-                    .into());
+                    return Err(crate::error::shape_mismatch(
+                        "init",
+                        format!("a {n} x {m} dictionary (signal length x n_atoms)"),
+                        format!("{} x {}", d.signal_len(), d.n_atoms()),
+                    ));
                 }
                 Ok(d.matrix().to_owned())
             }

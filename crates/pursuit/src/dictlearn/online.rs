@@ -10,7 +10,7 @@ use sparse_core::{check, generate, Dictionary};
 
 use super::codes::{col_sq_norms, CodesExt, Replacer, SparseCodes};
 use super::{learn_option_setters, IterationReport, LearnOptions, LearnedDictionary};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 use crate::Stop;
 
 /// The sufficient statistics of online dictionary learning: `A = sum x x^T` (`m x m`) and
@@ -279,10 +279,9 @@ impl OnlineDictLearning {
             observer(&report);
             history.push(report);
         }
-        let d = learner
-            .d
-            .as_ref()
-            .ok_or_else(|| invalid("y", "no mini-batch", "at least one signal to learn from"))?;
+        let d = learner.d.as_ref().ok_or_else(|| {
+            invalid::<Error>("y", "no mini-batch", "at least one signal to learn from")
+        })?;
         let dictionary = Dictionary::from_matrix(d.as_ref())?;
         let codes = super::codes::code_stage(&self.options, d, y, None)?;
         Ok(LearnedDictionary {

@@ -15,7 +15,7 @@ pub use mp::MatchingPursuit;
 pub use omp::{BatchOmp, Omp, Selection};
 pub use threshold::Thresholding;
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
 
 /// When a greedy pursuit stops adding atoms.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,7 +40,7 @@ impl Stop {
         let cap = n.min(m);
         let check_k = |k: usize| {
             if k == 0 || k > cap {
-                Err(invalid(
+                Err(invalid::<Error>(
                     "k",
                     k,
                     format!("1 <= k <= min(signal_len, n_atoms) = {cap}"),
@@ -53,7 +53,11 @@ impl Stop {
             if eps.is_finite() && eps >= 0.0 {
                 Ok(eps * eps)
             } else {
-                Err(invalid("eps", eps, "a finite residual target >= 0"))
+                Err(invalid::<Error>(
+                    "eps",
+                    eps,
+                    "a finite residual target >= 0",
+                ))
             }
         };
         match *self {
@@ -112,19 +116,6 @@ pub(crate) fn finish(
         objective: res2.sqrt(),
         residual_norm: res2.sqrt(),
         duality_gap: 0.0,
-    }
-}
-
-/// Whether the running CPU has AVX2 and FMA, so kernels compiled for them may run.
-#[inline]
-pub(crate) fn has_avx2_fma() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 

@@ -5,10 +5,11 @@ use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary};
 
 use super::ormp::{ormp_one, OrmpScratch};
-use super::{argmax_abs, finish, has_avx2_fma, GrowingCholesky, Stop};
+use super::{argmax_abs, finish, GrowingCholesky, Stop};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Result, Solve};
+use sparse_core::simd::Avx2Fma;
 
 /// Relative size of the largest correlation below which the residual is taken as orthogonal to
 /// every atom (the signal is represented exactly).
@@ -253,7 +254,7 @@ impl BatchOmp {
         let (kmax, eps2) = self.stop.budget(n, m)?;
         let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
         let dm = d.matrix();
-        let simd = has_avx2_fma();
+        let simd = Avx2Fma::detect();
         // Per chunk of signals: one GEMM for D^T Y (kept in cache), then the per-signal steps.
         let (codes, reports) = map_chunks(
             y,
@@ -307,17 +308,16 @@ impl BatchOmp {
         check::shape("gram", gram, m, m)?;
         check::batch("dty", dty, m)?;
         if ynorm2.len() != dty.ncols() {
-            return Err(sparse_core::Error::ShapeMismatch {
-                argument: "ynorm2",
-                expected: format!("{} squared norms", dty.ncols()),
-                found: format!("{}", ynorm2.len()),
-            }
-            .into());
+            return Err(crate::error::shape_mismatch(
+                "ynorm2",
+                format!("{} squared norms", dty.ncols()),
+                format!("{}", ynorm2.len()),
+            ));
         }
         // The atom budget is bounded by the rank, at most min(n, m); n is unknown here, so use m.
         let (kmax, eps2) = self.stop.budget(m, m)?;
         let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
-        let simd = has_avx2_fma();
+        let simd = Avx2Fma::detect();
         let (codes, reports) = map_columns(
             dty,
             m,
@@ -348,7 +348,7 @@ impl Scratch {
     #[inline]
     fn run(
         &mut self,
-        simd: bool,
+        simd: Option<Avx2Fma>,
         gram: &Mat<f64>,
         a0: &[f64],
         ynorm2: f64,
@@ -363,11 +363,13 @@ impl Scratch {
     }
 }
 
-/// Runs [`batch_omp_one`], compiled for AVX2 + FMA when `simd` says the CPU has them.
+/// Runs [`batch_omp_one`], compiled for AVX2 + FMA when given the token that proves the CPU
+/// has them (see [`sparse_core::simd`]). The FMA kernels round `a0 - G_S x_S` once per term
+/// where the portable loop rounds twice, so the two paths agree to rounding, not bit for bit.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn batch_omp_dispatch(
-    simd: bool,
+    simd: Option<Avx2Fma>,
     s: &mut OmpScratch,
     gram: &Mat<f64>,
     a0: &[f64],
@@ -377,9 +379,10 @@ fn batch_omp_dispatch(
     xj: &mut [f64],
 ) -> Report {
     #[cfg(target_arch = "x86_64")]
-    if simd {
-        // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
-        return unsafe { batch_omp_avx2(s, gram, a0, ynorm2, kmax, eps2, xj) };
+    if let Some(token) = simd {
+        // SAFETY: the token proves that the CPU supports AVX2 and FMA; the kernels check
+        // their shapes.
+        return unsafe { batch_omp_avx2(token, s, gram, a0, ynorm2, kmax, eps2, xj) };
     }
     let _ = simd;
     batch_omp_one(s, gram, a0, ynorm2, kmax, eps2, xj)
@@ -388,7 +391,9 @@ fn batch_omp_dispatch(
 /// Batch-OMP for one signal with the AVX2 + FMA kernels of [`super::simd`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn batch_omp_avx2(
+    _: Avx2Fma,
     s: &mut OmpScratch,
     gram: &Mat<f64>,
     a0: &[f64],

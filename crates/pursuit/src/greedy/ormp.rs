@@ -9,6 +9,7 @@
 //! `alpha -= (q_k^T y) u_k` and the projected squared norms as `nu -= u_k^2`.
 
 use faer::{Mat, MatRef};
+use sparse_core::simd::Avx2Fma;
 
 use super::{argmax_abs, finish, GrowingCholesky, DEPENDENCE_TOL};
 use crate::result::Report;
@@ -49,11 +50,12 @@ impl OrmpScratch {
     }
 }
 
-/// ORMP for one signal from its correlations `a0 = D^T y`; `simd` selects the AVX2 + FMA
-/// kernels (only pass `true` when the CPU has them).
+/// ORMP for one signal from its correlations `a0 = D^T y`; `Some(token)` selects the AVX2 +
+/// FMA kernels (the token proves the CPU has them, see [`sparse_core::simd`]; the FMA update
+/// agrees with the portable one to rounding, not bit for bit).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn ormp_one(
-    simd: bool,
+    simd: Option<Avx2Fma>,
     s: &mut OrmpScratch,
     gram: &Mat<f64>,
     a0: &[f64],
@@ -63,9 +65,10 @@ pub(crate) fn ormp_one(
     xj: &mut [f64],
 ) -> Report {
     #[cfg(target_arch = "x86_64")]
-    if simd {
-        // SAFETY: the caller only passes `simd` when AVX2 and FMA are available.
-        return unsafe { ormp_avx2(s, gram, a0, ynorm2, kmax, eps2, xj) };
+    if let Some(token) = simd {
+        // SAFETY: the token proves that the CPU supports AVX2 and FMA; the kernel checks its
+        // shapes.
+        return unsafe { ormp_avx2(token, s, gram, a0, ynorm2, kmax, eps2, xj) };
     }
     let _ = simd;
     ormp_steps(s, gram, a0, ynorm2, kmax, eps2, xj, |out, a, u, coefs| {
@@ -80,7 +83,9 @@ pub(crate) fn ormp_one(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 unsafe fn ormp_avx2(
+    _: Avx2Fma,
     s: &mut OrmpScratch,
     gram: &Mat<f64>,
     a0: &[f64],

@@ -1,6 +1,6 @@
-//! AVX2 + FMA kernels of Batch-OMP's inner loop, selected at run time (see
-//! [`has_avx2_fma`](super::has_avx2_fma)); the portable versions in `omp.rs` and `mod.rs` compute
-//! the same quantities and are used on other CPUs.
+//! AVX2 + FMA kernels of Batch-OMP's inner loop, selected at run time by the workspace's one
+//! dispatch ([`sparse_core::simd::Avx2Fma`]); the portable versions in `omp.rs` and `mod.rs`
+//! compute the same quantities and are used on other CPUs or when `SPARSELAND_PORTABLE=1`.
 
 #![cfg(target_arch = "x86_64")]
 
@@ -10,9 +10,11 @@ use std::arch::x86_64::*;
 /// is loaded and stored once whatever the support size). `gram` is `m x m` with unit row
 /// stride (contiguous columns).
 ///
+/// Panics unless `a0.len() == alpha.len() == gram.nrows()`, every `support[t] < gram.ncols()`,
+/// `coefs.len() == support.len()` and `gram.row_stride() == 1` (checked: O(support) per call).
+///
 /// # Safety
-/// The CPU must support AVX2 and FMA; `a0.len() == alpha.len() == gram.nrows()`, every
-/// `support[t] < gram.ncols()`, `coefs.len() == support.len()`, `gram.row_stride() == 1`.
+/// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn update_alpha(
     alpha: &mut [f64],
@@ -22,8 +24,8 @@ pub(crate) unsafe fn update_alpha(
     coefs: &[f64],
 ) {
     let m = alpha.len();
-    debug_assert!(a0.len() == m && gram.nrows() == m && coefs.len() == support.len());
-    debug_assert!(gram.row_stride() == 1 && support.iter().all(|&t| t < gram.ncols()));
+    assert!(a0.len() == m && gram.nrows() == m && coefs.len() == support.len());
+    assert!(gram.row_stride() == 1 && support.iter().all(|&t| t < gram.ncols()));
     let cs = gram.col_stride() as usize;
     let ap = alpha.as_mut_ptr();
     let a0p = a0.as_ptr();

@@ -6,6 +6,8 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::shrink::{nonneg_soft, soft};
+#[cfg(target_arch = "x86_64")]
+use sparse_core::simd::Avx2Fma;
 use sparse_core::{check, Dictionary};
 
 use super::{check_common, gap_from_parts, sparse_diagnostics, Observer, Progress};
@@ -138,19 +140,21 @@ impl CoordinateDescent {
         x: &mut [f64],
     ) -> Report {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { self.kernel_avx2(s, d, g, y, dty, signal, x) };
+        if let Some(token) = Avx2Fma::detect() {
+            // SAFETY: the token proves that the CPU supports AVX2 and FMA.
+            return unsafe { self.kernel_avx2(token, s, d, g, y, dty, signal, x) };
         }
         self.kernel_impl(s, d, g, y, dty, signal, x)
     }
 
-    /// [`kernel`](Self::kernel) compiled for AVX2 + FMA (the covariance updates vectorise).
+    /// [`kernel`](Self::kernel) compiled for AVX2 + FMA (the covariance updates vectorise;
+    /// no FMA contraction, so the codes are bit-identical to the portable build's).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel_avx2(
         &self,
+        _: Avx2Fma,
         s: &mut Scratch,
         d: MatRef<'_, f64>,
         g: MatRef<'_, f64>,

@@ -12,6 +12,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use faer::{Mat, MatRef, Par};
+#[cfg(target_arch = "x86_64")]
+use sparse_core::simd::Avx2Fma;
 use sparse_core::{check, Dictionary};
 
 use super::{check_common, gemm, gram_and_correlations, sparse_diagnostics, LarsPath};
@@ -339,18 +341,20 @@ impl LarsScratch {
         record: Option<KnotRecorder<'_>>,
     ) -> Outcome {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { self.run_avx2(h, x, record) };
+        if let Some(token) = Avx2Fma::detect() {
+            // SAFETY: the token proves that the CPU supports AVX2 and FMA.
+            return unsafe { self.run_avx2(token, h, x, record) };
         }
         self.run_impl(h, x, record)
     }
 
-    /// [`run`](Self::run) compiled for AVX2 + FMA (the loops over `m` vectorise 4-wide).
+    /// [`run`](Self::run) compiled for AVX2 + FMA (the loops over `m` vectorise 4-wide; no FMA
+    /// contraction, so the path is bit-identical to the portable build's).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run_avx2(
         &mut self,
+        _: Avx2Fma,
         h: &Homotopy<'_>,
         x: &mut [f64],
         record: Option<KnotRecorder<'_>>,

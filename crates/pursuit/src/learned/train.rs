@@ -9,13 +9,14 @@ use sparse_core::{check, generate, Dictionary};
 
 use crate::error::{invalid, Result};
 use crate::lasso::lasso_gap;
+use crate::optim::{unit_interval, Adam};
 use crate::result::{assemble, Report, Solution};
 
 /// The first-order method that updates the parameters from mini-batch gradients.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Optimizer {
     /// Adam (Kingma & Ba, *Adam: a method for stochastic optimization*, ICLR 2015) with bias
-    /// correction.
+    /// correction: the workspace's one [`crate::optim::Adam`].
     Adam {
         /// Decay of the first-moment average (default 0.9).
         beta1: f64,
@@ -48,11 +49,7 @@ impl Optimizer {
 
     fn validate(&self) -> Result<()> {
         match *self {
-            Optimizer::Adam { beta1, beta2, eps } => {
-                unit_interval("beta1", beta1)?;
-                unit_interval("beta2", beta2)?;
-                check::positive("eps", eps)?;
-            }
+            Optimizer::Adam { beta1, beta2, eps } => Adam::new(beta1, beta2, eps).validate()?,
             Optimizer::Sgd { momentum } => unit_interval("momentum", momentum)?,
         }
         Ok(())
@@ -63,13 +60,6 @@ impl Default for Optimizer {
     fn default() -> Self {
         Self::adam()
     }
-}
-
-fn unit_interval(name: &'static str, v: f64) -> Result<()> {
-    if !(v.is_finite() && (0.0..1.0).contains(&v)) {
-        return Err(invalid(name, v, "a number in [0, 1)"));
-    }
-    Ok(())
 }
 
 /// How a learned solver is trained: mini-batch first-order descent of the mean Lasso objective
@@ -170,7 +160,7 @@ pub(crate) trait Net: Sync {
 struct State {
     m: Vec<f64>,
     v: Vec<f64>,
-    t: i32,
+    t: u64,
 }
 
 impl State {
@@ -187,14 +177,9 @@ impl State {
         let lr_at = |i: usize| scales.map_or(lr, |s| lr * s[i]);
         match opt {
             Optimizer::Adam { beta1, beta2, eps } => {
-                let c1 = 1.0 - beta1.powi(self.t);
-                let c2 = 1.0 - beta2.powi(self.t);
+                let s = Adam::new(beta1, beta2, eps).at(self.t);
                 for i in 0..x.len() {
-                    self.m[i] = beta1 * self.m[i] + (1.0 - beta1) * g[i];
-                    self.v[i] = beta2 * self.v[i] + (1.0 - beta2) * g[i] * g[i];
-                    let mh = self.m[i] / c1;
-                    let vh = self.v[i] / c2;
-                    x[i] -= lr_at(i) * mh / (vh.sqrt() + eps);
+                    x[i] -= s.update(lr_at(i), &mut self.m[i], &mut self.v[i], g[i]);
                 }
             }
             Optimizer::Sgd { momentum } => {
