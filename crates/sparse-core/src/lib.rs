@@ -12,6 +12,7 @@
 //! - [`Shrinkage`]: soft, hard, non-negative soft (ReLU) and top-k, the proximal maps of pursuits;
 //! - [`generate`]: seeded Sparseland and Bernoulli-Gaussian codes, noisy signals;
 //! - [`metrics`]: support recovery, relative error, PSNR, SNR;
+//! - [`image`]: area resampling of images stored as columns;
 //! - [`io`] (feature `io`, default): `.npy`, greyscale PNG, overlapping patches.
 //!
 //! ```
@@ -31,6 +32,7 @@
 pub mod dictionary;
 pub mod error;
 pub mod generate;
+pub mod image;
 #[cfg(feature = "io")]
 pub mod io;
 pub mod metrics;
