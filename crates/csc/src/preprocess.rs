@@ -25,7 +25,11 @@ use crate::error::{invalid, Result};
 ///
 /// Errors: `s` empty or non-finite, `lambda` not finite and `>= 0`, `npd` larger than a side
 /// of `s` (symmetric extension cannot reflect further), each naming the argument.
-pub fn tikhonov_filter(s: MatRef<'_, f64>, lambda: f64, npd: usize) -> Result<(Mat<f64>, Mat<f64>)> {
+pub fn tikhonov_filter(
+    s: MatRef<'_, f64>,
+    lambda: f64,
+    npd: usize,
+) -> Result<(Mat<f64>, Mat<f64>)> {
     check::non_empty("s", s)?;
     check::finite("s", s)?;
     check::non_negative("lambda", lambda)?;

@@ -172,11 +172,16 @@ fn random_stripe_code_is_stripe_sparse_and_maximal() {
         for s in 1..=3 {
             let g = op.random_stripe_code(s, 0.4, &mut rng).unwrap();
             assert!(op.l0_inf(&g, 0.0).unwrap() <= s);
-            assert!(g.iter().all(|v| *v == 0.0 || (0.4..=1.0).contains(&v.abs())));
+            assert!(g
+                .iter()
+                .all(|v| *v == 0.0 || (0.4..=1.0).contains(&v.abs())));
             for c in (0..g.len()).filter(|&c| g[c] == 0.0) {
                 let mut h = g.clone();
                 h[c] = 1.0;
-                assert!(op.l0_inf(&h, 0.0).unwrap() > s, "nf {nf}, n {n}, s {s}, entry {c}");
+                assert!(
+                    op.l0_inf(&h, 0.0).unwrap() > s,
+                    "nf {nf}, n {n}, s {s}, entry {c}"
+                );
             }
         }
     }
@@ -184,12 +189,23 @@ fn random_stripe_code_is_stripe_sparse_and_maximal() {
         .unwrap()
         .operator(Grid::d2(5, 5))
         .unwrap();
-    assert!(op2.random_stripe_code(2, 0.5, &mut rng).unwrap_err().to_string().contains("op"));
+    assert!(op2
+        .random_stripe_code(2, 0.5, &mut rng)
+        .unwrap_err()
+        .to_string()
+        .contains("op"));
     let op1 = ConvDictionary::random(Grid::d1(3), 1, 2, &mut rng)
         .unwrap()
         .operator(Grid::d1(9))
         .unwrap();
-    assert!(op1.random_stripe_code(0, 0.5, &mut rng).unwrap_err().to_string().contains("`s`"));
-    let e = op1.random_stripe_code(1, 0.0, &mut rng).unwrap_err().to_string();
+    assert!(op1
+        .random_stripe_code(0, 0.5, &mut rng)
+        .unwrap_err()
+        .to_string()
+        .contains("`s`"));
+    let e = op1
+        .random_stripe_code(1, 0.0, &mut rng)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("contrast"), "{e}");
 }

@@ -19,13 +19,17 @@ fn tikhonov_filter_scales_fourier_modes_by_the_symbol() {
         let s = Mat::from_fn(h, w, |i, j| {
             (tau * (a as f64 * i as f64 / h as f64 + b as f64 * j as f64 / w as f64)).cos() + 0.5
         });
-        let mu = 4.0 - 2.0 * (tau * a as f64 / h as f64).cos() - 2.0 * (tau * b as f64 / w as f64).cos();
+        let mu =
+            4.0 - 2.0 * (tau * a as f64 / h as f64).cos() - 2.0 * (tau * b as f64 / w as f64).cos();
         let (low, high) = tikhonov_filter(s.as_ref(), lambda, 0).unwrap();
         for j in 0..w {
             for i in 0..h {
                 // The constant 0.5 is in the kernel of L: it stays in the low-pass part.
                 let want = (s[(i, j)] - 0.5) / (1.0 + lambda * mu) + 0.5;
-                assert!((low[(i, j)] - want).abs() < 1e-12, "mode ({a}, {b}) at ({i}, {j})");
+                assert!(
+                    (low[(i, j)] - want).abs() < 1e-12,
+                    "mode ({a}, {b}) at ({i}, {j})"
+                );
                 assert_eq!(high[(i, j)], s[(i, j)] - low[(i, j)]);
             }
         }
@@ -74,7 +78,10 @@ fn tikhonov_filter_matches_a_dense_solve_on_the_padded_grid() {
         for j in 0..s.ncols() {
             for i in 0..s.nrows() {
                 let want = x[(idx(i + npd, j + npd), 0)];
-                assert!((low[(i, j)] - want).abs() < 1e-11, "lambda {lambda}, npd {npd}");
+                assert!(
+                    (low[(i, j)] - want).abs() < 1e-11,
+                    "lambda {lambda}, npd {npd}"
+                );
                 assert!((high[(i, j)] - (s[(i, j)] - want)).abs() < 1e-11);
             }
         }
@@ -96,7 +103,10 @@ fn tikhonov_filter_rejects_bad_input_by_name() {
 #[test]
 fn cbpdn_objective_matches_the_global_matrix() {
     let mut rng = sparse_core::generate::rng(5);
-    for (fg, sg) in [(Grid::d1(4), Grid::d1(11)), (Grid::d2(3, 2), Grid::d2(6, 5))] {
+    for (fg, sg) in [
+        (Grid::d1(4), Grid::d1(11)),
+        (Grid::d2(3, 2), Grid::d2(6, 5)),
+    ] {
         let d = ConvDictionary::random(fg, 1, 3, &mut rng).unwrap();
         let op = d.operator(sg).unwrap();
         let g = op.global_matrix().unwrap();
@@ -104,7 +114,9 @@ fn cbpdn_objective_matches_the_global_matrix() {
         let y = common::gaussian(op.signal_len(), 3, 8);
         let lambda = 0.3;
         let r = &g * &x - &y;
-        let l1: f64 = (0..3).map(|j| x.col(j).iter().map(|v| v.abs()).sum::<f64>()).sum();
+        let l1: f64 = (0..3)
+            .map(|j| x.col(j).iter().map(|v| v.abs()).sum::<f64>())
+            .sum();
         let want = 0.5 * r.squared_norm_l2() + lambda * l1;
         for par in [Par::Seq, Par::rayon(2)] {
             let got = cbpdn_objective(&op, x.as_ref(), y.as_ref(), lambda, par).unwrap();

@@ -138,11 +138,17 @@ impl DataInit {
                 return Err(invalid(
                     "images",
                     format!("{q} of {} patches found", g1.maps),
-                    format!("patches of norm >= min_patch_norm = {}", self.min_patch_norm),
+                    format!(
+                        "patches of norm >= min_patch_norm = {}",
+                        self.min_patch_norm
+                    ),
                 ));
             }
             let img = rng.random_range(0..n_img);
-            let (r0, c0) = (rng.random_range(0..h - kh + 1), rng.random_range(0..w - kw + 1));
+            let (r0, c0) = (
+                rng.random_range(0..h - kh + 1),
+                rng.random_range(0..w - kw + 1),
+            );
             let patch = Mat::<f64>::from_fn(g1.patch_len(), 1, |e, _| {
                 let (ch, k) = (e / (kh * kw), e % (kh * kw));
                 images[(ch * h * w + r0 + k % kh + h * (c0 + k / kh), img)]

@@ -404,10 +404,16 @@ fn evaluate_is_the_loss_and_the_accuracy_of_one_pass() {
         let acc = net.accuracy_with(x.as_ref(), &labels, precision).unwrap();
         assert_eq!(ev.accuracy, acc);
     }
-    let ev = net.evaluate_with(x.as_ref(), &labels, Precision::F64).unwrap();
+    let ev = net
+        .evaluate_with(x.as_ref(), &labels, Precision::F64)
+        .unwrap();
     assert!((ev.loss - net.loss(x.as_ref(), &labels).unwrap()).abs() < 1e-14);
-    let e = net.evaluate_with(x.as_ref(), &labels[..8], Precision::F64).unwrap_err();
+    let e = net
+        .evaluate_with(x.as_ref(), &labels[..8], Precision::F64)
+        .unwrap_err();
     assert!(e.to_string().contains("labels"), "{e}");
-    let e = net.evaluate_with(x.as_ref(), &[3; 9], Precision::F64).unwrap_err();
+    let e = net
+        .evaluate_with(x.as_ref(), &[3; 9], Precision::F64)
+        .unwrap_err();
     assert!(e.to_string().contains("labels"), "{e}");
 }

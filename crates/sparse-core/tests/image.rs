@@ -47,7 +47,11 @@ fn area_resize_by_an_integer_factor_is_the_block_mean() {
     img[(0, 0)] = 1.0;
     img[(27, 1)] = 1.0;
     let small = area_resize(img.as_ref(), (28, 28), (17, 17)).unwrap();
-    let peak = |j: usize| (0..289).max_by(|&a, &b| small[(a, j)].total_cmp(&small[(b, j)])).unwrap();
+    let peak = |j: usize| {
+        (0..289)
+            .max_by(|&a, &b| small[(a, j)].total_cmp(&small[(b, j)]))
+            .unwrap()
+    };
     assert_eq!((peak(0), peak(1)), (0, 16));
     let e = area_resize(img.as_ref(), (28, 27), (17, 17)).unwrap_err();
     assert!(e.to_string().contains("images"), "{e}");

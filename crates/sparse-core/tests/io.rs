@@ -79,7 +79,11 @@ fn npy_nd_writer_follows_the_format_and_round_trips_matrices() {
     assert!(header.contains("'descr': '<f8'"), "{header}");
     assert!(header.contains("'fortran_order': False"), "{header}");
     // The shape is a Python tuple (a trailing comma is allowed): `(2, 3, 4)` or `(2, 3, 4, )`.
-    let tuple = header.split("'shape': (").nth(1).and_then(|t| t.split(')').next()).unwrap();
+    let tuple = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .unwrap();
     let dims: Vec<usize> = tuple
         .split(',')
         .map(str::trim)
@@ -96,7 +100,9 @@ fn npy_nd_writer_follows_the_format_and_round_trips_matrices() {
     }
     // A 2-D array read back by the matrix reader: entry (i, j) is data[i * cols + j].
     let m = Mat::<f64>::from_fn(3, 5, |i, j| (i * 10 + j) as f64);
-    let flat: Vec<f64> = (0..3).flat_map(|i| (0..5).map(move |j| (i * 10 + j) as f64)).collect();
+    let flat: Vec<f64> = (0..3)
+        .flat_map(|i| (0..5).map(move |j| (i * 10 + j) as f64))
+        .collect();
     let p2 = tmp("nd2.npy");
     write_npy_nd(&p2, &[3, 5], &flat).unwrap();
     assert_eq!(read_npy(&p2).unwrap(), m);

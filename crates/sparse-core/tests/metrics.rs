@@ -57,12 +57,29 @@ fn support_recovery_rate_counts_by_hand() {
     est[(0, 1)] = 2.0;
     est[(3, 2)] = 0.9; // right support, 10% error: success at 0.2, failure at 1e-3
     est[(2, 3)] = 0.99; // an off-support entry below the true ones, relative error 0.7
-    assert_eq!(support_recovery_rate(truth.as_ref(), est.as_ref(), 0.2).unwrap(), 0.5);
-    assert_eq!(support_recovery_rate(truth.as_ref(), est.as_ref(), 1e-3).unwrap(), 0.25);
-    assert_eq!(support_recovery_rate(truth.as_ref(), est.as_ref(), 1.0).unwrap(), 0.75);
+    assert_eq!(
+        support_recovery_rate(truth.as_ref(), est.as_ref(), 0.2).unwrap(),
+        0.5
+    );
+    assert_eq!(
+        support_recovery_rate(truth.as_ref(), est.as_ref(), 1e-3).unwrap(),
+        0.25
+    );
+    assert_eq!(
+        support_recovery_rate(truth.as_ref(), est.as_ref(), 1.0).unwrap(),
+        0.75
+    );
     // Equal codes recover everything; the exact-support score agrees.
-    assert_eq!(support_recovery_rate(truth.as_ref(), truth.as_ref(), 0.0).unwrap(), 1.0);
-    assert_eq!(support_scores(truth.as_ref(), truth.as_ref(), 0.0).unwrap().exact, 1.0);
+    assert_eq!(
+        support_recovery_rate(truth.as_ref(), truth.as_ref(), 0.0).unwrap(),
+        1.0
+    );
+    assert_eq!(
+        support_scores(truth.as_ref(), truth.as_ref(), 0.0)
+            .unwrap()
+            .exact,
+        1.0
+    );
     // Bad input names the argument.
     let e = support_recovery_rate(truth.as_ref(), est.as_ref(), -1.0).unwrap_err();
     assert!(e.to_string().contains("max_rel_error"), "{e}");
