@@ -50,7 +50,7 @@ fn sparseland() -> BoxResult<()> {
             d.n_atoms(),
             d.welch_bound(),
             d.lipschitz(),
-            0.5 * (1.0 + 1.0 / mu)
+            theory::sparseland::omp_recovery(mu, 1.0)?.rhs
         );
     }
     Ok(())
@@ -187,7 +187,7 @@ fn convolutional() -> BoxResult<()> {
     let crop = img.as_ref().submatrix(128, 128, 128, 128);
     let mean = crop.sum() / (128.0 * 128.0);
     let scaled = Mat::<f64>::from_fn(128, 128, |i, j| (crop[(i, j)] - mean) / 255.0);
-    let (_, high) = crate::images::tikhonov_split(scaled.as_ref(), 5.0, 16);
+    let (_, high) = csc::tikhonov_filter(scaled.as_ref(), 5.0, 16)?;
     let y = Mat::<f64>::from_fn(128 * 128, 1, |k, _| high[(k % 128, k / 128)]);
     let d = ConvDictionary::random(Grid::d2(8, 8), 1, 32, &mut generate::rng(SEED + 3))?;
     let op = d.operator(Grid::d2(128, 128))?;

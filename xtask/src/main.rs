@@ -6,7 +6,7 @@
 
 mod bench;
 mod demo;
-mod images;
+mod pictures;
 mod reproduce;
 mod theory_cmd;
 

@@ -15,6 +15,8 @@
 //! | local quantities | [`ConvOperator::l0_inf`] (stripe norm), [`ConvOperator::l2_inf`] (patch norm), [`ConvOperator::coherence`] from filter cross-correlations |
 //! | pursuits | [`Cbpdn`] (ADMM, Fourier domain), [`CbpdnFista`], [`ConvThresholding`] (the first layer of a CNN), [`SlicePursuit`] (local slices) |
 //! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update |
+//! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
+//! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
 //!
 //! Codes are stored feature map after feature map ([`sparse_core::CodeOrder::FilterMajor`]);
 //! 2-D signals and maps are column-major; channels follow each other. Batches (matrix columns)
@@ -69,13 +71,17 @@ pub mod explicit;
 pub(crate) mod fft;
 pub mod learn;
 pub mod local;
+pub mod objective;
 pub mod operator;
+pub mod preprocess;
 pub mod solve;
 
 pub use dictionary::{ConvDictionary, Grid};
 pub use error::{Error, Result};
 pub use learn::{ConvDictLearn, LearnResult};
+pub use objective::cbpdn_objective;
 pub use operator::{ConvOperator, Method};
+pub use preprocess::tikhonov_filter;
 pub use solve::{AutoRho, Cbpdn, CbpdnFista, ConvThresholding, L1Weights, SlicePursuit};
 pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
 

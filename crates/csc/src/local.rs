@@ -1,15 +1,17 @@
 //! Local quantities of the convolutional model (Papyan, Sulam & Elad 2017, "Working locally,
 //! thinking globally"): the stripe norm `||Gamma||_{0,inf}`, the patch norm `||E||_{2,inf}` and
-//! the mutual coherence of the global dictionary computed from the filters' cross-correlations.
+//! the mutual coherence of the global dictionary computed from the filters' cross-correlations;
+//! random codes of bounded stripe norm.
 //!
 //! In 1-D with one channel these delegate to [`sparse_core::ConvLayout`]; the 2-D (and
 //! multi-channel) analogues live here. A patch is an `n_h x n_w` window (all channels) of the
 //! signal, a stripe the `(2 n_h - 1) x (2 n_w - 1)` window of code positions (all filters) whose
 //! atoms overlap that patch.
 
-use sparse_core::ConvLayout;
+use rand::Rng;
+use sparse_core::{check, ConvLayout};
 
-use crate::error::{shape_mismatch, Result};
+use crate::error::{invalid, shape_mismatch, Result};
 use crate::operator::ConvOperator;
 
 pub(crate) fn check_code(op: &ConvOperator, gamma: &[f64]) -> Result<()> {
@@ -143,6 +145,59 @@ impl ConvOperator {
             best = acc.into_iter().fold(0.0, f64::max);
         }
         Ok(best.max(0.0).sqrt())
+    }
+
+    /// A random code whose every stripe holds at most `s` non-zeros, `||Gamma||_{0,inf} <= s`
+    /// (1-D, one code channel): the code positions (all filters) are visited in a random order
+    /// and each gets a non-zero, of random sign and magnitude uniform in `[contrast, 1]`, when
+    /// every stripe covering its position still holds fewer than `s`. The result is maximal:
+    /// no zero entry can be made non-zero without a stripe exceeding `s`. The codes of the
+    /// local CSC theorems (Papyan, Sulam & Elad 2017, Theorems 5-6: OMP and BP succeed when
+    /// `||Gamma||_{0,inf} < (1 + 1/mu) / 2`), whose global sparsity `||Gamma||_0` can be far
+    /// above the global bound.
+    ///
+    /// Errors: a 2-D or multi-channel operator (`op`), `s == 0`, `contrast` outside `(0, 1]`.
+    pub fn random_stripe_code<R: Rng + ?Sized>(
+        &self,
+        s: usize,
+        contrast: f64,
+        rng: &mut R,
+    ) -> Result<Vec<f64>> {
+        if self.layout_1d().is_none() {
+            return Err(invalid(
+                "op",
+                "a 2-D or multi-channel operator",
+                "a 1-D operator with one code channel",
+            ));
+        }
+        check::count("s", s, usize::MAX)?;
+        if !(contrast > 0.0 && contrast <= 1.0) {
+            return Err(invalid("contrast", contrast, "a number in (0, 1]"));
+        }
+        let (nn, m) = (self.n(), self.dictionary().n_filters());
+        let w = 2 * self.dictionary().filter_grid().rows - 1;
+        let mut counts = vec![0usize; nn];
+        let mut g = vec![0.0; nn * m];
+        let mut cand: Vec<usize> = (0..nn * m).collect();
+        for i in (1..cand.len()).rev() {
+            cand.swap(i, rng.random_range(0..=i));
+        }
+        for c in cand {
+            let p = c % nn;
+            // Every window of `w` positions that contains `p` (the stripes covering `p`).
+            let fits = (0..w).all(|o| {
+                (0..w)
+                    .map(|t| counts[(p + w * nn - o + t) % nn])
+                    .sum::<usize>()
+                    < s
+            });
+            if fits {
+                counts[p] += 1;
+                let mag = rng.random_range(contrast..=1.0);
+                g[c] = if rng.random::<bool>() { mag } else { -mag };
+            }
+        }
+        Ok(g)
     }
 
     /// Mutual coherence of the global dictionary, `max |<a, b>|` over pairs of distinct atoms,

@@ -157,3 +157,55 @@ proptest! {
         prop_assert!((fast - slow).abs() < 1e-12, "{fast} vs {slow}");
     }
 }
+
+/// Every stripe of the code holds at most `s` non-zeros, and the code is maximal: making any
+/// zero entry non-zero pushes some stripe over `s` (brute force with `l0_inf`).
+#[test]
+fn random_stripe_code_is_stripe_sparse_and_maximal() {
+    let mut rng = sparse_core::generate::rng(13);
+    for (nf, n, m) in [(3usize, 16usize, 2usize), (5, 23, 3), (4, 7, 2)] {
+        let filters = gaussian(nf, m, nf as u64);
+        let op = ConvDictionary::from_filters_1d(filters.as_ref())
+            .unwrap()
+            .operator(Grid::d1(n))
+            .unwrap();
+        for s in 1..=3 {
+            let g = op.random_stripe_code(s, 0.4, &mut rng).unwrap();
+            assert!(op.l0_inf(&g, 0.0).unwrap() <= s);
+            assert!(g
+                .iter()
+                .all(|v| *v == 0.0 || (0.4..=1.0).contains(&v.abs())));
+            for c in (0..g.len()).filter(|&c| g[c] == 0.0) {
+                let mut h = g.clone();
+                h[c] = 1.0;
+                assert!(
+                    op.l0_inf(&h, 0.0).unwrap() > s,
+                    "nf {nf}, n {n}, s {s}, entry {c}"
+                );
+            }
+        }
+    }
+    let op2 = ConvDictionary::random(Grid::d2(2, 2), 1, 2, &mut rng)
+        .unwrap()
+        .operator(Grid::d2(5, 5))
+        .unwrap();
+    assert!(op2
+        .random_stripe_code(2, 0.5, &mut rng)
+        .unwrap_err()
+        .to_string()
+        .contains("op"));
+    let op1 = ConvDictionary::random(Grid::d1(3), 1, 2, &mut rng)
+        .unwrap()
+        .operator(Grid::d1(9))
+        .unwrap();
+    assert!(op1
+        .random_stripe_code(0, 0.5, &mut rng)
+        .unwrap_err()
+        .to_string()
+        .contains("`s`"));
+    let e = op1
+        .random_stripe_code(1, 0.0, &mut rng)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("contrast"), "{e}");
+}

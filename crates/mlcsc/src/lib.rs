@@ -16,6 +16,7 @@
 //! | [`pursuits`] | [`LayeredThresholding`], [`LayeredBp`], [`LayeredIsta`], [`MlIsta`], [`MlFista`], [`Projection`], [`Holistic`] |
 //! | [`supervised`] | unfolded ML-ISTA / ML-FISTA classifiers (dense or convolutional) trained by back-propagation; a linear probe |
 //! | [`learn`] | unsupervised ML dictionary learning (dense or convolutional) with sparse deeper dictionaries; effective-atom pictures |
+//! | [`init`] | [`DataInit`]: data-driven initial dictionaries (patches, sparse random, sparse back-projections) for learning |
 //! | [`adversarial`] | gradient-sign attacks on one-layer classifiers and the BP margin bound |
 //! | [`data`] | MNIST (IDX) and UCI digits (CSV) readers |
 //!
@@ -53,6 +54,7 @@
 pub mod adversarial;
 pub mod data;
 pub mod error;
+pub mod init;
 pub mod layer;
 pub mod learn;
 mod linalg;
@@ -64,6 +66,7 @@ pub mod synth;
 pub mod valid;
 
 pub use error::{Error, Result};
+pub use init::DataInit;
 pub use layer::Layer;
 pub use model::MlModel;
 pub use pursuits::{

@@ -382,3 +382,38 @@ fn networks_round_trip_through_json() {
     let old: UnfoldedNet = serde_json::from_value(v).unwrap();
     assert_eq!(old, dense);
 }
+
+/// `evaluate_with` against the log-sum-exp written out (no max shift: the logits are small),
+/// `accuracy_with` and `loss`.
+#[test]
+fn evaluate_is_the_loss_and_the_accuracy_of_one_pass() {
+    use mlcsc::supervised::Precision;
+    let x = rand_input(6, 9, 4);
+    let labels = [0, 1, 2, 0, 1, 2, 0, 1, 2];
+    let net = UnfoldedNet::new(&[6, 8, 5], 3, 2, Unfolding::Fista, 7).unwrap();
+    for precision in [Precision::F64, Precision::F32] {
+        let ev = net.evaluate_with(x.as_ref(), &labels, precision).unwrap();
+        let z = net.logits_with(x.as_ref(), precision).unwrap();
+        let loss = labels
+            .iter()
+            .enumerate()
+            .map(|(j, &l)| (0..3).map(|c| z[(c, j)].exp()).sum::<f64>().ln() - z[(l, j)])
+            .sum::<f64>()
+            / 9.0;
+        assert!((ev.loss - loss).abs() < 1e-12, "{} vs {loss}", ev.loss);
+        let acc = net.accuracy_with(x.as_ref(), &labels, precision).unwrap();
+        assert_eq!(ev.accuracy, acc);
+    }
+    let ev = net
+        .evaluate_with(x.as_ref(), &labels, Precision::F64)
+        .unwrap();
+    assert!((ev.loss - net.loss(x.as_ref(), &labels).unwrap()).abs() < 1e-14);
+    let e = net
+        .evaluate_with(x.as_ref(), &labels[..8], Precision::F64)
+        .unwrap_err();
+    assert!(e.to_string().contains("labels"), "{e}");
+    let e = net
+        .evaluate_with(x.as_ref(), &[3; 9], Precision::F64)
+        .unwrap_err();
+    assert!(e.to_string().contains("labels"), "{e}");
+}

@@ -334,3 +334,37 @@ fn bad_input_is_an_error_naming_the_argument() {
     let fac = FacNet::new(2, 0.1).s_min_ratio(2.0).init(&d).map(|_| ());
     assert_eq!(name(fac), "s_min_ratio");
 }
+
+/// The adversarial dictionary's Gram matrix equals its closed form
+/// `B[j, l] = 1/m sum_q cos(2 pi (j - l) zeta_q / k)` (circulant), and `||D||_2^2 = k / (2m)`.
+#[test]
+fn adversarial_dictionary_gram_is_the_closed_form() {
+    use pursuit::learned::adversarial_dictionary;
+    let mut rng = sparse_core::generate::rng(3);
+    let (m, k) = (8usize, 40usize);
+    let (d, zeta) = adversarial_dictionary(m, k, &mut rng).unwrap();
+    assert_eq!(zeta.len(), m);
+    assert!(zeta.windows(2).all(|w| w[0] < w[1]) && zeta[0] >= 1 && zeta[m - 1] < k / 2);
+    let b = d.gram();
+    let tau = 2.0 * std::f64::consts::PI;
+    for j in 0..k {
+        for l in 0..k {
+            let want: f64 = zeta
+                .iter()
+                .map(|&z| (tau * (j as f64 - l as f64) * z as f64 / k as f64).cos())
+                .sum::<f64>()
+                / m as f64;
+            assert!((b[(j, l)] - want).abs() < 1e-12, "B[{j}, {l}]");
+        }
+    }
+    let top = d.matrix().singular_values().unwrap()[0];
+    assert!((top * top - k as f64 / (2 * m) as f64).abs() < 1e-9);
+    let msg = |m: usize, k: usize| {
+        adversarial_dictionary(m, k, &mut sparse_core::generate::rng(0))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(msg(0, 40).contains("`m`"));
+    assert!(msg(20, 40).contains("`m`"));
+    assert!(msg(1, 3).contains("`k`"));
+}

@@ -15,6 +15,7 @@
 //! - [`codes`]: column-compressed [`SparseCodes`] and the [`Sparse`] adapter (bounded memory);
 //! - [`solve`]: the one solving protocol ([`Solve`], [`Solution`], [`Diagnostics`]) and the
 //!   naming rules every solver follows;
+//! - [`image`]: area resampling of images stored as columns;
 //! - [`io`] (feature `io`, default): `.npy`, greyscale PNG, overlapping patches.
 //!
 //! ```
@@ -35,6 +36,7 @@ pub mod codes;
 pub mod dictionary;
 pub mod error;
 pub mod generate;
+pub mod image;
 #[cfg(feature = "io")]
 pub mod io;
 pub mod metrics;

@@ -61,3 +61,52 @@ fn patches_reassemble_exactly_for_any_stride() {
     assert!(PatchGrid::new(5, 5, 2, 2, 0).is_err());
     assert!(extract_patches(img.as_ref(), 4, 6, 5).is_err()); // would leave gaps
 }
+
+/// The `.npy` format by hand (NEP 1): magic, version, header length, a Python-dict header
+/// naming dtype, order and shape, then the values little-endian in C order.
+#[test]
+fn npy_nd_writer_follows_the_format_and_round_trips_matrices() {
+    use sparse_core::io::write_npy_nd;
+    let shape = [2usize, 3, 4];
+    let data: Vec<f64> = (0..24).map(|k| k as f64 * 0.5 - 3.0).collect();
+    let p = tmp("nd.npy");
+    write_npy_nd(&p, &shape, &data).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let (major, hlen) = (bytes[6], u16::from_le_bytes([bytes[8], bytes[9]]) as usize);
+    assert_eq!(major, 1);
+    let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+    assert!(header.contains("'descr': '<f8'"), "{header}");
+    assert!(header.contains("'fortran_order': False"), "{header}");
+    // The shape is a Python tuple (a trailing comma is allowed): `(2, 3, 4)` or `(2, 3, 4, )`.
+    let tuple = header
+        .split("'shape': (")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .unwrap();
+    let dims: Vec<usize> = tuple
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse().unwrap())
+        .collect();
+    assert_eq!(dims, shape, "{header}");
+    assert_eq!((10 + hlen) % 16, 0, "header aligned");
+    let body = &bytes[10 + hlen..];
+    assert_eq!(body.len(), 8 * data.len());
+    for (k, v) in data.iter().enumerate() {
+        let b: [u8; 8] = body[8 * k..8 * k + 8].try_into().unwrap();
+        assert_eq!(f64::from_le_bytes(b), *v);
+    }
+    // A 2-D array read back by the matrix reader: entry (i, j) is data[i * cols + j].
+    let m = Mat::<f64>::from_fn(3, 5, |i, j| (i * 10 + j) as f64);
+    let flat: Vec<f64> = (0..3)
+        .flat_map(|i| (0..5).map(move |j| (i * 10 + j) as f64))
+        .collect();
+    let p2 = tmp("nd2.npy");
+    write_npy_nd(&p2, &[3, 5], &flat).unwrap();
+    assert_eq!(read_npy(&p2).unwrap(), m);
+    // A length that does not match the shape is an error naming `data`.
+    let err = write_npy_nd(tmp("bad.npy"), &[2, 3], &[1.0; 5]).unwrap_err();
+    assert!(err.to_string().contains("`data`"), "{err}");
+}

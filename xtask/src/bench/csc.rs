@@ -3,7 +3,7 @@
 //!
 //! The workload is SPORCO's own example: `assets/camera.png` averaged 2 x 2 to 256 x 256, scaled
 //! to `[0, 1]`, and its high-pass part after SPORCO's Tikhonov low-pass
-//! (`sporco.signal.tikhonov_filter(img, 5.0, npd=16)`, re-implemented here and checked against
+//! (`sporco.signal.tikhonov_filter(img, 5.0, npd=16)`: [`csc::tikhonov_filter`], checked against
 //! SPORCO when it is available); 32 random Gaussian 8 x 8 filters (seeded, unit norm);
 //! `lambda = 0.05`; 50 ADMM iterations from zero codes. The image and the filters go to
 //! `target/bench/csc/{S,D}.npy` (the filters in SPORCO's `(8, 8, 32)` layout), so both sides
@@ -21,22 +21,25 @@
 //! that alternate ours and SPORCO's runs (each round times every configuration once; the best
 //! round counts), and one-thread runs also report the CPU time of the solving thread. The final
 //! functional `1/2 ||D * X - S||^2 + lambda ||X||_1` of every final code (SPORCO's `Y`, our
-//! `z`: the sparse variables) is evaluated here by one routine, and cross-checked in Python with
+//! `z`: the sparse variables) is evaluated by one routine, [`csc::cbpdn_objective`], and
+//! cross-checked in Python with
 //! SPORCO's own `reconstruct`.
 //!
 //! Options: `--no-peer`, `--iters N`.
 
-use crate::images::tikhonov_split;
 use sparse_core::Solve;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use csc::{Cbpdn, ConvDictionary, ConvOperator, Grid};
+use csc::{cbpdn_objective, tikhonov_filter, Cbpdn, ConvDictionary, ConvOperator, Grid};
 use faer::{Mat, MatRef, Par};
-use sparse_core::io::{read_npy, read_png_gray, write_npy};
+use sparse_core::io::{read_npy, read_png_gray, write_npy, write_npy_nd};
 
-use super::{markdown, out_dir, python_with, run_python, workspace_root, BoxResult};
+use super::{
+    load_average, markdown, out_dir, python_with, run_python, thread_cpu_secs, workspace_root,
+    Best, BoxResult,
+};
 
 const SIZE: usize = 256;
 const FILTER: usize = 8;
@@ -113,33 +116,6 @@ struct Row {
     functional: Option<f64>,
 }
 
-/// Best times of one configuration over the rounds.
-#[derive(Clone, Copy)]
-struct Best {
-    wall: f64,
-    cpu: f64,
-}
-
-impl Best {
-    fn new() -> Self {
-        Self {
-            wall: f64::INFINITY,
-            cpu: f64::INFINITY,
-        }
-    }
-
-    fn add(&mut self, wall: f64, cpu: Option<f64>) {
-        self.wall = self.wall.min(wall);
-        if let Some(c) = cpu {
-            self.cpu = self.cpu.min(c);
-        }
-    }
-
-    fn cpu(&self) -> Option<f64> {
-        self.cpu.is_finite().then_some(self.cpu)
-    }
-}
-
 pub fn run(args: &[String]) -> BoxResult<()> {
     let mut peer = true;
     let mut iters = 50usize;
@@ -156,7 +132,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     // Data: the image, its high-pass part, the filters.
     let img = read_png_gray(workspace_root().join("assets").join("camera.png"))?;
     let small = downsample_to(img.as_ref(), SIZE)?;
-    let (_, high) = tikhonov_split(small.as_ref(), 5.0, 16);
+    let (_, high) = tikhonov_filter(small.as_ref(), 5.0, 16)?;
     write_npy(dir.join("image.npy"), small.as_ref())?;
     write_npy(dir.join("S.npy"), high.as_ref())?;
     let mut rng = sparse_core::generate::rng(SEED);
@@ -435,14 +411,8 @@ fn table(rows: &[Row], sporco_fun: Option<f64>, notes: &[String], iters: usize) 
 /// `1/2 ||D x - y||^2 + lambda ||x||_1` for one code (FilterMajor feature maps).
 fn functional(op: &ConvOperator, code: &[f64], y: &[f64]) -> BoxResult<f64> {
     let x = MatRef::from_column_major_slice(code, code.len(), 1);
-    let dx = op.synthesize(x, Par::Seq)?;
-    let fit: f64 = dx
-        .col_as_slice(0)
-        .iter()
-        .zip(y)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum();
-    Ok(0.5 * fit + LAMBDA * sparse_core::norms::l1(code))
+    let y = MatRef::from_column_major_slice(y, y.len(), 1);
+    Ok(cbpdn_objective(op, x, y, LAMBDA, Par::Seq)?)
 }
 
 /// The image averaged over `f x f` blocks (`f = rows / size`) and scaled to `[0, 1]`, then the
@@ -483,49 +453,5 @@ fn write_filters_npy(path: &Path, d: &ConvDictionary) -> BoxResult<()> {
             }
         }
     }
-    write_npy_nd(path, &[g.rows, g.cols, m], &data)
-}
-
-/// A little-endian `float64` `.npy` file (format 1.0, C order) of any shape.
-fn write_npy_nd(path: &Path, shape: &[usize], data: &[f64]) -> BoxResult<()> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
-    // Magic (6) + version (2) + length (2) + header + '\n' to a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = Vec::with_capacity(10 + header.len() + 8 * data.len());
-    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for v in data {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, bytes)?;
-    Ok(())
-}
-
-/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`
-/// (clock ticks of 1/100 s), or `None` where that is unavailable.
-fn thread_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
-    // Fields after the command name: state is field 3, utime 14, stime 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-/// The 1-minute load average (the machine may be shared), or `?`.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into())
+    Ok(write_npy_nd(path, &[g.rows, g.cols, m], &data)?)
 }

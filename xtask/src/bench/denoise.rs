@@ -142,15 +142,13 @@
 //! learning. The sparsity weights lose 0.15 to 0.5 dB at sigma 5 on every image, 0.65 dB on brick
 //! at sigma 50, and gain at most 0.25 dB (moon at sigma 50).
 
-use std::time::Instant;
-
 use faer::Mat;
 use pursuit::dictlearn::{Aggregation, AtomUpdate, Denoiser};
 use sparse_core::generate;
 use sparse_core::io::{read_npy, read_png_gray, write_npy};
 use sparse_core::metrics::psnr;
 
-use super::{markdown, out_dir, python_with, run_python, workspace_root, BoxResult};
+use super::{best_of_runs, markdown, out_dir, python_with, run_python, workspace_root, BoxResult};
 
 const SIZE: usize = 256;
 const TRAIN: usize = 25_000;
@@ -216,19 +214,6 @@ struct Row {
 struct Image {
     name: String,
     rows: Vec<Row>,
-}
-
-/// The best wall time in seconds over `runs` timed runs of `f` (no untimed warm-up), and the
-/// last result.
-fn best_of_runs<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut best = f64::INFINITY;
-    let mut out = None;
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        out = Some(f());
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    (best, out.expect("at least one run"))
 }
 
 fn parse_list<T: std::str::FromStr>(v: Option<&String>, what: &str) -> BoxResult<Vec<T>>

@@ -20,7 +20,10 @@ use mlcsc::supervised::{
     Unfolding,
 };
 
-use super::{markdown, out_dir, python_with, run_python, workspace_root, BoxResult};
+use super::{
+    load_average, markdown, out_dir, process_cpu_secs, python_with, run_python, workspace_root,
+    Best, BoxResult,
+};
 
 /// The authors' layers (`MNIST/Models.py`: m1 = 32, m2 = 64, m3 = 512).
 pub fn authors_specs() -> [LayerSpec; 3] {
@@ -73,6 +76,33 @@ pub fn authors_recipe(every: usize, seed: u64) -> SupervisedTraining {
         .seed(seed)
 }
 
+/// The unfolded network's forward pass in PyTorch, shared by [`PEER`] and [`AGREE`].
+const UNFOLDED: &str = r#"
+import numpy as np
+import torch.nn.functional as F
+def unfolded(x, W1, W2, W3, c, b1, b2, b3, T, fista):
+    # The deepest code of the unfolded ML-ISTA / ML-FISTA network of Sulam et al. 2019
+    # (T unfoldings; T = 0: the CNN's forward pass).
+    g1 = F.relu(c[0] * F.conv2d(x, W1, stride=2) + b1)
+    g2 = F.relu(c[1] * F.conv2d(g1, W2, stride=2) + b2)
+    g3 = F.relu(c[2] * F.conv2d(g2, W3, stride=1) + b3)
+    t, g3_prev = 1.0, g3
+    for _ in range(T):
+        if fista:
+            t_prev = t
+            t = (1 + np.sqrt(1 + 4 * t_prev ** 2)) / 2
+            z = g3 + (t_prev - 1) / t * (g3 - g3_prev)
+            g3_prev = g3
+        else:
+            z = g3
+        g2 = F.conv_transpose2d(z, W3, stride=1)
+        g1 = F.conv_transpose2d(g2, W2, stride=2)
+        g1 = F.relu(g1 - c[0] * F.conv2d(F.conv_transpose2d(g1, W1, stride=2) - x, W1, stride=2) + b1)
+        g2 = F.relu(g2 - c[1] * F.conv2d(F.conv_transpose2d(g2, W2, stride=2) - g1, W2, stride=2) + b2)
+        g3 = F.relu(z - c[2] * F.conv2d(F.conv_transpose2d(z, W3, stride=1) - g2, W3, stride=1) + b3)
+    return g3
+"#;
+
 const PEER: &str = r#"
 import time, gzip, os, sys
 import numpy as np
@@ -102,24 +132,8 @@ class Net(torch.nn.Module):
         self.b3 = torch.nn.Parameter(torch.zeros(1, 512, 1, 1))
         self.cls = torch.nn.Linear(512, 10)
     def forward(self, x):
-        W1, W2, W3, c, b1, b2, b3 = self.W1, self.W2, self.W3, self.c, self.b1, self.b2, self.b3
-        g1 = F.relu(c[0] * F.conv2d(x, W1, stride=2) + b1)
-        g2 = F.relu(c[1] * F.conv2d(g1, W2, stride=2) + b2)
-        g3 = F.relu(c[2] * F.conv2d(g2, W3, stride=1) + b3)
-        t, g3_prev = 1.0, g3
-        for _ in range(self.T):
-            if self.fista:
-                t_prev = t
-                t = (1 + np.sqrt(1 + 4 * t_prev ** 2)) / 2
-                z = g3 + (t_prev - 1) / t * (g3 - g3_prev)
-                g3_prev = g3
-            else:
-                z = g3
-            g2 = F.conv_transpose2d(z, W3, stride=1)
-            g1 = F.conv_transpose2d(g2, W2, stride=2)
-            g1 = F.relu(g1 - c[0] * F.conv2d(F.conv_transpose2d(g1, W1, stride=2) - x, W1, stride=2) + b1)
-            g2 = F.relu(g2 - c[1] * F.conv2d(F.conv_transpose2d(g2, W2, stride=2) - g1, W2, stride=2) + b2)
-            g3 = F.relu(z - c[2] * F.conv2d(F.conv_transpose2d(z, W3, stride=1) - g2, W3, stride=1) + b3)
+        g3 = unfolded(x, self.W1, self.W2, self.W3, self.c, self.b1, self.b2, self.b3,
+                      self.T, self.fista)
         return F.log_softmax(self.cls(g3.view(g3.shape[0], -1)), dim=1)
 
 for name, T, fista in MODELS:
@@ -160,23 +174,7 @@ for name, T, fista in MODELS:
     b1, b2, b3 = [vec(name + f'_b{i}.npy').view(1, -1, 1, 1) for i in (1, 2, 3)]
     Wc, bc = torch.tensor(np.load(name + '_w.npy')), vec(name + '_w0.npy')
     with torch.no_grad():
-        g1 = F.relu(c[0] * F.conv2d(x, W1, stride=2) + b1)
-        g2 = F.relu(c[1] * F.conv2d(g1, W2, stride=2) + b2)
-        g3 = F.relu(c[2] * F.conv2d(g2, W3, stride=1) + b3)
-        t, g3_prev = 1.0, g3
-        for _ in range(T):
-            if fista:
-                t_prev = t
-                t = (1 + np.sqrt(1 + 4 * t_prev ** 2)) / 2
-                z = g3 + (t_prev - 1) / t * (g3 - g3_prev)
-                g3_prev = g3
-            else:
-                z = g3
-            g2 = F.conv_transpose2d(z, W3, stride=1)
-            g1 = F.conv_transpose2d(g2, W2, stride=2)
-            g1 = F.relu(g1 - c[0] * F.conv2d(F.conv_transpose2d(g1, W1, stride=2) - x, W1, stride=2) + b1)
-            g2 = F.relu(g2 - c[1] * F.conv2d(F.conv_transpose2d(g2, W2, stride=2) - g1, W2, stride=2) + b2)
-            g3 = F.relu(z - c[2] * F.conv2d(F.conv_transpose2d(z, W3, stride=1) - g2, W3, stride=1) + b3)
+        g3 = unfolded(x, W1, W2, W3, c, b1, b2, b3, T, fista)
         logits = g3.view(n, -1) @ Wc.T + bc
     ours = torch.tensor(np.load(name + '_logits.npy')).T
     print(f"maxdiff_{name} {(logits - ours).abs().max().item()}")
@@ -214,36 +212,6 @@ fn write_agreement(
 fn write_npy_x(dir: &std::path::Path, x: faer::MatRef<'_, f64>) -> BoxResult<()> {
     sparse_core::io::write_npy(dir.join("agree_x.npy"), x)?;
     Ok(())
-}
-
-/// CPU seconds of this process (all threads), from `/proc/self/stat`.
-fn process_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
-#[derive(Clone, Copy)]
-struct Best {
-    wall: f64,
-    cpu: f64,
-}
-
-impl Best {
-    fn new() -> Self {
-        Self {
-            wall: f64::INFINITY,
-            cpu: f64::INFINITY,
-        }
-    }
-    fn add(&mut self, wall: f64, cpu: Option<f64>) {
-        if wall < self.wall {
-            self.wall = wall;
-            self.cpu = cpu.unwrap_or(f64::NAN);
-        }
-    }
 }
 
 pub fn run(args: &[String]) -> BoxResult<()> {
@@ -311,7 +279,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             };
             list.push(format!("('{name}', {}, {fista})", k - 1));
         }
-        let script = format!("MODELS = [{}]\n{AGREE}", list.join(", "));
+        let script = format!("MODELS = [{}]\n{UNFOLDED}{AGREE}", list.join(", "));
         let out = run_python(py, &dir, "peer_agree.py", &script)?;
         let get = |k: &str| out.iter().find(|(n, _)| n == k).map(|&(_, v)| v);
         for name in &models {
@@ -370,7 +338,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
                     .collect();
                 let script = format!(
                     "THREADS = {th}\nBATCH = 128\nBATCHES = {batches}\nMODELS = [{}]\n\
-                     IMAGES = {:?}\nLABELS = {:?}\n{PEER}",
+                     IMAGES = {:?}\nLABELS = {:?}\n{UNFOLDED}{PEER}",
                     list.join(", "),
                     assets
                         .join("train-images-idx3-ubyte.gz")
@@ -431,7 +399,6 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             ]);
         }
     }
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let table = markdown(
         &[
             "model",
@@ -450,7 +417,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         "# bench mlista: training step of the authors' MNIST networks (batch 128, float32)\n\n\
          {table}\nBest of {rounds} alternating rounds of {batches} batches; load average at the \
          end: {}\n\n{agreement}",
-        load.split_whitespace().next().unwrap_or("?")
+        load_average()
     );
     println!("{md}");
     std::fs::write(workspace_root().join("target/bench/mlista.md"), md)?;

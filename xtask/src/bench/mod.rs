@@ -42,16 +42,90 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Best wall time in seconds over `reps` runs of `f` (after one warm-up run).
+/// Best wall time in seconds over `reps` runs of `f` (after one untimed warm-up run), and the
+/// last result.
 pub fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut out = f();
+    let warm = f();
+    if reps == 0 {
+        return (f64::INFINITY, warm);
+    }
+    best_of_runs(reps, f)
+}
+
+/// The best wall time in seconds over `runs` (at least one) timed runs of `f`, no warm-up, and
+/// the last result.
+pub fn best_of_runs<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut best = f64::INFINITY;
-    for _ in 0..reps {
+    let mut out = None;
+    for _ in 0..runs.max(1) {
         let t = Instant::now();
-        out = f();
+        out = Some(f());
         best = best.min(t.elapsed().as_secs_f64());
     }
-    (best, out)
+    (best, out.expect("at least one run"))
+}
+
+/// The best wall and CPU times of one configuration over alternating timing rounds (each
+/// minimum taken on its own; the CPU time only from rounds that measured it).
+#[derive(Clone, Copy, Debug)]
+pub struct Best {
+    /// Smallest wall time seen (`inf` before the first round).
+    pub wall: f64,
+    /// Smallest CPU time seen (`inf` when none was measured).
+    pub cpu: f64,
+}
+
+impl Best {
+    /// No round yet.
+    pub fn new() -> Self {
+        Self {
+            wall: f64::INFINITY,
+            cpu: f64::INFINITY,
+        }
+    }
+
+    /// Records one round.
+    pub fn add(&mut self, wall: f64, cpu: Option<f64>) {
+        self.wall = self.wall.min(wall);
+        if let Some(c) = cpu {
+            self.cpu = self.cpu.min(c);
+        }
+    }
+
+    /// The best CPU time, if any round measured one.
+    pub fn cpu(&self) -> Option<f64> {
+        self.cpu.is_finite().then_some(self.cpu)
+    }
+}
+
+/// User + system CPU seconds from a `/proc/.../stat` file (clock ticks of 1/100 s).
+fn proc_cpu_secs(stat: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`,
+/// or `None` where that is unavailable.
+pub fn thread_cpu_secs() -> Option<f64> {
+    proc_cpu_secs("/proc/thread-self/stat")
+}
+
+/// CPU time (user + system) of this process (all threads) in seconds, from `/proc/self/stat`,
+/// or `None` where that is unavailable.
+pub fn process_cpu_secs() -> Option<f64> {
+    proc_cpu_secs("/proc/self/stat")
+}
+
+/// The 1-minute load average (the machine may be shared), or `?`.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// The Python interpreter for the peers and whether it imports every module in `modules`.

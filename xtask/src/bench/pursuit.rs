@@ -1,11 +1,12 @@
 //! `cargo xtask bench pursuit`: the classic patch workload (64 x 256 dictionaries, 10,000
 //! signals, sparsity 8, Lasso at lambda = 0.1 max|D^T Y|) against SPAMS and scikit-learn.
 
-use faer::{Mat, MatRef, Par};
+use faer::{Mat, Par};
 use pursuit::greedy::Selection;
 use pursuit::lasso::{CoordinateDescent, Fista, Lars};
 use pursuit::{BatchOmp, Omp, SparseCoder, Stop};
 use sparse_core::io::{read_npy, write_npy};
+use sparse_core::metrics::support_scores;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
 use super::{best_of, markdown, out_dir, python_with, run_python, BoxResult};
@@ -49,14 +50,6 @@ try:
 except ImportError:
     pass
 "#;
-
-fn support_agreement(a: MatRef<'_, f64>, b: MatRef<'_, f64>, tol: f64) -> f64 {
-    let cols = a.ncols().min(b.ncols());
-    let same = (0..cols)
-        .filter(|&j| (0..a.nrows()).all(|i| (a[(i, j)].abs() > tol) == (b[(i, j)].abs() > tol)))
-        .count();
-    same as f64 / cols as f64
-}
 
 pub fn run() -> BoxResult<()> {
     let dir = out_dir("pursuit")?;
@@ -139,16 +132,14 @@ pub fn run() -> BoxResult<()> {
                 } else {
                     &spams_lasso
                 };
-                let agree = reference
-                    .as_ref()
-                    .map(|s| {
+                let agree = match reference {
+                    Some(s) => {
                         let diff = (res.codes.as_ref() - s.as_ref()).norm_max();
-                        format!(
-                            "{:.1}% same support, max |dx| {diff:.1e}",
-                            100.0 * support_agreement(res.codes.as_ref(), s.as_ref(), 1e-10)
-                        )
-                    })
-                    .unwrap_or_else(|| "-".into());
+                        let same = support_scores(res.codes.as_ref(), s.as_ref(), 1e-10)?.exact;
+                        format!("{:.1}% same support, max |dx| {diff:.1e}", 100.0 * same)
+                    }
+                    None => "-".into(),
+                };
                 let gap = res
                     .max_duality_gap()
                     .map(|g| format!("{g:.1e}"))

@@ -25,18 +25,17 @@
 //! Options: `--iters N` (outer learning iterations, default 30), `--lambda L` (learning penalty),
 //! `--sigma S`, `--seed N`.
 
-use crate::images::tikhonov_split;
 use sparse_core::Solve;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use csc::{Cbpdn, ConvDictLearn, ConvDictionary, ConvOperator, Grid};
-use faer::{Mat, MatRef, Par};
+use csc::{cbpdn_objective, tikhonov_filter, Cbpdn, ConvDictLearn, ConvDictionary, Grid};
+use faer::{Mat, Par};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use sparse_core::generate;
-use sparse_core::io::{read_png_gray, to_display_range, write_png_gray};
+use sparse_core::io::{read_png_gray, write_png_gray};
 use sparse_core::metrics::psnr;
 
 use super::out_dir;
@@ -124,7 +123,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             return Err(format!("crop of {name} out of range").into());
         }
         let crop = img.as_ref().submatrix(r0, c0, TRAIN, TRAIN).to_owned();
-        let (_, high) = tikhonov_split(crop.as_ref(), TIKHONOV, 16);
+        let (_, high) = tikhonov_filter(crop.as_ref(), TIKHONOV, 16)?;
         for j in 0..TRAIN {
             for i in 0..TRAIN {
                 y[(i + TRAIN * j, k)] = high[(i, j)];
@@ -149,7 +148,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             None => coder.solve(&op, y.as_ref())?.codes,
             Some(c) => coder.solve_warm(&op, y.as_ref(), c.as_ref())?.codes,
         };
-        let f = functional(&op, codes.as_ref(), y.as_ref(), cfg.lambda)?;
+        let f = cbpdn_objective(&op, codes.as_ref(), y.as_ref(), cfg.lambda, Par::rayon(0))?;
         objective.push(f);
         bar.set_message(format!("learning: iteration {it}, functional {f:.3}"));
         bar.inc(1);
@@ -176,7 +175,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         .to_owned();
     let mut nrng = generate::rng(cfg.seed.wrapping_add(15));
     let noisy = generate::add_noise(clean.as_ref(), cfg.sigma / 255.0, &mut nrng)?;
-    let (low, high) = tikhonov_split(noisy.as_ref(), TIKHONOV, 16);
+    let (low, high) = tikhonov_filter(noisy.as_ref(), TIKHONOV, 16)?;
     let test_grid = Grid::d2(TEST, TEST);
     let s = Mat::from_fn(TEST * TEST, 1, |k, _| high[(k % TEST, k / TEST)]);
     let to255 = |m: &Mat<f64>| Mat::from_fn(m.nrows(), m.ncols(), |i, j| 255.0 * m[(i, j)]);
@@ -445,21 +444,6 @@ fn plot(path: &Path, objective: &[f64], solves: &[&Denoised]) -> BoxResult<()> {
     Ok(())
 }
 
-/// `sum_k 1/2 ||D x_k - y_k||^2 + lambda ||x_k||_1`.
-fn functional(
-    op: &ConvOperator,
-    codes: MatRef<'_, f64>,
-    y: MatRef<'_, f64>,
-    lambda: f64,
-) -> BoxResult<f64> {
-    let mut r = op.synthesize(codes, Par::rayon(0))?;
-    r -= y;
-    let l1: f64 = (0..codes.ncols())
-        .map(|j| codes.col(j).iter().map(|v| v.abs()).sum::<f64>())
-        .sum();
-    Ok(0.5 * r.squared_norm_l2() + lambda * l1)
-}
-
 /// `assets/NAME.png` averaged over 2 x 2 blocks and scaled to `[0, 1]`.
 fn load_half(name: &str) -> BoxResult<Mat<f64>> {
     let img = read_png_gray(workspace_root().join("assets").join(format!("{name}.png")))?;
@@ -479,20 +463,18 @@ fn tile_filters(d: &ConvDictionary) -> BoxResult<Mat<f64>> {
     const SCALE: usize = 4;
     let g = d.filter_grid();
     let m = d.n_filters();
-    let cols = 8.min(m);
-    let rows = m.div_ceil(cols);
-    let (th, tw) = (g.rows * SCALE, g.cols * SCALE);
-    let mut img = Mat::<f64>::from_fn(rows * (th + 1) + 1, cols * (tw + 1) + 1, |_, _| 255.0);
+    let mut filters = Mat::<f64>::zeros(g.len(), m);
     for a in 0..m {
-        let f = d.filter(a)?;
-        let patch = Mat::<f64>::from_fn(g.rows, g.cols, |i, j| f[i + g.rows * j]);
-        let shown = to_display_range(patch.as_ref());
-        let (r0, c0) = (1 + (a / cols) * (th + 1), 1 + (a % cols) * (tw + 1));
-        for j in 0..tw {
-            for i in 0..th {
-                img[(r0 + i, c0 + j)] = shown[(i / SCALE, j / SCALE)];
-            }
-        }
+        filters
+            .col_mut(a)
+            .iter_mut()
+            .zip(d.filter(a)?)
+            .for_each(|(x, v)| *x = *v);
     }
-    Ok(img)
+    Ok(crate::pictures::tile(
+        filters.as_ref(),
+        (g.rows, g.cols),
+        8.min(m),
+        SCALE,
+    ))
 }

@@ -20,7 +20,7 @@ use faer::{Mat, MatRef};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use pursuit::dictlearn::{AtomUpdate, Denoiser, IterationReport};
-use sparse_core::io::{read_png_gray, to_display_range, write_png_gray};
+use sparse_core::io::{read_png_gray, write_png_gray};
 use sparse_core::metrics::psnr;
 use sparse_core::{generate, Dictionary};
 
@@ -89,22 +89,8 @@ fn add_noise(clean: MatRef<'_, f64>, sigma: f64, seed: u64) -> BoxResult<Mat<f64
 /// The atoms of a `p^2 x m` dictionary as a tiled picture: each `p x p` atom rescaled to
 /// `[0, 255]`, on a grid of `ceil(sqrt(m))` columns separated by 1-pixel white borders.
 fn tile_atoms(d: &Dictionary, p: usize) -> Mat<f64> {
-    let m = d.n_atoms();
-    let cols = (m as f64).sqrt().ceil() as usize;
-    let rows = m.div_ceil(cols);
-    let mut img = Mat::<f64>::from_fn(rows * (p + 1) + 1, cols * (p + 1) + 1, |_, _| 255.0);
-    for a in 0..m {
-        let atom = d.matrix().col(a);
-        let patch = Mat::<f64>::from_fn(p, p, |i, j| atom[i + j * p]);
-        let shown = to_display_range(patch.as_ref());
-        let (r0, c0) = (1 + (a / cols) * (p + 1), 1 + (a % cols) * (p + 1));
-        for j in 0..p {
-            for i in 0..p {
-                img[(r0 + i, c0 + j)] = shown[(i, j)];
-            }
-        }
-    }
-    img
+    let cols = (d.n_atoms() as f64).sqrt().ceil() as usize;
+    crate::pictures::tile(d.matrix(), (p, p), cols, 1)
 }
 
 struct Row {

@@ -110,11 +110,8 @@ use faer::{Mat, MatRef, Par};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlcsc::learn::{effective_filters, tile_atoms, MlDictionaryLearning};
 use mlcsc::supervised::{LinearClassifier, SparseFeatures};
-use mlcsc::{Layer, MlModel, Projection, ValidConv, ValidGeometry};
+use mlcsc::{DataInit, Layer, MlModel, Projection, ValidGeometry};
 use pursuit::{BatchOmp, Stop};
-use rand::seq::index::sample;
-use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 use sparse_core::{Dictionary, LinearOperator};
 
 use crate::bench::BoxResult;
@@ -236,69 +233,20 @@ impl DlConfig {
     }
 }
 
-/// Filters with exactly `nnz` non-zero Gaussian entries each, unit norm.
-fn sparse_filters<R: Rng>(len: usize, maps: usize, nnz: usize, rng: &mut R) -> Mat<f64> {
-    let mut f = Mat::<f64>::zeros(len, maps);
-    for q in 0..maps {
-        for r in sample(rng, len, nnz.min(len)).iter() {
-            f[(r, q)] = StandardNormal.sample(rng);
-        }
-        let n = f.col(q).norm_l2().max(f64::MIN_POSITIVE);
-        f.col_mut(q).iter_mut().for_each(|v| *v /= n);
-    }
-    f
-}
-
-/// The 004 architecture with `atoms` deepest filters, `D_1` from random 7 x 7 patches of the
-/// training images (the ones with some ink), `D_2` sparse random (5% non-zeros), `D_3` sparse
-/// (1%) back-projected images.
+/// The 004 architecture with `atoms` deepest filters, initialised by [`DataInit`]: `D_1` from
+/// random 7 x 7 patches of the training images (the ones with some ink), `D_2` sparse random
+/// (5% non-zeros), `D_3` sparse (1%) back-projected images.
 fn init_model(images: MatRef<'_, f64>, atoms: usize, seed: u64) -> BoxResult<MlModel> {
-    let mut rng = sparse_core::generate::rng(seed);
-    let g1 = ValidGeometry::new(1, (28, 28), (7, 7), 2, 32)?;
-    let g2 = ValidGeometry::new(32, (11, 11), (5, 5), 1, 128)?;
-    let g3 = ValidGeometry::new(128, (7, 7), (7, 7), 1, atoms)?;
-    let mut f1 = Mat::<f64>::zeros(49, 32);
-    let mut q = 0;
-    while q < 32 {
-        let img = rng.random_range(0..images.ncols());
-        let (r0, c0) = (rng.random_range(0..22), rng.random_range(0..22));
-        let patch =
-            Mat::<f64>::from_fn(49, 1, |e, _| images[(r0 + e % 7 + 28 * (c0 + e / 7), img)]);
-        let n = patch.col(0).norm_l2();
-        if n < 1.0 {
-            continue;
-        }
-        for e in 0..49 {
-            f1[(e, q)] = patch[(e, 0)] / n;
-        }
-        q += 1;
-    }
-    let f2 = sparse_filters(g2.patch_len(), 128, g2.patch_len() / 20, &mut rng);
-    // D_3 from data: the back-projections D_2^T D_1^T y of random training images, keeping the
-    // largest 1% of each (so that the effective atoms D_1 D_2 D_3 start as smoothed digits).
-    let l1 = ValidConv::new(g1, f1.as_ref())?;
-    let l2 = ValidConv::new(g2, f2.as_ref())?;
-    let picks: Vec<usize> = (0..atoms)
-        .map(|_| rng.random_range(0..images.ncols()))
-        .collect();
-    let ys = Mat::<f64>::from_fn(784, atoms, |i, j| images[(i, picks[j])]);
-    let back = l2.apply_adjoint(l1.apply_adjoint(ys.as_ref())?.as_ref())?;
-    let keep = g3.patch_len() / 100;
-    let mut f3 = Mat::<f64>::zeros(g3.patch_len(), atoms);
-    for q in 0..atoms {
-        let mut idx: Vec<usize> = (0..g3.patch_len()).collect();
-        idx.sort_unstable_by(|&a, &b| back[(b, q)].abs().total_cmp(&back[(a, q)].abs()));
-        for &e in &idx[..keep] {
-            f3[(e, q)] = back[(e, q)];
-        }
-        let n = f3.col(q).norm_l2().max(f64::MIN_POSITIVE);
-        f3.col_mut(q).iter_mut().for_each(|v| *v /= n);
-    }
-    Ok(MlModel::new(vec![
-        Layer::Valid(ValidConv::new(g1, f1.as_ref())?),
-        Layer::Valid(ValidConv::new(g2, f2.as_ref())?),
-        Layer::Valid(ValidConv::new(g3, f3.as_ref())?),
-    ])?)
+    let geometries = [
+        ValidGeometry::new(1, (28, 28), (7, 7), 2, 32)?,
+        ValidGeometry::new(32, (11, 11), (5, 5), 1, 128)?,
+        ValidGeometry::new(128, (7, 7), (7, 7), 1, atoms)?,
+    ];
+    Ok(DataInit::new(seed)
+        .min_patch_norm(1.0)
+        .middle_density(0.05)
+        .last_density(0.01)
+        .init(&geometries, images)?)
 }
 
 /// Mean non-zeros per image of every layer's code, mean stripe norm `||Gamma_i||_{0,inf}`

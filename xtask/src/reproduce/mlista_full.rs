@@ -197,20 +197,8 @@ fn load_state(dir: &Path) -> BoxResult<Option<TrainState>> {
 
 /// Mean cross-entropy and accuracy of `net` on `data`, float32 as the training.
 fn evaluate(net: &mlcsc::supervised::UnfoldedNet, data: &Labelled) -> BoxResult<(f64, f64)> {
-    let z = net.logits_with(data.images.as_ref(), Precision::F32)?;
-    let (mut loss, mut right) = (0.0, 0usize);
-    for (j, &l) in data.labels.iter().enumerate() {
-        let col: Vec<f64> = (0..z.nrows()).map(|c| z[(c, j)]).collect();
-        let mx = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let sum: f64 = col.iter().map(|v| (v - mx).exp()).sum();
-        loss += sum.ln() - (col[l] - mx);
-        let best = (0..col.len())
-            .max_by(|&a, &b| col[a].total_cmp(&col[b]))
-            .unwrap_or(0);
-        right += usize::from(best == l);
-    }
-    let n = data.labels.len().max(1) as f64;
-    Ok((loss / n, right as f64 / n))
+    let ev = net.evaluate_with(data.images.as_ref(), &data.labels, Precision::F32)?;
+    Ok((ev.loss, ev.accuracy))
 }
 
 /// Trains one run to `cfg.epochs`, resuming from its folder. Returns `false` when it stopped

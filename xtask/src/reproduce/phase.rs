@@ -28,7 +28,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use pursuit::admm::BasisPursuit;
 use pursuit::{BatchOmp, Solve, Stop, Thresholding};
-use rand::Rng;
+use sparse_core::metrics::{support_recovery_rate, support_scores};
 use sparse_core::{generate, Dictionary, Noise, Shrinkage};
 use theory::sparseland::largest_below;
 
@@ -37,6 +37,8 @@ use crate::bench::BoxResult;
 
 const N: usize = 64;
 const M: usize = 128;
+/// Relative error below which a BP solution with the right support counts as a success.
+const BP_TOL: f64 = 1e-3;
 
 struct Config {
     trials: usize,
@@ -126,45 +128,23 @@ fn bar(len: usize, what: &str) -> BoxResult<ProgressBar> {
     Ok(b)
 }
 
-fn sorted_support(x: &[f64], k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_by(|&a, &b| x[b].abs().total_cmp(&x[a].abs()));
-    let mut s = idx[..k.min(x.len())].to_vec();
-    s.sort_unstable();
-    s
+/// Thresholding and OMP succeed on a signal when they find its support exactly.
+fn exact_rate(codes: MatRef<'_, f64>, truth: MatRef<'_, f64>) -> BoxResult<f64> {
+    Ok(support_scores(truth, codes, 0.0)?.exact)
 }
 
-fn exact_support(est: &[f64], truth: &[f64]) -> bool {
-    let s: Vec<usize> = (0..est.len()).filter(|&i| est[i] != 0.0).collect();
-    let t: Vec<usize> = (0..truth.len()).filter(|&i| truth[i] != 0.0).collect();
-    s == t
-}
-
-/// BP success: its `k` largest entries are the support and the relative error is below 1e-3.
-fn bp_success(est: &[f64], truth: &[f64], k: usize) -> bool {
-    let t: Vec<usize> = (0..truth.len()).filter(|&i| truth[i] != 0.0).collect();
-    let err: f64 = est.iter().zip(truth).map(|(a, b)| (a - b) * (a - b)).sum();
-    let nrm: f64 = truth.iter().map(|v| v * v).sum();
-    sorted_support(est, k) == t && err.sqrt() <= 1e-3 * nrm.sqrt()
-}
-
-fn rate(
-    codes: MatRef<'_, f64>,
-    truth: MatRef<'_, f64>,
-    ok: impl Fn(&[f64], &[f64]) -> bool,
-) -> f64 {
-    let col = |m: MatRef<'_, f64>, j: usize| -> Vec<f64> { m.col(j).iter().copied().collect() };
-    let hits = (0..truth.ncols())
-        .filter(|&j| ok(&col(codes, j), &col(truth, j)))
-        .count();
-    hits as f64 / truth.ncols() as f64
+/// BP succeeds when its `|S|` largest entries are the support `S` and its relative error is
+/// below `BP_TOL`.
+fn bp_rate(codes: MatRef<'_, f64>, truth: MatRef<'_, f64>) -> BoxResult<f64> {
+    Ok(support_recovery_rate(truth, codes, BP_TOL)?)
 }
 
 fn dense_experiment(cfg: &Config) -> BoxResult<Experiment> {
     let mut rng = generate::rng(cfg.seed);
     let d = Dictionary::random_gaussian(N, M, &mut rng)?;
     let mu = theory::coherence(&d);
-    let omp_bound = (1.0 + 1.0 / mu) / 2.0;
+    // The right-hand side of the OMP/BP condition ||a||_0 < (1 + 1/mu) / 2.
+    let omp_bound = theory::sparseland::omp_recovery(mu, 1.0)?.rhs;
     let thr_bound = theory::sparseland::thresholding_sparsity_bound(mu, cfg.contrast, 0.0)?;
     let b = bar(cfg.kmax, "sparsities (dense)")?;
     let mut rows = Vec::with_capacity(cfg.kmax);
@@ -177,9 +157,9 @@ fn dense_experiment(cfg: &Config) -> BoxResult<Experiment> {
         rows.push(Row {
             k,
             rates: vec![
-                rate(thr.codes.as_ref(), x.as_ref(), exact_support),
-                rate(omp.codes.as_ref(), x.as_ref(), exact_support),
-                rate(bp.codes.as_ref(), x.as_ref(), |e, t| bp_success(e, t, k)),
+                exact_rate(thr.codes.as_ref(), x.as_ref())?,
+                exact_rate(omp.codes.as_ref(), x.as_ref())?,
+                bp_rate(bp.codes.as_ref(), x.as_ref())?,
             ],
         });
         b.inc(1);
@@ -207,38 +187,6 @@ fn dense_experiment(cfg: &Config) -> BoxResult<Experiment> {
     })
 }
 
-/// A code with every stripe holding at most `s` non-zeros, and the stripe sparsity it reached.
-fn conv_code<R: Rng>(
-    op: &csc::ConvOperator,
-    s: usize,
-    contrast: f64,
-    rng: &mut R,
-) -> BoxResult<(Vec<f64>, usize)> {
-    let (nn, m, w) = (op.n(), op.dictionary().n_filters(), 2 * 13 - 1);
-    let mut counts = vec![0usize; nn];
-    let mut g = vec![0.0; nn * m];
-    let mut cand: Vec<usize> = (0..nn * m).collect();
-    for i in (1..cand.len()).rev() {
-        cand.swap(i, rng.random_range(0..=i));
-    }
-    for c in cand {
-        let p = c % nn;
-        let fits = (0..w).all(|o| {
-            (0..w)
-                .map(|t| counts[(p + 2 * nn - o + t) % nn])
-                .sum::<usize>()
-                < s
-        });
-        if fits {
-            counts[p] += 1;
-            let mag = rng.random_range(contrast..=1.0);
-            g[c] = if rng.random::<bool>() { mag } else { -mag };
-        }
-    }
-    let l0 = op.l0_inf(&g, 0.0)?;
-    Ok((g, l0))
-}
-
 fn conv_experiment(cfg: &Config) -> BoxResult<Experiment> {
     const BARKER: [f64; 13] = [1., 1., 1., 1., 1., -1., -1., 1., 1., -1., 1., -1., 1.];
     const PARTNER: [f64; 13] = [-1., -1., 1., -1., 1., 1., -1., 1., 1., 1., -1., -1., -1.];
@@ -246,7 +194,8 @@ fn conv_experiment(cfg: &Config) -> BoxResult<Experiment> {
     let op = ConvDictionary::from_filters_1d(filters.as_ref())?.operator(Grid::d1(128))?;
     let mu = theory::conv_coherence(&op);
     let d = op.global_dictionary()?;
-    let local = (1.0 + 1.0 / mu) / 2.0;
+    // ||G||_{0,inf} < (1 + 1/mu) / 2 locally, ||G||_0 < (1 + 1/mu) / 2 globally.
+    let local = theory::conv::csc_pursuit_recovery(mu, 1.0)?.rhs;
     let trials = (cfg.trials / 2).max(1);
     let smax = 8;
     let mut rng = generate::rng(cfg.seed + 1);
@@ -257,7 +206,7 @@ fn conv_experiment(cfg: &Config) -> BoxResult<Experiment> {
         let mut x = Mat::<f64>::zeros(op.code_len(), trials);
         let mut nnz = 0usize;
         for j in 0..trials {
-            let (g, _) = conv_code(&op, s, cfg.contrast, &mut rng)?;
+            let g = op.random_stripe_code(s, cfg.contrast, &mut rng)?;
             nnz += g.iter().filter(|v| **v != 0.0).count();
             x.col_as_slice_mut(j).copy_from_slice(&g);
         }
@@ -268,16 +217,14 @@ fn conv_experiment(cfg: &Config) -> BoxResult<Experiment> {
         rows.push(Row {
             k: s,
             rates: vec![
-                rate(omp.codes.as_ref(), x.as_ref(), exact_support),
-                rate(bp.codes.as_ref(), x.as_ref(), |e, t| {
-                    bp_success(e, t, t.iter().filter(|v| **v != 0.0).count())
-                }),
+                exact_rate(omp.codes.as_ref(), x.as_ref())?,
+                bp_rate(bp.codes.as_ref(), x.as_ref())?,
             ],
         });
         b.inc(1);
     }
     b.finish_and_clear();
-    let global = (1.0 + 1.0 / mu) / 2.0;
+    let global = theory::sparseland::omp_recovery(mu, 1.0)?.rhs;
     Ok(Experiment {
         title: format!(
             "CSC: Barker-13 + partner, N = 128, mu = {mu:.3}, {trials} trials; mean ||G||_0 = {}",

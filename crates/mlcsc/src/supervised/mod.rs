@@ -26,10 +26,12 @@
 //! ```
 
 mod engine;
+mod evaluate;
 mod linear;
 mod net;
 mod train;
 
+pub use evaluate::Evaluation;
 pub use linear::{FittedLinear, LinearClassifier, SparseFeatures};
 pub use net::{Init, LayerSpec, Precision, UnfoldedNet, Unfolding};
 pub use train::{EpochStats, Optimizer, Schedule, SupervisedTraining, TrainState};

@@ -93,11 +93,13 @@ macro_rules! training_setters {
     };
 }
 
+mod adversarial;
 mod facnet;
 mod lfista;
 mod lista;
 mod train;
 
+pub use adversarial::adversarial_dictionary;
 pub use facnet::{FacNet, TrainedFacNet};
 pub use lfista::{LFista, TrainedLFista};
 pub use lista::{Lista, TrainedLista};

@@ -103,6 +103,47 @@ pub fn write_npy_with(
     w.finish().map_err(|e| io_err(path, e))
 }
 
+/// Writes an array of any number of dimensions as a little-endian `f64` `.npy` file in C
+/// (row-major) order: `data[((i0 * s1 + i1) * s2 + i2) ...]` is entry `(i0, i1, i2, ...)` of an
+/// array of shape `(s0, s1, s2, ...)`, what `np.save` writes for a C-contiguous array and
+/// `np.load` reads back (NumPy's format 1.0, NEP 1). For 3-D filter banks such as SPORCO's
+/// `(rows, cols, filters)` layout, where [`write_npy`] only covers matrices. An empty `shape` is
+/// a 0-d array holding one value.
+///
+/// Errors: `ShapeMismatch` naming `data` when its length is not the product of `shape`;
+/// `Io` when the file cannot be written.
+pub fn write_npy_nd(path: impl AsRef<Path>, shape: &[usize], data: &[f64]) -> Result<()> {
+    let path = path.as_ref();
+    let len = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| Error::InvalidParameter {
+            name: "shape",
+            value: format!("{shape:?}"),
+            expected: "dimensions whose product fits in usize".into(),
+        })?;
+    if data.len() != len {
+        return Err(Error::ShapeMismatch {
+            argument: "data",
+            expected: format!("{len} values (the product of shape {shape:?})"),
+            found: format!("{} values", data.len()),
+        });
+    }
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let file = File::create(path).map_err(|e| io_err(path, e))?;
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&dims)
+        .order(npyz::Order::C)
+        .writer(BufWriter::new(file))
+        .begin_nd()
+        .map_err(|e| io_err(path, e))?;
+    data.iter()
+        .try_for_each(|v| w.push(v))
+        .map_err(|e| io_err(path, e))?;
+    w.finish().map_err(|e| io_err(path, e))
+}
+
 /// Writes a matrix as a 2-D `f32` `.npy` array in C order (halves the size; loses precision).
 pub fn write_npy_f32(path: impl AsRef<Path>, m: MatRef<'_, f64>) -> Result<()> {
     let path = path.as_ref();

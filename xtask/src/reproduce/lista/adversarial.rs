@@ -59,8 +59,7 @@
 
 use std::time::Instant;
 
-use faer::Mat;
-use rand::seq::index::sample;
+use pursuit::learned::adversarial_dictionary;
 use sparse_core::{generate, Dictionary, LinearOperator};
 
 use super::{bernoulli_gaussian_cases, training_bar, training_summary, Config, Report, K};
@@ -75,25 +74,10 @@ pub(super) fn validate(c: &Config) -> BoxResult<()> {
     Ok(())
 }
 
-/// The adversarial dictionary (`2m x k`, see the module docs) on `m` frequencies drawn from
-/// `1..k/2` with `seed`, and the sorted frequencies.
+/// The adversarial dictionary (`2m x k`, see the module docs and [`adversarial_dictionary`])
+/// on `m` frequencies drawn from `1..k/2` with `seed`, and the sorted frequencies.
 fn dictionary(m: usize, k: usize, seed: u64) -> BoxResult<(Dictionary, Vec<usize>)> {
-    let mut rng = generate::rng(seed);
-    let mut zeta: Vec<usize> = sample(&mut rng, k / 2 - 1, m)
-        .iter()
-        .map(|i| i + 1)
-        .collect();
-    zeta.sort_unstable();
-    let scale = 1.0 / (m as f64).sqrt();
-    let d = Mat::from_fn(2 * m, k, |row, j| {
-        let angle = 2.0 * std::f64::consts::PI * (j * zeta[row / 2]) as f64 / k as f64;
-        if row % 2 == 0 {
-            angle.cos() * scale
-        } else {
-            -angle.sin() * scale
-        }
-    });
-    Ok((Dictionary::from_matrix(d.as_ref())?, zeta))
+    Ok(adversarial_dictionary(m, k, &mut generate::rng(seed))?)
 }
 
 /// Runs the adversarial experiment (see the module docs).
@@ -125,26 +109,4 @@ pub(super) fn run(cfg: &Config) -> BoxResult<()> {
         case_column: "rho",
     };
     report.write(cfg, &outcomes, start)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn adversarial_gram_is_circulant_with_flat_spectrum() {
-        let (d, zeta) = dictionary(8, 40, 3).unwrap();
-        assert_eq!(zeta.len(), 8);
-        assert!(zeta.windows(2).all(|w| w[0] < w[1]) && zeta[7] < 20 && zeta[0] >= 1);
-        let b = d.gram();
-        for j in 0..40 {
-            assert!((b[(j, j)] - 1.0).abs() < 1e-12);
-            for k in 0..40 {
-                // B[j, k] depends on j - k only (mod K).
-                let (j1, k1) = ((j + 1) % 40, (k + 1) % 40);
-                assert!((b[(j, k)] - b[(j1, k1)]).abs() < 1e-12);
-            }
-        }
-        assert!((d.lipschitz() - 40.0 / 16.0).abs() < 1e-9);
-    }
 }

@@ -57,6 +57,7 @@ use faer::{Mat, MatRef};
 use indicatif::{ProgressBar, ProgressStyle};
 use pursuit::dictlearn::Ksvd;
 use pursuit::Stop;
+use sparse_core::image::area_resize;
 use sparse_core::LinearOperator;
 
 use super::{experiment, training_bar, training_summary, Case, Config, Report, K};
@@ -109,44 +110,27 @@ pub(super) fn validate(c: &Config) -> BoxResult<()> {
     Ok(())
 }
 
-/// The weights `W` (`to x from`, rows summing to 1) of area resampling a line of `from` pixels
-/// to `to` pixels: `W[o][i]` is the overlap of input pixel `[i, i + 1)` with the output pixel's
-/// footprint `[o s, (o + 1) s)`, `s = from / to`, divided by `s`.
-fn area_weights(from: usize, to: usize) -> Mat<f64> {
-    let s = from as f64 / to as f64;
-    Mat::from_fn(to, from, |o, i| {
-        let (lo, hi) = (o as f64 * s, (o + 1) as f64 * s);
-        let overlap = (hi.min(i as f64 + 1.0) - lo.max(i as f64)).max(0.0);
-        overlap / s
-    })
-}
-
 /// The columns of `images` (`FROM^2 x n`, column-major `FROM x FROM` images) area-resampled to
-/// `TO x TO` (column-major) and scaled to unit l2 norm (an all-zero image stays zero).
-fn prepare(images: MatRef<'_, f64>) -> Mat<f64> {
-    let w = area_weights(FROM, TO);
-    let mut out = Mat::<f64>::zeros(TO * TO, images.ncols());
-    for j in 0..images.ncols() {
-        let img = Mat::from_fn(FROM, FROM, |r, c| images[(r + FROM * c, j)]);
-        let small = &w * &img * w.transpose();
-        let norm = small.norm_l2();
+/// `TO x TO` (column-major, [`area_resize`]) and scaled to unit l2 norm (an all-zero image
+/// stays zero).
+fn prepare(images: MatRef<'_, f64>) -> BoxResult<Mat<f64>> {
+    let mut out = area_resize(images, (FROM, FROM), (TO, TO))?;
+    for j in 0..out.ncols() {
+        // The norm of the TO x TO image (the same summation as before the resampling moved).
+        let norm = MatRef::from_column_major_slice(out.col_as_slice(j), TO, TO).norm_l2();
         let scale = if norm > 0.0 { 1.0 / norm } else { 0.0 };
-        for c in 0..TO {
-            for r in 0..TO {
-                out[(r + TO * c, j)] = small[(r, c)] * scale;
-            }
-        }
+        out.col_mut(j).iter_mut().for_each(|v| *v *= scale);
     }
-    out
+    Ok(out)
 }
 
 /// Runs the MNIST experiment (see the module docs).
 pub(super) fn run(cfg: &Config) -> BoxResult<()> {
     let start = Instant::now();
     let (train, test) = mnist_full()?;
-    let dl_y = prepare(train.images.subcols(0, cfg.dl_signals));
-    let net_train = prepare(train.images.subcols(cfg.dl_signals, cfg.n_train));
-    let net_test = prepare(test.images.subcols(0, cfg.n_test));
+    let dl_y = prepare(train.images.subcols(0, cfg.dl_signals))?;
+    let net_train = prepare(train.images.subcols(cfg.dl_signals, cfg.n_train))?;
+    let net_test = prepare(test.images.subcols(0, cfg.n_test))?;
 
     let dl_bar = ProgressBar::new(cfg.dl_iterations as u64);
     dl_bar.set_style(ProgressStyle::with_template(
@@ -212,15 +196,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn area_weights_rows_sum_to_one_and_preserve_constants() {
-        let w = area_weights(FROM, TO);
-        for o in 0..TO {
-            let sum: f64 = (0..FROM).map(|i| w[(o, i)]).sum();
-            assert!((sum - 1.0).abs() < 1e-12);
-        }
+    fn prepare_preserves_constants() {
         // A constant image stays constant (then unit norm: every pixel 1/17).
         let ones = Mat::<f64>::from_fn(FROM * FROM, 1, |_, _| 1.0);
-        let small = prepare(ones.as_ref());
+        let small = prepare(ones.as_ref()).unwrap();
         for i in 0..TO * TO {
             assert!((small[(i, 0)] - 1.0 / TO as f64).abs() < 1e-12);
         }
@@ -233,7 +212,7 @@ mod tests {
         let mut img = Mat::<f64>::zeros(FROM * FROM, 2);
         img[(0, 0)] = 1.0;
         img[(27, 1)] = 1.0;
-        let small = prepare(img.as_ref());
+        let small = prepare(img.as_ref()).unwrap();
         assert!((small[(0, 0)] - 1.0).abs() < 1e-12);
         assert!((small[(16, 1)] - 1.0).abs() < 1e-12);
     }
