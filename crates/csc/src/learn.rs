@@ -77,22 +77,13 @@ impl ConvDictLearn {
         }
     }
 
-    /// Sets the number of outer iterations.
-    pub fn iterations(mut self, n: usize) -> Self {
-        self.iterations = n;
-        self
-    }
-
-    /// Sets the ADMM iterations of each coding step.
-    pub fn coding_iter(mut self, n: usize) -> Self {
-        self.coding_iter = n;
-        self
-    }
-
-    /// Sets the ADMM iterations of each dictionary update.
-    pub fn dict_iter(mut self, n: usize) -> Self {
-        self.dict_iter = n;
-        self
+    sparse_core::setters! {
+        /// Sets the number of outer iterations.
+        iterations: usize,
+        /// Sets the ADMM iterations of each coding step.
+        coding_iter: usize,
+        /// Sets the ADMM iterations of each dictionary update.
+        dict_iter: usize,
     }
 
     /// Sets the penalty of the dictionary update.
@@ -101,10 +92,9 @@ impl ConvDictLearn {
         self
     }
 
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets the parallelism.
+        par: Par,
     }
 
     fn check(&self) -> Result<()> {

@@ -18,6 +18,11 @@
 //! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
 //! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
 //!
+//! Every pursuit implements the workspace's one protocol [`Solve`] on a [`ConvOperator`] and
+//! returns a [`Solution`]: the codes and one [`Diagnostics`] per signal (iterations, converged,
+//! final functional and residual norm, the per-iteration history of SPORCO's functional and
+//! residuals); warm starts are `solve_warm`.
+//!
 //! Codes are stored feature map after feature map ([`sparse_core::CodeOrder::FilterMajor`]);
 //! 2-D signals and maps are column-major; channels follow each other. Batches (matrix columns)
 //! are independent signals, processed in parallel with rayon.

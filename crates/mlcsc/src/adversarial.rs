@@ -72,7 +72,7 @@ impl Coder {
                 let ds = Mat::<f64>::from_fn(n, support.len(), |r, c| dm[(r, support[c])]);
                 let gram = ds.transpose() * &ds;
                 let ws = Mat::<f64>::from_fn(support.len(), 1, |r, _| w[support[r]]);
-                crate::linalg::lstsq(gram.as_ref(), ws.col_as_slice(0))
+                crate::linalg::lstsq(gram.as_ref(), ws.col_as_slice(0))?
             }
         };
         for (c, &i) in support.iter().enumerate() {

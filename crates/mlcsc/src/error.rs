@@ -36,6 +36,13 @@ pub enum Error {
         /// The limit ([`crate::model::MAX_EXPLICIT_ENTRIES`]).
         limit: usize,
     },
+    /// A dense factorisation failed (faer's SVD did not converge, e.g. on non-finite data):
+    /// reported instead of a silent zero result.
+    #[error("the SVD of {what} did not converge")]
+    NoConvergence {
+        /// The matrix whose factorisation failed.
+        what: &'static str,
+    },
     /// A model or data file could not be read, written or parsed.
     #[error("file `{path}`: {message}")]
     File {

@@ -71,22 +71,13 @@ impl DataInit {
         }
     }
 
-    /// Sets `min_patch_norm`.
-    pub fn min_patch_norm(mut self, v: f64) -> Self {
-        self.min_patch_norm = v;
-        self
-    }
-
-    /// Sets `middle_density`.
-    pub fn middle_density(mut self, v: f64) -> Self {
-        self.middle_density = v;
-        self
-    }
-
-    /// Sets `last_density`.
-    pub fn last_density(mut self, v: f64) -> Self {
-        self.last_density = v;
-        self
+    sparse_core::setters! {
+        /// Sets `min_patch_norm`.
+        min_patch_norm: f64,
+        /// Sets `middle_density`.
+        middle_density: f64,
+        /// Sets `last_density`.
+        last_density: f64,
     }
 
     /// The initial model for `geometries` from the columns of `images` (each an input of

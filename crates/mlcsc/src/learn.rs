@@ -94,30 +94,17 @@ impl MlDictionaryLearning {
             par: Par::rayon(0),
         }
     }
-    /// Sets `zeta`.
-    pub fn zeta(mut self, zeta: Vec<f64>) -> Self {
-        self.zeta = zeta;
-        self
-    }
-    /// Sets `rate`.
-    pub fn rate(mut self, rate: f64) -> Self {
-        self.rate = rate;
-        self
-    }
-    /// Sets `epochs`.
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-    /// Sets `batch_size`.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-    /// Sets `seed`.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
+    sparse_core::setters! {
+        /// Sets `zeta`.
+        zeta: Vec<f64>,
+        /// Sets `rate`.
+        rate: f64,
+        /// Sets `epochs`.
+        epochs: usize,
+        /// Sets `batch_size`.
+        batch_size: usize,
+        /// Sets `seed`.
+        seed: u64,
     }
 
     /// Learns from the columns of `y`, starting at `init` (dense or valid convolutional layers); `observer` sees a

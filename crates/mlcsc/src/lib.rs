@@ -9,6 +9,11 @@
 //! (layered basis pursuit, ML-ISTA/ML-FISTA, projection, holistic) come with better stability
 //! guarantees, and unfolding ML-ISTA gives recurrent networks with the same parameters.
 //!
+//! Every pursuit implements the workspace's one protocol [`Solve`] on an [`MlModel`] and returns
+//! an [`MlSolution`]: every layer's estimate, one [`Diagnostics`] per signal for the whole
+//! pursuit and one per layer and signal (the model mismatch `||Gamma_{i-1} - D_i Gamma_i||_2`
+//! or the layer solver's own diagnostics).
+//!
 //! | module | what |
 //! | --- | --- |
 //! | [`model`], [`layer`], [`strided`], [`valid`] | [`MlModel`] of dense, circular strided multi-channel convolutional ([`StridedConv`]) and valid, CNN-style convolutional ([`ValidConv`]) [`Layer`]s, effective dictionaries, JSON |

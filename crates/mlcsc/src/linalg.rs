@@ -2,19 +2,22 @@
 
 use faer::{Mat, MatRef};
 
+use crate::error::{Error, Result};
+
 /// Relative singular-value cutoff below which directions count as rank-deficient.
 const RANK_TOL: f64 = 1e-10;
 
 /// The minimum-norm least-squares solution `argmin ||y - A x||_2` (pseudo-inverse by SVD,
-/// singular values below `RANK_TOL * s_max` dropped). Zeros when `A` is empty or zero.
-pub(crate) fn lstsq(a: MatRef<'_, f64>, y: &[f64]) -> Vec<f64> {
+/// singular values below `RANK_TOL * s_max` dropped). Zeros when `A` is empty or zero; an
+/// [`Error::NoConvergence`] when the SVD fails.
+pub(crate) fn lstsq(a: MatRef<'_, f64>, y: &[f64]) -> Result<Vec<f64>> {
     let t = a.ncols();
     if t == 0 || a.nrows() == 0 {
-        return vec![0.0; t];
+        return Ok(vec![0.0; t]);
     }
-    let Ok(svd) = a.thin_svd() else {
-        return vec![0.0; t];
-    };
+    let svd = a.thin_svd().map_err(|_| Error::NoConvergence {
+        what: "the least-squares matrix",
+    })?;
     let (u, s, v) = (svd.U(), svd.S().column_vector(), svd.V());
     let smax = s.iter().copied().fold(0.0, f64::max);
     let mut x = vec![0.0; t];
@@ -27,19 +30,20 @@ pub(crate) fn lstsq(a: MatRef<'_, f64>, y: &[f64]) -> Vec<f64> {
             *xr += v[(r, k)] * c;
         }
     }
-    x
+    Ok(x)
 }
 
 /// An orthonormal basis (columns) of the null space of `b` (`c x t`); the identity when `b`
-/// has no rows, an empty `t x 0` matrix when `b` has full column rank.
-pub(crate) fn null_space(b: MatRef<'_, f64>) -> Mat<f64> {
+/// has no rows, an empty `t x 0` matrix when `b` has full column rank; an
+/// [`Error::NoConvergence`] when the SVD fails.
+pub(crate) fn null_space(b: MatRef<'_, f64>) -> Result<Mat<f64>> {
     let t = b.ncols();
     if b.nrows() == 0 {
-        return Mat::identity(t, t);
+        return Ok(Mat::identity(t, t));
     }
-    let Ok(svd) = b.svd() else {
-        return Mat::zeros(t, 0);
-    };
+    let svd = b.svd().map_err(|_| Error::NoConvergence {
+        what: "the co-support constraints",
+    })?;
     let s = svd.S().column_vector();
     let smax = s.iter().copied().fold(0.0, f64::max);
     let rank = s
@@ -47,22 +51,26 @@ pub(crate) fn null_space(b: MatRef<'_, f64>) -> Mat<f64> {
         .filter(|&&v| v > RANK_TOL * smax.max(1e-300))
         .count();
     let v = svd.V();
-    Mat::from_fn(t, t - rank, |i, j| v[(i, rank + j)])
+    Ok(Mat::from_fn(t, t - rank, |i, j| v[(i, rank + j)]))
 }
 
 /// `argmin ||y - A x||_2` subject to `B x = 0` (`A` is `n x t`, `B` is `c x t`): `x = N w`
 /// with `N` a basis of the null space of `B` and `w` the least-squares solution on `A N`.
-pub(crate) fn constrained_lstsq(a: MatRef<'_, f64>, b: MatRef<'_, f64>, y: &[f64]) -> Vec<f64> {
+pub(crate) fn constrained_lstsq(
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+    y: &[f64],
+) -> Result<Vec<f64>> {
     let t = a.ncols();
-    let n = null_space(b);
+    let n = null_space(b)?;
     if n.ncols() == 0 {
-        return vec![0.0; t];
+        return Ok(vec![0.0; t]);
     }
     let an = a * &n;
-    let w = lstsq(an.as_ref(), y);
-    (0..t)
+    let w = lstsq(an.as_ref(), y)?;
+    Ok((0..t)
         .map(|i| (0..n.ncols()).map(|j| n[(i, j)] * w[j]).sum())
-        .collect()
+        .collect())
 }
 
 /// Applies an element-wise shrinkage to every entry of `m` through contiguous column slices

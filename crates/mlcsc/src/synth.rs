@@ -129,32 +129,19 @@ impl Synthesis {
         }
     }
 
-    /// Sets `contrast`.
-    pub fn contrast(mut self, contrast: f64) -> Self {
-        self.contrast = contrast;
-        self
-    }
-    /// Sets `max_abs`.
-    pub fn max_abs(mut self, max_abs: f64) -> Self {
-        self.max_abs = max_abs;
-        self
-    }
-    /// Sets `positive`.
-    pub fn positive(mut self, positive: bool) -> Self {
-        self.positive = positive;
-        self
-    }
-    /// Sets `noise`.
-    pub fn noise(mut self, noise: Noise) -> Self {
-        self.noise = noise;
-        self
-    }
-    /// Sets `local`: the intermediate budgets bound `||Gamma_i||_{0,inf}` (for convolutional
-    /// layers the local sparsity of the ML-CSC model; the same as `||Gamma_i||_0` for dense
-    /// ones).
-    pub fn local(mut self, local: bool) -> Self {
-        self.local = local;
-        self
+    sparse_core::setters! {
+        /// Sets `contrast`.
+        contrast: f64,
+        /// Sets `max_abs`.
+        max_abs: f64,
+        /// Sets `positive`.
+        positive: bool,
+        /// Sets `noise`.
+        noise: Noise,
+        /// Sets `local`: the intermediate budgets bound `||Gamma_i||_{0,inf}` (for convolutional
+        /// layers the local sparsity of the ML-CSC model; the same as `||Gamma_i||_0` for dense
+        /// ones).
+        local: bool,
     }
 
     fn validate(&self, model: &MlModel) -> Result<()> {

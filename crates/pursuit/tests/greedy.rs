@@ -326,3 +326,36 @@ fn ormp_adds_the_atom_that_minimises_the_residual() {
         assert_eq!(res.diagnostics[0].iterations, k);
     }
 }
+
+#[test]
+fn least_squares_thresholding_refuses_dependent_atoms() {
+    use pursuit::Error;
+    // Two copies of the same atom: both are kept by top-2 and the refit is singular.
+    let a = faer::Mat::from_fn(4, 3, |i, j| match j {
+        0 | 1 => [1.0, 2.0, 0.0, 1.0][i],
+        _ => [0.0, 0.0, 1.0, 0.0][i],
+    });
+    let d = Dictionary::from_matrix(a.as_ref()).unwrap();
+    let y = faer::Mat::from_fn(4, 2, |i, j| if j == 0 { a[(i, 0)] } else { a[(i, 2)] });
+    let thr = Thresholding::new(Shrinkage::TopK(2)).least_squares(true);
+    match thr.solve(&d, y.as_ref()) {
+        Err(Error::DependentAtoms { signal: 0, atom }) => assert!(atom <= 1),
+        other => panic!("expected DependentAtoms for signal 0, got {other:?}"),
+    }
+    // More atoms kept than the signal has entries: refused, not a panic.
+    let wide = Dictionary::random_gaussian(4, 12, &mut sparse_core::generate::rng(3)).unwrap();
+    let y = faer::Mat::from_fn(4, 1, |i, _| i as f64 + 1.0);
+    let r = Thresholding::new(Shrinkage::TopK(6))
+        .least_squares(true)
+        .solve(&wide, y.as_ref());
+    assert!(
+        matches!(r, Err(Error::DependentAtoms { signal: 0, .. })),
+        "{r:?}"
+    );
+    // Independent atoms still refit exactly.
+    let r = Thresholding::new(Shrinkage::TopK(4))
+        .least_squares(true)
+        .solve(&wide, y.as_ref())
+        .unwrap();
+    assert!(r.diagnostics[0].residual_norm < 1e-10);
+}

@@ -357,29 +357,35 @@ pub fn mean_sparsity(codes: MatRef<'_, f64>) -> f64 {
 }
 
 /// Generates chained builder setters `pub fn name(mut self, name: Type) -> Self` with their doc
-/// comments: the one way setters are written in the workspace.
+/// comments: the one way plain setters are written in the workspace. `name: Type => path`
+/// writes the field `self.path.name` of a nested options struct. Setters that do more than
+/// store their argument (wrap it, validate it, pick an enum variant) are written by hand.
 ///
 /// ```
-/// struct Solver { max_iter: usize, gap_tol: f64 }
+/// struct Options { seed: u64 }
+/// struct Solver { max_iter: usize, gap_tol: f64, options: Options }
 /// impl Solver {
 ///     sparse_core::setters! {
 ///         /// Iteration cap.
 ///         max_iter: usize,
 ///         /// Relative duality gap to stop at.
 ///         gap_tol: f64,
+///         /// Seed of the random choices.
+///         seed: u64 => options,
 ///     }
 /// }
-/// let s = Solver { max_iter: 1, gap_tol: 0.0 }.max_iter(10).gap_tol(1e-8);
-/// assert_eq!((s.max_iter, s.gap_tol), (10, 1e-8));
+/// let s = Solver { max_iter: 1, gap_tol: 0.0, options: Options { seed: 0 } };
+/// let s = s.max_iter(10).gap_tol(1e-8).seed(7);
+/// assert_eq!((s.max_iter, s.gap_tol, s.options.seed), (10, 1e-8, 7));
 /// ```
 #[macro_export]
 macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident : $ty:ty),* $(,)?) => {
+    ($($(#[$doc:meta])* $name:ident : $ty:ty $(=> $($path:ident).+)?),* $(,)?) => {
         $(
             $(#[$doc])*
             #[must_use]
             pub fn $name(mut self, $name: $ty) -> Self {
-                self.$name = $name;
+                self $($(.$path)+)? .$name = $name;
                 self
             }
         )*

@@ -46,10 +46,9 @@ impl LayerStats {
         }
     }
 
-    /// Sets the patch sparsity.
-    pub fn patch_sparsity(mut self, p: f64) -> Self {
-        self.patch_sparsity = p;
-        self
+    sparse_core::setters! {
+        /// Sets the patch sparsity.
+        patch_sparsity: f64,
     }
 
     /// The stats of a dense layer measured on a code: `||g||_0` (entries `|g_j| > tol`) and the

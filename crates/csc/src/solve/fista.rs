@@ -68,16 +68,11 @@ impl CbpdnFista {
         }
     }
 
-    /// Sets the iteration cap.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-
-    /// Sets the tolerance on the relative change of the iterate.
-    pub fn change_tol(mut self, change_tol: f64) -> Self {
-        self.change_tol = change_tol;
-        self
+    sparse_core::setters! {
+        /// Sets the iteration cap.
+        max_iter: usize,
+        /// Sets the tolerance on the relative change of the iterate.
+        change_tol: f64,
     }
 
     /// Sets the Lipschitz constant (the step is `1 / L`; it must be at least `||D||_2^2`).
@@ -86,28 +81,15 @@ impl CbpdnFista {
         self
     }
 
-    /// Enables or disables the adaptive restart.
-    pub fn restart(mut self, restart: bool) -> Self {
-        self.restart = restart;
-        self
-    }
-
-    /// Constrains the codes to be non-negative.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-
-    /// Sets the weights of the l1 penalty.
-    pub fn weights(mut self, weights: L1Weights) -> Self {
-        self.weights = weights;
-        self
-    }
-
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Enables or disables the adaptive restart.
+        restart: bool,
+        /// Constrains the codes to be non-negative.
+        nonneg: bool,
+        /// Sets the weights of the l1 penalty.
+        weights: L1Weights,
+        /// Sets the parallelism.
+        par: Par,
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -71,16 +71,11 @@ impl SlicePursuit {
         }
     }
 
-    /// Sets the iteration cap.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-
-    /// Sets the stopping tolerance.
-    pub fn residual_tol(mut self, residual_tol: f64) -> Self {
-        self.residual_tol = residual_tol;
-        self
+    sparse_core::setters! {
+        /// Sets the iteration cap.
+        max_iter: usize,
+        /// Sets the stopping tolerance.
+        residual_tol: f64,
     }
 
     /// Sets the penalty parameter.
@@ -89,22 +84,13 @@ impl SlicePursuit {
         self
     }
 
-    /// Sets the coordinate-descent sweeps per local Lasso and iteration.
-    pub fn inner_sweeps(mut self, sweeps: usize) -> Self {
-        self.inner_sweeps = sweeps;
-        self
-    }
-
-    /// Constrains the codes to be non-negative.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets the coordinate-descent sweeps per local Lasso and iteration.
+        inner_sweeps: usize,
+        /// Constrains the codes to be non-negative.
+        nonneg: bool,
+        /// Sets the parallelism.
+        par: Par,
     }
 
     /// Codes every column of `y` (`signal_len x b`); the codes are in the operator's

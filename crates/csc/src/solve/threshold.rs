@@ -57,10 +57,9 @@ impl ConvThresholding {
         self
     }
 
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets the parallelism.
+        par: Par,
     }
 
     /// The shrinkage of filter `i`.

@@ -72,13 +72,12 @@ impl Holistic {
         self
     }
 
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `par`.
+        par: Par,
     }
 
-    fn one(&self, phi: &Mat<f64>, norms: &[f64], psi: &[Mat<f64>], y: &[f64]) -> Found {
+    fn one(&self, phi: &Mat<f64>, norms: &[f64], psi: &[Mat<f64>], y: &[f64]) -> Result<Found> {
         let k = self.sparsity.len();
         let s_k = self.sparsity[k - 1];
         let m = phi.ncols();
@@ -94,11 +93,11 @@ impl Holistic {
             let rn = r.iter().map(|v| v * v).sum::<f64>().sqrt();
             let done_eps = self.eps.is_some_and(|e| rn <= e);
             if t.len() >= s_k || done_eps {
-                return Found {
+                return Ok(Found {
                     gamma: scatter(&t, &gt, m),
                     steps,
                     complete: true,
-                };
+                });
             }
             if steps >= budget {
                 break;
@@ -131,7 +130,7 @@ impl Holistic {
                     let (l, row) = rows[q];
                     psi[l][(row, t[c])]
                 });
-                gt = constrained_lstsq(a.as_ref(), b.as_ref(), y);
+                gt = constrained_lstsq(a.as_ref(), b.as_ref(), y)?;
                 let mut added = false;
                 for l in 0..k - 1 {
                     let vals: Vec<f64> = (0..psi[l].nrows())
@@ -175,11 +174,11 @@ impl Holistic {
                 }
             }
         }
-        Found {
+        Ok(Found {
             gamma: scatter(&t, &gt, m),
             steps,
             complete: false,
-        }
+        })
     }
 }
 
@@ -216,11 +215,11 @@ impl Solve<MlModel> for Holistic {
         let found: Vec<Found> = if self.par.degree() > 1 {
             cols.par_iter()
                 .map(|yj| self.one(&phi, &norms, &psi, yj))
-                .collect()
+                .collect::<Result<_>>()?
         } else {
             cols.iter()
                 .map(|yj| self.one(&phi, &norms, &psi, yj))
-                .collect()
+                .collect::<Result<_>>()?
         };
         let gamma = Mat::<f64>::from_fn(phi.ncols(), y.ncols(), |i, j| found[j].gamma[i]);
         let (mut codes, _) = model.propagate(gamma.as_ref())?;

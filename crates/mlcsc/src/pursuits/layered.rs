@@ -66,30 +66,17 @@ impl LayeredBp {
             par: Par::rayon(0),
         }
     }
-    /// Sets `solver`.
-    pub fn solver(mut self, solver: LassoSolver) -> Self {
-        self.solver = solver;
-        self
-    }
-    /// Sets `gap_tol`.
-    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
-        self.gap_tol = gap_tol;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-    /// Sets `nonneg`.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `solver`.
+        solver: LassoSolver,
+        /// Sets `gap_tol`.
+        gap_tol: f64,
+        /// Sets `max_iter`.
+        max_iter: usize,
+        /// Sets `nonneg`.
+        nonneg: bool,
+        /// Sets `par`.
+        par: Par,
     }
 }
 
@@ -242,25 +229,15 @@ impl LayeredIsta {
             par: Par::rayon(0),
         }
     }
-    /// Sets `iterations`.
-    pub fn iterations(mut self, iterations: usize) -> Self {
-        self.iterations = iterations;
-        self
-    }
-    /// Sets `warm_start`.
-    pub fn warm_start(mut self, warm_start: bool) -> Self {
-        self.warm_start = warm_start;
-        self
-    }
-    /// Sets `nonneg`.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `iterations`.
+        iterations: usize,
+        /// Sets `warm_start`.
+        warm_start: bool,
+        /// Sets `nonneg`.
+        nonneg: bool,
+        /// Sets `par`.
+        par: Par,
     }
 }
 

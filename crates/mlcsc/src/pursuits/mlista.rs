@@ -217,30 +217,17 @@ macro_rules! ml_solver {
                 self.steps = Some(steps);
                 self
             }
-            /// Sets `iterations`.
-            pub fn iterations(mut self, iterations: usize) -> Self {
-                self.iterations = iterations;
-                self
-            }
-            /// Sets `change_tol`.
-            pub fn change_tol(mut self, change_tol: f64) -> Self {
-                self.change_tol = change_tol;
-                self
-            }
-            /// Sets `nonneg`.
-            pub fn nonneg(mut self, nonneg: bool) -> Self {
-                self.nonneg = nonneg;
-                self
-            }
-            /// Sets `track_objective`.
-            pub fn track_objective(mut self, track: bool) -> Self {
-                self.track_objective = track;
-                self
-            }
-            /// Sets `par`.
-            pub fn par(mut self, par: Par) -> Self {
-                self.par = par;
-                self
+            sparse_core::setters! {
+                /// Sets `iterations`.
+                iterations: usize,
+                /// Sets `change_tol`.
+                change_tol: f64,
+                /// Sets `nonneg`.
+                nonneg: bool,
+                /// Sets `track_objective`.
+                track_objective: bool,
+                /// Sets `par`.
+                par: Par,
             }
         }
 

@@ -75,10 +75,9 @@ impl Projection {
         }
     }
 
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `par`.
+        par: Par,
     }
 
     /// The deepest code alone.
@@ -112,7 +111,7 @@ impl Projection {
                     .solve(&op, y)?
                     .codes;
                 if debias {
-                    debias_on_support(&op, y, &mut g);
+                    debias_on_support(&op, y, &mut g)?;
                 }
                 Ok(g)
             }
@@ -125,7 +124,7 @@ pub(crate) fn debias_on_support<Op: LinearOperator + ?Sized>(
     op: &Op,
     y: MatRef<'_, f64>,
     g: &mut Mat<f64>,
-) {
+) -> Result<()> {
     let m = op.ncols();
     let cols: Vec<Vec<f64>> = (0..y.ncols())
         .into_par_iter()
@@ -133,7 +132,7 @@ pub(crate) fn debias_on_support<Op: LinearOperator + ?Sized>(
             let support: Vec<usize> = (0..m).filter(|&i| g[(i, j)] != 0.0).collect();
             let mut out = vec![0.0; m];
             if support.is_empty() {
-                return out;
+                return Ok(out);
             }
             let units =
                 Mat::<f64>::from_fn(
@@ -150,18 +149,19 @@ pub(crate) fn debias_on_support<Op: LinearOperator + ?Sized>(
             let mut a = Mat::<f64>::zeros(op.nrows(), support.len());
             op.apply_raw(units.as_ref(), a.as_mut(), Par::Seq);
             let yj: Vec<f64> = y.col(j).iter().copied().collect();
-            let x = lstsq(a.as_ref(), &yj);
+            let x = lstsq(a.as_ref(), &yj)?;
             for (c, &i) in support.iter().enumerate() {
                 out[i] = x[c];
             }
-            out
+            Ok(out)
         })
-        .collect();
+        .collect::<Result<_>>()?;
     for (j, c) in cols.iter().enumerate() {
         for (i, v) in c.iter().enumerate() {
             g[(i, j)] = *v;
         }
     }
+    Ok(())
 }
 
 impl Solve<MlModel> for Projection {

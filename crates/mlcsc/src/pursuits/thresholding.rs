@@ -73,10 +73,9 @@ impl LayeredThresholding {
         )
     }
 
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `par`.
+        par: Par,
     }
 
     /// The codes alone, without diagnostics (the inner loop of [`pursue`](MlPursuit::pursue)).

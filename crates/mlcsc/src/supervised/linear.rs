@@ -74,25 +74,15 @@ impl LinearClassifier {
             standardize: true,
         }
     }
-    /// Sets `l2`.
-    pub fn l2(mut self, l2: f64) -> Self {
-        self.l2 = l2;
-        self
-    }
-    /// Sets `iterations`.
-    pub fn iterations(mut self, iterations: usize) -> Self {
-        self.iterations = iterations;
-        self
-    }
-    /// Sets `learning_rate`.
-    pub fn learning_rate(mut self, learning_rate: f64) -> Self {
-        self.learning_rate = learning_rate;
-        self
-    }
-    /// Sets `standardize`.
-    pub fn standardize(mut self, standardize: bool) -> Self {
-        self.standardize = standardize;
-        self
+    sparse_core::setters! {
+        /// Sets `l2`.
+        l2: f64,
+        /// Sets `iterations`.
+        iterations: usize,
+        /// Sets `learning_rate`.
+        learning_rate: f64,
+        /// Sets `standardize`.
+        standardize: bool,
     }
 
     /// Fits on the columns of `features` (`n x b`) with `labels < classes`.

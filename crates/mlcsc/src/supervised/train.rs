@@ -169,50 +169,30 @@ impl Default for SupervisedTraining {
 }
 
 impl SupervisedTraining {
-    /// Sets `epochs`.
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-    /// Sets `batch_size`.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-    /// Sets `learning_rate`.
-    pub fn learning_rate(mut self, learning_rate: f64) -> Self {
-        self.learning_rate = learning_rate;
-        self
+    sparse_core::setters! {
+        /// Sets `epochs`.
+        epochs: usize,
+        /// Sets `batch_size`.
+        batch_size: usize,
+        /// Sets `learning_rate`.
+        learning_rate: f64,
     }
     /// Sets an exponential schedule: the rate times `lr_decay` after every epoch.
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
         self.schedule = Schedule::Exponential(lr_decay);
         self
     }
-    /// Sets `schedule`.
-    pub fn schedule(mut self, schedule: Schedule) -> Self {
-        self.schedule = schedule;
-        self
-    }
-    /// Sets `optimizer`.
-    pub fn optimizer(mut self, optimizer: Optimizer) -> Self {
-        self.optimizer = optimizer;
-        self
-    }
-    /// Sets `precision`.
-    pub fn precision(mut self, precision: Precision) -> Self {
-        self.precision = precision;
-        self
-    }
-    /// Sets `seed`.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `schedule`.
+        schedule: Schedule,
+        /// Sets `optimizer`.
+        optimizer: Optimizer,
+        /// Sets `precision`.
+        precision: Precision,
+        /// Sets `seed`.
+        seed: u64,
+        /// Sets `par`.
+        par: Par,
     }
 
     fn validate(&self) -> Result<()> {

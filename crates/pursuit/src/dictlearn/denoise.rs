@@ -151,16 +151,6 @@ pub struct Denoised {
     pub lambda: f64,
 }
 
-macro_rules! setter {
-    ($(#[$doc:meta] $name:ident: $t:ty),* $(,)?) => {$(
-        #[$doc]
-        pub fn $name(mut self, $name: $t) -> Self {
-            self.$name = $name;
-            self
-        }
-    )*};
-}
-
 impl Denoiser {
     /// The denoiser of the paper for noise level `sigma` (see the table for the defaults).
     pub fn new(sigma: f64) -> Self {
@@ -181,7 +171,7 @@ impl Denoiser {
         }
     }
 
-    setter! {
+    sparse_core::setters! {
         /// Sets the patch side.
         patch_size: usize,
         /// Sets the distance between patch origins.

@@ -70,10 +70,9 @@ impl Ksvd {
         }
     }
 
-    /// Sets the atom update rule.
-    pub fn update(mut self, update: AtomUpdate) -> Self {
-        self.update = update;
-        self
+    sparse_core::setters! {
+        /// Sets the atom update rule.
+        update: AtomUpdate,
     }
 
     /// Learns a dictionary for the columns of `y` (`n x N`).

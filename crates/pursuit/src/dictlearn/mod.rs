@@ -268,10 +268,9 @@ impl LearnOptions {
 macro_rules! learn_option_setters {
     ($t:ty) => {
         impl $t {
-            /// Sets the first dictionary.
-            pub fn init(mut self, init: $crate::dictlearn::InitDict) -> Self {
-                self.options.init = init;
-                self
+            sparse_core::setters! {
+                /// Sets the first dictionary.
+                init: $crate::dictlearn::InitDict => options,
             }
             /// Uses Batch-OMP with the stopping rule `stop` as the sparse coder.
             pub fn stop(mut self, stop: $crate::Stop) -> Self {
@@ -283,45 +282,23 @@ macro_rules! learn_option_setters {
                 self.options.coder = $crate::dictlearn::Coder::Custom(std::sync::Arc::new(coder));
                 self
             }
-            /// Sets the number of iterations.
-            pub fn iterations(mut self, iterations: usize) -> Self {
-                self.options.iterations = iterations;
-                self
-            }
-            /// Sets the seed of every random choice.
-            pub fn seed(mut self, seed: u64) -> Self {
-                self.options.seed = seed;
-                self
-            }
-            /// Enables or disables the replacement of unused atoms.
-            pub fn replace_unused(mut self, on: bool) -> Self {
-                self.options.replace_unused = on;
-                self
-            }
-            /// Sets the usage below which an atom counts as unused.
-            pub fn min_usage(mut self, min_usage: usize) -> Self {
-                self.options.min_usage = min_usage;
-                self
-            }
-            /// Enables or disables the replacement of near-duplicate atoms.
-            pub fn replace_duplicates(mut self, on: bool) -> Self {
-                self.options.replace_duplicates = on;
-                self
-            }
-            /// Sets the coherence above which two atoms count as duplicates.
-            pub fn duplicate_threshold(mut self, threshold: f64) -> Self {
-                self.options.duplicate_threshold = threshold;
-                self
-            }
-            /// Keeps (or not) a signal's previous code when the new one is worse.
-            pub fn keep_better_codes(mut self, on: bool) -> Self {
-                self.options.keep_better_codes = on;
-                self
-            }
-            /// Sets the parallelism.
-            pub fn par(mut self, par: faer::Par) -> Self {
-                self.options.par = par;
-                self
+            sparse_core::setters! {
+                /// Sets the number of iterations.
+                iterations: usize => options,
+                /// Sets the seed of every random choice.
+                seed: u64 => options,
+                /// Enables or disables the replacement of unused atoms.
+                replace_unused: bool => options,
+                /// Sets the usage below which an atom counts as unused.
+                min_usage: usize => options,
+                /// Enables or disables the replacement of near-duplicate atoms.
+                replace_duplicates: bool => options,
+                /// Sets the coherence above which two atoms count as duplicates.
+                duplicate_threshold: f64 => options,
+                /// Keeps (or not) a signal's previous code when the new one is worse.
+                keep_better_codes: bool => options,
+                /// Sets the parallelism.
+                par: faer::Par => options,
             }
         }
     };

@@ -201,22 +201,13 @@ impl OnlineDictLearning {
         }
     }
 
-    /// Sets the mini-batch size.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// Sets the forgetting rule.
-    pub fn forgetting(mut self, forgetting: Forgetting) -> Self {
-        self.forgetting = forgetting;
-        self
-    }
-
-    /// Sets the block-coordinate passes per mini-batch.
-    pub fn sweeps(mut self, sweeps: usize) -> Self {
-        self.sweeps = sweeps;
-        self
+    sparse_core::setters! {
+        /// Sets the mini-batch size.
+        batch_size: usize,
+        /// Sets the forgetting rule.
+        forgetting: Forgetting,
+        /// Sets the block-coordinate passes per mini-batch.
+        sweeps: usize,
     }
 
     fn validate_scalars(&self) -> Result<()> {

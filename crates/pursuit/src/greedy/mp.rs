@@ -48,10 +48,9 @@ impl MatchingPursuit {
         self
     }
 
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets the parallelism.
+        par: Par,
     }
 }
 

@@ -47,10 +47,9 @@ impl Omp {
         }
     }
 
-    /// Sets the parallelism over signals.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets the parallelism over signals.
+        par: Par,
     }
 }
 
@@ -229,16 +228,11 @@ impl BatchOmp {
         }
     }
 
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
-    }
-
-    /// Sets the atom selection rule.
-    pub fn selection(mut self, selection: Selection) -> Self {
-        self.selection = selection;
-        self
+    sparse_core::setters! {
+        /// Sets the parallelism.
+        par: Par,
+        /// Sets the atom selection rule.
+        selection: Selection,
     }
 
     /// Codes `y` given a precomputed Gram matrix `gram = D^T D` (reuse it across batches).

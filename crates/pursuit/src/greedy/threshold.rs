@@ -17,7 +17,7 @@ use crate::{Error, Result, Solve};
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `shrink` | — | the shrinkage and its threshold |
-/// | `least_squares` | `false` | refit the kept support by least squares |
+/// | `least_squares` | `false` | refit the kept support by least squares ([`Error::DependentAtoms`] when the kept atoms are linearly dependent) |
 /// | `par` | `Par::rayon(0)` | parallelism |
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholding {
@@ -39,16 +39,11 @@ impl Thresholding {
         }
     }
 
-    /// Refit the kept support by least squares.
-    pub fn least_squares(mut self, yes: bool) -> Self {
-        self.least_squares = yes;
-        self
-    }
-
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Refit the kept support by least squares.
+        least_squares: bool,
+        /// Sets the parallelism.
+        par: Par,
     }
 }
 
@@ -70,8 +65,28 @@ impl Solve<Dictionary> for Thresholding {
                 if support.is_empty() {
                     continue;
                 }
+                if support.len() > n {
+                    // More atoms than signal entries: dependent by counting.
+                    return Err(Error::DependentAtoms {
+                        signal: j,
+                        atom: support[n],
+                    });
+                }
                 let ds = Mat::<f64>::from_fn(n, support.len(), |r, c| dm[(r, support[c])]);
-                let coef = ds.as_ref().qr().solve_lstsq(y.subcols(j, 1).to_owned());
+                let qr = ds.as_ref().qr();
+                // A numerically zero diagonal entry of R: the atom adds no new direction and
+                // the refit would divide by (nearly) zero.
+                let rd = qr.R();
+                let scale = (0..support.len()).fold(0.0f64, |a, c| a.max(rd[(c, c)].abs()));
+                if let Some(c) = (0..support.len())
+                    .find(|&c| rd[(c, c)].abs() <= 1e-12 * scale * support.len() as f64)
+                {
+                    return Err(Error::DependentAtoms {
+                        signal: j,
+                        atom: support[c],
+                    });
+                }
+                let coef = qr.solve_lstsq(y.subcols(j, 1).to_owned());
                 for (c, &i) in support.iter().enumerate() {
                     x[(i, j)] = coef[(c, 0)];
                 }

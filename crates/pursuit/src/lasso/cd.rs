@@ -72,25 +72,15 @@ impl CoordinateDescent {
         }
     }
 
-    /// Sets `gap_tol`.
-    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
-        self.gap_tol = gap_tol;
-        self
-    }
-    /// Sets `max_iter` (sweeps).
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-    /// Sets `nonneg`.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `gap_tol`.
+        gap_tol: f64,
+        /// Sets `max_iter` (sweeps).
+        max_iter: usize,
+        /// Sets `nonneg`.
+        nonneg: bool,
+        /// Sets `par`.
+        par: Par,
     }
     /// Sets the progress callback.
     pub fn observer(mut self, observer: Observer) -> Self {

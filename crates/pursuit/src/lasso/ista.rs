@@ -69,40 +69,26 @@ impl Ista {
         }
     }
 
-    /// Sets `gap_tol`.
-    pub fn gap_tol(mut self, gap_tol: f64) -> Self {
-        self.gap_tol = gap_tol;
-        self
-    }
-    /// Sets `max_iter`.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-    /// Sets `nonneg`.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-    /// Sets `gap_every`.
-    pub fn gap_every(mut self, gap_every: usize) -> Self {
-        self.gap_every = gap_every;
-        self
-    }
-    /// Sets `block_size`.
-    pub fn block_size(mut self, block_size: usize) -> Self {
-        self.block_size = block_size;
-        self
+    sparse_core::setters! {
+        /// Sets `gap_tol`.
+        gap_tol: f64,
+        /// Sets `max_iter`.
+        max_iter: usize,
+        /// Sets `nonneg`.
+        nonneg: bool,
+        /// Sets `gap_every`.
+        gap_every: usize,
+        /// Sets `block_size`.
+        block_size: usize,
     }
     /// Sets the Lipschitz constant `L` (step `1/L`); it must be `>= ||D||_2^2`.
     pub fn lipschitz(mut self, l: f64) -> Self {
         self.lipschitz = Some(l);
         self
     }
-    /// Sets `par`.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets `par`.
+        par: Par,
     }
     /// Sets the progress callback.
     pub fn observer(mut self, observer: Observer) -> Self {

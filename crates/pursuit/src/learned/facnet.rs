@@ -59,10 +59,9 @@ impl FacNet {
         }
     }
 
-    /// Sets `s_min_ratio`.
-    pub fn s_min_ratio(mut self, r: f64) -> Self {
-        self.s_min_ratio = r;
-        self
+    sparse_core::setters! {
+        /// Sets `s_min_ratio`.
+        s_min_ratio: f64,
     }
 
     training_setters!();

@@ -54,10 +54,9 @@ impl Lista {
         }
     }
 
-    /// Sets `shared`.
-    pub fn shared(mut self, shared: bool) -> Self {
-        self.shared = shared;
-        self
+    sparse_core::setters! {
+        /// Sets `shared`.
+        shared: bool,
     }
 
     training_setters!();

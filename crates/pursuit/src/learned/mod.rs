@@ -50,45 +50,23 @@
 /// `training` field.
 macro_rules! training_setters {
     () => {
-        /// Sets the whole training configuration.
-        pub fn training(mut self, training: $crate::learned::Training) -> Self {
-            self.training = training;
-            self
-        }
-        /// Sets the number of epochs.
-        pub fn epochs(mut self, epochs: usize) -> Self {
-            self.training.epochs = epochs;
-            self
-        }
-        /// Sets the mini-batch size.
-        pub fn batch_size(mut self, batch_size: usize) -> Self {
-            self.training.batch_size = batch_size;
-            self
-        }
-        /// Sets the learning rate.
-        pub fn learning_rate(mut self, learning_rate: f64) -> Self {
-            self.training.learning_rate = learning_rate;
-            self
-        }
-        /// Sets the optimizer.
-        pub fn optimizer(mut self, optimizer: $crate::learned::Optimizer) -> Self {
-            self.training.optimizer = optimizer;
-            self
-        }
-        /// Sets whether epochs that increase the training objective are undone.
-        pub fn backtrack(mut self, backtrack: bool) -> Self {
-            self.training.backtrack = backtrack;
-            self
-        }
-        /// Sets the shuffling seed.
-        pub fn seed(mut self, seed: u64) -> Self {
-            self.training.seed = seed;
-            self
-        }
-        /// Sets the parallelism of training and of the trained network.
-        pub fn par(mut self, par: faer::Par) -> Self {
-            self.training.par = par;
-            self
+        sparse_core::setters! {
+            /// Sets the whole training configuration.
+            training: $crate::learned::Training,
+            /// Sets the number of epochs.
+            epochs: usize => training,
+            /// Sets the mini-batch size.
+            batch_size: usize => training,
+            /// Sets the learning rate.
+            learning_rate: f64 => training,
+            /// Sets the optimizer.
+            optimizer: $crate::learned::Optimizer => training,
+            /// Sets whether epochs that increase the training objective are undone.
+            backtrack: bool => training,
+            /// Sets the shuffling seed.
+            seed: u64 => training,
+            /// Sets the parallelism of training and of the trained network.
+            par: faer::Par => training,
         }
     };
 }
