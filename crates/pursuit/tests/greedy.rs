@@ -359,3 +359,36 @@ fn least_squares_thresholding_refuses_dependent_atoms() {
         .unwrap();
     assert!(r.diagnostics[0].residual_norm < 1e-10);
 }
+
+#[test]
+fn every_cap_is_honoured_and_degenerate_sizes_are_errors() {
+    let d = Dictionary::random_gaussian(8, 16, &mut generate::rng(5)).unwrap();
+    let y = Mat::from_fn(8, 3, |i, j| ((i * 7 + j * 3) % 5) as f64 - 2.0);
+    // A sparsity of usize::MAX stops at max_iter, unconverged, instead of running for minutes.
+    let r = MatchingPursuit::new(Stop::Sparsity(usize::MAX))
+        .max_iter(25)
+        .solve(&d, y.as_ref())
+        .unwrap();
+    assert!(r
+        .diagnostics
+        .iter()
+        .all(|s| s.iterations <= 25 && !s.converged));
+    let r = MatchingPursuit::new(Stop::Sparsity(3))
+        .solve(&d, y.as_ref())
+        .unwrap();
+    assert!(r.all_converged() && r.max_iterations() <= 3);
+    // TopK(0) is refused as OMP refuses k = 0.
+    let e = Thresholding::new(Shrinkage::TopK(0))
+        .solve(&d, y.as_ref())
+        .unwrap_err();
+    assert!(e.to_string().contains("`k`"), "{e}");
+    // Degenerate denoiser sizes are errors, not `clamp` panics.
+    let img = Mat::from_fn(16, 16, |i, j| ((i + 2 * j) % 7) as f64);
+    for den in [
+        pursuit::dictlearn::Denoiser::new(10.0).n_atoms(0),
+        pursuit::dictlearn::Denoiser::new(10.0).patch_size(0),
+    ] {
+        let _ = den.stop();
+        assert!(den.denoise_ksvd(img.as_ref()).is_err());
+    }
+}

@@ -57,7 +57,8 @@ pub enum Shrinkage {
 }
 
 impl Shrinkage {
-    /// Checks the parameter: thresholds finite (and `>= 0` for `Soft`/`Hard`).
+    /// Checks the parameter: thresholds finite (and `>= 0` for `Soft`/`Hard`), `TopK(k)` with
+    /// `k >= 1`.
     pub fn validate(&self) -> Result<()> {
         match *self {
             Shrinkage::Soft(t) | Shrinkage::Hard(t) => check::non_negative("threshold", t),
@@ -68,6 +69,11 @@ impl Shrinkage {
                     check::non_negative("threshold", t)
                 }
             }
+            Shrinkage::TopK(0) => Err(crate::Error::InvalidParameter {
+                name: "k",
+                value: "0".into(),
+                expected: "TopK(k) with k >= 1 (k = 0 keeps nothing)".into(),
+            }),
             Shrinkage::TopK(_) => Ok(()),
         }
     }

@@ -55,7 +55,8 @@ fn patches_reassemble_exactly_for_any_stride() {
     }
     // Column-major vectorisation: entry e of a patch at origin (r, c) is pixel (r + e % ph, c + e / ph).
     let (p, grid) = extract_patches(img.as_ref(), 4, 6, 3).unwrap();
-    let (r, c) = grid.origin(5);
+    let (r, c) = grid.origin(5).unwrap();
+    assert!(grid.origin(grid.len()).is_err());
     assert_eq!(p[(9, 5)], img[(r + 1, c + 2)]);
     assert!(PatchGrid::new(5, 5, 6, 2, 1).is_err());
     assert!(PatchGrid::new(5, 5, 2, 2, 0).is_err());

@@ -214,7 +214,8 @@ impl Denoiser {
         let k = self
             .max_atoms
             .unwrap_or(n / 2)
-            .clamp(1, n.min(self.n_atoms));
+            .min(n.min(self.n_atoms))
+            .max(1);
         Stop::SparsityOrResidual { k, eps: self.eps() }
     }
 
@@ -357,7 +358,7 @@ impl Denoiser {
             let rec = codes.synthesize(d.matrix(), self.par);
             for c in 0..len {
                 let k = first + c;
-                let (r0, c0) = grid.origin(k);
+                let (r0, c0) = grid.origin(k)?;
                 let mean = means[k];
                 let w = self
                     .aggregation

@@ -42,7 +42,8 @@ impl MatchingPursuit {
         }
     }
 
-    /// Sets the step cap.
+    /// Sets the step cap (default `10 n`); it caps every stopping rule, including
+    /// `Stop::Sparsity(k)` with `k > max_iter` (which then reports `converged = false`).
     pub fn max_iter(mut self, n: usize) -> Self {
         self.max_iter = Some(n);
         self
@@ -66,7 +67,7 @@ impl Solve<Dictionary> for MatchingPursuit {
             return Err(invalid("max_iter", 0, "at least one step"));
         }
         // MP may revisit atoms, so `k` is a step count and is not capped by min(n, m).
-        let (steps, eps2) = match self.stop {
+        let (k, eps2) = match self.stop {
             Stop::Sparsity(k) if k > 0 => (k, -1.0),
             Stop::SparsityOrResidual { k, eps } if k > 0 => {
                 (k, Stop::Residual(eps).budget(n, m)?.1)
@@ -74,6 +75,10 @@ impl Solve<Dictionary> for MatchingPursuit {
             Stop::Residual(eps) => (max_iter, Stop::Residual(eps).budget(n, m)?.1),
             _ => return Err(invalid("k", 0, "at least one step")),
         };
+        // `max_iter` caps every stopping rule: a step count beyond it stops at the cap,
+        // unconverged (a sparsity of `usize::MAX` never runs for minutes).
+        let steps = k.min(max_iter);
+        let count_done = eps2 < 0.0 && steps == k;
         let gram = d.gram_par(self.par);
         let mut dty = Mat::<f64>::zeros(m, y.ncols());
         matmul(
@@ -94,7 +99,7 @@ impl Solve<Dictionary> for MatchingPursuit {
                 c.copy_from_slice(a0);
                 let mut res2 = ynorm2[j];
                 let mut it = 0;
-                let mut converged = eps2 < 0.0;
+                let mut converged = count_done;
                 while it < steps {
                     if res2 <= eps2 {
                         converged = true;

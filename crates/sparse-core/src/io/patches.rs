@@ -80,7 +80,22 @@ impl PatchGrid {
     }
 
     /// Origin `(row, col)` of patch `k` (patches are ordered column of origins first).
-    pub fn origin(&self, k: usize) -> (usize, usize) {
+    ///
+    /// # Errors
+    /// When `k >= len()`.
+    pub fn origin(&self, k: usize) -> Result<(usize, usize)> {
+        if k >= self.len() {
+            return Err(crate::Error::InvalidParameter {
+                name: "k",
+                value: k.to_string(),
+                expected: format!("a patch index below {}", self.len()),
+            });
+        }
+        Ok(self.origin_unchecked(k))
+    }
+
+    /// [`origin`](Self::origin) for `k < len()` (internal loops).
+    fn origin_unchecked(&self, k: usize) -> (usize, usize) {
         (
             self.rows[k % self.rows.len()],
             self.cols[k / self.rows.len()],
@@ -92,7 +107,7 @@ impl PatchGrid {
         check::shape("img", img, self.height, self.width)?;
         let ph = self.patch_h;
         Ok(Mat::from_fn(self.patch_len(), self.len(), |e, k| {
-            let (r, c) = self.origin(k);
+            let (r, c) = self.origin_unchecked(k);
             img[(r + e % ph, c + e / ph)]
         }))
     }
@@ -113,7 +128,7 @@ impl PatchGrid {
         let mut count = Mat::<f64>::zeros(self.height, self.width);
         let ph = self.patch_h;
         for k in 0..self.len() {
-            let (r, c) = self.origin(k);
+            let (r, c) = self.origin_unchecked(k);
             for e in 0..self.patch_len() {
                 let (i, j) = (r + e % ph, c + e / ph);
                 sum[(i, j)] += patches[(e, k)];
