@@ -100,269 +100,26 @@
 //! the gap shrinks from ~9.5 to ~1.7 points only when the pursuit is replaced by thresholding on the
 //! local layer.
 
-use sparse_core::Solve;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use faer::{Mat, MatRef, Par};
+use faer::MatRef;
 use indicatif::{ProgressBar, ProgressStyle};
 use mlcsc::learn::{effective_filters, tile_atoms, MlDictionaryLearning};
 use mlcsc::supervised::{LinearClassifier, SparseFeatures};
-use mlcsc::{DataInit, Layer, MlModel, Projection, ValidGeometry};
-use pursuit::{BatchOmp, Stop};
-use sparse_core::{Dictionary, LinearOperator};
+use mlcsc::{MlModel, Projection};
 
 use crate::bench::BoxResult;
 
-/// Options of the experiment (`--dl-*`, parsed by [`DlConfig::parse`]).
-#[derive(Debug, Clone)]
-pub struct DlConfig {
-    /// Passes over the dictionary-learning images.
-    pub epochs: usize,
-    /// Deepest atoms per image (learning, and the default of the `g3` features).
-    pub sparsity: usize,
-    /// Training digits used to learn the dictionaries (the first ones of the 60,000).
-    pub train: usize,
-    /// Atoms of the deepest layer (1024 or 2048 in 001's table).
-    pub atoms: usize,
-    /// l1 weights of `D_2` and `D_3`.
-    pub zeta: (f64, f64),
-    /// Step as a fraction of each block's `1 / L`.
-    pub rate: f64,
-    /// Lasso weight of the basis-pursuit features (`g3bp`).
-    pub lambda: f64,
-    /// Training digits coded for the classifier (the first ones of the 60,000; the last
-    /// `valid` of them choose the ridge weight).
-    pub probe: usize,
-    /// Held-out training digits that choose the ridge weight.
-    pub valid: usize,
-    /// Ridge weights tried.
-    pub l2: Vec<f64>,
-    /// Adam iterations of the classifier.
-    pub iters: usize,
-    /// Feature rows of the table (see the module docs).
-    pub features: Vec<String>,
-    /// A learned model to load instead of learning.
-    pub model: Option<PathBuf>,
-    /// Suffix of the output files.
-    pub tag: String,
-    /// Seed of the initialisation and the shuffling.
-    pub seed: u64,
-}
+mod codes;
+mod config;
+mod features;
 
-impl Default for DlConfig {
-    fn default() -> Self {
-        Self {
-            epochs: 2,
-            sparsity: 16,
-            train: 20_000,
-            atoms: 1024,
-            zeta: (0.2, 0.2),
-            rate: 0.5,
-            lambda: 0.2,
-            probe: 60_000,
-            valid: 10_000,
-            l2: vec![1e-4, 1e-3, 1e-2],
-            iters: 300,
-            features: [
-                "raw",
-                "g3",
-                "g3thr@64",
-                "g2omp@40/none",
-                "g2thr@200/split",
-                "g2thr@200+g3thr@64/split",
-            ]
-            .map(String::from)
-            .to_vec(),
-            model: None,
-            tag: String::new(),
-            seed: 2019,
-        }
-    }
-}
-
-impl DlConfig {
-    /// Parses `(--dl-option, value)` pairs (and `--seed`).
-    pub fn parse(pairs: &[(String, String)]) -> BoxResult<Self> {
-        let mut c = Self::default();
-        let list = |v: &str| -> BoxResult<Vec<f64>> {
-            Ok(v.split(',')
-                .map(|x| x.trim().parse())
-                .collect::<Result<_, _>>()?)
-        };
-        for (k, v) in pairs {
-            match k.as_str() {
-                "--dl-epochs" => c.epochs = v.parse()?,
-                "--dl-sparsity" => c.sparsity = v.parse()?,
-                "--dl-train" => c.train = v.parse()?,
-                "--dl-atoms" => c.atoms = v.parse()?,
-                "--dl-rate" => c.rate = v.parse()?,
-                "--dl-lambda" => c.lambda = v.parse()?,
-                "--dl-probe" => c.probe = v.parse()?,
-                "--dl-valid" => c.valid = v.parse()?,
-                "--dl-l2" => c.l2 = list(v)?,
-                "--dl-iters" => c.iters = v.parse()?,
-                "--dl-features" => {
-                    c.features = v.split(',').map(|s| s.trim().to_string()).collect()
-                }
-                "--dl-model" => c.model = Some(PathBuf::from(v)),
-                "--dl-tag" => c.tag = v.clone(),
-                "--seed" => c.seed = v.parse()?,
-                "--dl-zeta" => {
-                    let (a, b) = v.split_once(',').ok_or("`--dl-zeta` takes Z2,Z3")?;
-                    c.zeta = (a.trim().parse()?, b.trim().parse()?);
-                }
-                other => return Err(format!("unknown option `{other}`").into()),
-            }
-        }
-        if c.train == 0 || c.train > 60_000 {
-            return Err("`--dl-train` must be in 1..=60000".into());
-        }
-        if c.probe > 60_000 || c.valid == 0 || c.valid >= c.probe {
-            return Err("`--dl-valid` must be in 1..`--dl-probe` (at most 60000)".into());
-        }
-        if c.l2.is_empty() || c.features.is_empty() || c.atoms == 0 || c.sparsity == 0 {
-            return Err("`--dl-l2`, `--dl-features`, `--dl-atoms`, `--dl-sparsity` must be non-empty / positive".into());
-        }
-        for f in &c.features {
-            parse_feature(f, &c)?;
-        }
-        Ok(c)
-    }
-}
-
-/// The 004 architecture with `atoms` deepest filters, initialised by [`DataInit`]: `D_1` from
-/// random 7 x 7 patches of the training images (the ones with some ink), `D_2` sparse random
-/// (5% non-zeros), `D_3` sparse (1%) back-projected images.
-fn init_model(images: MatRef<'_, f64>, atoms: usize, seed: u64) -> BoxResult<MlModel> {
-    let geometries = [
-        ValidGeometry::new(1, (28, 28), (7, 7), 2, 32)?,
-        ValidGeometry::new(32, (11, 11), (5, 5), 1, 128)?,
-        ValidGeometry::new(128, (7, 7), (7, 7), 1, atoms)?,
-    ];
-    Ok(DataInit::new(seed)
-        .min_patch_norm(1.0)
-        .middle_density(0.05)
-        .last_density(0.01)
-        .init(&geometries, images)?)
-}
-
-/// Mean non-zeros per image of every layer's code, mean stripe norm `||Gamma_i||_{0,inf}`
-/// (with respect to `D_i`), and the relative reconstruction error.
-type Stats = (Vec<f64>, Vec<f64>, f64);
-
-fn layer_stats(model: &MlModel, gamma: &Mat<f64>, y: MatRef<'_, f64>) -> BoxResult<Stats> {
-    let (codes, xhat) = model.propagate(gamma.as_ref())?;
-    let b = gamma.ncols() as f64;
-    let mut nnz = Vec::new();
-    let mut local = Vec::new();
-    for (i, c) in codes.iter().enumerate() {
-        let layer = model.layer(i + 1)?;
-        let (mut n0, mut n0inf) = (0usize, 0usize);
-        for j in 0..c.ncols() {
-            let col: Vec<f64> = c.col(j).iter().copied().collect();
-            n0 += col.iter().filter(|v| v.abs() > 1e-10).count();
-            n0inf += layer.l0_inf(&col, 1e-10)?;
-        }
-        nnz.push(n0 as f64 / b);
-        local.push(n0inf as f64 / b);
-    }
-    let rel = (&xhat - y).norm_l2() / y.norm_l2();
-    Ok((nnz, local, rel))
-}
-
-/// Signals coded per call (bounds the dense intermediate codes).
-const CODE_CHUNK: usize = 2500;
-
-/// Batch-OMP of `s` atoms of the (explicit) dictionary `eff` for every column of `y`, in the
-/// scale of the unnormalised atoms (`y ~ eff g`), as sparse columns. Zero atoms are left out.
-fn omp_sparse(eff: &Mat<f64>, s: usize, y: MatRef<'_, f64>) -> BoxResult<SparseFeatures> {
-    let norms: Vec<f64> = (0..eff.ncols()).map(|j| eff.col(j).norm_l2()).collect();
-    let keep: Vec<usize> = (0..eff.ncols()).filter(|&j| norms[j] > 1e-12).collect();
-    let sub = Mat::<f64>::from_fn(eff.nrows(), keep.len(), |i, k| eff[(i, keep[k])]);
-    let d = Dictionary::from_matrix(sub.as_ref())?;
-    let gram = d.gram_par(Par::rayon(0));
-    let omp = BatchOmp::new(Stop::Sparsity(s));
-    let mut out = SparseFeatures::new(eff.ncols());
-    let mut start = 0;
-    while start < y.ncols() {
-        let w = CODE_CHUNK.min(y.ncols() - start);
-        let g = omp
-            .code_with_gram(&d, gram.as_ref(), y.subcols(start, w))?
-            .codes;
-        let mut full = Mat::<f64>::zeros(eff.ncols(), w);
-        for (k, &j) in keep.iter().enumerate() {
-            for c in 0..w {
-                full[(j, c)] = g[(k, c)] / norms[j];
-            }
-        }
-        out.append_dense(full.as_ref());
-        start += w;
-    }
-    Ok(out)
-}
-
-/// The `k` largest correlations in magnitude with the normalised atoms of `eff`, `top_k(D^T y)`
-/// (the encoder of a k-sparse autoencoder; the projection by thresholding), as sparse columns.
-fn thr_sparse(eff: &Mat<f64>, k: usize, y: MatRef<'_, f64>) -> SparseFeatures {
-    let m = eff.ncols();
-    let mut dn = eff.clone();
-    for j in 0..m {
-        let n = dn.col(j).norm_l2();
-        if n > 1e-12 {
-            dn.col_mut(j).iter_mut().for_each(|v| *v /= n);
-        }
-    }
-    let k = k.min(m);
-    let mut out = SparseFeatures::new(m);
-    let mut start = 0;
-    while start < y.ncols() {
-        let w = CODE_CHUNK.min(y.ncols() - start);
-        let mut c = Mat::<f64>::zeros(m, w);
-        faer::linalg::matmul::matmul(
-            c.as_mut(),
-            faer::Accum::Replace,
-            dn.transpose(),
-            y.subcols(start, w),
-            1.0,
-            Par::rayon(0),
-        );
-        let mut keep = Mat::<f64>::zeros(m, w);
-        let mut idx: Vec<usize> = (0..m).collect();
-        for j in 0..w {
-            idx.select_nth_unstable_by(k.saturating_sub(1), |&a, &b| {
-                c[(b, j)].abs().total_cmp(&c[(a, j)].abs())
-            });
-            for &i in &idx[..k] {
-                keep[(i, j)] = c[(i, j)];
-            }
-        }
-        out.append_dense(keep.as_ref());
-        start += w;
-    }
-    out
-}
-
-/// `layer(x)` for sparse columns `x`, as sparse columns (entries below `1e-12` dropped).
-fn synth_sparse(layer: &Layer, x: &SparseFeatures) -> SparseFeatures {
-    let mut out = SparseFeatures::new(layer.nrows());
-    let mut start = 0;
-    while start < x.ncols() {
-        let w = CODE_CHUNK.min(x.ncols() - start);
-        let dense = x.subcols(start, w).to_dense();
-        let mut y = Mat::<f64>::zeros(layer.nrows(), w);
-        layer.apply_raw(dense.as_ref(), y.as_mut(), Par::rayon(0));
-        y.as_mut().col_iter_mut().for_each(|c| {
-            c.iter_mut()
-                .for_each(|v| *v = if v.abs() < 1e-12 { 0.0 } else { *v })
-        });
-        out.append_dense(y.as_ref());
-        start += w;
-    }
-    out
-}
+use codes::{init_model, layer_stats};
+pub use config::DlConfig;
+use features::{parse_feature, probe};
 
 /// A feature row: `+`-joined blocks, each `name[@param]`, then an optional `/norm`.
 /// Blocks: `raw` (pixels), `g3@s` (the projection: OMP of `s` atoms on `D_1 D_2 D_3`),
@@ -377,31 +134,6 @@ struct Feature {
     norm: String,
 }
 
-fn parse_feature(spec: &str, cfg: &DlConfig) -> BoxResult<Feature> {
-    let (body, norm) = spec.split_once('/').unwrap_or((spec, "std"));
-    if !["std", "none", "abs", "split"].contains(&norm) {
-        return Err(format!("feature `{spec}`: norm must be std, none, abs or split").into());
-    }
-    let mut blocks = Vec::new();
-    for b in body.split('+') {
-        let (name, p) = b.split_once('@').unwrap_or((b, ""));
-        let default = match name {
-            "raw" | "g3bp" => 0,
-            "g3" | "g2" => cfg.sparsity,
-            "g2omp" | "g2thr" => 40,
-            "g3thr" => 64,
-            "g1omp" => 40,
-            _ => return Err(format!("feature `{spec}`: unknown block `{name}`").into()),
-        };
-        let p = if p.is_empty() { default } else { p.parse()? };
-        blocks.push((name.to_string(), p));
-    }
-    Ok(Feature {
-        blocks,
-        norm: norm.to_string(),
-    })
-}
-
 /// Training and test features of one block, cached across rows.
 struct Coder<'a> {
     model: &'a MlModel,
@@ -409,80 +141,6 @@ struct Coder<'a> {
     yte: MatRef<'a, f64>,
     lambda: f64,
     cache: HashMap<(String, usize), (SparseFeatures, SparseFeatures, f64)>,
-}
-
-impl Coder<'_> {
-    /// The block's (train, test) features and the seconds spent coding them.
-    fn block(&mut self, name: &str, p: usize) -> BoxResult<(SparseFeatures, SparseFeatures, f64)> {
-        let key = (name.to_string(), p);
-        if let Some(v) = self.cache.get(&key) {
-            return Ok(v.clone());
-        }
-        let t = Instant::now();
-        let (tr, te) = match name {
-            "raw" => (
-                SparseFeatures::from_dense(self.ytr),
-                SparseFeatures::from_dense(self.yte),
-            ),
-            "g3" => {
-                let eff = self.model.effective_dense(1, 3)?;
-                (
-                    omp_sparse(&eff, p, self.ytr)?,
-                    omp_sparse(&eff, p, self.yte)?,
-                )
-            }
-            "g2" => {
-                let (g3tr, g3te, _) = self.block("g3", p)?;
-                let d3 = self.model.layer(3)?;
-                (synth_sparse(d3, &g3tr), synth_sparse(d3, &g3te))
-            }
-            "g2omp" => {
-                let eff = self.model.effective_dense(1, 2)?;
-                (
-                    omp_sparse(&eff, p, self.ytr)?,
-                    omp_sparse(&eff, p, self.yte)?,
-                )
-            }
-            "g3thr" | "g2thr" => {
-                let eff = self
-                    .model
-                    .effective_dense(1, if name == "g3thr" { 3 } else { 2 })?;
-                (thr_sparse(&eff, p, self.ytr), thr_sparse(&eff, p, self.yte))
-            }
-            "g1omp" => {
-                let eff = self.model.effective_dense(1, 1)?;
-                (
-                    omp_sparse(&eff, p, self.ytr)?,
-                    omp_sparse(&eff, p, self.yte)?,
-                )
-            }
-            "g3bp" => {
-                let eff = self.model.effective_dense(1, 3)?;
-                let norms: Vec<f64> = (0..eff.ncols()).map(|j| eff.col(j).norm_l2()).collect();
-                let dict = Dictionary::from_matrix(eff.as_ref())?;
-                let lars = pursuit::lasso::Lars::new(self.lambda);
-                let bp = |y: MatRef<'_, f64>| -> BoxResult<SparseFeatures> {
-                    let mut out = SparseFeatures::new(eff.ncols());
-                    let mut start = 0;
-                    while start < y.ncols() {
-                        let w = CODE_CHUNK.min(y.ncols() - start);
-                        let mut g = lars.solve(&dict, y.subcols(start, w))?.codes;
-                        for (j, n) in norms.iter().enumerate() {
-                            g.row_mut(j).iter_mut().for_each(|v| *v /= n);
-                        }
-                        out.append_dense(g.as_ref());
-                        start += w;
-                    }
-                    Ok(out)
-                };
-                (bp(self.ytr)?, bp(self.yte)?)
-            }
-            other => return Err(format!("unknown block `{other}`").into()),
-        };
-        let v = (tr, te, t.elapsed().as_secs_f64());
-        self.cache.insert(key, v.clone());
-        Ok(v)
-    }
 }
 
 /// One row of the table.
@@ -495,36 +153,6 @@ struct Row {
     test_err: f64,
     code_s: f64,
     fit_s: f64,
-}
-
-/// The softmax classifier: ridge weight chosen by the error on the last `valid` training
-/// columns (fitted on the others), then refitted on all of them and tested.
-fn probe(
-    clf: &LinearClassifier,
-    l2s: &[f64],
-    valid: usize,
-    xtr: &SparseFeatures,
-    ltr: &[usize],
-    xte: &SparseFeatures,
-    lte: &[usize],
-) -> BoxResult<(f64, f64, f64)> {
-    let n = xtr.ncols();
-    let cut = n - valid;
-    let (fit, val) = (xtr.subcols(0, cut), xtr.subcols(cut, valid));
-    let mut best = (f64::NEG_INFINITY, l2s[0]);
-    for &l2 in l2s {
-        let m = clf.clone().l2(l2).fit_sparse(&fit, &ltr[..cut], 10)?;
-        let acc = m.accuracy_sparse(&val, &ltr[cut..])?;
-        println!(
-            "    ridge {l2:e}: validation error {:.2}%",
-            100.0 * (1.0 - acc)
-        );
-        if acc > best.0 {
-            best = (acc, l2);
-        }
-    }
-    let m = clf.clone().l2(best.1).fit_sparse(xtr, ltr, 10)?;
-    Ok((best.1, 1.0 - best.0, 1.0 - m.accuracy_sparse(xte, lte)?))
 }
 
 pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {

@@ -1,0 +1,207 @@
+//! The ADMM iterations of one signal: x-step, relaxation, shrinkage, dual update, penalty.
+
+use faer::{Mat, MatMut, MatRef, Par};
+use sparse_core::solve::Iteration;
+use sparse_core::LinearOperator;
+
+use super::xstep::{single_channel_chunk, MultiChannel};
+use super::Cbpdn;
+use crate::fft::C64;
+use crate::operator::{ConvOperator, Spectra};
+use crate::solve::kernels::{self, AdmmStep};
+use crate::solve::{map_sum, signal_spectra, Sums, Trace};
+
+impl Cbpdn {
+    pub(super) fn solve_one(
+        &self,
+        op: &ConvOperator,
+        sp: &Spectra,
+        y: &[f64],
+        init: Option<&[f64]>,
+        z: &mut [f64],
+        par: bool,
+    ) -> Trace {
+        let fft = &sp.fft;
+        let (n, f) = (op.n(), fft.spectrum_len());
+        let rows = op.signal_grid().rows;
+        let m = op.dictionary().n_filters();
+        let cd = op.dictionary().channels();
+        let n_maps = op.n_maps();
+        let (lambda, alpha, nonneg) = (self.lambda, self.relax, self.nonneg);
+        let ar = self.auto_rho;
+        let xi = ar.target.unwrap_or(if lambda != 0.0 {
+            1.0 + 18.3f64.powf(lambda.log10() + 1.0)
+        } else {
+            1.0
+        });
+        let mut rho = self.initial_rho();
+        let inv_n = 1.0 / n as f64;
+        let blocks = fft.blocks();
+        let chunk = blocks.range(0).1;
+        let s_hat = signal_spectra(op, y);
+        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, rho, par));
+        let mut u = vec![0.0; n_maps * n];
+        match init {
+            None => z.fill(0.0),
+            Some(g0) => {
+                // u = D^T (y - D z) / rho: the scaled dual that makes x = z a fixed point of
+                // the x-step.
+                z.copy_from_slice(g0);
+                let zm = MatRef::from_column_major_slice(z, z.len(), 1);
+                let ppar = if par { Par::rayon(0) } else { Par::Seq };
+                let mut r = Mat::<f64>::zeros(y.len(), 1);
+                op.apply_raw(zm, r.as_mut(), ppar);
+                for (rv, yv) in r.col_as_slice_mut(0).iter_mut().zip(y) {
+                    *rv = (yv - *rv) / rho;
+                }
+                let um = MatMut::from_column_major_slice_mut(&mut u, n_maps * n, 1);
+                op.apply_adjoint_raw(r.as_ref(), um, ppar);
+            }
+        }
+        let mut b = vec![C64::default(); n_maps * f];
+        let mut u_scale = 1.0;
+        let sqrt_len = ((n_maps * n) as f64).sqrt();
+        let mut info = Trace::default();
+
+        for k in 0..self.max_iter {
+            // (A) b = FFT(z - u) (zero for a cold start).
+            if k > 0 || init.is_some() {
+                let items: Vec<_> = blocks
+                    .per_map(&mut b, n_maps)
+                    .into_iter()
+                    .zip(z.chunks(n))
+                    .zip(u.chunks(n))
+                    .collect();
+                map_sum(
+                    items,
+                    par,
+                    || fft.scratch(),
+                    |s, ((mut bm, zm), um)| {
+                        fft.forward_with(
+                            |c, buf| {
+                                let (zc, uc) =
+                                    (&zm[c * rows..(c + 1) * rows], &um[c * rows..(c + 1) * rows]);
+                                for ((o, a), v) in buf.iter_mut().zip(zc).zip(uc) {
+                                    *o = a - u_scale * v;
+                                }
+                            },
+                            &mut bm,
+                            s,
+                        );
+                        0.0
+                    },
+                );
+            }
+            // (B) the per-frequency solve, in place: b -> x / N; and 1/2 ||D x - y||^2.
+            let items: Vec<_> = blocks
+                .chunks(&mut b, n_maps)
+                .into_iter()
+                .enumerate()
+                .collect();
+            let df_raw: f64 = match &sys {
+                None => map_sum(
+                    items,
+                    par,
+                    || vec![C64::default(); chunk],
+                    |acc, (blk, bc)| single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, inv_n),
+                ),
+                Some(mc) => map_sum(
+                    items,
+                    par,
+                    || vec![C64::default(); 2 * cd * chunk],
+                    |tmp, (blk, bc)| mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, inv_n),
+                ),
+            };
+            let df = 0.5 * inv_n * df_raw;
+            // (C) x = IFFT; relaxation, shrinkage, dual update, residuals, l1.
+            let items: Vec<_> = blocks
+                .per_map(&mut b, n_maps)
+                .into_iter()
+                .zip(z.chunks_mut(n))
+                .zip(u.chunks_mut(n))
+                .enumerate()
+                .collect();
+            let weights = &self.weights;
+            let step = AdmmStep {
+                alpha,
+                t: lambda / rho,
+                u_scale,
+                nonneg,
+            };
+            let sums = map_sum(
+                items,
+                par,
+                || fft.scratch(),
+                |s, (map, ((mut bm, zm), um))| {
+                    let w = weights.map(map, m, n);
+                    let mut acc = Sums::default();
+                    fft.inverse_with(
+                        &mut bm,
+                        |c, x| {
+                            let off = c * rows;
+                            acc = acc
+                                + kernels::admm_update(
+                                    x,
+                                    &mut zm[off..off + rows],
+                                    &mut um[off..off + rows],
+                                    w,
+                                    off,
+                                    step,
+                                );
+                        },
+                        s,
+                    );
+                    acc
+                },
+            );
+            u_scale = 1.0;
+            let (nx, nz, nu) = (sums.c.sqrt(), sums.d.sqrt(), sums.e.sqrt());
+            let mut rn = nx.max(nz);
+            if rn == 0.0 {
+                rn = 1.0;
+            }
+            let mut sn = rho * nu;
+            if sn == 0.0 {
+                sn = 1.0;
+            }
+            let r = sums.a.sqrt() / rn;
+            let s = rho * sums.b.sqrt() / sn;
+            let eps_pri = sqrt_len * self.abs_residual_tol / rn + self.rel_residual_tol;
+            let eps_dua = sqrt_len * self.abs_residual_tol / sn + self.rel_residual_tol;
+            info.history.push(
+                Iteration::new(df, lambda * sums.l1)
+                    .residuals(r, s)
+                    .step(rho),
+            );
+            info.iterations = k + 1;
+            if r < eps_pri && s < eps_dua {
+                info.converged = true;
+                break;
+            }
+            if ar.enabled && k != 0 && k < ar.freeze_after && (k + 1) % ar.period == 0 {
+                let tau = ar.scaling;
+                let mult = if !ar.auto_scaling || s == 0.0 || r == 0.0 {
+                    tau
+                } else {
+                    let q = if r > s * xi { r / (s * xi) } else { s * xi / r };
+                    q.sqrt().min(tau)
+                };
+                let rsf = if r > xi * ar.ratio * s {
+                    mult
+                } else if s > (ar.ratio / xi) * r {
+                    1.0 / mult
+                } else {
+                    1.0
+                };
+                if rsf != 1.0 {
+                    rho *= rsf;
+                    u_scale = 1.0 / rsf;
+                    if let Some(mc) = &mut sys {
+                        mc.factor(sp, rho, par);
+                    }
+                }
+            }
+        }
+        info
+    }
+}

@@ -1,0 +1,145 @@
+//! Feature rows: their parsing, the cached coding of their blocks, the classifier probe.
+
+use sparse_core::Solve;
+use std::time::Instant;
+
+use faer::MatRef;
+use mlcsc::supervised::{LinearClassifier, SparseFeatures};
+use sparse_core::Dictionary;
+
+use super::codes::{omp_sparse, synth_sparse, thr_sparse, CODE_CHUNK};
+use super::{Coder, DlConfig, Feature};
+use crate::bench::BoxResult;
+
+pub(super) fn parse_feature(spec: &str, cfg: &DlConfig) -> BoxResult<Feature> {
+    let (body, norm) = spec.split_once('/').unwrap_or((spec, "std"));
+    if !["std", "none", "abs", "split"].contains(&norm) {
+        return Err(format!("feature `{spec}`: norm must be std, none, abs or split").into());
+    }
+    let mut blocks = Vec::new();
+    for b in body.split('+') {
+        let (name, p) = b.split_once('@').unwrap_or((b, ""));
+        let default = match name {
+            "raw" | "g3bp" => 0,
+            "g3" | "g2" => cfg.sparsity,
+            "g2omp" | "g2thr" => 40,
+            "g3thr" => 64,
+            "g1omp" => 40,
+            _ => return Err(format!("feature `{spec}`: unknown block `{name}`").into()),
+        };
+        let p = if p.is_empty() { default } else { p.parse()? };
+        blocks.push((name.to_string(), p));
+    }
+    Ok(Feature {
+        blocks,
+        norm: norm.to_string(),
+    })
+}
+
+impl Coder<'_> {
+    /// The block's (train, test) features and the seconds spent coding them.
+    pub(super) fn block(
+        &mut self,
+        name: &str,
+        p: usize,
+    ) -> BoxResult<(SparseFeatures, SparseFeatures, f64)> {
+        let key = (name.to_string(), p);
+        if let Some(v) = self.cache.get(&key) {
+            return Ok(v.clone());
+        }
+        let t = Instant::now();
+        let (tr, te) = match name {
+            "raw" => (
+                SparseFeatures::from_dense(self.ytr),
+                SparseFeatures::from_dense(self.yte),
+            ),
+            "g3" => {
+                let eff = self.model.effective_dense(1, 3)?;
+                (
+                    omp_sparse(&eff, p, self.ytr)?,
+                    omp_sparse(&eff, p, self.yte)?,
+                )
+            }
+            "g2" => {
+                let (g3tr, g3te, _) = self.block("g3", p)?;
+                let d3 = self.model.layer(3)?;
+                (synth_sparse(d3, &g3tr), synth_sparse(d3, &g3te))
+            }
+            "g2omp" => {
+                let eff = self.model.effective_dense(1, 2)?;
+                (
+                    omp_sparse(&eff, p, self.ytr)?,
+                    omp_sparse(&eff, p, self.yte)?,
+                )
+            }
+            "g3thr" | "g2thr" => {
+                let eff = self
+                    .model
+                    .effective_dense(1, if name == "g3thr" { 3 } else { 2 })?;
+                (thr_sparse(&eff, p, self.ytr), thr_sparse(&eff, p, self.yte))
+            }
+            "g1omp" => {
+                let eff = self.model.effective_dense(1, 1)?;
+                (
+                    omp_sparse(&eff, p, self.ytr)?,
+                    omp_sparse(&eff, p, self.yte)?,
+                )
+            }
+            "g3bp" => {
+                let eff = self.model.effective_dense(1, 3)?;
+                let norms: Vec<f64> = (0..eff.ncols()).map(|j| eff.col(j).norm_l2()).collect();
+                let dict = Dictionary::from_matrix(eff.as_ref())?;
+                let lars = pursuit::lasso::Lars::new(self.lambda);
+                let bp = |y: MatRef<'_, f64>| -> BoxResult<SparseFeatures> {
+                    let mut out = SparseFeatures::new(eff.ncols());
+                    let mut start = 0;
+                    while start < y.ncols() {
+                        let w = CODE_CHUNK.min(y.ncols() - start);
+                        let mut g = lars.solve(&dict, y.subcols(start, w))?.codes;
+                        for (j, n) in norms.iter().enumerate() {
+                            g.row_mut(j).iter_mut().for_each(|v| *v /= n);
+                        }
+                        out.append_dense(g.as_ref());
+                        start += w;
+                    }
+                    Ok(out)
+                };
+                (bp(self.ytr)?, bp(self.yte)?)
+            }
+            other => return Err(format!("unknown block `{other}`").into()),
+        };
+        let v = (tr, te, t.elapsed().as_secs_f64());
+        self.cache.insert(key, v.clone());
+        Ok(v)
+    }
+}
+
+/// The softmax classifier: ridge weight chosen by the error on the last `valid` training
+/// columns (fitted on the others), then refitted on all of them and tested.
+pub(super) fn probe(
+    clf: &LinearClassifier,
+    l2s: &[f64],
+    valid: usize,
+    xtr: &SparseFeatures,
+    ltr: &[usize],
+    xte: &SparseFeatures,
+    lte: &[usize],
+) -> BoxResult<(f64, f64, f64)> {
+    let n = xtr.ncols();
+    let cut = n - valid;
+    let (fit, val) = (xtr.subcols(0, cut), xtr.subcols(cut, valid));
+    let mut best = (f64::NEG_INFINITY, l2s[0]);
+    for &l2 in l2s {
+        let m = clf.clone().l2(l2).fit_sparse(&fit, &ltr[..cut], 10)?;
+        let acc = m.accuracy_sparse(&val, &ltr[cut..])?;
+        println!(
+            "    ridge {l2:e}: validation error {:.2}%",
+            100.0 * (1.0 - acc)
+        );
+        if acc > best.0 {
+            best = (acc, l2);
+        }
+    }
+    let m = clf.clone().l2(best.1).fit_sparse(xtr, ltr, 10)?;
+    Ok((best.1, 1.0 - best.0, 1.0 - m.accuracy_sparse(xte, lte)?))
+}
