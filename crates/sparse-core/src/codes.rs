@@ -77,14 +77,15 @@ impl SparseCodes {
                 "a last entry equal to indices.len() == values.len()",
             ));
         }
+        if let Some(w) = indptr.windows(2).find(|w| w[0] > w[1]) {
+            return Err(bad(
+                "indptr",
+                format!("{} > {}", w[0], w[1]),
+                "non-decreasing",
+            ));
+        }
+        // Non-decreasing and ending at `indices.len()`: every column slice is in bounds.
         for w in indptr.windows(2) {
-            if w[0] > w[1] {
-                return Err(bad(
-                    "indptr",
-                    format!("{} > {}", w[0], w[1]),
-                    "non-decreasing",
-                ));
-            }
             let col = &indices[w[0]..w[1]];
             if col.iter().any(|&i| i >= nrows) || col.windows(2).any(|p| p[0] >= p[1]) {
                 return Err(bad(
@@ -448,6 +449,16 @@ mod tests {
                 vec![f64::NAN]
             )),
             "values"
+        );
+        // A pointer past the end before a decrease: refused, not an out-of-bounds slice.
+        assert_eq!(
+            name(SparseCodes::from_parts(
+                3,
+                vec![0, 5, 2],
+                vec![0, 1],
+                vec![1.0, 1.0]
+            )),
+            "indptr"
         );
     }
 
