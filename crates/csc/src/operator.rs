@@ -1,11 +1,11 @@
 //! The convolutional synthesis operator `D Gamma = sum_i d_i * Gamma_i` (circular boundary) on
 //! one signal size, by direct convolution or by FFT.
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use faer::{Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
+use sparse_core::batch::for_each_column;
 use sparse_core::LinearOperator;
 
 use crate::dictionary::{ConvDictionary, Grid};
@@ -489,50 +489,6 @@ impl ConvOperator {
     }
 }
 
-/// Column `j` of `m` as a slice (borrowed when contiguous).
-pub(crate) fn column(m: MatRef<'_, f64>, j: usize) -> Cow<'_, [f64]> {
-    match m.col(j).try_as_col_major() {
-        Some(c) => Cow::Borrowed(c.as_slice()),
-        None => Cow::Owned(m.col(j).iter().copied().collect()),
-    }
-}
-
-/// Runs `f(input_column, output_column, inner_parallel)` over the columns of a batch: in
-/// parallel over columns when `par` allows and there are several, otherwise column by column
-/// with `inner_parallel` set from `par`.
-pub(crate) fn for_each_column(
-    x: MatRef<'_, f64>,
-    mut out: MatMut<'_, f64>,
-    par: Par,
-    f: impl Fn(&[f64], &mut [f64], bool) + Sync,
-) {
-    let run = |j: usize, mut oc: MatMut<'_, f64>, inner: bool| {
-        let xj = column(x, j);
-        let mut o = oc.as_mut().col_mut(0);
-        match o.as_mut().try_as_col_major_mut() {
-            Some(s) => f(&xj, s.as_slice_mut(), inner),
-            None => {
-                let mut tmp = vec![0.0; o.nrows()];
-                f(&xj, &mut tmp, inner);
-                for (i, v) in tmp.into_iter().enumerate() {
-                    o[i] = v;
-                }
-            }
-        }
-    };
-    let b = x.ncols();
-    let threads = par.degree();
-    if threads > 1 && b > 1 {
-        out.par_col_chunks_mut(1)
-            .enumerate()
-            .for_each(|(j, oc)| run(j, oc, false));
-    } else {
-        for j in 0..b {
-            run(j, out.as_mut().subcols_mut(j, 1), threads > 1);
-        }
-    }
-}
-
 impl LinearOperator for ConvOperator {
     fn nrows(&self) -> usize {
         self.signal_len()
@@ -541,10 +497,31 @@ impl LinearOperator for ConvOperator {
         self.code_len()
     }
     fn apply_raw(&self, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
-        for_each_column(x, out, par, |xj, oj, inner| self.apply_one(xj, oj, inner));
+        // Shapes are checked by `apply_into`; one signal per block (parallel over signals, or
+        // inside the one signal).
+        let done: sparse_core::Result<Vec<()>> = for_each_column(
+            x,
+            out,
+            1,
+            par,
+            || (),
+            |_, _, xj, oj, inner| self.apply_one(xj, oj, inner.degree() > 1),
+        );
+        debug_assert!(done.is_ok(), "apply_raw called with mismatched shapes");
     }
     fn apply_adjoint_raw(&self, y: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
-        for_each_column(y, out, par, |yj, oj, inner| self.adjoint_one(yj, oj, inner));
+        let done: sparse_core::Result<Vec<()>> = for_each_column(
+            y,
+            out,
+            1,
+            par,
+            || (),
+            |_, _, yj, oj, inner| self.adjoint_one(yj, oj, inner.degree() > 1),
+        );
+        debug_assert!(
+            done.is_ok(),
+            "apply_adjoint_raw called with mismatched shapes"
+        );
     }
     /// Exact, from the Fourier symbol ([`ConvOperator::lipschitz_exact`]).
     fn lipschitz(&self) -> f64 {

@@ -6,6 +6,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use serde::{Deserialize, Serialize};
+use sparse_core::batch::for_each_block;
 use sparse_core::{check, LinearOperator};
 
 use crate::error::{invalid, mismatch, Result};
@@ -198,8 +199,8 @@ impl ValidGeometry {
     }
 
     /// `D g` for filters `f` (`patch_len x maps`), written into `out` (`input_len x b`).
-    /// Batches longer than one chunk of 64 signals run chunk by chunk in parallel (each
-    /// chunk's product sequential); shorter ones use a parallel product.
+    /// Chunks of up to 64 signals run in parallel with sequential products when there are
+    /// several ([`for_each_block`]); a lone chunk uses a parallel product.
     pub(crate) fn synthesize(
         &self,
         f: MatRef<'_, f64>,
@@ -207,23 +208,16 @@ impl ValidGeometry {
         out: MatMut<'_, f64>,
         par: Par,
     ) {
-        if par.degree() > 1 && g.ncols() > CHUNK {
-            use rayon::prelude::*;
-            out.par_col_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, o)| {
-                    let w = o.ncols();
-                    self.synthesize_chunk(f, g.subcols(c * CHUNK, w), o, Par::Seq)
-                });
-        } else {
-            let mut out = out;
-            let mut at = 0;
-            while at < g.ncols() {
-                let w = CHUNK.min(g.ncols() - at);
-                self.synthesize_chunk(f, g.subcols(at, w), out.as_mut().subcols_mut(at, w), par);
-                at += w;
-            }
-        }
+        let _: Vec<()> = for_each_block(
+            out,
+            CHUNK,
+            par,
+            || (),
+            |_, first, o, _, inner| {
+                let w = o.ncols();
+                self.synthesize_chunk(f, g.subcols(first, w), o, inner)
+            },
+        );
     }
 
     fn synthesize_chunk(
@@ -249,23 +243,16 @@ impl ValidGeometry {
         out: MatMut<'_, f64>,
         par: Par,
     ) {
-        if par.degree() > 1 && x.ncols() > CHUNK {
-            use rayon::prelude::*;
-            out.par_col_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, o)| {
-                    let w = o.ncols();
-                    self.analyze_chunk(f, x.subcols(c * CHUNK, w), o, Par::Seq)
-                });
-        } else {
-            let mut out = out;
-            let mut at = 0;
-            while at < x.ncols() {
-                let w = CHUNK.min(x.ncols() - at);
-                self.analyze_chunk(f, x.subcols(at, w), out.as_mut().subcols_mut(at, w), par);
-                at += w;
-            }
-        }
+        let _: Vec<()> = for_each_block(
+            out,
+            CHUNK,
+            par,
+            || (),
+            |_, first, o, _, inner| {
+                let w = o.ncols();
+                self.analyze_chunk(f, x.subcols(first, w), o, inner)
+            },
+        );
     }
 
     fn analyze_chunk(

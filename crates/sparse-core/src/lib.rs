@@ -32,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod codes;
 pub mod dictionary;
 pub mod error;

@@ -22,12 +22,13 @@ pub use threshold::ConvThresholding;
 
 use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
+use sparse_core::batch::for_each_column;
 use sparse_core::check;
 use sparse_core::solve::{Diagnostics, Iteration, Solution};
 
 use crate::error::{invalid, shape_mismatch, Result};
 use crate::fft::C64;
-use crate::operator::{column, ConvOperator};
+use crate::operator::ConvOperator;
 
 /// The internal per-signal trace of a convolutional pursuit, turned into the workspace's
 /// [`Diagnostics`] by [`run_batch`].
@@ -126,39 +127,23 @@ pub(crate) fn validate(
 }
 
 /// Runs `solve(j, y_j, x_j, inner_parallel)` for every column `j` of `y` into a `code_len x b`
-/// matrix: in parallel over signals when `par` allows and there are several, otherwise one
+/// matrix with the workspace's batch driver ([`sparse_core::batch::for_each_column`], blocks of
+/// one signal): in parallel over signals when `par` allows and there are several, otherwise one
 /// signal at a time with the parallelism handed to the solver.
 pub(crate) fn run_batch<F>(op: &ConvOperator, y: MatRef<'_, f64>, par: Par, solve: F) -> Solution
 where
-    F: Fn(usize, &[f64], &mut [f64], bool) -> Trace + Sync,
+    F: Fn(usize, &[f64], &mut [f64], bool) -> Trace + Sync + Send,
 {
-    let b = y.ncols();
-    let mut codes = Mat::<f64>::zeros(op.code_len(), b);
-    let threads = par.degree();
-    let info: Vec<Trace> = if threads > 1 && b > 1 {
-        codes
-            .as_mut()
-            .par_col_chunks_mut(1)
-            .enumerate()
-            .map(|(j, mut xc)| {
-                let yj = column(y, j);
-                let x = xc
-                    .as_mut()
-                    .col_mut(0)
-                    .try_as_col_major_mut()
-                    .expect("columns of an owned matrix are contiguous")
-                    .as_slice_mut();
-                solve(j, &yj, x, false)
-            })
-            .collect()
-    } else {
-        (0..b)
-            .map(|j| {
-                let yj = column(y, j);
-                solve(j, &yj, codes.col_as_slice_mut(j), threads > 1)
-            })
-            .collect()
-    };
+    let mut codes = Mat::<f64>::zeros(op.code_len(), y.ncols());
+    let info: Vec<Trace> = for_each_column(
+        y,
+        codes.as_mut(),
+        1,
+        par,
+        || (),
+        |_, j, yj, xj, inner| solve(j, yj, xj, inner.degree() > 1),
+    )
+    .expect("codes are allocated with one column per signal");
     let diagnostics = info.into_iter().map(Trace::into_diagnostics).collect();
     Solution::new(codes, diagnostics).expect("one trace per column")
 }

@@ -20,7 +20,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
-use rayon::prelude::*;
+use sparse_core::batch::for_each_block;
 use sparse_core::check;
 use sparse_core::solve::{Iteration, Solve};
 
@@ -141,7 +141,6 @@ impl SlicePursuit {
         let mut b = Mat::<f64>::zeros(m, n_pos);
         let mut w = Mat::<f64>::zeros(p, n_pos);
         let mut info = Trace::default();
-        let threads = par.degree();
         for it in 0..self.max_iter {
             // (1) local Lasso problems: b = D_L^T (s + u), then coordinate descent.
             w.copy_from(&s);
@@ -162,7 +161,7 @@ impl SlicePursuit {
                 t,
                 self.inner_sweeps,
                 self.nonneg,
-                threads,
+                par,
             );
             // D_L alpha.
             let da_prev = da.clone();
@@ -310,11 +309,11 @@ impl Local {
 fn local_lasso(
     g: MatRef<'_, f64>,
     b: MatRef<'_, f64>,
-    mut a: MatMut<'_, f64>,
+    a: MatMut<'_, f64>,
     t: f64,
     sweeps: usize,
     nonneg: bool,
-    threads: usize,
+    par: Par,
 ) {
     let m = g.nrows();
     let solve = |j: usize, mut aj: faer::ColMut<'_, f64>| {
@@ -352,19 +351,17 @@ fn local_lasso(
             }
         }
     };
-    if threads > 1 {
-        a.par_col_chunks_mut(64)
-            .enumerate()
-            .for_each(|(k, mut chunk)| {
-                for jj in 0..chunk.ncols() {
-                    solve(k * 64 + jj, chunk.as_mut().col_mut(jj));
-                }
-            });
-    } else {
-        for j in 0..a.ncols() {
-            solve(j, a.as_mut().col_mut(j));
-        }
-    }
+    let _: Vec<()> = for_each_block(
+        a,
+        64,
+        par,
+        || (),
+        |_, first, mut chunk, _, _| {
+            for jj in 0..chunk.ncols() {
+                solve(first + jj, chunk.as_mut().col_mut(jj));
+            }
+        },
+    );
 }
 
 impl Solve<ConvOperator> for SlicePursuit {

@@ -2,7 +2,7 @@
 //! K-SVD, the statistics `X X^T`, `Y X^T`, and the replacement of unused / duplicate atoms.
 
 use faer::{Mat, MatMut, MatRef, Par};
-use rayon::prelude::*;
+use sparse_core::batch::for_each_block;
 
 use super::LearnOptions;
 
@@ -113,13 +113,13 @@ fn synthesize_into(
             }
         }
     };
-    if par.degree() <= 1 || codes.ncols() <= CHUNK {
-        run(0, out);
-    } else {
-        out.par_col_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| run(c * CHUNK, chunk));
-    }
+    let _: Vec<()> = for_each_block(
+        out,
+        CHUNK,
+        par,
+        || (),
+        |_, first, chunk, _, _| run(first, chunk),
+    );
 }
 
 /// Row-wise view of [`SparseCodes`]: which signals use each atom.

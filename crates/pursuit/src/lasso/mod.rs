@@ -43,7 +43,6 @@ use std::sync::Arc;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
-use rayon::prelude::*;
 
 use crate::error::{invalid, Result};
 use crate::result::Report;
@@ -329,27 +328,16 @@ pub(crate) fn run_blocks<F>(
     block: F,
 ) -> (Mat<f64>, Vec<Report>)
 where
-    F: Fn(usize, MatMut<'_, f64>, &mut [Report], Par) + Sync,
+    F: Fn(usize, MatMut<'_, f64>, &mut [Report], Par) + Sync + Send,
 {
-    let degree = par.degree().max(1);
-    let bs = block_size.min(b.div_ceil(degree)).max(1);
     let mut codes = Mat::<f64>::zeros(m, b);
-    let mut reports = vec![Report::default(); b];
-    if degree > 1 && b > bs {
-        codes
-            .as_mut()
-            .par_col_chunks_mut(bs)
-            .zip(reports.par_chunks_mut(bs))
-            .enumerate()
-            .for_each(|(i, (xc, rc))| block(i * bs, xc, rc, Par::Seq));
-    } else {
-        let mut rest = codes.as_mut();
-        for (i, rc) in reports.chunks_mut(bs).enumerate() {
-            let (xc, tail) = rest.split_at_col_mut(rc.len());
-            block(i * bs, xc, rc, par);
-            rest = tail;
-        }
-    }
+    let reports = sparse_core::batch::for_each_block(
+        codes.as_mut(),
+        block_size,
+        par,
+        || (),
+        |_, first, xc, rc, inner| block(first, xc, rc, inner),
+    );
     (codes, reports)
 }
 

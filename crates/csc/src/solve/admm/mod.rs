@@ -277,7 +277,7 @@ impl Cbpdn {
         check::finite("init", init)?;
         let sp = op.spectra().clone();
         Ok(run_batch(op, y, self.par, |j, yj, xj, inner| {
-            let g0 = crate::operator::column(init, j);
+            let g0 = sparse_core::batch::column(init, j);
             self.solve_one(op, &sp, yj, Some(&g0), xj, inner)
         }))
     }
