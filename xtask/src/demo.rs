@@ -2,6 +2,7 @@
 //! crate of the workspace at work; pictures go to `target/demo/`.
 
 use sparse_core::Solve;
+use sparse_core::Summary;
 use std::time::Instant;
 
 use faer::Mat;

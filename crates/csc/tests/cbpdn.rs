@@ -8,6 +8,7 @@ use common::*;
 use csc::Solve;
 use csc::{Cbpdn, CbpdnFista, ConvOperator, ConvThresholding, Grid, L1Weights, SlicePursuit};
 use faer::{Mat, MatRef, Par};
+use sparse_core::Summary;
 use sparse_core::{LinearOperator, Shrinkage};
 
 /// Dense coordinate descent for `min 1/2 ||y - A x||^2 + lambda sum w_j |x_j|` (`x >= 0` when

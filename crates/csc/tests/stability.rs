@@ -15,6 +15,7 @@ use faer::{Mat, Par};
 use proptest::prelude::*;
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
+use sparse_core::Summary;
 
 const BARKER13: [f64; 13] = [1., 1., 1., 1., 1., -1., -1., 1., 1., -1., 1., -1., 1.];
 const BARKER7: [f64; 7] = [1., 1., 1., -1., -1., 1., -1.];

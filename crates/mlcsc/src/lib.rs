@@ -82,7 +82,7 @@ pub use strided::StridedConv;
 pub use synth::{MlSignals, Synthesis};
 pub use valid::{ValidConv, ValidGeometry};
 
-pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
+pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve, Summary};
 
 pub use csc;
 pub use pursuit;

@@ -9,6 +9,7 @@ use mlcsc::{
     StepConditions,
 };
 use pursuit::lasso::Fista;
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, LinearOperator};
 
 fn randn(r: usize, c: usize, seed: u64) -> Mat<f64> {

@@ -6,6 +6,7 @@
 //! `/usr/bin/time -v` reports the same peak as "Maximum resident set size".
 use faer::Mat;
 use pursuit::{BatchOmp, Solve, Sparse, Stop};
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, Noise};
 
 fn peak_rss_mb() -> f64 {

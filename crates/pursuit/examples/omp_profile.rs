@@ -2,6 +2,7 @@
 //! `cargo run --release -p pursuit --example omp_profile [n_signals] [dct|random] [threads]`
 use faer::Par;
 use pursuit::{BatchOmp, Solve, Stop};
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, Noise};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

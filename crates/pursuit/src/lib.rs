@@ -40,7 +40,7 @@ pub use error::{Error, Result};
 pub use greedy::{BatchOmp, MatchingPursuit, Omp, Stop, Thresholding};
 pub use sparse_core;
 pub use sparse_core::codes::{Sparse, SparseCodes};
-pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve};
+pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve, Summary};
 
 use sparse_core::Dictionary;
 

@@ -8,6 +8,7 @@ use pursuit::admm::{Admm, BasisPursuit, Bpdn, BpdnMethod};
 use pursuit::lasso::Lars;
 use pursuit::Solve;
 use pursuit::SparseCoder;
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
 fn residuals(d: &Dictionary, x: MatRef<'_, f64>, y: MatRef<'_, f64>) -> Vec<f64> {

@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use pursuit::greedy::Selection;
 use pursuit::Solve;
 use pursuit::{BatchOmp, MatchingPursuit, Omp, SparseCoder, Stop, Thresholding};
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise, Shrinkage};
 
 /// A low-coherence dictionary: the union `[I, DCT]` of two orthonormal bases seen in a random

@@ -2,6 +2,7 @@
 //! with the LARS path, the non-negative variant, monotone objectives and bad input.
 
 use pursuit::Solve;
+use sparse_core::Summary;
 use std::sync::{Arc, Mutex};
 
 use faer::linalg::solvers::SolveLstsq;

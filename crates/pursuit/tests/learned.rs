@@ -8,6 +8,7 @@ use pursuit::learned::{
 };
 use pursuit::{Error, Solve};
 use rand::Rng;
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, Noise};
 
 /// `n_signals` noiseless signals over a `n x m` Gaussian dictionary with Bernoulli-Gaussian

@@ -54,7 +54,7 @@ pub use generate::{Noise, Signals};
 pub use norms::{CodeOrder, ConvLayout};
 pub use operator::{power_iteration, Composed, LinearOperator, PowerIteration};
 pub use shrink::Shrinkage;
-pub use solve::{Diagnostics, Iteration, Solution, Solve};
+pub use solve::{Diagnostics, Iteration, Solution, Solve, Summary};
 
 /// Re-export of the faer version this crate is built on, so users name the same types.
 pub use faer;

@@ -235,35 +235,56 @@ impl<C: CodeBatch> Solution<C> {
         }
         Ok(Self { codes, diagnostics })
     }
+}
+
+impl<C> Summary for Solution<C> {
+    fn diagnostics(&self) -> &[Diagnostics] {
+        &self.diagnostics
+    }
+}
+
+impl Summary for [Diagnostics] {
+    fn diagnostics(&self) -> &[Diagnostics] {
+        self
+    }
+}
+
+/// Batch summaries of per-signal [`Diagnostics`], written once for every result type
+/// ([`Solution`], the multi-layer `MlSolution` of `mlcsc`, a plain `[Diagnostics]`): bring the
+/// trait into scope (`use sparse_core::Summary;`, re-exported by every crate) to call them.
+pub trait Summary {
+    /// One entry per signal.
+    fn diagnostics(&self) -> &[Diagnostics];
 
     /// Number of signals.
-    pub fn len(&self) -> usize {
-        self.diagnostics.len()
+    fn len(&self) -> usize {
+        self.diagnostics().len()
     }
 
     /// Whether the batch was empty.
-    pub fn is_empty(&self) -> bool {
-        self.diagnostics.is_empty()
+    fn is_empty(&self) -> bool {
+        self.diagnostics().is_empty()
     }
 
-    /// Whether every signal converged.
-    pub fn all_converged(&self) -> bool {
-        self.diagnostics.iter().all(|d| d.converged)
+    /// Whether every signal met its stopping rule.
+    fn all_converged(&self) -> bool {
+        self.diagnostics().iter().all(|d| d.converged)
     }
 
-    /// The largest iteration count over the batch.
-    pub fn max_iterations(&self) -> usize {
-        self.diagnostics
+    /// The largest iteration count over the batch (0 for an empty batch).
+    fn max_iterations(&self) -> usize {
+        self.diagnostics()
             .iter()
             .map(|d| d.iterations)
             .max()
             .unwrap_or(0)
     }
 
-    /// The largest relative duality gap over the batch, where defined (`NaN` wins).
-    pub fn max_duality_gap(&self) -> Option<f64> {
-        self.diagnostics
-            .iter()
+    /// The largest relative duality gap over the batch, where every signal defines one (`NaN`
+    /// wins); `None` for an empty batch or a solver without gaps.
+    fn max_duality_gap(&self) -> Option<f64> {
+        let d = self.diagnostics();
+        d.iter()
             .map(|d| d.duality_gap)
             .try_fold(f64::NEG_INFINITY, |m, g| {
                 g.map(|g| {
@@ -274,32 +295,32 @@ impl<C: CodeBatch> Solution<C> {
                     }
                 })
             })
-            .filter(|_| !self.diagnostics.is_empty())
+            .filter(|_| !d.is_empty())
     }
 
     /// Iterations per signal.
-    pub fn iterations(&self) -> Vec<usize> {
-        self.diagnostics.iter().map(|d| d.iterations).collect()
+    fn iterations(&self) -> Vec<usize> {
+        self.diagnostics().iter().map(|d| d.iterations).collect()
     }
 
     /// Convergence flag per signal.
-    pub fn converged(&self) -> Vec<bool> {
-        self.diagnostics.iter().map(|d| d.converged).collect()
+    fn converged(&self) -> Vec<bool> {
+        self.diagnostics().iter().map(|d| d.converged).collect()
     }
 
     /// Objective per signal.
-    pub fn objectives(&self) -> Vec<f64> {
-        self.diagnostics.iter().map(|d| d.objective).collect()
+    fn objectives(&self) -> Vec<f64> {
+        self.diagnostics().iter().map(|d| d.objective).collect()
     }
 
     /// `||y - D x||_2` per signal.
-    pub fn residual_norms(&self) -> Vec<f64> {
-        self.diagnostics.iter().map(|d| d.residual_norm).collect()
+    fn residual_norms(&self) -> Vec<f64> {
+        self.diagnostics().iter().map(|d| d.residual_norm).collect()
     }
 
     /// Relative duality gap per signal, where the solver defines one.
-    pub fn duality_gaps(&self) -> Option<Vec<f64>> {
-        self.diagnostics.iter().map(|d| d.duality_gap).collect()
+    fn duality_gaps(&self) -> Option<Vec<f64>> {
+        self.diagnostics().iter().map(|d| d.duality_gap).collect()
     }
 }
 

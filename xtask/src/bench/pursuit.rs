@@ -7,6 +7,7 @@ use pursuit::lasso::{CoordinateDescent, Fista, Lars};
 use pursuit::{BatchOmp, Omp, SparseCoder, Stop};
 use sparse_core::io::{read_npy, write_npy};
 use sparse_core::metrics::support_scores;
+use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
 use super::{best_of, markdown, out_dir, python_with, run_python, BoxResult};

@@ -26,7 +26,7 @@ pub use projection::{DeepestPursuit, Projection};
 pub use thresholding::LayeredThresholding;
 
 use faer::{Mat, MatRef, Par};
-use sparse_core::solve::{mean_sparsity, Diagnostics, Solve};
+use sparse_core::solve::{mean_sparsity, Diagnostics, Solve, Summary};
 use sparse_core::{check, LinearOperator};
 
 use crate::error::{mismatch, Error, Result};
@@ -63,6 +63,14 @@ pub struct MlSolution {
     pub step_conditions: Option<StepConditions>,
 }
 
+/// Batch summaries of the whole-pursuit diagnostics (`residual_norms` is
+/// `||y - D_1 Gamma_1||_2` per signal).
+impl Summary for MlSolution {
+    fn diagnostics(&self) -> &[Diagnostics] {
+        &self.diagnostics
+    }
+}
+
 impl MlSolution {
     /// The estimate of `Gamma_i`, `1 <= i <= K`.
     pub fn layer(&self, i: usize) -> Option<&Mat<f64>> {
@@ -77,40 +85,6 @@ impl MlSolution {
     /// The deepest estimate `Gamma_K`.
     pub fn deepest(&self) -> &Mat<f64> {
         &self.codes[self.codes.len() - 1]
-    }
-
-    /// Number of signals.
-    pub fn len(&self) -> usize {
-        self.diagnostics.len()
-    }
-
-    /// Whether the batch was empty.
-    pub fn is_empty(&self) -> bool {
-        self.diagnostics.is_empty()
-    }
-
-    /// Whether every signal met the stopping rule.
-    pub fn all_converged(&self) -> bool {
-        self.diagnostics.iter().all(|d| d.converged)
-    }
-
-    /// The largest iteration count over the batch.
-    pub fn max_iterations(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .map(|d| d.iterations)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// The objective per signal.
-    pub fn objectives(&self) -> Vec<f64> {
-        self.diagnostics.iter().map(|d| d.objective).collect()
-    }
-
-    /// `||y - D_1 Gamma_1||_2` per signal.
-    pub fn residual_norms(&self) -> Vec<f64> {
-        self.diagnostics.iter().map(|d| d.residual_norm).collect()
     }
 
     /// Per layer `i = 1..=K`, the largest (over signals) model mismatch

@@ -22,7 +22,7 @@ use crate::Solve;
 /// support shrink with the tolerances. Parameters: see [`Admm`].
 ///
 /// ```
-/// use pursuit::Solve;
+/// use pursuit::{Solve, Summary};
 /// use pursuit::admm::BasisPursuit;
 /// use sparse_core::{generate, Dictionary, Noise};
 /// let mut rng = generate::rng(2);

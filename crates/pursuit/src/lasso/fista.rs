@@ -41,7 +41,7 @@ use crate::{Error, Solve};
 /// | `observer` | `None` | called with the objective of every signal after every step |
 ///
 /// ```
-/// use pursuit::Solve;
+/// use pursuit::{Solve, Summary};
 /// use pursuit::lasso::Fista;
 /// use sparse_core::{generate, Dictionary};
 /// let mut rng = generate::rng(0);

@@ -16,7 +16,7 @@
 //! | [`Lars`] | `Dictionary` (Gram) | `O(m k)` per path event | sparse solutions, whole paths |
 //!
 //! ```
-//! use pursuit::Solve;
+//! use pursuit::{Solve, Summary};
 //! use pursuit::lasso::{Fista, Lars};
 //! use pursuit::SparseCoder;
 //! use sparse_core::{generate, Dictionary, Noise};

@@ -28,7 +28,7 @@
 //! [`SparseCoder`](crate::SparseCoder) for the dictionary it was trained on.
 //!
 //! ```
-//! use pursuit::Solve;
+//! use pursuit::{Solve, Summary};
 //! use pursuit::learned::Lista;
 //! use pursuit::lasso::Ista;
 //! use sparse_core::{generate, Dictionary, Noise};

@@ -1,6 +1,7 @@
 //! Cases, the ISTA / FISTA curves, training and evaluation of the networks.
 
 use sparse_core::Solve;
+use sparse_core::Summary;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
