@@ -4,7 +4,7 @@ use faer::{Mat, MatMut, MatRef, Par};
 use sparse_core::shrink::soft;
 use sparse_core::{check, Dictionary};
 
-use super::{fill_reports, initial_rho, norm, pinv_t, Admm, ADAPT_UNTIL};
+use super::{fill_reports, initial_rho, norm, pinv_t, Admm};
 use crate::error::{Error, Result};
 use crate::lasso::{gemm, head, headm, run_blocks, WorkingSet};
 use crate::result::{assemble, Report, Solution};
@@ -206,19 +206,17 @@ fn bp_block(
             let (r, s) = (r2.sqrt(), ws.val[j] * s2.sqrt());
             let eps_pri = sqm * a.abs_residual_tol + a.rel_residual_tol * norm(xj).max(z2.sqrt());
             let eps_dual = sqm * a.abs_residual_tol + a.rel_residual_tol * ws.val[j] * norm(uj);
-            let converged = r <= eps_pri && s <= eps_dual;
-            if converged || k == a.max_iter {
-                let rep = Report {
-                    iterations: k,
-                    converged,
-                    ..Report::default()
-                };
-                ws.finish(j, xj, rep, out.as_mut(), reports);
-                continue;
-            }
-            ws.keep.push(j);
-            if k % (2 * a.check_every.max(5)) == 0 && k <= ADAPT_UNTIL {
-                let f = a.balance(&mut ws.val[j], r, s);
+            let f = a.residual_test(
+                k,
+                j,
+                (r, s),
+                (eps_pri, eps_dual),
+                xj,
+                &mut ws,
+                out.as_mut(),
+                reports,
+            );
+            if f != 1.0 {
                 uj.iter_mut().for_each(|v| *v /= f);
             }
         }

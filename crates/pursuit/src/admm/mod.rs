@@ -17,11 +17,11 @@
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve as _;
-use faer::{Accum, Mat, MatRef, Par, Side};
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use sparse_core::check;
 
 use crate::error::{invalid, Result};
-use crate::lasso::gemm;
+use crate::lasso::{gemm, WorkingSet};
 use crate::result::Report;
 
 /// Residual balancing adapts `rho` only during this many iterations, after which the penalty is
@@ -93,8 +93,8 @@ impl Admm {
         Ok(())
     }
 
-    /// Residual balancing: returns the factor `rho` was multiplied by (the scaled duals are
-    /// divided by it).
+    /// Residual balancing (`mu = 10`, `tau = 2`): returns the factor `rho` was multiplied by
+    /// (the scaled duals are divided by it).
     fn balance(&self, rho: &mut f64, r: f64, s: f64) -> f64 {
         let (mu, tau) = (10.0, 2.0);
         if !self.adaptive_rho {
@@ -105,6 +105,43 @@ impl Admm {
         } else if s > mu * r {
             *rho /= tau;
             1.0 / tau
+        } else {
+            1.0
+        }
+    }
+
+    /// The end of a residual test on working column `j` at iteration `k` (Boyd et al. 2011,
+    /// sections 3.3.1 and 3.4.1), shared by both ADMMs: with primal and dual residuals
+    /// `(r, s)` and tolerances `(eps_pri, eps_dual)`, finishes the signal with code `xj` when
+    /// both residuals are within tolerance, or unconverged at `max_iter`; otherwise keeps it
+    /// iterating and, every `2 max(check_every, 5)` iterations of the first [`ADAPT_UNTIL`],
+    /// rebalances its penalty. Returns the factor the caller divides the signal's scaled duals
+    /// by (`1` when the penalty did not change).
+    #[allow(clippy::too_many_arguments)]
+    fn residual_test(
+        &self,
+        k: usize,
+        j: usize,
+        (r, s): (f64, f64),
+        (eps_pri, eps_dual): (f64, f64),
+        xj: &[f64],
+        ws: &mut WorkingSet,
+        out: MatMut<'_, f64>,
+        reports: &mut [Report],
+    ) -> f64 {
+        let converged = r <= eps_pri && s <= eps_dual;
+        if converged || k == self.max_iter {
+            let rep = Report {
+                iterations: k,
+                converged,
+                ..Report::default()
+            };
+            ws.finish(j, xj, rep, out, reports);
+            return 1.0;
+        }
+        ws.keep.push(j);
+        if k % (2 * self.check_every.max(5)) == 0 && k <= ADAPT_UNTIL {
+            self.balance(&mut ws.val[j], r, s)
         } else {
             1.0
         }
