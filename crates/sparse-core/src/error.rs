@@ -244,7 +244,11 @@ pub mod check {
             return Err(Error::InvalidParameter {
                 name,
                 value: format!("{value}"),
-                expected: format!("an integer in 1..={max}"),
+                expected: if max == usize::MAX {
+                    "a positive integer".into()
+                } else {
+                    format!("an integer in 1..={max}")
+                },
             });
         }
         Ok(())

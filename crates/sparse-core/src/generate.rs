@@ -15,6 +15,63 @@ pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
+/// A sparse random dictionary with low coherence by construction: `m` columns of length `n`,
+/// each with exactly `nnz` entries `±1/sqrt(nnz)` (unit norm, random signs) on a uniformly
+/// random support, supports drawn again until every pair of columns shares at most one row, so
+/// that the mutual coherence is at most `1/nnz`. These are the sparse layers of the
+/// multi-layer model's experiments (Papyan, Romano & Elad, *Convolutional neural networks
+/// analyzed via convolutional sparse coding*, JMLR 2017; Sulam, Papyan, Romano & Elad,
+/// *Multilayer convolutional sparse modeling: pursuit and dictionary learning*, IEEE TSP 2018),
+/// where sparse deeper dictionaries keep the effective dictionaries' coherence low.
+///
+/// # Errors
+/// When a size is zero or `nnz > n`, or when `100 m + 1000` draws of supports have not produced
+/// `m` compatible columns (the pairwise condition allows at most about
+/// `n (n - 1) / (nnz (nnz - 1))` columns).
+pub fn sparse_sign_matrix<R: Rng + ?Sized>(
+    n: usize,
+    m: usize,
+    nnz: usize,
+    rng: &mut R,
+) -> Result<Mat<f64>> {
+    check::count("n", n, usize::MAX)?;
+    check::count("m", m, usize::MAX)?;
+    check::count("nnz", nnz, n)?;
+    let budget = m.saturating_mul(100).saturating_add(1000);
+    let mut rows: Vec<Vec<usize>> = Vec::with_capacity(m.min(1 << 20));
+    let mut draws = 0usize;
+    while rows.len() < m {
+        if draws == budget {
+            return Err(crate::Error::InvalidParameter {
+                name: "m",
+                value: m.to_string(),
+                expected: format!(
+                    "few enough columns of length {n} with {nnz} entries that supports sharing at \
+                     most one row can be drawn ({} found in {budget} draws)",
+                    rows.len()
+                ),
+            });
+        }
+        draws += 1;
+        let mut r: Vec<usize> = sample(rng, n, nnz).into_vec();
+        r.sort_unstable();
+        if rows
+            .iter()
+            .all(|o| o.iter().filter(|x| r.binary_search(x).is_ok()).count() <= 1)
+        {
+            rows.push(r);
+        }
+    }
+    let v = 1.0 / (nnz as f64).sqrt();
+    let mut d = Mat::<f64>::zeros(n, m);
+    for (j, r) in rows.iter().enumerate() {
+        for &i in r {
+            d[(i, j)] = if rng.random::<bool>() { v } else { -v };
+        }
+    }
+    Ok(d)
+}
+
 /// Sparseland codes: `n_signals` columns of length `n_atoms`, each with *exactly* `k`
 /// non-zeros on a uniformly random support, random signs, and magnitudes in
 /// `[contrast * max_abs, max_abs]` whose smallest is exactly `contrast * max_abs` and largest

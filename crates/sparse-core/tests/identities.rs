@@ -412,3 +412,25 @@ fn finite_check_finds_the_first_bad_entry_in_any_layout() {
     let big = Mat::<f64>::from_fn(3, 3, |_, _| f64::MAX);
     assert!(check::finite("y", big.as_ref()).is_ok());
 }
+
+/// The sparse sign matrices: unit columns of exactly `nnz` entries, coherence at most `1/nnz`
+/// (measured by the dictionary's own Gram matrix), and an `Err` (not a hang) when the pairwise
+/// condition cannot be met.
+#[test]
+fn sparse_sign_matrix_has_its_coherence_bound() {
+    for &(n, m, nnz, seed) in &[(128, 96, 3, 1u64), (96, 64, 2, 2), (512, 300, 4, 3)] {
+        let d = generate::sparse_sign_matrix(n, m, nnz, &mut generate::rng(seed)).unwrap();
+        assert_eq!((d.nrows(), d.ncols()), (n, m));
+        for j in 0..m {
+            assert_eq!(d.col(j).iter().filter(|v| **v != 0.0).count(), nnz);
+            assert!((d.col(j).norm_l2() - 1.0).abs() < 1e-12);
+        }
+        let mu = Dictionary::from_matrix(d.as_ref()).unwrap().coherence();
+        assert!(mu <= 1.0 / nnz as f64 + 1e-12, "mu = {mu}");
+    }
+    // 8 rows hold at most 8 * 7 / (3 * 2) ~ 9 columns of 3 entries sharing at most one row.
+    let e = generate::sparse_sign_matrix(8, 40, 3, &mut generate::rng(0)).unwrap_err();
+    assert!(e.to_string().contains('m'), "{e}");
+    assert!(generate::sparse_sign_matrix(8, 4, 9, &mut generate::rng(0)).is_err());
+    assert!(generate::sparse_sign_matrix(8, 0, 2, &mut generate::rng(0)).is_err());
+}

@@ -7,7 +7,6 @@ use faer::Mat;
 use mlcsc::{
     Layer, LayeredBp, LayeredThresholding, MlModel, MlSolution, Projection, Solve, Synthesis,
 };
-use rand::Rng;
 use sparse_core::metrics::support_scores;
 use sparse_core::{generate, Dictionary, Noise};
 use theory::multilayer::{
@@ -19,26 +18,7 @@ use theory::{all_hold, LayerStats};
 /// `m` atoms of length `n` with `nnz` entries `+-1/sqrt(nnz)`, any two sharing at most one row,
 /// so `mu = 1 / nnz` at most.
 fn sign_sparse(n: usize, m: usize, nnz: usize, seed: u64) -> Mat<f64> {
-    let mut rng = generate::rng(seed);
-    let mut rows: Vec<Vec<usize>> = Vec::new();
-    while rows.len() < m {
-        let mut r: Vec<usize> = rand::seq::index::sample(&mut rng, n, nnz).into_vec();
-        r.sort_unstable();
-        if rows
-            .iter()
-            .all(|o| o.iter().filter(|x| r.contains(x)).count() <= 1)
-        {
-            rows.push(r);
-        }
-    }
-    let v = 1.0 / (nnz as f64).sqrt();
-    let mut d = Mat::<f64>::zeros(n, m);
-    for (j, r) in rows.iter().enumerate() {
-        for &i in r {
-            d[(i, j)] = if rng.random::<bool>() { v } else { -v };
-        }
-    }
-    d
+    generate::sparse_sign_matrix(n, m, nnz, &mut generate::rng(seed)).unwrap()
 }
 
 /// Per-signal l2 error of every layer.
