@@ -4,13 +4,11 @@ use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::train::{
-    block, block_mut, check_same_dictionary, check_signals, coding_result, gemm, lasso_loss,
-    margin, mean_loss, retract_orthogonal, soft_rows, soft_rows_backward, train, Net,
+    block, block_mut, gemm, lasso_loss, margin, retract_orthogonal, soft_rows, soft_rows_backward,
+    Net,
 };
 use super::{push_block, EpochReport, ParamBlock, ParamKind, Training};
 use crate::error::{invalid, Result};
-use crate::result::Solution;
-use crate::{Error, Solve};
 
 /// FacNet / adaptive ISTA (Moreau & Bruna, *Understanding trainable sparse coding via matrix
 /// factorization*, ICLR 2017, arXiv:1609.00285): ISTA where layer `t` replaces the isotropic
@@ -334,45 +332,6 @@ impl TrainedFacNet {
         z
     }
 
-    fn check_input(&self, y: MatRef<'_, f64>) -> Result<()> {
-        check_signals("y", y, &self.d)
-    }
-
-    /// The codes `z_T` of the columns of `y` (`signal_len x n`).
-    pub fn codes(&self, y: MatRef<'_, f64>) -> Result<Mat<f64>> {
-        self.check_input(y)?;
-        Ok(self.run(y, self.par, None))
-    }
-
-    /// The codes with their diagnostics (Lasso objective, residual norm and relative duality
-    /// gap per signal; `iterations` is the number of layers, `converged` is always true).
-    pub fn forward(&self, y: MatRef<'_, f64>) -> Result<Solution> {
-        let z = self.codes(y)?;
-        Ok(coding_result(
-            &self.d,
-            y,
-            z,
-            self.lambda,
-            self.layers,
-            self.par,
-        ))
-    }
-
-    /// Mean Lasso objective over the columns of `y`.
-    pub fn loss(&self, y: MatRef<'_, f64>) -> Result<f64> {
-        self.check_input(y)?;
-        Ok(mean_loss(self, y, self.par))
-    }
-
-    /// The mean objective and its (Euclidean) gradient with respect to
-    /// [`params`](Self::params), by back-propagation.
-    pub fn gradient(&self, y: MatRef<'_, f64>) -> Result<(f64, Vec<f64>)> {
-        self.check_input(y)?;
-        let mut g = vec![0.0; self.params.len()];
-        let loss = self.loss_grad(y, &mut g, self.par);
-        Ok((loss, g))
-    }
-
     /// The smallest distance of a pre-activation to a kink of its soft threshold (see
     /// [`TrainedLista::kink_margin`](super::TrainedLista::kink_margin)).
     pub fn kink_margin(&self, y: MatRef<'_, f64>) -> Result<f64> {
@@ -387,18 +346,9 @@ impl TrainedFacNet {
             })
             .fold(f64::INFINITY, f64::min))
     }
-
-    /// Trains the network further on the columns of `y_train` (see [`Training`]).
-    pub fn train(
-        &mut self,
-        y_train: MatRef<'_, f64>,
-        training: &Training,
-        observer: &mut dyn FnMut(&EpochReport),
-    ) -> Result<()> {
-        self.check_input(y_train)?;
-        train(self, y_train, training, observer)
-    }
 }
+
+unfolded_lasso_api!(TrainedFacNet);
 
 impl Net for TrainedFacNet {
     fn params(&self) -> &[f64] {
@@ -548,16 +498,5 @@ impl Net for TrainedFacNet {
                 }
             }
         }
-    }
-}
-
-impl Solve<Dictionary> for TrainedFacNet {
-    type Output = Solution;
-    type Error = Error;
-
-    /// Codes `y` with the network; `d` must be the dictionary it was built for.
-    fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
-        check_same_dictionary(d, &self.d)?;
-        self.forward(y)
     }
 }

@@ -71,6 +71,8 @@ macro_rules! training_setters {
     };
 }
 
+#[macro_use]
+mod api;
 mod adversarial;
 mod facnet;
 mod lfista;
