@@ -11,7 +11,7 @@ use sparse_core::{generate, Dictionary, Noise};
 /// `m` atoms of length `n` with `nnz` entries `+-1/sqrt(nnz)`, any two sharing at most one row,
 /// so `mu = 1 / nnz` at most.
 fn sign_sparse(n: usize, m: usize, nnz: usize, seed: u64) -> Mat<f64> {
-    generate::sparse_sign_matrix(n, m, nnz, &mut generate::rng(seed)).unwrap()
+    generate::sparse_sign_matrix(n, m, nnz, 1, &mut generate::rng(seed)).unwrap()
 }
 
 fn rel_error(truth: &Mat<f64>, est: &Mat<f64>) -> f64 {

@@ -17,8 +17,9 @@ pub fn rng(seed: u64) -> StdRng {
 
 /// A sparse random dictionary with low coherence by construction: `m` columns of length `n`,
 /// each with exactly `nnz` entries `±1/sqrt(nnz)` (unit norm, random signs) on a uniformly
-/// random support, supports drawn again until every pair of columns shares at most one row, so
-/// that the mutual coherence is at most `1/nnz`. These are the sparse layers of the
+/// random support, supports drawn again until every pair of columns shares at most
+/// `max_shared` rows, so that the mutual coherence is at most `max_shared / nnz` (`0`: disjoint
+/// supports, orthonormal columns). These are the sparse layers of the
 /// multi-layer model's experiments (Papyan, Romano & Elad, *Convolutional neural networks
 /// analyzed via convolutional sparse coding*, JMLR 2017; Sulam, Papyan, Romano & Elad,
 /// *Multilayer convolutional sparse modeling: pursuit and dictionary learning*, IEEE TSP 2018),
@@ -26,12 +27,13 @@ pub fn rng(seed: u64) -> StdRng {
 ///
 /// # Errors
 /// When a size is zero or `nnz > n`, or when `100 m + 1000` draws of supports have not produced
-/// `m` compatible columns (the pairwise condition allows at most about
-/// `n (n - 1) / (nnz (nnz - 1))` columns).
+/// `m` compatible columns (for `max_shared = 1` the pairwise condition allows at most about
+/// `n (n - 1) / (nnz (nnz - 1))` columns; for `0`, `n / nnz`).
 pub fn sparse_sign_matrix<R: Rng + ?Sized>(
     n: usize,
     m: usize,
     nnz: usize,
+    max_shared: usize,
     rng: &mut R,
 ) -> Result<Mat<f64>> {
     check::count("n", n, usize::MAX)?;
@@ -47,7 +49,7 @@ pub fn sparse_sign_matrix<R: Rng + ?Sized>(
                 value: m.to_string(),
                 expected: format!(
                     "few enough columns of length {n} with {nnz} entries that supports sharing at \
-                     most one row can be drawn ({} found in {budget} draws)",
+                     most {max_shared} rows can be drawn ({} found in {budget} draws)",
                     rows.len()
                 ),
             });
@@ -57,7 +59,7 @@ pub fn sparse_sign_matrix<R: Rng + ?Sized>(
         r.sort_unstable();
         if rows
             .iter()
-            .all(|o| o.iter().filter(|x| r.binary_search(x).is_ok()).count() <= 1)
+            .all(|o| o.iter().filter(|x| r.binary_search(x).is_ok()).count() <= max_shared)
         {
             rows.push(r);
         }

@@ -419,7 +419,7 @@ fn finite_check_finds_the_first_bad_entry_in_any_layout() {
 #[test]
 fn sparse_sign_matrix_has_its_coherence_bound() {
     for &(n, m, nnz, seed) in &[(128, 96, 3, 1u64), (96, 64, 2, 2), (512, 300, 4, 3)] {
-        let d = generate::sparse_sign_matrix(n, m, nnz, &mut generate::rng(seed)).unwrap();
+        let d = generate::sparse_sign_matrix(n, m, nnz, 1, &mut generate::rng(seed)).unwrap();
         assert_eq!((d.nrows(), d.ncols()), (n, m));
         for j in 0..m {
             assert_eq!(d.col(j).iter().filter(|v| **v != 0.0).count(), nnz);
@@ -429,8 +429,13 @@ fn sparse_sign_matrix_has_its_coherence_bound() {
         assert!(mu <= 1.0 / nnz as f64 + 1e-12, "mu = {mu}");
     }
     // 8 rows hold at most 8 * 7 / (3 * 2) ~ 9 columns of 3 entries sharing at most one row.
-    let e = generate::sparse_sign_matrix(8, 40, 3, &mut generate::rng(0)).unwrap_err();
+    let e = generate::sparse_sign_matrix(8, 40, 3, 1, &mut generate::rng(0)).unwrap_err();
     assert!(e.to_string().contains('m'), "{e}");
-    assert!(generate::sparse_sign_matrix(8, 4, 9, &mut generate::rng(0)).is_err());
-    assert!(generate::sparse_sign_matrix(8, 0, 2, &mut generate::rng(0)).is_err());
+    assert!(generate::sparse_sign_matrix(8, 4, 9, 1, &mut generate::rng(0)).is_err());
+    assert!(generate::sparse_sign_matrix(8, 0, 2, 1, &mut generate::rng(0)).is_err());
+    // Disjoint supports: orthonormal columns; 4 of 2 entries fill 8 rows, a fifth cannot fit.
+    let d = generate::sparse_sign_matrix(8, 4, 2, 0, &mut generate::rng(1)).unwrap();
+    let g = d.transpose() * &d;
+    assert!((g - Mat::<f64>::identity(4, 4)).norm_max() < 1e-15);
+    assert!(generate::sparse_sign_matrix(8, 5, 2, 0, &mut generate::rng(1)).is_err());
 }

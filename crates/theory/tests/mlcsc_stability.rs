@@ -18,7 +18,7 @@ use theory::{all_hold, LayerStats};
 /// `m` atoms of length `n` with `nnz` entries `+-1/sqrt(nnz)`, any two sharing at most one row,
 /// so `mu = 1 / nnz` at most.
 fn sign_sparse(n: usize, m: usize, nnz: usize, seed: u64) -> Mat<f64> {
-    generate::sparse_sign_matrix(n, m, nnz, &mut generate::rng(seed)).unwrap()
+    generate::sparse_sign_matrix(n, m, nnz, 1, &mut generate::rng(seed)).unwrap()
 }
 
 /// Per-signal l2 error of every layer.

@@ -18,7 +18,6 @@ use mlcsc::Solve;
 use proptest::prelude::*;
 use pursuit::lasso::Lars;
 use pursuit::{Omp, Stop};
-use rand::rngs::StdRng;
 use rand::seq::index::sample;
 use rand::Rng;
 use sparse_core::{generate, Dictionary, Shrinkage};
@@ -30,29 +29,6 @@ use theory::LayerStats;
 const N0: usize = 256;
 const M1: usize = 512;
 const M2: usize = 128;
-
-/// `m` columns of length `n`, `nnz` entries `+-1/sqrt(nnz)`, two columns sharing at most
-/// `max_shared` rows.
-fn sparse_columns(n: usize, m: usize, nnz: usize, max_shared: usize, rng: &mut StdRng) -> Mat<f64> {
-    let mut rows: Vec<Vec<usize>> = Vec::new();
-    while rows.len() < m {
-        let r = sample(rng, n, nnz).into_vec();
-        if rows
-            .iter()
-            .all(|o| o.iter().filter(|x| r.contains(x)).count() <= max_shared)
-        {
-            rows.push(r);
-        }
-    }
-    let v = 1.0 / (nnz as f64).sqrt();
-    let mut d = Mat::<f64>::zeros(n, m);
-    for (j, r) in rows.iter().enumerate() {
-        for &i in r {
-            d[(i, j)] = if rng.random::<bool>() { v } else { -v };
-        }
-    }
-    d
-}
 
 fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
     let mut c = Mat::<f64>::zeros(a.nrows(), b.ncols());
@@ -95,9 +71,9 @@ proptest! {
         let mut rng = generate::rng(seed);
         let d1 = common::rotated_identity_dct(N0, &mut rng);
         let (d2m, s2) = if disjoint {
-            (sparse_columns(M1, M2, 2, 0, &mut rng), 2)
+            (generate::sparse_sign_matrix(M1, M2, 2, 0, &mut rng).unwrap(), 2)
         } else {
-            (sparse_columns(M1, M2, 4, 1, &mut rng), 1)
+            (generate::sparse_sign_matrix(M1, M2, 4, 1, &mut rng).unwrap(), 1)
         };
         let d2 = Dictionary::from_matrix(d2m.as_ref()).unwrap();
         let (mu1, mu2) = (theory::coherence(&d1), theory::coherence(&d2));
