@@ -2,11 +2,42 @@
 
 /// The public API every unfolded Lasso network shares, generated once for a type with fields
 /// `d: Dictionary`, `lambda`, `layers`, `par`, `params` and a method
-/// `run(y, par, trace) -> Mat<f64>` that computes the codes `z_T`: `codes`, `forward`, `loss`,
-/// `gradient`, `train` and the workspace's [`Solve`](crate::Solve) protocol.
+/// `run(y, par, trace) -> Mat<f64>` that computes the codes `z_T`: the accessors, `codes`,
+/// `forward`, `loss`, `gradient`, `train` and the workspace's [`Solve`](crate::Solve) protocol.
 macro_rules! unfolded_lasso_api {
     ($t:ident) => {
         impl $t {
+            /// Number of layers `T`.
+            pub fn layers(&self) -> usize {
+                self.layers
+            }
+
+            /// The Lasso penalty `lambda` of the objective.
+            pub fn lambda(&self) -> f64 {
+                self.lambda
+            }
+
+            /// The dictionary of the objective.
+            pub fn dictionary(&self) -> &sparse_core::Dictionary {
+                &self.d
+            }
+
+            /// The flat parameter vector (layout in [`blocks`](Self::blocks)).
+            pub fn params(&self) -> &[f64] {
+                &self.params
+            }
+
+            /// The flat parameter vector, mutable (for finite differences or hand-set weights;
+            /// training restores the network's constraints after every step).
+            pub fn params_mut(&mut self) -> &mut [f64] {
+                &mut self.params
+            }
+
+            /// Sets the parallelism of `codes`, `forward`, `loss` and `gradient`.
+            pub fn set_par(&mut self, par: faer::Par) {
+                self.par = par;
+            }
+
             fn check_input(&self, y: faer::MatRef<'_, f64>) -> $crate::error::Result<()> {
                 $crate::learned::train::check_signals("y", y, &self.d)
             }

@@ -143,40 +143,9 @@ impl TrainedFacNet {
         self.layers += 1;
     }
 
-    /// Number of layers `T`.
-    pub fn layers(&self) -> usize {
-        self.layers
-    }
-
-    /// The Lasso penalty of the objective.
-    pub fn lambda(&self) -> f64 {
-        self.lambda
-    }
-
-    /// The dictionary of the objective.
-    pub fn dictionary(&self) -> &Dictionary {
-        &self.d
-    }
-
-    /// The flat parameter vector (layout in [`blocks`](Self::blocks)).
-    pub fn params(&self) -> &[f64] {
-        &self.params
-    }
-
-    /// The flat parameter vector, mutable. `A` need not stay unitary for `forward` or
-    /// `gradient`; training retracts it.
-    pub fn params_mut(&mut self) -> &mut [f64] {
-        &mut self.params
-    }
-
     /// The layout of the flat parameter vector: `A` then `s` for every layer.
     pub fn blocks(&self) -> &[ParamBlock] {
         &self.blocks
-    }
-
-    /// Sets the parallelism of `forward`, `loss` and `gradient`.
-    pub fn set_par(&mut self, par: Par) {
-        self.par = par;
     }
 
     fn check_layer(&self, t: usize) -> Result<()> {

@@ -127,40 +127,10 @@ impl TrainedLFista {
         off
     }
 
-    /// Number of layers `T`.
-    pub fn layers(&self) -> usize {
-        self.layers
-    }
-
-    /// The Lasso penalty of the objective.
-    pub fn lambda(&self) -> f64 {
-        self.lambda
-    }
-
-    /// The dictionary of the objective.
-    pub fn dictionary(&self) -> &Dictionary {
-        &self.d
-    }
-
-    /// The flat parameter vector (layout in [`blocks`](Self::blocks)).
-    pub fn params(&self) -> &[f64] {
-        &self.params
-    }
-
-    /// The flat parameter vector, mutable.
-    pub fn params_mut(&mut self) -> &mut [f64] {
-        &mut self.params
-    }
-
     /// The layout of the flat parameter vector, in order of creation: `W_e`, `W_g` (from layer
     /// 1), `theta` of every layer, and `W_m` of every layer but the last.
     pub fn blocks(&self) -> &[ParamBlock] {
         &self.blocks
-    }
-
-    /// Sets the parallelism of `forward`, `loss` and `gradient`.
-    pub fn set_par(&mut self, par: Par) {
-        self.par = par;
     }
 
     /// The network with `layers >= self.layers()` layers: the trained ones followed by

@@ -146,45 +146,15 @@ impl TrainedLista {
         self.sets[if self.shared { 0 } else { t }]
     }
 
-    /// Number of layers `T`.
-    pub fn layers(&self) -> usize {
-        self.layers
-    }
-
-    /// The Lasso penalty of the objective.
-    pub fn lambda(&self) -> f64 {
-        self.lambda
-    }
-
     /// Whether the layers share one parameter set.
     pub fn is_shared(&self) -> bool {
         self.shared
-    }
-
-    /// The dictionary of the objective.
-    pub fn dictionary(&self) -> &Dictionary {
-        &self.d
-    }
-
-    /// The flat parameter vector (layout in [`blocks`](Self::blocks)).
-    pub fn params(&self) -> &[f64] {
-        &self.params
-    }
-
-    /// The flat parameter vector, mutable (for finite differences or hand-set weights).
-    pub fn params_mut(&mut self) -> &mut [f64] {
-        &mut self.params
     }
 
     /// The layout of the flat parameter vector: `W_e`, `W_g` (absent on layer 0 unless shared)
     /// and `theta` of every layer in order (one set, layer 0, when shared).
     pub fn blocks(&self) -> &[ParamBlock] {
         &self.blocks
-    }
-
-    /// Sets the parallelism of `forward`, `loss` and `gradient`.
-    pub fn set_par(&mut self, par: Par) {
-        self.par = par;
     }
 
     fn check_layer(&self, t: usize) -> Result<()> {
