@@ -8,16 +8,6 @@ pub enum Error {
     /// Bad input detected by the shared checks of `sparse-core`.
     #[error(transparent)]
     Core(#[from] sparse_core::Error),
-    /// An explicit (dense) form was requested for a problem too large to hold in memory.
-    #[error("the explicit `{what}` would have {entries} entries, more than the limit of {limit}")]
-    TooLarge {
-        /// Which explicit form.
-        what: &'static str,
-        /// How many entries it would have.
-        entries: usize,
-        /// The limit ([`crate::explicit::MAX_EXPLICIT_ENTRIES`]).
-        limit: usize,
-    },
 }
 
 /// Result alias for `csc`.

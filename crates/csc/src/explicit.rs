@@ -7,24 +7,12 @@ use faer::Mat;
 use sparse_core::Dictionary;
 
 use crate::dictionary::ConvDictionary;
-use crate::error::{invalid, Error, Result};
+use crate::error::{invalid, Result};
 use crate::local::check_code;
 use crate::operator::ConvOperator;
 
-/// The largest number of entries an explicit form may have (`2^26`, 512 MiB of `f64`).
-pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
-
-fn guard(what: &'static str, rows: usize, cols: usize) -> Result<()> {
-    let entries = rows.saturating_mul(cols);
-    if entries > MAX_EXPLICIT_ENTRIES {
-        return Err(Error::TooLarge {
-            what,
-            entries,
-            limit: MAX_EXPLICIT_ENTRIES,
-        });
-    }
-    Ok(())
-}
+use sparse_core::error::guard_explicit as guard;
+pub use sparse_core::error::MAX_EXPLICIT_ENTRIES;
 
 impl ConvOperator {
     /// The global dictionary `D` as a dense `N C x N m` matrix (`N m C` columns for a
@@ -32,7 +20,7 @@ impl ConvOperator {
     /// placed at position `q` (covering `q, ..., q + n - 1` mod `N` along each axis), the same
     /// [`sparse_core::CodeOrder::FilterMajor`] layout as the operator's codes.
     ///
-    /// Errors with [`Error::TooLarge`] beyond [`MAX_EXPLICIT_ENTRIES`].
+    /// Errors with [`sparse_core::Error::TooLarge`] beyond [`MAX_EXPLICIT_ENTRIES`].
     pub fn global_matrix(&self) -> Result<Mat<f64>> {
         let (nr, nc) = (self.signal_len(), self.code_len());
         guard("global dictionary", nr, nc)?;

@@ -140,7 +140,10 @@ fn bad_inputs_are_errors() {
 #[test]
 fn explicit_forms_refuse_huge_sizes() {
     let op = operator(Grid::d2(8, 8), 1, Grid::d2(256, 256), 1, 32, 0);
-    assert!(matches!(op.global_matrix(), Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        op.global_matrix(),
+        Err(Error::Core(sparse_core::Error::TooLarge { .. }))
+    ));
 }
 
 proptest! {

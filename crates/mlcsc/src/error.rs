@@ -26,16 +26,6 @@ pub enum Error {
         /// Why, in words (e.g. the smallest support an atom reaches there).
         reason: String,
     },
-    /// An explicit (dense) form was requested for a model too large to hold in memory.
-    #[error("the explicit `{what}` would have {entries} entries, more than the limit of {limit}")]
-    TooLarge {
-        /// Which explicit form.
-        what: &'static str,
-        /// How many entries it would have.
-        entries: usize,
-        /// The limit ([`crate::model::MAX_EXPLICIT_ENTRIES`]).
-        limit: usize,
-    },
     /// A dense factorisation failed (faer's SVD did not converge, e.g. on non-finite data):
     /// reported instead of a silent zero result.
     #[error("the SVD of {what} did not converge")]

@@ -9,25 +9,12 @@ use sparse_core::{check, Dictionary, LinearOperator};
 
 use csc::{ConvDictionary, Grid};
 
-use crate::error::{invalid, Error, Result};
+use crate::error::{invalid, Result};
 use crate::strided::StridedConv;
 use crate::valid::{ValidConv, ValidGeometry};
 
-/// The largest number of entries an explicit (dense) form may have (`2^26`, 512 MiB of `f64`).
-pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
-
-/// `Err(TooLarge)` when a `rows x cols` explicit form exceeds [`MAX_EXPLICIT_ENTRIES`].
-pub(crate) fn guard(what: &'static str, rows: usize, cols: usize) -> Result<()> {
-    let entries = rows.saturating_mul(cols);
-    if entries > MAX_EXPLICIT_ENTRIES {
-        return Err(Error::TooLarge {
-            what,
-            entries,
-            limit: MAX_EXPLICIT_ENTRIES,
-        });
-    }
-    Ok(())
-}
+pub(crate) use sparse_core::error::guard_explicit as guard;
+pub use sparse_core::error::MAX_EXPLICIT_ENTRIES;
 
 /// The explicit matrix of an operator, `D I`, column block by column block.
 pub(crate) fn explicit<Op: LinearOperator + ?Sized>(

@@ -68,6 +68,17 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An explicit (dense) form or an allocation was requested for a problem too large to hold
+    /// in memory (more than [`MAX_EXPLICIT_ENTRIES`] entries).
+    #[error("the explicit `{what}` would have {entries} entries, more than the limit of {limit}")]
+    TooLarge {
+        /// Which explicit form.
+        what: &'static str,
+        /// How many entries it would have (saturated at `usize::MAX`).
+        entries: usize,
+        /// The limit ([`MAX_EXPLICIT_ENTRIES`]).
+        limit: usize,
+    },
     /// A file was read but its contents are not what was expected.
     #[error("unsupported format in `{path}`: {message}")]
     Format {
@@ -253,4 +264,23 @@ pub mod check {
         }
         Ok(())
     }
+}
+
+/// The largest number of entries an explicit (dense) form built by the workspace may have
+/// (`2^26`, 512 MiB of `f64`): the global convolutional dictionary, the stripe dictionary, the
+/// effective dictionaries of the multi-layer model. Their fast operators have no such limit.
+pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
+
+/// `Err(`[`Error::TooLarge`]`)` when a `rows x cols` explicit form would exceed
+/// [`MAX_EXPLICIT_ENTRIES`] (the product saturates instead of overflowing).
+pub fn guard_explicit(what: &'static str, rows: usize, cols: usize) -> Result<()> {
+    let entries = rows.saturating_mul(cols);
+    if entries > MAX_EXPLICIT_ENTRIES {
+        return Err(Error::TooLarge {
+            what,
+            entries,
+            limit: MAX_EXPLICIT_ENTRIES,
+        });
+    }
+    Ok(())
 }

@@ -24,16 +24,6 @@ pub enum Error {
         /// The smallest singular value of `D_S`.
         sigma_min: f64,
     },
-    /// An explicit matrix was requested that is too large to hold in memory.
-    #[error("the explicit `{what}` would have {entries} entries, more than the limit of {limit}")]
-    TooLarge {
-        /// Which explicit form.
-        what: &'static str,
-        /// How many entries it would have.
-        entries: usize,
-        /// The limit.
-        limit: usize,
-    },
 }
 
 /// Result alias for `theory`.
@@ -75,17 +65,5 @@ pub(crate) fn finite(name: &'static str, v: f64) -> Result<f64> {
     }
 }
 
-/// The largest number of entries of an explicit matrix built by this crate (`2^26`).
-pub const MAX_EXPLICIT_ENTRIES: usize = 1 << 26;
-
-pub(crate) fn guard(what: &'static str, rows: usize, cols: usize) -> Result<()> {
-    let entries = rows.saturating_mul(cols);
-    if entries > MAX_EXPLICIT_ENTRIES {
-        return Err(Error::TooLarge {
-            what,
-            entries,
-            limit: MAX_EXPLICIT_ENTRIES,
-        });
-    }
-    Ok(())
-}
+pub(crate) use sparse_core::error::guard_explicit as guard;
+pub use sparse_core::error::MAX_EXPLICIT_ENTRIES;
