@@ -313,7 +313,8 @@ fn table(rows: &[Row], sporco_fun: Option<f64>, notes: &[String], iters: usize) 
          load on a shared machine). \
          Speed-up: SPORCO float64 at the same thread count divided by the row. Functional: \
          1/2 ||D * X - S||^2 + lambda ||X||_1 of the final sparse code, evaluated by one \
-         routine for every code. Load average when run: {}.\n\n",
+         routine for every code. Ours: the {}. Load average when run: {}.\n\n",
+        super::build_profile(),
         load_average()
     );
     let sporco = |threads: usize| {

@@ -120,6 +120,16 @@ pub fn process_cpu_secs() -> Option<f64> {
     proc_cpu_secs("/proc/self/stat")
 }
 
+/// Which build is measured, for the reports: `release` unless `SPARSELAND_BENCH_DEV=1` kept the
+/// dev build (debug assertions and overflow checks on).
+pub fn build_profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "dev build (debug assertions and overflow checks on)"
+    } else {
+        "release build"
+    }
+}
+
 /// The 1-minute load average (the machine may be shared), or `?`.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

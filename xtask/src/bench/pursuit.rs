@@ -57,7 +57,13 @@ pub fn run() -> BoxResult<()> {
     let mut rng = generate::rng(64256);
     let dcts = Dictionary::overcomplete_dct(8, 256)?;
     let rand = Dictionary::random_gaussian(64, 256, &mut rng)?;
-    let mut md = String::from("# pursuit: 64 x 256, 10,000 signals, k = 8\n\nSPAMS' `omp` is ORMP (orthogonal least squares); compare its supports with `batch-ormp`.\n\n");
+    let mut md = format!(
+        "# pursuit: 64 x 256, 10,000 signals, k = 8\n\nOurs measured on the {}; load average \
+         {} at the start. SPAMS' `omp` is ORMP (orthogonal least squares); compare its supports \
+         with `batch-ormp`.\n\n",
+        super::build_profile(),
+        super::load_average()
+    );
     let py = python_with(&["numpy"]);
     for (dname, d) in [("random", &rand), ("dct", &dcts)] {
         let x = generate::sparseland_codes(256, K, N_SIGNALS, 0.1, 1.0, &mut rng)?;
