@@ -1,6 +1,7 @@
 //! `cargo xtask`: the runnable face of the workspace.
 //!
 //! - `cargo xtask demo`: the main job on shipped data, no arguments.
+//! - `cargo xtask test`: every test (the workspace's, then the Python package's with pytest).
 //! - `cargo xtask bench [NAME]`: peer comparisons, written as Markdown under `target/bench/`,
 //!   always measured on the release build (see [`release_reexec`]).
 //! - `cargo xtask reproduce NAME`: regenerates a named experiment under `target/reproduce/`.
@@ -9,6 +10,7 @@ mod bench;
 mod demo;
 mod pictures;
 mod reproduce;
+mod test_cmd;
 mod theory_cmd;
 
 use std::process::ExitCode;
@@ -18,6 +20,7 @@ fn usage() -> ExitCode {
         "usage: cargo xtask <command>\n\n\
          commands:\n  \
          demo              run the main job on shipped data\n  \
+         test              every test: cargo test --workspace, then the Python package (pytest)\n  \
          bench [NAME]      peer benchmarks (pursuit, denoise, csc)\n  \
          reproduce NAME    regenerate an experiment (denoise, lista, csc, phase, mlista)\n  \
          theory [--dict FILE.npy] [--k K]   guarantees for a dictionary"
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
             None => bench::run(&args[1..]),
         },
         Some("reproduce") => reproduce::run(&args[1..]),
+        Some("test") => test_cmd::run_tests(&args[1..]),
         Some("theory") => theory_cmd::run(&args[1..]),
         _ => return usage(),
     };

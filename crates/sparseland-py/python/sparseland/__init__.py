@@ -1,0 +1,394 @@
+"""Sparse modeling from NumPy, with scikit-learn conventions.
+
+The computations run in the Rust crates of the sparseland workspace (`sparse-core`, `pursuit`)
+with the GIL released; this layer only validates arrays and follows scikit-learn's estimator
+API: parameters in ``__init__``, ``fit`` returns ``self``, fitted attributes end in ``_``,
+inputs of shape ``(n_samples, n_features)``, ``components_`` of shape
+``(n_components, n_features)``.
+
+>>> import numpy as np, sparseland
+>>> D = np.eye(4)[:3]                     # 3 atoms of length 4, one per row
+>>> sparseland.SparseCoder(D, transform_n_nonzero_coefs=1).transform([[0., 2., 0., 0.]])
+array([[0., 2., 0.]])
+
+Every error of the Rust core arrives as a ``ValueError`` carrying the same message.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _core
+
+__version__ = _core.__version__
+
+__all__ = ["sparse_encode", "SparseCoder", "DictionaryLearning"]
+
+#: Coding algorithms: scikit-learn's (same objective scaling) and ours.
+ALGORITHMS = ("omp", "lasso_lars", "lasso_cd", "threshold", "batch_omp", "ormp", "fista", "bp")
+
+
+def _n_threads(n_jobs):
+    """scikit-learn's ``n_jobs`` as a thread count for the Rust side (0: all of rayon's)."""
+    if n_jobs is None or n_jobs < 0:
+        return 0
+    return int(n_jobs)
+
+
+def _as_float64(a):
+    """``a`` as float64 without copying float64 arrays of any order (float32 is converted)."""
+    a = np.asarray(a)
+    if a.dtype != np.float64:
+        a = a.astype(np.float64)
+    return a
+
+
+def sparse_encode(
+    X,
+    dictionary,
+    *,
+    algorithm="omp",
+    n_nonzero_coefs=None,
+    alpha=None,
+    max_iter=1000,
+    n_jobs=None,
+    positive=False,
+):
+    """Sparse codes of the rows of ``X`` over the rows of ``dictionary``.
+
+    The signature and the objective scaling follow
+    :func:`sklearn.decomposition.sparse_encode`: ``lasso_lars`` / ``lasso_cd`` / ``fista``
+    minimise ``1/2 ||x - D^T c||^2 + alpha ||c||_1`` per sample; ``threshold`` soft-thresholds
+    the correlations at ``alpha``; ``omp`` / ``batch_omp`` / ``ormp`` select
+    ``n_nonzero_coefs`` atoms (default ``max(n_features // 10, 1)``); ``bp`` solves Basis
+    Pursuit ``min ||c||_1`` s.t. ``D^T c = x``. ``alpha`` may be an array with one penalty per
+    sample.
+
+    The atoms are normalised to unit length for coding (as the pursuits assume) and the codes
+    are returned for the given atoms, so that ``code @ dictionary`` reconstructs ``X``. The
+    Lasso-type algorithms need unit-norm atoms (a rescaled atom changes the problem) and
+    refuse others with a ``ValueError``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The signals, float64 (viewed without a copy in C or Fortran order) or float32.
+    dictionary : array-like of shape (n_components, n_features)
+        The atoms, one per row.
+    algorithm : str, default="omp"
+        One of :data:`ALGORITHMS`.
+    n_nonzero_coefs : int, default=None
+        Atoms per signal for the greedy pursuits.
+    alpha : float or array-like of shape (n_samples,), default=None
+        Penalty (``1.0`` when None).
+    max_iter : int, default=1000
+        Iteration cap of the iterative solvers.
+    n_jobs : int, default=None
+        Threads (None or -1: all cores).
+    positive : bool, default=False
+        Non-negative codes (Lasso-type and thresholding).
+
+    Returns
+    -------
+    code : ndarray of shape (n_samples, n_components)
+        float32 for float32 input, float64 otherwise.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(
+            f"invalid parameter `algorithm` = {algorithm!r}: expected one of {', '.join(ALGORITHMS)}"
+        )
+    out_dtype = np.float32 if np.asarray(X).dtype == np.float32 else np.float64
+    X = _as_float64(check_array(X, dtype=[np.float64, np.float32], order=None))
+    D = _as_float64(check_array(dictionary, dtype=[np.float64, np.float32]))
+    if X.shape[1] != D.shape[1]:
+        raise ValueError(
+            "Dictionary and X have different numbers of features: "
+            f"dictionary.shape: {D.shape} X.shape: {X.shape}"
+        )
+    norms = np.sqrt(np.einsum("ij,ij->i", D, D))
+    if np.any(norms == 0):
+        raise ValueError(f"atom {int(np.argmin(norms))} of `dictionary` has zero norm")
+    lasso_like = algorithm in ("lasso_lars", "lasso_cd", "fista", "threshold")
+    if lasso_like and not np.allclose(norms, 1.0, rtol=1e-6, atol=0):
+        raise ValueError(
+            f"`{algorithm}` needs unit-norm atoms (rows of `dictionary`); "
+            "normalise them (the codes of the normalised atoms are the codes scaled by the norms)"
+        )
+    per_sample = None
+    scalar_alpha = 1.0
+    if alpha is not None:
+        if np.ndim(alpha) == 0:
+            scalar_alpha = float(alpha)
+        else:
+            per_sample = _as_float64(np.ascontiguousarray(alpha, dtype=np.float64).ravel())
+    if n_nonzero_coefs is not None:
+        if not isinstance(n_nonzero_coefs, numbers.Integral) or n_nonzero_coefs < 1:
+            raise ValueError(
+                f"invalid parameter `n_nonzero_coefs` = {n_nonzero_coefs!r}: expected a positive integer"
+            )
+        n_nonzero_coefs = int(min(n_nonzero_coefs, D.shape[0]))
+    if X.shape[0] == 0:
+        return np.zeros((0, D.shape[0]), dtype=out_dtype)
+    code = _core.sparse_encode(
+        X,
+        D,
+        algorithm,
+        n_nonzero_coefs=n_nonzero_coefs,
+        alpha=scalar_alpha,
+        alpha_per_sample=per_sample,
+        max_iter=int(max_iter),
+        positive=bool(positive),
+        n_threads=_n_threads(n_jobs),
+    )
+    code /= norms[np.newaxis, :]
+    return code.astype(out_dtype, copy=False)
+
+
+class _BaseSparseCoding(TransformerMixin):
+    """The coding side shared by :class:`SparseCoder` and :class:`DictionaryLearning`."""
+
+    def _encode(self, X, dictionary):
+        code = sparse_encode(
+            X,
+            dictionary,
+            algorithm=self.transform_algorithm,
+            n_nonzero_coefs=self.transform_n_nonzero_coefs,
+            alpha=self.transform_alpha,
+            max_iter=self.transform_max_iter,
+            n_jobs=self.n_jobs,
+            positive=self.positive_code,
+        )
+        if self.split_sign:
+            code = np.hstack([np.maximum(code, 0), -np.minimum(code, 0)])
+        return code
+
+    def _decode(self, code, dictionary):
+        code = check_array(code)
+        expected = dictionary.shape[0] * (2 if self.split_sign else 1)
+        if code.shape[1] != expected:
+            raise ValueError(
+                "The number of components in the code is different from the number of "
+                f"components in the dictionary. Expected {expected}, got {code.shape[1]}."
+            )
+        if self.split_sign:
+            half = code.shape[1] // 2
+            code = code[:, :half] - code[:, half:]
+        return code @ dictionary
+
+
+class SparseCoder(_BaseSparseCoding, BaseEstimator):
+    """Sparse coding over a fixed dictionary: :class:`sklearn.decomposition.SparseCoder` with
+    the pursuits of the Rust crates (change the import, keep the code).
+
+    Parameters
+    ----------
+    dictionary : ndarray of shape (n_components, n_features)
+        The atoms, one per row.
+    transform_algorithm : str, default="omp"
+        One of :data:`ALGORITHMS` (see :func:`sparse_encode`).
+    transform_n_nonzero_coefs : int, default=None
+        Atoms per signal for the greedy pursuits (default ``max(n_features // 10, 1)``).
+    transform_alpha : float or array of shape (n_samples,), default=None
+        Penalty of the Lasso-type algorithms, threshold of ``threshold`` (``1.0`` when None).
+    split_sign : bool, default=False
+        Return ``[max(code, 0), -min(code, 0)]``.
+    n_jobs : int, default=None
+        Threads (None or -1: all cores).
+    positive_code : bool, default=False
+        Non-negative codes.
+    transform_max_iter : int, default=1000
+        Iteration cap of the iterative solvers.
+
+    Attributes
+    ----------
+    n_components_ : int
+        Number of atoms.
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+    """
+
+    def __init__(
+        self,
+        dictionary,
+        *,
+        transform_algorithm="omp",
+        transform_n_nonzero_coefs=None,
+        transform_alpha=None,
+        split_sign=False,
+        n_jobs=None,
+        positive_code=False,
+        transform_max_iter=1000,
+    ):
+        self.dictionary = dictionary
+        self.transform_algorithm = transform_algorithm
+        self.transform_n_nonzero_coefs = transform_n_nonzero_coefs
+        self.transform_alpha = transform_alpha
+        self.split_sign = split_sign
+        self.n_jobs = n_jobs
+        self.positive_code = positive_code
+        self.transform_max_iter = transform_max_iter
+
+    def fit(self, X, y=None):
+        """Validate ``X`` against the dictionary (nothing is learned); returns ``self``."""
+        X = validate_data(self, X)
+        D = np.asarray(self.dictionary)
+        self.n_components_ = D.shape[0]
+        if X.shape[1] != D.shape[1]:
+            raise ValueError(
+                "Dictionary and X have different numbers of features: "
+                f"dictionary.shape: {D.shape} X.shape: {X.shape}"
+            )
+        return self
+
+    def transform(self, X, y=None):
+        """The codes of ``X``, of shape ``(n_samples, n_components)``."""
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._encode(X, np.asarray(self.dictionary))
+
+    def inverse_transform(self, X):
+        """Signals ``code @ dictionary`` from codes ``X``."""
+        return self._decode(X, np.asarray(self.dictionary))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return np.asarray(self.dictionary).shape[0]
+
+
+class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
+    """Dictionary learning by K-SVD (Aharon, Elad & Bruckstein 2006; exact or approximate atom
+    updates of Rubinstein, Zibulevsky & Elad 2008), MOD (Engan, Aase & Husoy 1999) or online
+    learning (Mairal, Bach, Ponce & Sapiro 2010), with Batch-OMP codes.
+
+    Parameters
+    ----------
+    n_components : int, default=None
+        Number of atoms (``n_features`` when None).
+    algorithm : {"ksvd", "ksvd_approx", "mod", "online"}, default="ksvd"
+        The learner.
+    n_nonzero_coefs : int, default=None
+        Atoms per training signal (default ``max(n_features // 10, 1)``).
+    max_iter : int, default=10
+        Iterations (epochs for ``online``).
+    transform_algorithm, transform_n_nonzero_coefs, transform_alpha, split_sign,
+    positive_code, transform_max_iter :
+        Coding of ``transform``, as in :class:`SparseCoder`.
+    n_jobs : int, default=None
+        Threads (None or -1: all cores).
+    dict_init : ndarray of shape (n_components, n_features), default=None
+        First dictionary (default: distinct training signals drawn at random).
+    random_state : int, RandomState instance or None, default=None
+        Seed of every random choice.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The learned unit-norm atoms.
+    error_ : list of float
+        Representation RMSE after every iteration.
+    n_iter_ : int
+        Iterations run.
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+    """
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        algorithm="ksvd",
+        n_nonzero_coefs=None,
+        max_iter=10,
+        transform_algorithm="batch_omp",
+        transform_n_nonzero_coefs=None,
+        transform_alpha=None,
+        split_sign=False,
+        n_jobs=None,
+        positive_code=False,
+        transform_max_iter=1000,
+        dict_init=None,
+        random_state=None,
+    ):
+        self.n_components = n_components
+        self.algorithm = algorithm
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.max_iter = max_iter
+        self.transform_algorithm = transform_algorithm
+        self.transform_n_nonzero_coefs = transform_n_nonzero_coefs
+        self.transform_alpha = transform_alpha
+        self.split_sign = split_sign
+        self.n_jobs = n_jobs
+        self.positive_code = positive_code
+        self.transform_max_iter = transform_max_iter
+        self.dict_init = dict_init
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        """Learn the dictionary from the rows of ``X``; returns ``self``."""
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Learn the dictionary and return the codes of ``X`` over the learned atoms (by the
+        ``transform`` coder, so that ``fit_transform(X)`` equals ``fit(X).transform(X)``)."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        out_dtype = X.dtype
+        X64 = _as_float64(X)
+        n_components = X.shape[1] if self.n_components is None else self.n_components
+        if not isinstance(n_components, numbers.Integral) or n_components < 1:
+            raise ValueError(
+                f"invalid parameter `n_components` = {n_components!r}: expected a positive integer"
+            )
+        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(
+                f"invalid parameter `max_iter` = {self.max_iter!r}: expected a positive integer"
+            )
+        k = self.n_nonzero_coefs
+        if k is not None and (not isinstance(k, numbers.Integral) or k < 1):
+            raise ValueError(f"invalid parameter `n_nonzero_coefs` = {k!r}: expected a positive integer")
+        init = None
+        if self.dict_init is not None:
+            init = _as_float64(check_array(self.dict_init))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        atoms, _codes, rmse = _core.learn_dictionary(
+            X64,
+            int(n_components),
+            algorithm=self.algorithm,
+            n_nonzero_coefs=None if k is None else int(min(k, n_components)),
+            max_iter=int(self.max_iter),
+            seed=seed,
+            init=init,
+            n_threads=_n_threads(self.n_jobs),
+        )
+        self.components_ = atoms.astype(out_dtype, copy=False)
+        self.error_ = list(rmse)
+        self.n_iter_ = len(rmse)
+        return self._encode(X, self.components_)
+
+    def transform(self, X):
+        """The codes of ``X`` over ``components_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._encode(X, self.components_)
+
+    def inverse_transform(self, X):
+        """Signals ``code @ components_`` from codes ``X``."""
+        check_is_fitted(self)
+        return self._decode(X, self.components_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]

@@ -1,0 +1,317 @@
+//! Python bindings of the sparseland crates (the `sparseland._core` extension module).
+//!
+//! The Rust core stays free of Python: this crate only converts NumPy arrays to the crates'
+//! types, calls the workspace's one solving protocol ([`sparse_core::Solve`]) with the GIL
+//! released, and turns every `Err` into a Python `ValueError` with the same message. The
+//! scikit-learn estimators (`sparseland.SparseCoder`, `sparseland.DictionaryLearning`) are the
+//! small pure-Python layer in `python/sparseland/`.
+//!
+//! Layout without copies: a C-ordered NumPy array `X` of shape `(n_samples, n_features)` (the
+//! scikit-learn convention) *is*, in memory, the column-major `n_features x n_samples` matrix of
+//! signals the crates take, so it is viewed, not copied (any other strides are viewed through
+//! faer's strided views as well). The codes are written straight into a C-ordered
+//! `(n_samples, n_components)` array, scikit-learn's `transform` output.
+
+use faer::{Mat, MatRef, Par};
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use pursuit::dictlearn::{InitDict, Ksvd, LearnedDictionary, Mod, OnlineDictLearning};
+use pursuit::lasso::{CoordinateDescent, Fista, Lars};
+use pursuit::{admm::BasisPursuit, BatchOmp, Omp, Solve, Stop, Thresholding};
+use sparse_core::{Dictionary, Shrinkage};
+
+/// A Rust error as a Python `ValueError` with the same message.
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// The `(rows, cols)` array `a` as the transposed faer view `cols x rows` (so that a C-ordered
+/// `(n_samples, n_features)` array is the column-major `n_features x n_samples` matrix), without
+/// copying. Strides of any sign and size are allowed.
+fn transposed_view<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> MatRef<'a, f64> {
+    let shape = a.shape();
+    let strides = a.strides();
+    let item = std::mem::size_of::<f64>() as isize;
+    let (rs, cs) = (strides[0] / item, strides[1] / item);
+    // SAFETY: the pointer, shape and element strides come from a live, borrowed (read-only)
+    // NumPy array of f64 whose byte strides are multiples of the item size (NumPy guarantees
+    // this for aligned float64 arrays, which `PyReadonlyArray2<f64>` requires).
+    unsafe { MatRef::from_raw_parts(a.data(), shape[1], shape[0], cs, rs) }
+}
+
+/// The parallelism of `n_threads` (`0`: all of rayon's threads, `1`: sequential).
+fn parallelism(n_threads: usize) -> Par {
+    if n_threads == 1 {
+        Par::Seq
+    } else {
+        Par::rayon(n_threads)
+    }
+}
+
+/// The codes `n_components x n_samples` (column-major) written into a new C-ordered
+/// `(n_samples, n_components)` NumPy array.
+fn codes_to_numpy<'py>(py: Python<'py>, codes: &Mat<f64>) -> Bound<'py, PyArray2<f64>> {
+    let (m, b) = (codes.nrows(), codes.ncols());
+    let out = unsafe { PyArray2::<f64>::new(py, [b, m], false) };
+    {
+        // SAFETY: `out` was just created, is C-contiguous and not shared yet.
+        let dst = unsafe { out.as_slice_mut() }.expect("a new array is contiguous");
+        for j in 0..b {
+            dst[j * m..(j + 1) * m].copy_from_slice(codes.col_as_slice(j));
+        }
+    }
+    out
+}
+
+/// The parameters of one coding call, as passed from Python.
+struct Coding {
+    algorithm: String,
+    n_nonzero_coefs: Option<usize>,
+    alpha: f64,
+    tol: Option<f64>,
+    max_iter: usize,
+    positive: bool,
+    par: Par,
+}
+
+impl Coding {
+    /// Codes the columns of `y` over `d` with one penalty `alpha`.
+    fn run(&self, d: &Dictionary, y: MatRef<'_, f64>, alpha: f64) -> Result<Mat<f64>, String> {
+        let n = d.signal_len();
+        let stop = || -> Result<Stop, String> {
+            Ok(match (self.n_nonzero_coefs, self.tol) {
+                (_, Some(tol)) => Stop::Residual(tol.max(0.0).sqrt()),
+                (Some(k), None) => Stop::Sparsity(k),
+                (None, None) => Stop::Sparsity((n / 10).clamp(1, d.n_atoms())),
+            })
+        };
+        let e = |e: pursuit::Error| e.to_string();
+        let sol = match self.algorithm.as_str() {
+            "omp" => Omp::new(stop()?).par(self.par).solve(d, y).map_err(e)?,
+            "batch_omp" => BatchOmp::new(stop()?)
+                .par(self.par)
+                .solve(d, y)
+                .map_err(e)?,
+            "ormp" => BatchOmp::new(stop()?)
+                .selection(pursuit::greedy::Selection::Ormp)
+                .par(self.par)
+                .solve(d, y)
+                .map_err(e)?,
+            "lasso_lars" => Lars::new(alpha)
+                .nonneg(self.positive)
+                .max_iter(self.max_iter.max(1))
+                .par(self.par)
+                .solve(d, y)
+                .map_err(e)?,
+            "lasso_cd" => CoordinateDescent::new(alpha)
+                .nonneg(self.positive)
+                .max_iter(self.max_iter.max(1))
+                .par(self.par)
+                .solve(d, y)
+                .map_err(e)?,
+            "fista" => Fista::new(alpha)
+                .nonneg(self.positive)
+                .max_iter(self.max_iter.max(1))
+                .par(self.par)
+                .solve(d, y)
+                .map_err(e)?,
+            "threshold" => {
+                let s = if self.positive {
+                    Shrinkage::NonNegSoft(alpha)
+                } else {
+                    Shrinkage::Soft(alpha)
+                };
+                Thresholding::new(s).par(self.par).solve(d, y).map_err(e)?
+            }
+            "bp" => BasisPursuit::new().par(self.par).solve(d, y).map_err(e)?,
+            other => {
+                return Err(format!(
+                    "invalid parameter `algorithm` = {other:?}: expected one of omp, batch_omp, \
+                     ormp, lasso_lars, lasso_cd, fista, threshold, bp"
+                ))
+            }
+        };
+        Ok(sol.codes)
+    }
+}
+
+/// Sparse codes of the rows of `x` (`(n_samples, n_features)`) over the rows of `dictionary`
+/// (`(n_components, n_features)`, unit rows), returned as `(n_samples, n_components)`. `alpha`
+/// is one penalty (Lasso, thresholding) or one per sample; `tol` a squared residual target for
+/// the greedy pursuits (overrides `n_nonzero_coefs`). The GIL is released while coding.
+#[pyfunction]
+#[pyo3(signature = (x, dictionary, algorithm, n_nonzero_coefs=None, alpha=1.0, alpha_per_sample=None, tol=None, max_iter=1000, positive=false, n_threads=0))]
+#[allow(clippy::too_many_arguments)]
+fn sparse_encode<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    dictionary: PyReadonlyArray2<'py, f64>,
+    algorithm: String,
+    n_nonzero_coefs: Option<usize>,
+    alpha: f64,
+    alpha_per_sample: Option<PyReadonlyArray1<'py, f64>>,
+    tol: Option<f64>,
+    max_iter: usize,
+    positive: bool,
+    n_threads: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let y = transposed_view(&x);
+    let dview = transposed_view(&dictionary);
+    if dview.nrows() != y.nrows() {
+        return Err(value_error(format!(
+            "shape mismatch for `X`: expected {} features (the dictionary's), found {}",
+            dview.nrows(),
+            y.nrows()
+        )));
+    }
+    let alphas: Option<Vec<f64>> = match &alpha_per_sample {
+        Some(a) => {
+            let v = a.as_array().to_vec();
+            if v.len() != y.ncols() {
+                return Err(value_error(format!(
+                    "shape mismatch for `alpha`: expected one value per sample ({}), found {}",
+                    y.ncols(),
+                    v.len()
+                )));
+            }
+            Some(v)
+        }
+        None => None,
+    };
+    let job = Coding {
+        algorithm,
+        n_nonzero_coefs,
+        alpha,
+        tol,
+        max_iter,
+        positive,
+        par: parallelism(n_threads),
+    };
+    let codes = py
+        .detach(|| -> Result<Mat<f64>, String> {
+            let d = Dictionary::from_matrix(dview).map_err(|e| e.to_string())?;
+            match alphas {
+                None => job.run(&d, y, job.alpha),
+                Some(a) => encode_per_sample(&job, &d, y, &a),
+            }
+        })
+        .map_err(value_error)?;
+    Ok(codes_to_numpy(py, &codes))
+}
+
+/// Codes with one penalty per sample: the samples sharing a penalty are coded together (one
+/// batch per distinct value, so the work stays GEMM-shaped), then scattered back in order.
+fn encode_per_sample(
+    job: &Coding,
+    d: &Dictionary,
+    y: MatRef<'_, f64>,
+    alphas: &[f64],
+) -> Result<Mat<f64>, String> {
+    let mut order: Vec<usize> = (0..alphas.len()).collect();
+    order.sort_by(|&a, &b| alphas[a].total_cmp(&alphas[b]));
+    let mut out = Mat::<f64>::zeros(d.n_atoms(), y.ncols());
+    let mut start = 0;
+    while start < order.len() {
+        let a = alphas[order[start]];
+        let end = start + order[start..].partition_point(|&j| alphas[j].total_cmp(&a).is_eq());
+        let idx = &order[start..end];
+        let group = Mat::<f64>::from_fn(y.nrows(), idx.len(), |i, c| y[(i, idx[c])]);
+        let codes = job.run(d, group.as_ref(), a)?;
+        for (c, &j) in idx.iter().enumerate() {
+            out.col_mut(j).copy_from(codes.col(c));
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Learns a dictionary of `n_components` unit atoms from the rows of `x`
+/// (`(n_samples, n_features)`) with Batch-OMP codes of `n_nonzero_coefs` atoms: `algorithm` is
+/// `ksvd`, `ksvd_approx`, `mod` or `online`. Returns `(components, codes, rmse_per_iteration)`
+/// with `components` of shape `(n_components, n_features)` and `codes` of shape
+/// `(n_samples, n_components)`. `init` (`(n_components, n_features)`) replaces the random
+/// choice of training signals. The GIL is released while learning.
+#[pyfunction]
+#[pyo3(signature = (x, n_components, algorithm="ksvd", n_nonzero_coefs=None, max_iter=10, seed=0, init=None, n_threads=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn learn_dictionary<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    n_components: usize,
+    algorithm: &str,
+    n_nonzero_coefs: Option<usize>,
+    max_iter: usize,
+    seed: u64,
+    init: Option<PyReadonlyArray2<'py, f64>>,
+    n_threads: usize,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Vec<f64>,
+)> {
+    let y = transposed_view(&x);
+    let init_view = init.as_ref().map(transposed_view);
+    let k = n_nonzero_coefs.unwrap_or_else(|| (y.nrows() / 10).clamp(1, n_components.max(1)));
+    let algorithm = algorithm.to_string();
+    let par = parallelism(n_threads);
+    let learned = py
+        .detach(|| -> Result<LearnedDictionary, String> {
+            let e = |e: pursuit::Error| e.to_string();
+            let start = match init_view {
+                Some(v) => InitDict::Given(Dictionary::from_matrix(v).map_err(|e| e.to_string())?),
+                None => InitDict::DataColumns,
+            };
+            let stop = Stop::Sparsity(k);
+            match algorithm.as_str() {
+                "ksvd" | "ksvd_approx" => {
+                    let update = if algorithm == "ksvd" {
+                        pursuit::dictlearn::AtomUpdate::Exact
+                    } else {
+                        pursuit::dictlearn::AtomUpdate::Approximate
+                    };
+                    Ksvd::new(n_components, stop)
+                        .update(update)
+                        .init(start)
+                        .iterations(max_iter)
+                        .seed(seed)
+                        .par(par)
+                        .fit(y)
+                        .map_err(e)
+                }
+                "mod" => Mod::new(n_components, stop)
+                    .init(start)
+                    .iterations(max_iter)
+                    .seed(seed)
+                    .par(par)
+                    .fit(y)
+                    .map_err(e),
+                "online" => OnlineDictLearning::new(n_components, stop)
+                    .init(start)
+                    .iterations(max_iter)
+                    .seed(seed)
+                    .par(par)
+                    .fit(y)
+                    .map_err(e),
+                other => Err(format!(
+                    "invalid parameter `algorithm` = {other:?}: expected one of ksvd, \
+                     ksvd_approx, mod, online"
+                )),
+            }
+        })
+        .map_err(value_error)?;
+    let atoms = learned.dictionary.matrix().to_owned();
+    let codes = learned.codes.to_dense();
+    let rmse = learned.history.iter().map(|r| r.rmse).collect();
+    Ok((codes_to_numpy(py, &atoms), codes_to_numpy(py, &codes), rmse))
+}
+
+/// The `sparseland._core` extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sparse_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
