@@ -27,18 +27,45 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-/// The `(rows, cols)` array `a` as the transposed faer view `cols x rows` (so that a C-ordered
-/// `(n_samples, n_features)` array is the column-major `n_features x n_samples` matrix), without
-/// copying. Strides of any sign and size are allowed.
-fn transposed_view<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> MatRef<'a, f64> {
+/// The transposed `cols x rows` matrix of a `(rows, cols)` array: a view without copying when
+/// the array is aligned with strides that are whole elements (every array NumPy allocates;
+/// so a C-ordered `(n_samples, n_features)` array is viewed as the column-major
+/// `n_features x n_samples` matrix), else an owned copy (odd views, e.g. of a byte buffer).
+enum Signals<'a> {
+    View(MatRef<'a, f64>),
+    Owned(Mat<f64>),
+}
+
+impl Signals<'_> {
+    fn as_ref(&self) -> MatRef<'_, f64> {
+        match self {
+            Signals::View(v) => *v,
+            Signals::Owned(m) => m.as_ref(),
+        }
+    }
+}
+
+fn transposed<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Signals<'a> {
     let shape = a.shape();
     let strides = a.strides();
     let item = std::mem::size_of::<f64>() as isize;
-    let (rs, cs) = (strides[0] / item, strides[1] / item);
-    // SAFETY: the pointer, shape and element strides come from a live, borrowed (read-only)
-    // NumPy array of f64 whose byte strides are multiples of the item size (NumPy guarantees
-    // this for aligned float64 arrays, which `PyReadonlyArray2<f64>` requires).
-    unsafe { MatRef::from_raw_parts(a.data(), shape[1], shape[0], cs, rs) }
+    let aligned = (a.data() as usize) % std::mem::align_of::<f64>() == 0;
+    if aligned && strides.iter().all(|s| s % item == 0) {
+        let (rs, cs) = (strides[0] / item, strides[1] / item);
+        // SAFETY: pointer, shape and element strides describe a live, aligned, borrowed
+        // (read-only) NumPy array of f64 that outlives the view.
+        Signals::View(unsafe { MatRef::from_raw_parts(a.data(), shape[1], shape[0], cs, rs) })
+    } else {
+        // Unaligned memory or strides that are not whole elements: read every entry with an
+        // unaligned load at its byte offset.
+        let base = a.data() as *const u8;
+        Signals::Owned(Mat::from_fn(shape[1], shape[0], |i, j| {
+            let off = j as isize * strides[0] + i as isize * strides[1];
+            // SAFETY: `(j, i)` is inside the array's shape, so the byte offset addresses one
+            // of its f64 entries; `read_unaligned` makes no alignment assumption.
+            unsafe { std::ptr::read_unaligned(base.offset(off) as *const f64) }
+        }))
+    }
 }
 
 /// The parallelism of `n_threads` (`0`: all of rayon's threads, `1`: sequential).
@@ -157,8 +184,9 @@ fn sparse_encode<'py>(
     positive: bool,
     n_threads: usize,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let y = transposed_view(&x);
-    let dview = transposed_view(&dictionary);
+    let xs = transposed(&x);
+    let ds = transposed(&dictionary);
+    let (y, dview) = (xs.as_ref(), ds.as_ref());
     if dview.nrows() != y.nrows() {
         return Err(value_error(format!(
             "shape mismatch for `X`: expected {} features (the dictionary's), found {}",
@@ -251,8 +279,10 @@ fn learn_dictionary<'py>(
     Bound<'py, PyArray2<f64>>,
     Vec<f64>,
 )> {
-    let y = transposed_view(&x);
-    let init_view = init.as_ref().map(transposed_view);
+    let xs = transposed(&x);
+    let y = xs.as_ref();
+    let init_s = init.as_ref().map(transposed);
+    let init_view = init_s.as_ref().map(Signals::as_ref);
     let k = n_nonzero_coefs.unwrap_or_else(|| (y.nrows() / 10).clamp(1, n_components.max(1)));
     let algorithm = algorithm.to_string();
     let par = parallelism(n_threads);

@@ -91,6 +91,11 @@ def test_dtypes_and_memory_orders(problem):
         np.testing.assert_array_equal(sparse_encode(variant, D, n_nonzero_coefs=8), ref)
     strided = np.repeat(X, 2, axis=0)[::2]
     np.testing.assert_array_equal(sparse_encode(strided, D, n_nonzero_coefs=8), ref)
+    raw = bytearray(X.size * 8 + 1)
+    unaligned = np.ndarray(X.shape, dtype=np.float64, buffer=raw, offset=1)
+    unaligned[:] = X
+    assert not unaligned.flags.aligned
+    np.testing.assert_array_equal(sparse_encode(unaligned, D, n_nonzero_coefs=8), ref)
     c32 = sparse_encode(X.astype(np.float32), D, n_nonzero_coefs=8)
     assert c32.dtype == np.float32
     assert np.array_equal(c32 != 0, ref != 0)
