@@ -35,7 +35,7 @@ fn run(cmd: &mut Command, what: &str) -> BoxResult<()> {
 
 /// The virtual environment's interpreter, creating the environment and installing
 /// [`TEST_PACKAGES`] when they are missing.
-fn python_env(root: &Path) -> BoxResult<PathBuf> {
+pub(crate) fn python_env(root: &Path) -> BoxResult<PathBuf> {
     let env = root.join("target").join("pyenv");
     let py = env.join("bin").join("python");
     if !py.exists() {
@@ -71,8 +71,9 @@ fn python_env(root: &Path) -> BoxResult<PathBuf> {
     Ok(py)
 }
 
-/// Builds the wheel of `crates/sparseland-py` and installs it into the environment of `py`.
-fn install_package(root: &Path, py: &Path) -> BoxResult<()> {
+/// Builds the wheel of `crates/sparseland-py` with the cargo `profile` (`dev` for the tests,
+/// `release` for the benchmark) and installs it into the environment of `py`.
+pub(crate) fn install_package(root: &Path, py: &Path, profile: &str) -> BoxResult<()> {
     let crate_dir = root.join("crates").join("sparseland-py");
     let wheels = root.join("target").join("wheels");
     let _ = std::fs::remove_dir_all(&wheels);
@@ -80,11 +81,11 @@ fn install_package(root: &Path, py: &Path) -> BoxResult<()> {
     run(
         Command::new(&maturin)
             .current_dir(&crate_dir)
-            .args(["build", "--quiet", "--profile", "dev", "--out"])
+            .args(["build", "--quiet", "--profile", profile, "--out"])
             .arg(&wheels)
             .arg("--interpreter")
             .arg(py),
-        "build the Python wheel (maturin build --profile dev)",
+        &format!("build the Python wheel (maturin build --profile {profile})"),
     )?;
     let wheel = std::fs::read_dir(&wheels)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -126,7 +127,7 @@ pub fn run_tests(args: &[String]) -> BoxResult<()> {
     }
     if python {
         let py = python_env(&root)?;
-        install_package(&root, &py)?;
+        install_package(&root, &py, "dev")?;
         // From `target/`, so that the installed package is imported, not the source tree.
         run(
             Command::new(&py)

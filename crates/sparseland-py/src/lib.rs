@@ -78,15 +78,29 @@ fn parallelism(n_threads: usize) -> Par {
 }
 
 /// The codes `n_components x n_samples` (column-major) written into a new C-ordered
-/// `(n_samples, n_components)` NumPy array.
-fn codes_to_numpy<'py>(py: Python<'py>, codes: &Mat<f64>) -> Bound<'py, PyArray2<f64>> {
+/// `(n_samples, n_components)` NumPy array, entry `i` of every code divided by `scale[i]` when
+/// given (in the same pass as the copy).
+fn codes_to_numpy<'py>(
+    py: Python<'py>,
+    codes: &Mat<f64>,
+    scale: Option<&[f64]>,
+) -> Bound<'py, PyArray2<f64>> {
     let (m, b) = (codes.nrows(), codes.ncols());
+    // SAFETY: every entry of the new array is written below before it is handed to Python.
     let out = unsafe { PyArray2::<f64>::new(py, [b, m], false) };
     {
         // SAFETY: `out` was just created, is C-contiguous and not shared yet.
         let dst = unsafe { out.as_slice_mut() }.expect("a new array is contiguous");
         for j in 0..b {
-            dst[j * m..(j + 1) * m].copy_from_slice(codes.col_as_slice(j));
+            let (o, c) = (&mut dst[j * m..(j + 1) * m], codes.col_as_slice(j));
+            match scale {
+                Some(s) => o
+                    .iter_mut()
+                    .zip(c)
+                    .zip(s)
+                    .for_each(|((o, c), s)| *o = c / s),
+                None => o.copy_from_slice(c),
+            }
         }
     }
     out
@@ -165,7 +179,8 @@ impl Coding {
 }
 
 /// Sparse codes of the rows of `x` (`(n_samples, n_features)`) over the rows of `dictionary`
-/// (`(n_components, n_features)`, unit rows), returned as `(n_samples, n_components)`. `alpha`
+/// (`(n_components, n_features)`), returned as `(n_samples, n_components)`: coded over the
+/// normalised atoms and returned for the given ones (divided by the atoms' norms). `alpha`
 /// is one penalty (Lasso, thresholding) or one per sample; `tol` a squared residual target for
 /// the greedy pursuits (overrides `n_nonzero_coefs`). The GIL is released while coding.
 #[pyfunction]
@@ -226,7 +241,10 @@ fn sparse_encode<'py>(
             }
         })
         .map_err(value_error)?;
-    Ok(codes_to_numpy(py, &codes))
+    // Codes of the given (possibly unnormalised) atoms: those of the unit atoms over the norms.
+    let norms: Vec<f64> = (0..dview.ncols()).map(|j| dview.col(j).norm_l2()).collect();
+    let unit = norms.iter().all(|&v| v == 1.0);
+    Ok(codes_to_numpy(py, &codes, (!unit).then_some(&norms[..])))
 }
 
 /// Codes with one penalty per sample: the samples sharing a penalty are coded together (one
@@ -334,7 +352,52 @@ fn learn_dictionary<'py>(
     let atoms = learned.dictionary.matrix().to_owned();
     let codes = learned.codes.to_dense();
     let rmse = learned.history.iter().map(|r| r.rmse).collect();
-    Ok((codes_to_numpy(py, &atoms), codes_to_numpy(py, &codes), rmse))
+    Ok((
+        codes_to_numpy(py, &atoms, None),
+        codes_to_numpy(py, &codes, None),
+        rmse,
+    ))
+}
+
+/// Seconds of the best of `repeats` runs of the Rust solve alone (a prebuilt [`Dictionary`],
+/// no conversion of arrays): the crate's own throughput, which the benchmark compares with the
+/// full Python call on the same data.
+#[pyfunction]
+#[pyo3(signature = (x, dictionary, algorithm, n_nonzero_coefs=None, alpha=1.0, repeats=3, n_threads=0))]
+#[allow(clippy::too_many_arguments)]
+fn native_seconds(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f64>,
+    dictionary: PyReadonlyArray2<'_, f64>,
+    algorithm: String,
+    n_nonzero_coefs: Option<usize>,
+    alpha: f64,
+    repeats: usize,
+    n_threads: usize,
+) -> PyResult<f64> {
+    let xs = transposed(&x);
+    let y = xs.as_ref().to_owned();
+    let d = Dictionary::from_matrix(transposed(&dictionary).as_ref()).map_err(value_error)?;
+    let job = Coding {
+        algorithm,
+        n_nonzero_coefs,
+        alpha,
+        tol: None,
+        max_iter: 1000,
+        positive: false,
+        par: parallelism(n_threads),
+    };
+    py.detach(|| -> Result<f64, String> {
+        let mut best = f64::INFINITY;
+        for _ in 0..repeats.max(1) {
+            let t = std::time::Instant::now();
+            let codes = job.run(&d, y.as_ref(), alpha)?;
+            best = best.min(t.elapsed().as_secs_f64());
+            drop(codes);
+        }
+        Ok(best)
+    })
+    .map_err(value_error)
 }
 
 /// The `sparseland._core` extension module.
@@ -342,6 +405,7 @@ fn learn_dictionary<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sparse_encode, m)?)?;
     m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
+    m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -22,10 +22,46 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         "denoise" => denoise::run(&args[1..]),
         "csc" => csc::run(&args[1..]),
         "mlista" => mlista::run(&args[1..]),
-        other => {
-            Err(format!("unknown bench `{other}` (known: pursuit, denoise, csc, mlista)").into())
-        }
+        "python" => python_bench(),
+        other => Err(format!(
+            "unknown bench `{other}` (known: pursuit, denoise, csc, mlista, python)"
+        )
+        .into()),
     }
+}
+
+/// `cargo xtask bench python`: the Python package (release wheel, installed into
+/// `target/pyenv` as the tests do) against scikit-learn in one process
+/// (`crates/sparseland-py/bench/bench_python.py`); the table goes to stdout and
+/// `target/bench/python/report.md`. `THREADS` and `ROUNDS` in the environment are passed on.
+fn python_bench() -> BoxResult<()> {
+    let root = workspace_root();
+    let py = crate::test_cmd::python_env(&root)?;
+    crate::test_cmd::install_package(
+        &root,
+        &py,
+        if cfg!(debug_assertions) {
+            "dev"
+        } else {
+            "release"
+        },
+    )?;
+    let dir = out_dir("python")?;
+    let out = std::process::Command::new(&py)
+        .current_dir(&dir)
+        .arg(root.join("crates/sparseland-py/bench/bench_python.py"))
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "the Python benchmark failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{report}");
+    std::fs::write(dir.join("report.md"), report)?;
+    Ok(())
 }
 
 /// `target/bench/<name>/`, created.

@@ -143,7 +143,6 @@ def sparse_encode(
         positive=bool(positive),
         n_threads=_n_threads(n_jobs),
     )
-    code /= norms[np.newaxis, :]
     return code.astype(out_dtype, copy=False)
 
 
