@@ -22,8 +22,10 @@ use pursuit::lasso::{CoordinateDescent, Fista, Lars};
 use pursuit::{admm::BasisPursuit, BatchOmp, Omp, Solve, Stop, Thresholding};
 use sparse_core::{Dictionary, Shrinkage};
 
+mod calculators;
+
 /// A Rust error as a Python `ValueError` with the same message.
-fn value_error(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
@@ -31,13 +33,13 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 /// the array is aligned with strides that are whole elements (every array NumPy allocates;
 /// so a C-ordered `(n_samples, n_features)` array is viewed as the column-major
 /// `n_features x n_samples` matrix), else an owned copy (odd views, e.g. of a byte buffer).
-enum Signals<'a> {
+pub(crate) enum Signals<'a> {
     View(MatRef<'a, f64>),
     Owned(Mat<f64>),
 }
 
 impl Signals<'_> {
-    fn as_ref(&self) -> MatRef<'_, f64> {
+    pub(crate) fn as_ref(&self) -> MatRef<'_, f64> {
         match self {
             Signals::View(v) => *v,
             Signals::Owned(m) => m.as_ref(),
@@ -45,7 +47,7 @@ impl Signals<'_> {
     }
 }
 
-fn transposed<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Signals<'a> {
+pub(crate) fn transposed<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Signals<'a> {
     let shape = a.shape();
     let strides = a.strides();
     let item = std::mem::size_of::<f64>() as isize;
@@ -406,6 +408,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sparse_encode, m)?)?;
     m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
+    calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -233,3 +233,23 @@ def test_readme_python_examples_run_as_written():
     assert blocks, "README.md has Python examples"
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_theory_calculators():
+    D = np.vstack([np.eye(4), np.ones((1, 4)) / 2.0])  # 5 atoms in R^4
+    mu = sparseland.coherence(D)
+    assert mu == pytest.approx(0.5)
+    assert sparseland.welch_bound(4, 5) == pytest.approx(np.sqrt(1 / 16))
+    babel = sparseland.babel(D)
+    assert babel[0] == 0 and babel[1] == pytest.approx(mu) and len(babel) == 5
+    value, exact = sparseland.spark(D)
+    assert exact and value == 5
+    cert = sparseland.omp_recovery(mu, 1)
+    assert cert.holds and bool(cert) and cert.lhs < cert.rhs
+    assert "OMP" in repr(cert) or "omp" in repr(cert).lower()
+    assert cert.citation and cert.theorem
+    assert not sparseland.omp_recovery(mu, 2).holds
+    assert sparseland.erc(D, [0]) > 0
+    assert sparseland.bp_stability(0.1, 2, 0.1).bound is not None
+    with pytest.raises(ValueError, match="mu"):
+        sparseland.omp_recovery(-1.0, 1)

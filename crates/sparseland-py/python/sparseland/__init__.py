@@ -22,10 +22,40 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _core
+from ._core import (  # the theory calculators (dictionary rows are atoms)
+    Certificate,
+    babel,
+    bp_recovery,
+    bp_stability,
+    coherence,
+    erc,
+    erc_recovery,
+    omp_recovery,
+    spark,
+    thresholding_recovery,
+    uniqueness,
+    welch_bound,
+)
 
 __version__ = _core.__version__
 
-__all__ = ["sparse_encode", "SparseCoder", "DictionaryLearning"]
+__all__ = [
+    "sparse_encode",
+    "SparseCoder",
+    "DictionaryLearning",
+    "Certificate",
+    "coherence",
+    "welch_bound",
+    "babel",
+    "spark",
+    "erc",
+    "uniqueness",
+    "omp_recovery",
+    "bp_recovery",
+    "erc_recovery",
+    "bp_stability",
+    "thresholding_recovery",
+]
 
 #: Coding algorithms: scikit-learn's (same objective scaling) and ours.
 ALGORITHMS = ("omp", "lasso_lars", "lasso_cd", "threshold", "batch_omp", "ormp", "fista", "bp")
