@@ -9,7 +9,7 @@ pub mod patches;
 pub use npy::MAX_NPY_HEADER_LEN;
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::BufWriter;
 use std::path::Path;
 
 use faer::{Mat, MatRef};
@@ -153,8 +153,10 @@ pub fn write_npy_f32(path: impl AsRef<Path>, m: MatRef<'_, f64>) -> Result<()> {
 }
 
 /// The largest image [`read_png_gray`] decodes: `2^26` pixels (e.g. 8192 x 8192, 512 MiB as
-/// `f64`). The dimensions declared by the PNG header are checked against it before any pixel
-/// buffer is allocated; the decoder's own allocations are capped by [`MAX_PNG_DECODER_BYTES`].
+/// `f64`). The dimensions declared by the PNG header are checked against it, and against what
+/// the file's size can hold once decompressed (deflate expands at most 1032-fold), before any
+/// pixel buffer is allocated; the decoder's own allocations are capped by
+/// [`MAX_PNG_DECODER_BYTES`].
 pub const MAX_IMAGE_PIXELS: u64 = 1 << 26;
 
 /// The most the PNG decoder may allocate besides the pixel buffer (metadata chunks, text,
@@ -167,11 +169,12 @@ pub const MAX_PNG_DECODER_BYTES: usize = 64 << 20;
 ///
 /// Errors: `Io` when the file cannot be opened; `Format` naming the file for a malformed or
 /// truncated PNG, an unsupported colour type, or a header declaring more than
-/// [`MAX_IMAGE_PIXELS`] pixels (refused before the image is allocated).
+/// [`MAX_IMAGE_PIXELS`] pixels or more pixel data than the file can hold (both refused before
+/// the image is allocated).
 pub fn read_png_gray(path: impl AsRef<Path>) -> Result<Mat<f64>> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| io_err(path, e))?;
-    png_gray(BufReader::new(file)).map_err(|m| fmt_err(path, m))
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    png_gray(&bytes).map_err(|m| fmt_err(path, m))
 }
 
 /// [`read_png_gray`] on the bytes of a PNG file already in memory (errors name the file as
@@ -183,7 +186,41 @@ pub fn read_png_gray_from_bytes(bytes: &[u8]) -> Result<Mat<f64>> {
     })
 }
 
-fn png_gray(r: impl Read) -> std::result::Result<Mat<f64>, String> {
+/// Deflate expands at most 1032-fold (zlib's documented limit): the pixel data a PNG of
+/// `len` bytes can hold.
+fn png_max_raw_bytes(len: u64) -> u64 {
+    len.saturating_mul(1032).saturating_add(1 << 16)
+}
+
+/// Walks the chunks of a PNG and refuses what the `png` crate (0.17) would panic on: a `PLTE`
+/// chunk of more than 256 entries (768 bytes) or not a whole number of entries. Stops at the
+/// first chunk that does not fit the file (the decoder then reports the truncation).
+fn png_prescan(bytes: &[u8]) -> std::result::Result<(), String> {
+    let mut at = 8usize;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if &head[4..8] == b"PLTE" && (len > 768 || len % 3 != 0) {
+            return Err(format!(
+                "PLTE chunk of {len} bytes: expected at most 256 RGB entries (a multiple of 3, \
+                 at most 768 bytes)"
+            ));
+        }
+        if &head[4..8] == b"IEND" {
+            break;
+        }
+        at = match at.checked_add(12).and_then(|a| a.checked_add(len)) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    Ok(())
+}
+
+/// Decodes a PNG file held in memory.
+fn png_gray(bytes: &[u8]) -> std::result::Result<Mat<f64>, String> {
+    png_prescan(bytes)?;
+    let len = bytes.len() as u64;
+    let r = bytes;
     let one_line = |e: png::DecodingError| e.to_string().replace('\n', " ");
     let limits = png::Limits {
         bytes: MAX_PNG_DECODER_BYTES,
@@ -197,6 +234,17 @@ fn png_gray(r: impl Read) -> std::result::Result<Mat<f64>, String> {
         return Err(format!(
             "the header declares {w} x {h} = {pixels} pixels, more than the limit of \
              {MAX_IMAGE_PIXELS} (MAX_IMAGE_PIXELS)"
+        ));
+    }
+    // The compressed pixel data must be able to hold the declared image: a lower bound of its
+    // decompressed size (the bits of all pixels, ignoring filter bytes) against what `len`
+    // bytes can expand to. So a small file cannot make the reader allocate a large image.
+    let bits = reader.info().bits_per_pixel() as u64;
+    let raw = pixels * bits / 8;
+    if raw > png_max_raw_bytes(len) {
+        return Err(format!(
+            "the header declares {w} x {h} pixels ({raw} bytes of pixel data), more than a \
+             {len}-byte PNG can hold"
         ));
     }
     let mut buf = vec![0u8; reader.output_buffer_size()];
