@@ -639,3 +639,31 @@ fn json_issue_examples_name_the_field() {
         .to_string();
     assert!(e.contains("m2"), "{e}");
 }
+
+/// The seed files of the fuzz targets (`fuzz/seeds/`) stay valid input for their readers.
+#[test]
+fn fuzz_seeds_are_valid_files() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    let files = |t: &str| {
+        let mut v: Vec<_> = std::fs::read_dir(seeds.join(t))
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        v.sort();
+        assert!(!v.is_empty(), "no seeds for {t}");
+        v
+    };
+    for f in files("idx") {
+        let k = u16::from_le_bytes([f[0], f[1]]) as usize;
+        let (im, lb) = f[2..].split_at(k);
+        read_mnist_from_bytes(im, lb).unwrap();
+    }
+    for f in files("csv") {
+        read_digits_csv_from_bytes(&f).unwrap();
+    }
+    for f in files("json") {
+        let text = std::str::from_utf8(&f).unwrap();
+        let any = read_all(text) || serde_json::from_str::<Dictionary>(text).is_ok();
+        assert!(any, "{text}");
+    }
+}

@@ -511,3 +511,24 @@ fn random_bytes_are_refused() {
         assert!(guarded(|| read_png_gray_from_bytes(&f)).0.unwrap().is_err());
     }
 }
+
+/// The seed files of the fuzz targets (`fuzz/seeds/`) stay valid input for their readers.
+#[test]
+fn fuzz_seeds_are_valid_files() {
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds");
+    for (t, read) in [
+        (
+            "npy",
+            read_npy_from_bytes as fn(&[u8]) -> sparse_core::Result<Mat<f64>>,
+        ),
+        ("png", read_png_gray_from_bytes),
+    ] {
+        let mut n = 0;
+        for e in std::fs::read_dir(seeds.join(t)).unwrap() {
+            let p = e.unwrap().path();
+            read(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            n += 1;
+        }
+        assert!(n > 0, "no seeds for {t}");
+    }
+}
