@@ -667,3 +667,22 @@ fn fuzz_seeds_are_valid_files() {
         assert!(any, "{text}");
     }
 }
+
+/// A real checkpoint of the long MNIST run (written before the validation existed) still
+/// loads: the validation refuses only what the constructors cannot produce.
+#[test]
+fn real_training_checkpoint_still_loads() {
+    use std::io::Read;
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../results/mlista-mnist/mlista-e100-d30-s0/state.json.gz");
+    let Ok(f) = std::fs::File::open(&p) else {
+        eprintln!("no checkpoint at {}: skipped", p.display());
+        return;
+    };
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(f)
+        .read_to_string(&mut s)
+        .unwrap();
+    let state: TrainState = serde_json::from_str(&s).unwrap();
+    assert_eq!(state.net.dims()[0], 784);
+}
