@@ -73,7 +73,7 @@ pub mod valid;
 pub use error::{Error, Result};
 pub use init::DataInit;
 pub use layer::Layer;
-pub use model::MlModel;
+pub use model::{MlModel, MAX_FILE_LEN};
 pub use pursuits::{
     ml_objective, DeepestPursuit, Holistic, LassoSolver, LayeredBp, LayeredIsta,
     LayeredThresholding, MlFista, MlIsta, MlPursuit, MlSolution, Projection, StepConditions,

@@ -203,7 +203,10 @@ impl MlModel {
         serde_json::to_string(self).map_err(|e| invalid("model", "a model", e.to_string()))
     }
 
-    /// A model from [`to_json`](Self::to_json) output. Every layer is validated again.
+    /// A model from [`to_json`](Self::to_json) output. Every layer is validated again: the
+    /// format and version, every declared size (checked arithmetic, at most [`MAX_FILE_LEN`])
+    /// against the stored entries, finite entries, shapes that chain. Errors name the field
+    /// (`format`, `version`, `layers[k]` and within it `data`, `filters`, `signal_rows`, ...).
     pub fn from_json(json: &str) -> Result<Self> {
         let file: ModelFile = serde_json::from_str(json).map_err(|e| {
             invalid::<Error>("json", "the given text", format!("an mlcsc model ({e})"))
@@ -247,15 +250,92 @@ impl TryFrom<ModelFile> for MlModel {
     type Error = crate::Error;
     fn try_from(file: ModelFile) -> Result<Self> {
         if file.format != "mlcsc-model" {
-            return Err(invalid("json", file.format, "format \"mlcsc-model\""));
+            return Err(invalid(
+                "format",
+                format!("{:?}", clip(&file.format)),
+                "\"mlcsc-model\"",
+            ));
+        }
+        if file.version != 1 {
+            return Err(invalid("version", file.version, "1"));
         }
         let layers = file
             .layers
             .into_iter()
-            .map(LayerFile::into_layer)
+            .enumerate()
+            .map(|(k, l)| {
+                let kind = l.kind();
+                l.into_layer().map_err(|e| {
+                    invalid::<Error>(
+                        "layers",
+                        format!("layers[{k}] ({kind})"),
+                        format!("a valid layer: {e}"),
+                    )
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         Self::new(layers)
     }
+}
+
+/// The first 40 characters of a string, for error messages about file contents.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((at, _)) => format!("{}...", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+/// The longest signal or code (and the most entries of any one matrix) that a model or network
+/// file ([`MlModel::from_json`], a deserialised [`UnfoldedNet`](crate::supervised::UnfoldedNet))
+/// may declare: `2^26` entries, 512 MiB of `f64` (as [`MAX_EXPLICIT_ENTRIES`]). Convolutional
+/// layers declare their grids rather than store them, so this bounds what using a hostile file
+/// can allocate.
+pub const MAX_FILE_LEN: usize = 1 << 26;
+
+/// `Err` naming `field` unless `v` is at most [`MAX_FILE_LEN`].
+fn bounded(field: &'static str, what: &str, v: Option<usize>) -> Result<usize> {
+    match v {
+        Some(v) if v <= MAX_FILE_LEN => Ok(v),
+        _ => Err(invalid(
+            field,
+            what,
+            format!("at most {MAX_FILE_LEN} entries (MAX_FILE_LEN)"),
+        )),
+    }
+}
+
+/// The input, patch (filter) and code lengths of a file's valid-convolution geometry, after
+/// [`ValidGeometry::new`](crate::ValidGeometry::new)'s checks, computed with checked
+/// arithmetic and each at most [`MAX_FILE_LEN`]; errors name `field`.
+pub(crate) fn checked_geometry(
+    g: &crate::valid::ValidGeometry,
+    field: &'static str,
+) -> Result<(usize, usize, usize)> {
+    crate::valid::ValidGeometry::new(g.channels, g.input, g.kernel, g.stride, g.maps)
+        .map_err(|e| invalid::<Error>(field, "a geometry", format!("a valid geometry: {e}")))?;
+    let input = bounded(
+        field,
+        "the geometry's input length",
+        g.channels
+            .checked_mul(g.input.0)
+            .and_then(|v| v.checked_mul(g.input.1)),
+    )?;
+    let patch = bounded(
+        field,
+        "the geometry's filter length",
+        g.channels
+            .checked_mul(g.kernel.0)
+            .and_then(|v| v.checked_mul(g.kernel.1)),
+    )?;
+    let (oh, ow) = g.out();
+    let code = bounded(
+        field,
+        "the geometry's code length",
+        oh.checked_mul(ow).and_then(|v| v.checked_mul(g.maps)),
+    )?;
+    bounded(field, "the geometry's filters", patch.checked_mul(g.maps))?;
+    Ok((input, patch, code))
 }
 
 /// Serialised layer.
@@ -322,12 +402,23 @@ impl From<&Layer> for LayerFile {
 }
 
 impl LayerFile {
+    fn kind(&self) -> &'static str {
+        match self {
+            LayerFile::Dense { .. } => "dense",
+            LayerFile::Conv { .. } => "conv",
+            LayerFile::Valid { .. } => "valid",
+        }
+    }
+
+    /// The layer, after checking every declared size (checked arithmetic, at most
+    /// [`MAX_FILE_LEN`]) against the stored entries.
     fn into_layer(self) -> Result<Layer> {
-        let check_len = |len: usize, r: usize, c: usize| {
-            if len != r.saturating_mul(c) {
+        let check_len = |field: &'static str, len: usize, r: usize, c: usize| {
+            let want = bounded(field, &format!("{r} x {c}"), r.checked_mul(c))?;
+            if len != want {
                 return Err(crate::error::mismatch::<Error>(
-                    "data",
-                    format!("{} entries ({r} x {c})", r.saturating_mul(c)),
+                    field,
+                    format!("{want} entries ({r} x {c})"),
                     format!("{len} entries"),
                 ));
             }
@@ -335,7 +426,8 @@ impl LayerFile {
         };
         match self {
             LayerFile::Dense { nrows, ncols, data } => {
-                check_len(data.len(), nrows, ncols)?;
+                check_len("data", data.len(), nrows, ncols)?;
+                check::finite_slice("data", &data)?;
                 Layer::from_matrix(MatRef::from_column_major_slice(&data, nrows, ncols))
             }
             LayerFile::Conv {
@@ -348,25 +440,39 @@ impl LayerFile {
                 signal_cols,
                 stride,
             } => {
-                let len = filter_rows
-                    .saturating_mul(filter_cols)
-                    .saturating_mul(channels);
-                check_len(filters.len(), len, n_filters)?;
+                let len = bounded(
+                    "filter_rows",
+                    "filter_rows x filter_cols x channels",
+                    filter_rows
+                        .checked_mul(filter_cols)
+                        .and_then(|v| v.checked_mul(channels)),
+                )?;
+                check_len("filters", filters.len(), len, n_filters)?;
+                check::finite_slice("filters", &filters)?;
+                let n = bounded(
+                    "signal_rows",
+                    "signal_rows x signal_cols",
+                    signal_rows.checked_mul(signal_cols),
+                )?;
+                // Signal `N C` and code `N m C` lengths (a single-channel dictionary codes
+                // every channel with its own maps).
+                bounded("signal_rows", "the signal length", n.checked_mul(channels))?;
+                bounded(
+                    "n_filters",
+                    "the code length",
+                    n.checked_mul(n_filters)
+                        .and_then(|v| v.checked_mul(channels)),
+                )?;
                 let m = MatRef::from_column_major_slice(&filters, len, n_filters);
                 let d = ConvDictionary::new(Grid::d2(filter_rows, filter_cols), channels, m)?;
                 Layer::conv(d, Grid::d2(signal_rows, signal_cols), stride)
             }
             LayerFile::Valid { geometry, filters } => {
-                let g = crate::valid::ValidGeometry::new(
-                    geometry.channels,
-                    geometry.input,
-                    geometry.kernel,
-                    geometry.stride,
-                    geometry.maps,
-                )?;
-                check_len(filters.len(), g.patch_len(), g.maps)?;
-                let m = MatRef::from_column_major_slice(&filters, g.patch_len(), g.maps);
-                Layer::valid(g, m)
+                let (_, patch_len, _) = checked_geometry(&geometry, "geometry")?;
+                check_len("filters", filters.len(), patch_len, geometry.maps)?;
+                check::finite_slice("filters", &filters)?;
+                let m = MatRef::from_column_major_slice(&filters, patch_len, geometry.maps);
+                Layer::valid(geometry, m)
             }
         }
     }

@@ -48,10 +48,17 @@ impl From<Dictionary> for DictionaryData {
 impl TryFrom<DictionaryData> for Dictionary {
     type Error = Error;
     fn try_from(d: DictionaryData) -> Result<Self> {
-        if d.data.len() != d.nrows * d.ncols {
+        let Some(len) = d.nrows.checked_mul(d.ncols) else {
+            return Err(Error::InvalidParameter {
+                name: "nrows",
+                value: format!("{} x {}", d.nrows, d.ncols),
+                expected: "a shape whose number of entries fits in usize".into(),
+            });
+        };
+        if d.data.len() != len {
             return Err(Error::ShapeMismatch {
                 argument: "data",
-                expected: format!("{} entries ({} x {})", d.nrows * d.ncols, d.nrows, d.ncols),
+                expected: format!("{len} entries ({} x {})", d.nrows, d.ncols),
                 found: format!("{} entries", d.data.len()),
             });
         }

@@ -188,8 +188,20 @@ fn load_state(dir: &Path) -> BoxResult<Option<TrainState>> {
     if !path.exists() {
         return Ok(None);
     }
+    // Decompressed with a cap (a checkpoint of the paper's network is about 60 MB of JSON), so
+    // a corrupted or hostile file cannot exhaust memory; the state is validated when parsed.
+    const MAX_STATE_BYTES: u64 = 1 << 30;
     let mut s = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&path)?).read_to_string(&mut s)?;
+    flate2::read::GzDecoder::new(std::fs::File::open(&path)?)
+        .take(MAX_STATE_BYTES + 1)
+        .read_to_string(&mut s)?;
+    if s.len() as u64 > MAX_STATE_BYTES {
+        return Err(format!(
+            "{}: more than {MAX_STATE_BYTES} bytes once decompressed",
+            path.display()
+        )
+        .into());
+    }
     Ok(Some(
         serde_json::from_str(&s).map_err(|e| format!("{}: {e}", path.display()))?,
     ))

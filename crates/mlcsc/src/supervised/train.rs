@@ -112,7 +112,10 @@ pub struct EpochStats {
 
 /// A training run between epochs: the network, the optimiser's moments and the number of
 /// finished epochs. Serialisable (JSON), so a long schedule can stop and resume bit for bit.
+/// Deserialising validates it: the network as [`UnfoldedNet`] does, and moments of one finite
+/// entry per parameter (an error names `m1` or `m2`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TrainStateData")]
 pub struct TrainState {
     /// Finished epochs.
     pub epoch: usize,
@@ -124,6 +127,40 @@ pub struct TrainState {
     m1: Vec<f64>,
     /// Second moment (Adam; empty for SGD).
     m2: Vec<f64>,
+}
+
+/// The serialised fields of a [`TrainState`].
+#[derive(Deserialize)]
+struct TrainStateData {
+    epoch: usize,
+    steps: u64,
+    net: UnfoldedNet,
+    m1: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl TryFrom<TrainStateData> for TrainState {
+    type Error = crate::Error;
+    fn try_from(d: TrainStateData) -> Result<Self> {
+        let np = d.net.params().len();
+        for (name, m) in [("m1", &d.m1), ("m2", &d.m2)] {
+            if m.len() != np {
+                return Err(mismatch(
+                    name,
+                    format!("{np} entries (one per parameter)"),
+                    format!("{} entries", m.len()),
+                ));
+            }
+            check::finite_slice(name, m)?;
+        }
+        Ok(Self {
+            epoch: d.epoch,
+            steps: d.steps,
+            net: d.net,
+            m1: d.m1,
+            m2: d.m2,
+        })
+    }
 }
 
 impl TrainState {

@@ -3,10 +3,13 @@
 //! `.npy` is the format the Python peers (NumPy, scikit-learn, SPORCO) read and write, so data
 //! crosses between them and this library without loss. Enabled by the default `io` feature.
 
+mod npy;
 pub mod patches;
 
+pub use npy::MAX_NPY_HEADER_LEN;
+
 use std::fs::File;
-use std::io::{BufReader, BufWriter};
+use std::io::BufWriter;
 use std::path::Path;
 
 use faer::{Mat, MatRef};
@@ -28,48 +31,35 @@ fn fmt_err(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Reads a 1-D or 2-D `.npy` array of `f64` or `f32` in C or Fortran order as a matrix
-/// (a 1-D array of length `n` becomes an `n x 1` column).
+/// Reads a 1-D or 2-D `.npy` array in C or Fortran order as a matrix (a 1-D array of length
+/// `n` becomes an `n x 1` column). Accepted dtypes: `f8` and `f4` (exact), and the integers
+/// `u1`, `i1`, `u2`, `i2`, `u4`, `i4`, `u8`, `i8` (converted to `f64`), in either byte order.
+///
+/// The header is parsed by a strict linear-time parser (see [`MAX_NPY_HEADER_LEN`] and the
+/// module `npy` for what is checked and why `npyz` is no longer used for reading): the
+/// declared shape must describe exactly the bytes that follow the header.
+///
+/// Errors: `Io` when the file cannot be read; `Format`, naming the file and in one line what
+/// was wrong (bad magic or version, a header over the limit or past the end of the file, a
+/// malformed header, an unsupported dtype or number of dimensions, a shape whose size
+/// overflows or does not match the data).
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Mat<f64>> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| fmt_err(path, e.to_string()))?;
-    let shape: Vec<usize> = npy.shape().iter().map(|&s| s as usize).collect();
-    let order = npy.order();
-    let (r, c) = match shape.as_slice() {
-        [n] => (*n, 1),
-        [r, c] => (*r, *c),
-        s => {
-            return Err(fmt_err(
-                path,
-                format!("expected a 1-D or 2-D array, found shape {s:?}"),
-            ))
-        }
-    };
-    let data: Vec<f64> = match npy.try_data::<f64>() {
-        Ok(rd) => rd
-            .into_iter()
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| fmt_err(path, e.to_string()))?,
-        Err(npy) => match npy.try_data::<f32>() {
-            Ok(rd) => rd
-                .into_iter()
-                .map(|v| v.map(f64::from))
-                .collect::<std::io::Result<_>>()
-                .map_err(|e| fmt_err(path, e.to_string()))?,
-            Err(npy) => {
-                return Err(fmt_err(
-                    path,
-                    format!("expected dtype f8 or f4, found {}", npy.dtype().descr()),
-                ))
-            }
-        },
-    };
-    Ok(match order {
-        npyz::Order::C => Mat::from_fn(r, c, |i, j| data[i * c + j]),
-        npyz::Order::Fortran => Mat::from_fn(r, c, |i, j| data[j * r + i]),
+    npy::parse(&bytes).map_err(|m| fmt_err(path, m))
+}
+
+/// [`read_npy`] on the bytes of a `.npy` file already in memory (errors name the file as
+/// `<bytes>`).
+pub fn read_npy_from_bytes(bytes: &[u8]) -> Result<Mat<f64>> {
+    npy::parse(bytes).map_err(|m| Error::Format {
+        path: BYTES.into(),
+        message: m,
     })
 }
+
+/// The name errors give to in-memory input.
+const BYTES: &str = "<bytes>";
 
 /// Writes a matrix as a 2-D little-endian `f64` `.npy` array in C order (what `np.save` writes).
 pub fn write_npy(path: impl AsRef<Path>, m: MatRef<'_, f64>) -> Result<()> {
@@ -162,22 +152,112 @@ pub fn write_npy_f32(path: impl AsRef<Path>, m: MatRef<'_, f64>) -> Result<()> {
     w.finish().map_err(|e| io_err(path, e))
 }
 
+/// The largest image [`read_png_gray`] decodes: `2^26` pixels (e.g. 8192 x 8192, 512 MiB as
+/// `f64`). The dimensions declared by the PNG header are checked against it, and against what
+/// the file's size can hold once decompressed (deflate expands at most 1032-fold), before any
+/// pixel buffer is allocated; the decoder's own allocations are capped by
+/// [`MAX_PNG_DECODER_BYTES`].
+pub const MAX_IMAGE_PIXELS: u64 = 1 << 26;
+
+/// The most the PNG decoder may allocate besides the pixel buffer (metadata chunks, text,
+/// ICC profiles, line buffers): 64 MiB, the `png` crate's default [`png::Limits`].
+pub const MAX_PNG_DECODER_BYTES: usize = 64 << 20;
+
 /// Reads a PNG image as a greyscale matrix (`height x width`) with values in `[0, 255]`.
 /// Colour images are converted with the luminance weights `0.2125 R + 0.7154 G + 0.0721 B`;
 /// 16-bit images are scaled to 8-bit range; alpha is ignored.
+///
+/// Errors: `Io` when the file cannot be opened; `Format` naming the file for a malformed or
+/// truncated PNG, an unsupported colour type, or a header declaring more than
+/// [`MAX_IMAGE_PIXELS`] pixels or more pixel data than the file can hold (both refused before
+/// the image is allocated).
 pub fn read_png_gray(path: impl AsRef<Path>) -> Result<Mat<f64>> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut dec = png::Decoder::new(BufReader::new(file));
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    png_gray(&bytes).map_err(|m| fmt_err(path, m))
+}
+
+/// [`read_png_gray`] on the bytes of a PNG file already in memory (errors name the file as
+/// `<bytes>`).
+pub fn read_png_gray_from_bytes(bytes: &[u8]) -> Result<Mat<f64>> {
+    png_gray(bytes).map_err(|m| Error::Format {
+        path: BYTES.into(),
+        message: m,
+    })
+}
+
+/// Deflate expands at most 1032-fold (zlib's documented limit): the pixel data a PNG of
+/// `len` bytes can hold.
+fn png_max_raw_bytes(len: u64) -> u64 {
+    len.saturating_mul(1032).saturating_add(1 << 16)
+}
+
+/// Walks the chunks of a PNG and refuses what the `png` crate (0.17) would panic on: a `PLTE`
+/// chunk of more than 256 entries (768 bytes) or not a whole number of entries. Stops at the
+/// first chunk that does not fit the file (the decoder then reports the truncation).
+fn png_prescan(bytes: &[u8]) -> std::result::Result<(), String> {
+    let mut at = 8usize;
+    while let Some(head) = bytes.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        if &head[4..8] == b"PLTE" && (len > 768 || len % 3 != 0) {
+            return Err(format!(
+                "PLTE chunk of {len} bytes: expected at most 256 RGB entries (a multiple of 3, \
+                 at most 768 bytes)"
+            ));
+        }
+        if &head[4..8] == b"IEND" {
+            break;
+        }
+        at = match at.checked_add(12).and_then(|a| a.checked_add(len)) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    Ok(())
+}
+
+/// Decodes a PNG file held in memory.
+fn png_gray(bytes: &[u8]) -> std::result::Result<Mat<f64>, String> {
+    png_prescan(bytes)?;
+    let len = bytes.len() as u64;
+    let r = bytes;
+    let one_line = |e: png::DecodingError| e.to_string().replace('\n', " ");
+    let limits = png::Limits {
+        bytes: MAX_PNG_DECODER_BYTES,
+    };
+    let mut dec = png::Decoder::new_with_limits(r, limits);
     dec.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = dec.read_info().map_err(|e| fmt_err(path, e.to_string()))?;
+    let mut reader = dec.read_info().map_err(one_line)?;
+    let (w, h) = reader.info().size();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(format!(
+            "the header declares {w} x {h} = {pixels} pixels, more than the limit of \
+             {MAX_IMAGE_PIXELS} (MAX_IMAGE_PIXELS)"
+        ));
+    }
+    // The compressed pixel data must be able to hold the declared image: a lower bound of its
+    // decompressed size (the bits of all pixels, ignoring filter bytes) against what `len`
+    // bytes can expand to. So a small file cannot make the reader allocate a large image.
+    let bits = reader.info().bits_per_pixel() as u64;
+    let raw = pixels * bits / 8;
+    if raw > png_max_raw_bytes(len) {
+        return Err(format!(
+            "the header declares {w} x {h} pixels ({raw} bytes of pixel data), more than a \
+             {len}-byte PNG can hold"
+        ));
+    }
     let mut buf = vec![0u8; reader.output_buffer_size()];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| fmt_err(path, e.to_string()))?;
+    let info = reader.next_frame(&mut buf).map_err(one_line)?;
     let (w, h) = (info.width as usize, info.height as usize);
     let channels = info.color_type.samples();
     let stride = info.line_size;
+    if h.saturating_mul(stride) > buf.len() || w.saturating_mul(channels) > stride {
+        return Err(format!(
+            "decoded frame of {w} x {h} does not fit the {} byte buffer",
+            buf.len()
+        ));
+    }
     let px = |i: usize, j: usize, c: usize| buf[i * stride + j * channels + c] as f64;
     let img = match info.color_type {
         png::ColorType::Grayscale | png::ColorType::GrayscaleAlpha => {
@@ -186,7 +266,7 @@ pub fn read_png_gray(path: impl AsRef<Path>) -> Result<Mat<f64>> {
         png::ColorType::Rgb | png::ColorType::Rgba => Mat::from_fn(h, w, |i, j| {
             0.2125 * px(i, j, 0) + 0.7154 * px(i, j, 1) + 0.0721 * px(i, j, 2)
         }),
-        other => return Err(fmt_err(path, format!("unsupported colour type {other:?}"))),
+        other => return Err(format!("unsupported colour type {other:?}")),
     };
     Ok(img)
 }

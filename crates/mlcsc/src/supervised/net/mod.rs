@@ -11,6 +11,7 @@ mod access;
 mod backward;
 mod build;
 mod forward;
+mod validate;
 
 pub(crate) use backward::cross_entropy;
 
@@ -125,7 +126,14 @@ impl LayerAt {
 /// for a convolutional layer —, `c_i`, `b_i` per layer, then `W`, `w_0`), the layout the
 /// optimiser and the finite-difference checks use. With convolutional layers
 /// ([`UnfoldedNet::convolutional`]) `K = 1` is a plain CNN.
+///
+/// Deserialising (e.g. `serde_json::from_str`) validates the network: the layout of the flat
+/// parameter vector must be the one [`UnfoldedNet::new`] / [`UnfoldedNet::convolutional`]
+/// build, sizes are computed with checked arithmetic and bounded by
+/// [`MAX_FILE_LEN`](crate::MAX_FILE_LEN), parameters must be finite; a hand-edited file that
+/// breaks any of this is an error naming the field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "validate::NetData")]
 pub struct UnfoldedNet {
     dims: Vec<usize>,
     classes: usize,
