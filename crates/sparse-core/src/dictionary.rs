@@ -63,19 +63,31 @@ impl TryFrom<DictionaryData> for Dictionary {
 impl Dictionary {
     /// A dictionary from the columns of `m`, each scaled to unit l2 norm.
     ///
+    /// Columns of any finite magnitude are normalised accurately: each is first divided by a
+    /// power of two that brings its largest entry to `[1, 2)` (exact, also for subnormal
+    /// entries), so its norm neither overflows (entries near `1e300`) nor underflows (entries
+    /// near `1e-320`).
+    ///
     /// Errors: `Empty` for a matrix with no rows or columns, `NonFinite` for NaN/inf entries,
-    /// `ZeroAtom` for a zero column.
+    /// `ZeroAtom` (naming the column) for a zero column.
     pub fn from_matrix(m: MatRef<'_, f64>) -> Result<Self> {
         check::non_empty("matrix", m)?;
         check::finite("matrix", m)?;
         let mut atoms = m.to_owned();
         for j in 0..atoms.ncols() {
+            let zero = Error::ZeroAtom {
+                argument: "matrix",
+                index: j,
+            };
+            let top = atoms.col(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            if top == 0.0 {
+                return Err(zero);
+            }
+            let up = crate::solve::magnitude_scale(top, crate::solve::SAFE_EXPONENT);
+            atoms.col_mut(j).iter_mut().for_each(|v| *v /= up);
             let nrm = atoms.col(j).norm_l2();
-            if nrm == 0.0 {
-                return Err(Error::ZeroAtom {
-                    argument: "matrix",
-                    index: j,
-                });
+            if !(nrm.is_finite() && nrm > 0.0) {
+                return Err(zero);
             }
             atoms.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
         }
