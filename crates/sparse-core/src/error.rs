@@ -296,6 +296,28 @@ pub mod check {
         Ok(())
     }
 
+    /// The product of the sizes `factors` (the number of entries of an array they describe),
+    /// checked: `Err(InvalidParameter)` naming `name` when it overflows or exceeds
+    /// [`MAX_ENTRIES`] (the most `f64` or complex entries one allocation can hold), so that size
+    /// arithmetic from user numbers never wraps around or panics.
+    pub fn size(name: &'static str, factors: &[usize]) -> Result<usize> {
+        let product = factors
+            .iter()
+            .try_fold(1usize, |p, &f| p.checked_mul(f))
+            .filter(|&p| p <= MAX_ENTRIES);
+        product.ok_or_else(|| Error::InvalidParameter {
+            name,
+            value: factors
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(" x "),
+            expected: format!(
+                "sizes whose product (the number of entries) is at most {MAX_ENTRIES}"
+            ),
+        })
+    }
+
     /// `lo <= value <= hi`.
     pub fn in_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Result<()> {
         if !(value.is_finite() && value >= lo && value <= hi) {
@@ -324,6 +346,11 @@ pub mod check {
         Ok(())
     }
 }
+
+/// The largest number of entries of one array built from user-given sizes ([`check::size`]):
+/// `2^59`, so that a complex (16-byte) array of that many entries still has a byte size below
+/// `isize::MAX`.
+pub const MAX_ENTRIES: usize = 1 << 59;
 
 /// Tolerance of [`check::gram`] on the entries of a precomputed Gram matrix.
 pub const GRAM_TOL: f64 = 1e-6;
