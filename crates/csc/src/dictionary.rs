@@ -31,9 +31,10 @@ impl Grid {
         Self { rows, cols }
     }
 
-    /// Number of samples `rows * cols`.
+    /// Number of samples `rows * cols` (saturated at `usize::MAX`; every constructor and
+    /// operator of the crate refuses a grid whose size overflows, naming it).
     pub fn len(&self) -> usize {
-        self.rows * self.cols
+        self.rows.saturating_mul(self.cols)
     }
 
     /// Whether the grid has no samples.
@@ -54,6 +55,7 @@ impl Grid {
                 "a grid with at least one row and one column",
             ));
         }
+        sparse_core::check::size(name, &[self.rows, self.cols])?;
         Ok(())
     }
 }
@@ -101,7 +103,8 @@ impl ConvDictionary {
     pub fn new(filter: Grid, channels: usize, filters: MatRef<'_, f64>) -> Result<Self> {
         filter.check("filter")?;
         sparse_core::check::count("channels", channels, usize::MAX)?;
-        let len = filter.len() * channels;
+        let len =
+            sparse_core::check::size("filter * channels", &[filter.rows, filter.cols, channels])?;
         if filters.ncols() == 0 {
             return Err(sparse_core::Error::Empty {
                 argument: "filters",
@@ -160,6 +163,10 @@ impl ConvDictionary {
         filter.check("filter")?;
         sparse_core::check::count("channels", channels, usize::MAX)?;
         sparse_core::check::count("m", m, usize::MAX)?;
+        sparse_core::check::size(
+            "filter * channels * m",
+            &[filter.rows, filter.cols, channels, m],
+        )?;
         let g = Mat::<f64>::from_fn(filter.len() * channels, m, |_, _| {
             StandardNormal.sample(rng)
         });

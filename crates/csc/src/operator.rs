@@ -89,6 +89,19 @@ impl ConvOperator {
     pub(crate) fn new(dict: ConvDictionary, signal: Grid, channels: usize) -> Result<Self> {
         signal.check("signal")?;
         sparse_core::check::count("channels", channels, usize::MAX)?;
+        // Signals, codes and filter spectra of this size must fit in memory.
+        let n_maps = if dict.channels() == 1 {
+            dict.n_filters().saturating_mul(channels)
+        } else {
+            dict.n_filters()
+        };
+        let (r, c) = (signal.rows, signal.cols);
+        sparse_core::check::size("signal * channels", &[r, c, channels])?;
+        sparse_core::check::size("signal * code channels", &[r, c, n_maps])?;
+        sparse_core::check::size(
+            "signal spectra",
+            &[r / 2 + 1, c, n_maps.max(dict.n_filters() * dict.channels())],
+        )?;
         let f = dict.filter_grid();
         if f.rows > signal.rows || f.cols > signal.cols {
             return Err(invalid(

@@ -110,6 +110,7 @@ impl Layer {
         check::count("n", n, usize::MAX)?;
         check::count("m", m, usize::MAX)?;
         check::count("nnz", nnz, n)?;
+        check::size("n * m", &[n, m])?;
         let mut a = Mat::<f64>::zeros(n, m);
         for j in 0..m {
             let rows = sample(rng, n, nnz);

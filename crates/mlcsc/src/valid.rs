@@ -39,7 +39,8 @@ pub struct ValidGeometry {
 }
 
 impl ValidGeometry {
-    /// Validates a geometry: every size positive, the kernel inside the input.
+    /// Validates a geometry: every size positive, the kernel inside the input, and the input,
+    /// code and filter lengths within [`sparse_core::error::MAX_ENTRIES`] (named in the error).
     pub fn new(
         channels: usize,
         input: (usize, usize),
@@ -59,13 +60,19 @@ impl ValidGeometry {
                 format!("at most the input grid {}x{}", input.0, input.1),
             ));
         }
-        Ok(Self {
+        // The lengths of inputs, codes and filters must fit in memory (no size overflows).
+        check::size("channels * input", &[channels, input.0, input.1])?;
+        check::size("maps * kernel", &[maps, channels, kernel.0, kernel.1])?;
+        let g = Self {
             channels,
             input,
             kernel,
             stride,
             maps,
-        })
+        };
+        let (oh, ow) = g.out();
+        check::size("maps * output grid", &[maps, oh, ow])?;
+        Ok(g)
     }
 
     /// The code grid `(input - kernel) / stride + 1`.
@@ -355,6 +362,14 @@ impl ValidConv {
     /// Gaussian filters of unit norm, seeded by `rng`.
     pub fn random<R: rand::Rng + ?Sized>(geom: ValidGeometry, rng: &mut R) -> Result<Self> {
         use rand_distr::{Distribution, StandardNormal};
+        // The fields are public: validate a geometry built by hand before sizing the filters.
+        let geom = ValidGeometry::new(
+            geom.channels,
+            geom.input,
+            geom.kernel,
+            geom.stride,
+            geom.maps,
+        )?;
         let mut f = Mat::<f64>::from_fn(geom.patch_len(), geom.maps, |_, _| {
             StandardNormal.sample(rng)
         });

@@ -70,19 +70,31 @@ impl TryFrom<DictionaryData> for Dictionary {
 impl Dictionary {
     /// A dictionary from the columns of `m`, each scaled to unit l2 norm.
     ///
+    /// Columns of any finite magnitude are normalised accurately: each is first divided by a
+    /// power of two that brings its largest entry to `[1, 2)` (exact, also for subnormal
+    /// entries), so its norm neither overflows (entries near `1e300`) nor underflows (entries
+    /// near `1e-320`).
+    ///
     /// Errors: `Empty` for a matrix with no rows or columns, `NonFinite` for NaN/inf entries,
-    /// `ZeroAtom` for a zero column.
+    /// `ZeroAtom` (naming the column) for a zero column.
     pub fn from_matrix(m: MatRef<'_, f64>) -> Result<Self> {
         check::non_empty("matrix", m)?;
         check::finite("matrix", m)?;
         let mut atoms = m.to_owned();
         for j in 0..atoms.ncols() {
+            let zero = Error::ZeroAtom {
+                argument: "matrix",
+                index: j,
+            };
+            let top = atoms.col(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            if top == 0.0 {
+                return Err(zero);
+            }
+            let up = crate::solve::magnitude_scale(top, crate::solve::SAFE_EXPONENT);
+            atoms.col_mut(j).iter_mut().for_each(|v| *v /= up);
             let nrm = atoms.col(j).norm_l2();
-            if nrm == 0.0 {
-                return Err(Error::ZeroAtom {
-                    argument: "matrix",
-                    index: j,
-                });
+            if !(nrm.is_finite() && nrm > 0.0) {
+                return Err(zero);
             }
             atoms.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
         }
@@ -93,6 +105,7 @@ impl Dictionary {
     pub fn random_gaussian<R: Rng + ?Sized>(n: usize, m: usize, rng: &mut R) -> Result<Self> {
         check::count("n", n, usize::MAX)?;
         check::count("m", m, usize::MAX)?;
+        check::size("n * m", &[n, m])?;
         let g = Mat::<f64>::from_fn(n, m, |_, _| StandardNormal.sample(rng));
         Self::from_matrix(g.as_ref())
     }
@@ -101,6 +114,7 @@ impl Dictionary {
     /// cosine, `k = 0` the constant).
     pub fn dct(n: usize) -> Result<Self> {
         check::count("n", n, usize::MAX)?;
+        check::size("n * n", &[n, n])?;
         let m = Mat::<f64>::from_fn(n, n, |i, k| {
             (std::f64::consts::PI * (2 * i + 1) as f64 * k as f64 / (2 * n) as f64).cos()
         });
@@ -115,8 +129,10 @@ impl Dictionary {
     /// symmetric in the two axes.
     pub fn overcomplete_dct(p: usize, k: usize) -> Result<Self> {
         check::count("p", p, usize::MAX)?;
+        // The p^2 x k dictionary must fit (this also bounds p and q = sqrt(k) below 2^32).
+        check::size("p * p * k", &[p, p, k])?;
         let q = (k as f64).sqrt().round() as usize;
-        if q * q != k || q < p {
+        if q.checked_mul(q) != Some(k) || q < p {
             return Err(Error::InvalidParameter {
                 name: "k",
                 value: k.to_string(),
@@ -146,6 +162,8 @@ impl Dictionary {
     /// The union `[I, DCT]` of the identity and the orthonormal DCT basis (`n x 2n`), the
     /// classic two-ortho dictionary (coherence at most `sqrt(2/n)`).
     pub fn identity_dct(n: usize) -> Result<Self> {
+        check::count("n", n, usize::MAX)?;
+        check::size("n * 2n", &[n, n, 2])?;
         let eye = Self::from_matrix(Mat::<f64>::identity(n.max(1), n.max(1)).as_ref())?;
         let dct = Self::dct(n)?;
         Self::union(&[&eye, &dct])
@@ -165,7 +183,11 @@ impl Dictionary {
                 found: format!("signal length {}", bad.signal_len()),
             });
         }
-        let m: usize = parts.iter().map(|d| d.n_atoms()).sum();
+        let m = parts
+            .iter()
+            .try_fold(0usize, |m, d| m.checked_add(d.n_atoms()))
+            .unwrap_or(usize::MAX);
+        check::size("parts (total atoms)", &[n, m])?;
         let mut atoms = Mat::<f64>::zeros(n, m);
         let mut at = 0;
         for d in parts {

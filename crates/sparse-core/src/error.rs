@@ -237,6 +237,87 @@ pub mod check {
         Ok(())
     }
 
+    /// A precomputed Gram matrix `G = D^T D` of a dictionary with `m` unit-norm atoms, checked
+    /// in `O(m^2 + n m)`: shape `m x m`, finite entries, symmetric and with unit diagonal up to
+    /// [`GRAM_TOL`], entries of magnitude at most `1 + GRAM_TOL`, and, when the atoms (`n x m`)
+    /// are given, two entries per column equal to the inner products of the atoms up to
+    /// [`GRAM_TOL`] (a spot check that catches the Gram of another dictionary).
+    pub fn gram(
+        argument: &'static str,
+        g: MatRef<'_, f64>,
+        m: usize,
+        atoms: Option<MatRef<'_, f64>>,
+    ) -> Result<()> {
+        shape(argument, g, m, m)?;
+        finite(argument, g)?;
+        let bad = |what: String, expected: &str| Error::InvalidParameter {
+            name: argument,
+            value: what,
+            expected: expected.into(),
+        };
+        for j in 0..m {
+            let gjj = g[(j, j)];
+            if (gjj - 1.0).abs() > GRAM_TOL {
+                return Err(bad(
+                    format!("diagonal entry ({j}, {j}) = {gjj}"),
+                    "the Gram matrix D^T D of unit-norm atoms (unit diagonal)",
+                ));
+            }
+            for i in 0..j {
+                let (a, b) = (g[(i, j)], g[(j, i)]);
+                if (a - b).abs() > GRAM_TOL || a.abs() > 1.0 + GRAM_TOL {
+                    return Err(bad(
+                        format!("entries ({i}, {j}) = {a} and ({j}, {i}) = {b}"),
+                        "the Gram matrix D^T D of unit-norm atoms (symmetric, entries in [-1, 1])",
+                    ));
+                }
+            }
+        }
+        if let Some(d) = atoms {
+            if m > 1 {
+                for j in 0..m {
+                    for i in [(j + 1) % m, (j * 7 + 3) % m] {
+                        let exact: f64 = d
+                            .col(i)
+                            .iter()
+                            .zip(d.col(j).iter())
+                            .map(|(a, b)| a * b)
+                            .sum();
+                        if (g[(i, j)] - exact).abs() > GRAM_TOL {
+                            return Err(bad(
+                                format!("entry ({i}, {j}) = {} where D^T D has {exact}", g[(i, j)]),
+                                "the Gram matrix D^T D of this dictionary",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The product of the sizes `factors` (the number of entries of an array they describe),
+    /// checked: `Err(InvalidParameter)` naming `name` when it overflows or exceeds
+    /// [`MAX_ENTRIES`] (the most `f64` or complex entries one allocation can hold), so that size
+    /// arithmetic from user numbers never wraps around or panics.
+    pub fn size(name: &'static str, factors: &[usize]) -> Result<usize> {
+        let product = factors
+            .iter()
+            .try_fold(1usize, |p, &f| p.checked_mul(f))
+            .filter(|&p| p <= MAX_ENTRIES);
+        product.ok_or_else(|| Error::InvalidParameter {
+            name,
+            value: factors
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(" x "),
+            expected: format!(
+                "sizes whose product (the number of entries) is at most {MAX_ENTRIES}"
+            ),
+        })
+    }
+
     /// `lo <= value <= hi`.
     pub fn in_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Result<()> {
         if !(value.is_finite() && value >= lo && value <= hi) {
@@ -265,6 +346,14 @@ pub mod check {
         Ok(())
     }
 }
+
+/// The largest number of entries of one array built from user-given sizes ([`check::size`]):
+/// `2^59`, so that a complex (16-byte) array of that many entries still has a byte size below
+/// `isize::MAX`.
+pub const MAX_ENTRIES: usize = 1 << 59;
+
+/// Tolerance of [`check::gram`] on the entries of a precomputed Gram matrix.
+pub const GRAM_TOL: f64 = 1e-6;
 
 /// The largest number of entries an explicit (dense) form built by the workspace may have
 /// (`2^26`, 512 MiB of `f64`): the global convolutional dictionary, the stripe dictionary, the

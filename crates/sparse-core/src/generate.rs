@@ -39,6 +39,7 @@ pub fn sparse_sign_matrix<R: Rng + ?Sized>(
     check::count("n", n, usize::MAX)?;
     check::count("m", m, usize::MAX)?;
     check::count("nnz", nnz, n)?;
+    check::size("n * m", &[n, m])?;
     let budget = m.saturating_mul(100).saturating_add(1000);
     let mut rows: Vec<Vec<usize>> = Vec::with_capacity(m.min(1 << 20));
     let mut draws = 0usize;
@@ -98,6 +99,7 @@ pub fn sparseland_codes<R: Rng + ?Sized>(
         });
     }
     check::positive("max_abs", max_abs)?;
+    check::size("n_atoms * n_signals", &[n_atoms, n_signals])?;
     let mut x = Mat::<f64>::zeros(n_atoms, n_signals);
     for j in 0..n_signals {
         let support = sample(rng, n_atoms, k);
@@ -127,6 +129,7 @@ pub fn bernoulli_gaussian<R: Rng + ?Sized>(
     check::count("n_signals", n_signals, usize::MAX)?;
     check::in_range("rho", rho, 0.0, 1.0)?;
     check::positive("sigma", sigma)?;
+    check::size("n_atoms * n_signals", &[n_atoms, n_signals])?;
     let normal = Normal::new(0.0, sigma).expect("sigma checked positive");
     Ok(Mat::from_fn(n_atoms, n_signals, |_, _| {
         if rng.random::<f64>() < rho {

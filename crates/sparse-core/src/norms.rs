@@ -59,11 +59,13 @@ pub struct ConvLayout {
 }
 
 impl ConvLayout {
-    /// A layout with the default [`CodeOrder::FilterMajor`]; requires `1 <= n <= N` and `m >= 1`.
+    /// A layout with the default [`CodeOrder::FilterMajor`]; requires `1 <= n <= N`, `m >= 1`
+    /// and a code length `N m` that fits in memory ([`check::size`]).
     pub fn new(signal_len: usize, n_filters: usize, filter_len: usize) -> Result<Self> {
         check::count("signal_len", signal_len, usize::MAX)?;
         check::count("n_filters", n_filters, usize::MAX)?;
         check::count("filter_len", filter_len, signal_len)?;
+        check::size("signal_len * n_filters", &[signal_len, n_filters])?;
         Ok(Self {
             signal_len,
             n_filters,

@@ -355,6 +355,139 @@ impl Solution<crate::codes::SparseCodes> {
     }
 }
 
+/// How a solver's objective scales when the signal (and every magnitude parameter with it:
+/// `lambda`, `eps`) is multiplied by `s`: codes and residuals scale by `s`, the objective by
+/// `s` ([`Homogeneity::Linear`]: `||x||_1`, `||y - D x||_2`) or `s^2`
+/// ([`Homogeneity::Quadratic`]: `1/2 ||y - D x||^2 + lambda ||x||_1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Homogeneity {
+    /// The objective scales like the signal.
+    Linear,
+    /// The objective scales like the signal squared.
+    Quadratic,
+}
+
+/// Signals whose largest entry lies within `2^-SAFE_EXPONENT ..= 2^SAFE_EXPONENT` are coded as
+/// given by [`by_magnitude`]: their squared norms neither overflow nor underflow.
+pub const SAFE_EXPONENT: i32 = 256;
+
+/// The binary exponent `e` (with `2^e <= |v| < 2^(e+1)`) of a finite non-zero `v`.
+fn exponent(v: f64) -> i32 {
+    let bits = v.abs().to_bits();
+    let raw = ((bits >> 52) & 0x7ff) as i32;
+    if raw == 0 {
+        // Subnormal: the position of the leading mantissa bit.
+        let mant = bits & ((1u64 << 52) - 1);
+        -1074 + (63 - mant.leading_zeros() as i32)
+    } else {
+        raw - 1023
+    }
+}
+
+/// The scale exponent of a signal with largest magnitude `linf`: 0 when the signal is safe (or
+/// zero), else its exponent (clamped so that `2^k` is a normal number), which brings the
+/// signal to unit size (its largest entry in `[1, 2)`, or `[2^-52, 1)` for subnormal signals).
+fn scale_key(linf: f64, safe_exponent: i32) -> i32 {
+    if linf == 0.0 || !linf.is_finite() {
+        return 0;
+    }
+    let e = exponent(linf);
+    if e.abs() <= safe_exponent {
+        0
+    } else {
+        e.clamp(-1022, 1023)
+    }
+}
+
+/// The power of two `2^e` with `2^e <= linf < 2^(e+1)` (clamped to the normal range
+/// `2^-1022 ..= 2^1023`) when `|e| > safe_exponent`, else 1 (also for a zero or non-finite
+/// `linf`): dividing a vector whose largest magnitude is `linf` by it is exact and brings that
+/// entry to `[1, 2)` (to `[2^-52, 1)` when it is subnormal).
+pub fn magnitude_scale(linf: f64, safe_exponent: i32) -> f64 {
+    if linf == 0.0 || !linf.is_finite() {
+        return 1.0;
+    }
+    let e = exponent(linf);
+    if e.abs() <= safe_exponent {
+        1.0
+    } else {
+        2f64.powi(e.clamp(-1022, 1023))
+    }
+}
+
+/// Codes signals of any finite magnitude as accurately as signals of unit size, for solvers
+/// whose arithmetic forms squared norms (which overflow near `1e155` and underflow near
+/// `1e-155`).
+///
+/// The columns of `y` are grouped by magnitude; a group whose largest entries lie within
+/// `2^-safe_exponent ..= 2^safe_exponent` (usually [`SAFE_EXPONENT`]; 0 for solvers with
+/// absolute tolerances, which then see every signal at unit size) is passed to `solve(y_group, 1.0, cols)`
+/// unchanged (when every column is safe, `y` itself, with no copy); the other columns are
+/// grouped by binary exponent, and each group is divided by the power of two `s` that brings
+/// its largest entries to `[1, 2)` (exactly, no rounding) and passed as `solve(y_group / s, s,
+/// cols)`, where `cols` are the group's columns in `y`. The solver must scale its magnitude
+/// parameters (`lambda`, `eps`, a warm start) by `1 / s`; its codes and residual norms are then
+/// multiplied by `s` and its objective (and history) by `s` or `s^2` ([`Homogeneity`]). A
+/// rescaled objective that overflows is reported as `inf`, which clears `converged` (see
+/// [`Diagnostics::new`]): the codes are still right, but no finite objective certifies them.
+pub fn by_magnitude<E>(
+    y: MatRef<'_, f64>,
+    homogeneity: Homogeneity,
+    safe_exponent: i32,
+    mut solve: impl FnMut(MatRef<'_, f64>, f64, &[usize]) -> std::result::Result<Solution, E>,
+) -> std::result::Result<Solution, E> {
+    let keys: Vec<i32> = (0..y.ncols())
+        .map(|j| {
+            scale_key(
+                y.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                safe_exponent,
+            )
+        })
+        .collect();
+    if keys.iter().all(|&k| k == 0) {
+        let all: Vec<usize> = (0..y.ncols()).collect();
+        return solve(y, 1.0, &all);
+    }
+    let mut distinct = keys.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut codes: Option<Mat<f64>> = None;
+    let mut diagnostics: Vec<Diagnostics> = vec![Diagnostics::default(); y.ncols()];
+    for key in distinct {
+        let cols: Vec<usize> = (0..y.ncols()).filter(|&j| keys[j] == key).collect();
+        let s = 2f64.powi(key);
+        let inv = 2f64.powi(-key);
+        let ys = Mat::<f64>::from_fn(y.nrows(), cols.len(), |i, c| y[(i, cols[c])] * inv);
+        let sol = solve(ys.as_ref(), s, &cols)?;
+        let out = codes.get_or_insert_with(|| Mat::zeros(sol.codes.nrows(), y.ncols()));
+        let p = match homogeneity {
+            Homogeneity::Linear => 1,
+            Homogeneity::Quadratic => 2,
+        };
+        // s^p applied as p multiplications by s (s^2 may not be representable on its own).
+        let up = |v: f64| (0..p).fold(v, |v, _| v * s);
+        for (c, &j) in cols.iter().enumerate() {
+            for i in 0..sol.codes.nrows() {
+                out[(i, j)] = sol.codes[(i, c)] * s;
+            }
+            let mut d = sol.diagnostics[c].clone();
+            d.objective = up(d.objective);
+            d.residual_norm *= s;
+            d.converged &= d.objective.is_finite() && d.residual_norm.is_finite();
+            if let Some(h) = d.history.as_mut() {
+                for it in h.iter_mut() {
+                    it.objective = up(it.objective);
+                    it.data_fidelity = up(it.data_fidelity);
+                    it.penalty = up(it.penalty);
+                }
+            }
+            diagnostics[j] = d;
+        }
+    }
+    let codes = codes.unwrap_or_else(|| Mat::zeros(0, y.ncols()));
+    Ok(Solution { codes, diagnostics })
+}
+
 /// Relative size below which an entry of a code counts as zero in [`mean_sparsity`]:
 /// `|x_i| <= SUPPORT_TOL max_j |x_j|` (iterative solvers such as ADMM leave round-off-sized
 /// entries off the support).
@@ -428,6 +561,25 @@ mod tests {
                 .converged
         );
         assert!(Diagnostics::new(3, true, 1.0, 0.5).with_gap(1e-9).converged);
+    }
+
+    #[test]
+    fn exponents_and_keys() {
+        for e in [-1074, -1060, -1022, -300, -1, 0, 1, 52, 300, 1023] {
+            assert_eq!(exponent(2f64.powi(e)), e, "2^{e}");
+            let e2 = e.clamp(-1020, 1022);
+            assert_eq!(exponent(-1.5 * 2f64.powi(e2)), e2);
+        }
+        assert_eq!(scale_key(1.0, SAFE_EXPONENT), 0);
+        assert_eq!(scale_key(1e70, SAFE_EXPONENT), 0);
+        assert_eq!(scale_key(0.0, SAFE_EXPONENT), 0);
+        for v in [1e300, 1e-300, 5e-324, f64::MAX] {
+            let k = scale_key(v, SAFE_EXPONENT);
+            assert!(
+                k != 0 && (-52..=0).contains(&exponent(v * 2f64.powi(-k))),
+                "{v:e}"
+            );
+        }
     }
 
     #[test]

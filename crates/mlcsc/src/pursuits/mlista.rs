@@ -293,10 +293,11 @@ fn run(
         None => StepConditions::default_steps(model),
     };
     if steps.iter().any(|t| !t.is_finite()) {
+        // Only the default steps can be non-finite (given ones are checked above).
         return Err(invalid(
-            "steps",
-            "non-finite",
-            "layers with a non-zero norm",
+            "model",
+            format!("default steps {steps:?}"),
+            "layers with a non-zero finite norm (the default steps are 1 / ||D_i||^2)",
         ));
     }
     let conditions = StepConditions::new(model, &steps)?;
@@ -398,6 +399,20 @@ fn run(
         let new = &g[k - 1];
         let diff = (new - &prev).norm_l2();
         let scale = new.norm_l2();
+        if !scale.is_finite() {
+            // Diverged (steps beyond the bounds of `StepConditions`, or a lambda far too small
+            // for them): say so in terms of the user's parameter, not of an internal code.
+            let ratios = conditions.ratios();
+            return Err(invalid(
+                "steps",
+                format!("{steps:?}"),
+                format!(
+                    "steps under which ML-ISTA does not diverge (the deepest code became \
+                     non-finite at iteration {iters}; ratios t_i / bound_i = {ratios:?}, the \
+                     conditions hold below 1)"
+                ),
+            ));
+        }
         let stop = p.change_tol > 0.0 && diff <= p.change_tol * scale;
         // Next point z (stored in h[K]).
         if accelerated {

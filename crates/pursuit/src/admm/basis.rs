@@ -2,6 +2,7 @@
 
 use faer::{Mat, MatMut, MatRef, Par};
 use sparse_core::shrink::soft;
+use sparse_core::solve::{by_magnitude, Homogeneity};
 use sparse_core::{check, Dictionary};
 
 use super::{fill_reports, initial_rho, norm, pinv_t, Admm};
@@ -70,28 +71,30 @@ impl BasisPursuit {
                 message: "D D^T is not positive definite: D needs full row rank (n <= m)".into(),
             })
         })?;
-        let (codes, reports) = run_blocks(
-            a.par,
-            a.block_size,
-            d.n_atoms(),
-            y.ncols(),
-            |first, out, rep, par| {
-                let w = out.ncols();
-                bp_block(
-                    a,
-                    d.matrix(),
-                    q.as_ref(),
-                    y.subcols(first, w),
-                    out,
-                    rep,
-                    par,
-                )
-            },
-        );
-        let mut codes = codes;
-        let mut reports = reports;
-        polish_supports(d, y, &mut codes, &mut reports);
-        Ok(assemble(codes, &reports, false))
+        by_magnitude(y, Homogeneity::Linear, 0, |y, _, _| {
+            let (codes, reports) = run_blocks(
+                a.par,
+                a.block_size,
+                d.n_atoms(),
+                y.ncols(),
+                |first, out, rep, par| {
+                    let w = out.ncols();
+                    bp_block(
+                        a,
+                        d.matrix(),
+                        q.as_ref(),
+                        y.subcols(first, w),
+                        out,
+                        rep,
+                        par,
+                    )
+                },
+            );
+            let mut codes = codes;
+            let mut reports = reports;
+            polish_supports(d, y, &mut codes, &mut reports);
+            Ok(assemble(codes, &reports, false))
+        })
     }
 }
 
@@ -148,7 +151,12 @@ impl Solve<Dictionary> for BasisPursuit {
     type Output = Solution;
     type Error = Error;
 
+    /// Every signal is coded divided by the power of two that brings it to unit size
+    /// ([`sparse_core::solve::by_magnitude`]), as ADMM's absolute tolerances and initial
+    /// `rho` are meant for unit-size signals: the codes do not depend on the magnitude.
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        self.admm.validate()?;
+        check::batch("y", y, d.signal_len())?;
         self.run(d, y)
     }
 }

@@ -4,6 +4,7 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve as _;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use sparse_core::shrink::soft;
+use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::{fill_reports, initial_rho, norm, pinv_t, Admm};
@@ -112,17 +113,23 @@ impl Bpdn {
             kinv: kinv.as_ref(),
             q: q.as_ref().map(|q| q.as_ref()),
         };
-        let (codes, reports) = run_blocks(
-            a.par,
-            a.block_size,
-            d.n_atoms(),
-            y.ncols(),
-            |first, out, rep, par| {
-                let w = out.ncols();
-                self.admm_block(&mats, y.subcols(first, w), out, rep, par)
-            },
-        );
-        Ok(assemble(codes, &reports, false))
+        by_magnitude(y, Homogeneity::Linear, 0, |y, s, _| {
+            let scaled = Bpdn {
+                eps: self.eps / s,
+                ..*self
+            };
+            let (codes, reports) = run_blocks(
+                a.par,
+                a.block_size,
+                d.n_atoms(),
+                y.ncols(),
+                |first, out, rep, par| {
+                    let w = out.ncols();
+                    scaled.admm_block(&mats, y.subcols(first, w), out, rep, par)
+                },
+            );
+            Ok(assemble(codes, &reports, false))
+        })
     }
 
     /// ADMM for BPDN on one block.
@@ -310,7 +317,26 @@ impl Solve<Dictionary> for Bpdn {
     type Output = Solution;
     type Error = Error;
 
+    /// Signals are coded divided by a power of two, with `eps`
+    /// ([`sparse_core::solve::by_magnitude`]): by ADMM every signal at unit size (its
+    /// absolute tolerances and initial `rho` are meant for unit-size signals), by the
+    /// homotopy those of extreme magnitude, so that their squared norms stay finite.
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
-        self.run(d, y)
+        check::non_negative("eps", self.eps)?;
+        self.admm.validate()?;
+        check::batch("y", y, d.signal_len())?;
+        match self.method {
+            // ADMM rescales every signal to unit size itself (see `solve_admm`).
+            BpdnMethod::Admm => self.run(d, y),
+            BpdnMethod::Homotopy => {
+                by_magnitude(y, Homogeneity::Linear, SAFE_EXPONENT, |ys, s, _| {
+                    Bpdn {
+                        eps: self.eps / s,
+                        ..*self
+                    }
+                    .run(d, ys)
+                })
+            }
+        }
     }
 }

@@ -187,6 +187,8 @@ impl LearnOptions {
 
     pub(crate) fn validate_scalars(&self) -> Result<()> {
         check::count("n_atoms", self.n_atoms, usize::MAX)?;
+        // The coders and updates hold the n_atoms x n_atoms Gram matrix of the dictionary.
+        check::size("n_atoms", &[self.n_atoms, self.n_atoms])?;
         check::count("iterations", self.iterations, usize::MAX)?;
         if !(self.duplicate_threshold > 0.0 && self.duplicate_threshold <= 1.0) {
             return Err(invalid(

@@ -105,6 +105,16 @@ fn least_squares_update(
     // Right-hand side B_U^T (u x n): D_U^T = A_UU^{-1} B_U^T.
     let but = Mat::<f64>::from_fn(u, n, |p, i| b[(i, used[p])]);
     let scale = (0..u).map(|p| auu[(p, p)]).fold(0.0, f64::max);
+    if !scale.is_finite() {
+        // X X^T overflowed (codes near 1e154 or beyond): no ridge can repair it, and the loop
+        // below would never end.
+        return Err(crate::error::invalid(
+            "y",
+            format!("signals whose codes have squared norms up to {scale}"),
+            "training signals of moderate magnitude (the MOD statistics X X^T overflow; \
+             rescale y)",
+        ));
+    }
     let mut ridge = 0.0;
     let dut = loop {
         match auu.llt(Side::Lower) {

@@ -34,6 +34,16 @@ pub enum Stop {
 }
 
 impl Stop {
+    /// The same rule for the signal divided by `s` (the residual target divided by `s`), for
+    /// [`sparse_core::solve::by_magnitude`].
+    pub(crate) fn divided(self, s: f64) -> Self {
+        match self {
+            Stop::Sparsity(k) => Stop::Sparsity(k),
+            Stop::Residual(eps) => Stop::Residual(eps / s),
+            Stop::SparsityOrResidual { k, eps } => Stop::SparsityOrResidual { k, eps: eps / s },
+        }
+    }
+
     /// Checks the rule against a dictionary with `n` rows and `m` atoms and returns the atom
     /// budget `k_max` and the squared residual target (`-1` when there is none).
     pub(crate) fn budget(&self, n: usize, m: usize) -> Result<(usize, f64)> {

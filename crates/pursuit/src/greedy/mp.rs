@@ -2,6 +2,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
+use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::{argmax_abs, Stop};
@@ -59,10 +60,27 @@ impl Solve<Dictionary> for MatchingPursuit {
     type Output = Solution;
     type Error = Error;
 
+    /// Signals of extreme magnitude are coded divided by a power of two, with the residual
+    /// target ([`sparse_core::solve::by_magnitude`]), so that their squared norms stay finite.
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        check::batch("y", y, d.signal_len())?;
+        // Parameter checks on the rule as given (the messages show the user's values).
+        self.budget(d)?;
+        by_magnitude(y, Homogeneity::Linear, SAFE_EXPONENT, |ys, s, _| {
+            MatchingPursuit {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .solve_unscaled(d, ys)
+        })
+    }
+}
+
+impl MatchingPursuit {
+    /// The step count, the squared residual target (`-1` for none) and the step cap.
+    fn budget(&self, d: &Dictionary) -> Result<(usize, f64, usize)> {
         let (n, m) = (d.signal_len(), d.n_atoms());
-        check::batch("y", y, n)?;
-        let max_iter = self.max_iter.unwrap_or(10 * n);
+        let max_iter = self.max_iter.unwrap_or(n.saturating_mul(10));
         if max_iter == 0 {
             return Err(invalid("max_iter", 0, "at least one step"));
         }
@@ -75,6 +93,13 @@ impl Solve<Dictionary> for MatchingPursuit {
             Stop::Residual(eps) => (max_iter, Stop::Residual(eps).budget(n, m)?.1),
             _ => return Err(invalid("k", 0, "at least one step")),
         };
+        Ok((k, eps2, max_iter))
+    }
+
+    /// [`Solve::solve`] for signals of safe magnitude.
+    fn solve_unscaled(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        let m = d.n_atoms();
+        let (k, eps2, max_iter) = self.budget(d)?;
         // `max_iter` caps every stopping rule: a step count beyond it stops at the cap,
         // unconverged (a sparsity of `usize::MAX` never runs for minutes).
         let steps = k.min(max_iter);

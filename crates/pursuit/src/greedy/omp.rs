@@ -2,6 +2,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
+use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::ormp::{ormp_one, OrmpScratch};
@@ -84,9 +85,25 @@ impl Solve<Dictionary> for Omp {
     type Output = Solution;
     type Error = Error;
 
+    /// Signals of extreme magnitude are coded divided by a power of two, with the residual
+    /// target ([`sparse_core::solve::by_magnitude`]), so that their squared norms stay finite.
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
+        check::batch("y", y, d.signal_len())?;
+        self.stop.budget(d.signal_len(), d.n_atoms())?;
+        by_magnitude(y, Homogeneity::Linear, SAFE_EXPONENT, |ys, s, _| {
+            Omp {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .solve_unscaled(d, ys)
+        })
+    }
+}
+
+impl Omp {
+    /// [`Solve::solve`] for signals of safe magnitude.
+    fn solve_unscaled(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
         let (n, m) = (d.signal_len(), d.n_atoms());
-        check::batch("y", y, n)?;
         let (kmax, eps2) = self.stop.budget(n, m)?;
         let dm = d.matrix();
         let (codes, reports) = map_columns(
@@ -236,6 +253,10 @@ impl BatchOmp {
     }
 
     /// Codes `y` given a precomputed Gram matrix `gram = D^T D` (reuse it across batches).
+    ///
+    /// `gram` is checked in `O(m^2 + n m)` ([`sparse_core::check::gram`]: shape, finiteness,
+    /// symmetry, unit diagonal and a spot check of two entries per column against `D`); an
+    /// `Err` naming `gram` refuses one that is not the Gram matrix of `d`.
     pub fn code_with_gram(
         &self,
         d: &Dictionary,
@@ -244,7 +265,25 @@ impl BatchOmp {
     ) -> Result<Solution> {
         let (n, m) = (d.signal_len(), d.n_atoms());
         check::batch("y", y, n)?;
-        check::shape("gram", gram, m, m)?;
+        check::gram("gram", gram, m, Some(d.matrix()))?;
+        self.stop.budget(n, m)?;
+        by_magnitude(y, Homogeneity::Linear, SAFE_EXPONENT, |ys, s, _| {
+            BatchOmp {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .code_with_gram_unscaled(d, gram, ys)
+        })
+    }
+
+    /// [`code_with_gram`](Self::code_with_gram) for checked inputs of safe magnitude.
+    fn code_with_gram_unscaled(
+        &self,
+        d: &Dictionary,
+        gram: MatRef<'_, f64>,
+        y: MatRef<'_, f64>,
+    ) -> Result<Solution> {
+        let (n, m) = (d.signal_len(), d.n_atoms());
         let (kmax, eps2) = self.stop.budget(n, m)?;
         let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
         let dm = d.matrix();
@@ -292,6 +331,12 @@ impl BatchOmp {
     /// The core of Batch-OMP from correlations only: `dty = D^T Y` (`m x b`), the Gram matrix
     /// and the squared signal norms `||y_j||^2` (used for the residual energy). No access to `D`
     /// or `Y` is needed.
+    ///
+    /// `gram` is checked in `O(m^2)` ([`sparse_core::check::gram`] without the atoms: shape,
+    /// finiteness, symmetry, unit diagonal, entries in `[-1, 1]`), `ynorm2` must be finite and
+    /// at least `max_i dty_i^2` (up to rounding, as `|<d_i, y>| <= ||y||` for unit atoms); an
+    /// `Err` names the argument. Correlations of extreme magnitude are rescaled as in
+    /// [`sparse_core::solve::by_magnitude`].
     pub fn code_correlations(
         &self,
         gram: MatRef<'_, f64>,
@@ -299,7 +344,7 @@ impl BatchOmp {
         ynorm2: &[f64],
     ) -> Result<Solution> {
         let m = gram.nrows();
-        check::shape("gram", gram, m, m)?;
+        check::gram("gram", gram, m, None)?;
         check::batch("dty", dty, m)?;
         if ynorm2.len() != dty.ncols() {
             return Err(crate::error::shape_mismatch(
@@ -308,6 +353,37 @@ impl BatchOmp {
                 format!("{}", ynorm2.len()),
             ));
         }
+        check::finite_slice("ynorm2", ynorm2)?;
+        for (j, &y2) in ynorm2.iter().enumerate() {
+            let top = dty.col(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            // top^2 <= y2, compared without squaring (which may overflow).
+            if !(y2 >= 0.0 && top <= y2.sqrt() * (1.0 + 1e-6)) {
+                return Err(crate::error::invalid(
+                    "ynorm2",
+                    format!("{y2} at signal {j}"),
+                    format!("||y_j||^2 >= max_i (D^T y_j)_i^2 = {}", top * top),
+                ));
+            }
+        }
+        self.stop.budget(m, m)?;
+        by_magnitude(dty, Homogeneity::Linear, SAFE_EXPONENT, |dtys, s, cols| {
+            let y2s: Vec<f64> = cols.iter().map(|&j| ynorm2[j] / s / s).collect();
+            BatchOmp {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .code_correlations_unscaled(gram, dtys, &y2s)
+        })
+    }
+
+    /// [`code_correlations`](Self::code_correlations) for checked inputs of safe magnitude.
+    fn code_correlations_unscaled(
+        &self,
+        gram: MatRef<'_, f64>,
+        dty: MatRef<'_, f64>,
+        ynorm2: &[f64],
+    ) -> Result<Solution> {
+        let m = gram.nrows();
         // The atom budget is bounded by the rank, at most min(n, m); n is unknown here, so use m.
         let (kmax, eps2) = self.stop.budget(m, m)?;
         let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
@@ -516,6 +592,13 @@ impl Solve<Dictionary> for BatchOmp {
         check::batch("y", y, d.signal_len())?;
         self.stop.budget(d.signal_len(), d.n_atoms())?;
         let gram = d.gram_par(self.par);
-        self.code_with_gram(d, gram.as_ref(), y)
+        // The Gram matrix is built here, so it is not checked as a caller's would be.
+        by_magnitude(y, Homogeneity::Linear, SAFE_EXPONENT, |ys, s, _| {
+            BatchOmp {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .code_with_gram_unscaled(d, gram.as_ref(), ys)
+        })
     }
 }

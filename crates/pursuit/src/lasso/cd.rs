@@ -10,11 +10,14 @@ use sparse_core::shrink::{nonneg_soft, soft};
 use sparse_core::simd::Avx2Fma;
 use sparse_core::{check, Dictionary};
 
-use super::{check_common, gap_from_parts, sparse_diagnostics, Observer, Progress};
+use super::{
+    check_common, gap_from_parts, rescaled_observer, sparse_diagnostics, Observer, Progress,
+};
 use crate::batch::{column, map_columns};
 use crate::error::Result;
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Solve};
+use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 
 /// Cyclic coordinate descent for the (non-negative) Lasso
 /// `min 1/2 ||y - D x||^2 + lambda ||x||_1` on a dense [`Dictionary`] (Friedman, Hastie, Höfling
@@ -179,7 +182,7 @@ impl CoordinateDescent {
             let xd: f64 = x.iter().zip(dty).map(|(a, b)| a * b).sum();
             let xc: f64 = x.iter().zip(c.iter()).map(|(a, b)| a * b).sum();
             let r2 = (y2 - xd - xc).max(0.0);
-            let (obj, gap) = gap_from_parts(r2, y2 - xd, c, x, lambda, self.nonneg);
+            let (obj, gap) = gap_from_parts(r2, y2 - xd, y2, c, x, lambda, self.nonneg);
             if let Some(obs) = &self.observer {
                 obs.report(Progress {
                     signal,
@@ -230,7 +233,24 @@ impl Solve<Dictionary> for CoordinateDescent {
     type Output = Solution;
     type Error = Error;
 
+    /// Signals of extreme magnitude are coded divided by a power of two, with `lambda`
+    /// ([`sparse_core::solve::by_magnitude`]), so that their squared norms stay finite.
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
-        self.run(d, y)
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
+        check::batch("y", y, d.signal_len())?;
+        by_magnitude(y, Homogeneity::Quadratic, SAFE_EXPONENT, |ys, s, cols| {
+            if s == 1.0 && cols.len() == y.ncols() {
+                return self.run(d, ys);
+            }
+            let scaled = CoordinateDescent {
+                lambda: self.lambda / s,
+                observer: self
+                    .observer
+                    .as_ref()
+                    .map(|o| rescaled_observer(o, cols, s)),
+                ..self.clone()
+            };
+            scaled.run(d, ys)
+        })
     }
 }

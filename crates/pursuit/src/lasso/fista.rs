@@ -14,12 +14,13 @@ use sparse_core::shrink::{nonneg_soft, soft};
 use sparse_core::{check, LinearOperator};
 
 use super::{
-    check_common, check_lipschitz, check_warm, lasso_gap, run_blocks, Observer, Progress,
-    WorkingSet,
+    check_common, check_lipschitz, check_warm, lasso_gap, rescaled_observer, run_blocks,
+    select_columns, Observer, Progress, WorkingSet,
 };
 use crate::error::Result;
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Solve};
+use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 
 /// FISTA for the (non-negative) Lasso `min 1/2 ||y - D x||^2 + lambda ||x||_1` on any
 /// [`LinearOperator`] (Beck & Teboulle, *A fast iterative shrinkage-thresholding algorithm for
@@ -210,6 +211,31 @@ impl<'a> ProxGrad<'a> {
         }
         let l = self.lipschitz.unwrap_or_else(|| op.lipschitz());
         check_lipschitz(l)?;
+        // Signals of extreme magnitude are coded divided by a power of two (with `lambda` and
+        // the warm start), so that the squared norms of the gap neither overflow nor underflow.
+        by_magnitude(y, Homogeneity::Quadratic, SAFE_EXPONENT, |ys, s, cols| {
+            if s == 1.0 && cols.len() == y.ncols() {
+                return self.run_unscaled(op, ys, x0, l);
+            }
+            let x0s = x0.map(|x0| select_columns(x0, cols, 1.0 / s));
+            let observer = self.observer.map(|o| rescaled_observer(o, cols, s));
+            let scaled = ProxGrad {
+                lambda: self.lambda / s,
+                observer: observer.as_ref(),
+                ..*self
+            };
+            scaled.run_unscaled(op, ys, x0s.as_ref().map(|x| x.as_ref()), l)
+        })
+    }
+
+    /// [`run`](Self::run) once the inputs are checked, for signals of safe magnitude.
+    fn run_unscaled<Op: LinearOperator + ?Sized>(
+        &self,
+        op: &Op,
+        y: MatRef<'_, f64>,
+        x0: Option<MatRef<'_, f64>>,
+        l: f64,
+    ) -> Result<Solution> {
         let (m, b) = (op.ncols(), y.ncols());
         let (codes, reports) = run_blocks(self.par, self.block_size, m, b, |first, xc, rc, par| {
             let ctx = Ctx {
@@ -303,7 +329,9 @@ fn run_block<Op: LinearOperator + ?Sized>(
                 let (rj, xj, cj) = (r.col_as_slice(j), x.col_as_slice(j), c.col_as_slice(j));
                 let yj = yb.col_as_slice(j);
                 let (obj, gap) = lasso_gap(yj, rj, cj, xj, p.lambda, p.nonneg);
-                if gap <= p.gap_tol || k >= p.max_iter {
+                // A NaN gap is an overflowed (diverged) iterate, e.g. from a `lipschitz` below
+                // `||D||_2^2`: it never recovers, so the signal stops there, unconverged.
+                if gap <= p.gap_tol || k >= p.max_iter || gap.is_nan() {
                     let rep = Report {
                         iterations: k,
                         converged: gap <= p.gap_tol,

@@ -160,8 +160,11 @@ impl fmt::Debug for Observer {
 /// Primal value and relative duality gap of the (non-negative, if `nonneg`) Lasso at `x`.
 ///
 /// `y` is the signal, `r = y - D x` the residual, `dtr = D^T r` the correlations, `lambda` the
-/// penalty. Returns `(P(x), gap / P(x))`; the relative gap is 0 when `P(x) = 0`. For the
-/// non-negative problem an `x` with a negative entry is infeasible and gets an infinite gap.
+/// penalty. Returns `(P(x), gap / max(P(x), eps P(0)))` with `P(0) = 1/2 ||y||^2` and `eps`
+/// the machine epsilon: the gap relative to the objective, or to the rounding level of the
+/// signal's energy when the objective is below it (an exact fit at `lambda = 0`, where no dual
+/// point certifies a tiny objective relatively); 0 when `P(x) = 0`. For the non-negative
+/// problem an `x` with a negative entry is infeasible and gets an infinite gap.
 pub fn lasso_gap(
     y: &[f64],
     r: &[f64],
@@ -172,14 +175,16 @@ pub fn lasso_gap(
 ) -> (f64, f64) {
     let r2: f64 = r.iter().map(|v| v * v).sum();
     let ry: f64 = r.iter().zip(y).map(|(a, b)| a * b).sum();
-    gap_from_parts(r2, ry, dtr, x, lambda, nonneg)
+    let y2: f64 = y.iter().map(|v| v * v).sum();
+    gap_from_parts(r2, ry, y2, dtr, x, lambda, nonneg)
 }
 
-/// [`lasso_gap`] from `||r||^2` and `<r, y>` instead of the vectors `r` and `y` (for solvers
-/// that track them through the Gram matrix).
+/// [`lasso_gap`] from `||r||^2`, `<r, y>` and `||y||^2` instead of the vectors `r` and `y`
+/// (for solvers that track them through the Gram matrix).
 pub(crate) fn gap_from_parts(
     r2: f64,
     ry: f64,
+    y2: f64,
     dtr: &[f64],
     x: &[f64],
     lambda: f64,
@@ -207,7 +212,11 @@ pub(crate) fn gap_from_parts(
         return (primal, f64::NAN);
     }
     let gap = (primal - dual).max(0.0);
-    let rel = if primal > 0.0 { gap / primal } else { 0.0 };
+    let rel = if primal > 0.0 {
+        gap / primal.max(f64::EPSILON * 0.5 * y2)
+    } else {
+        0.0
+    };
     (primal, rel)
 }
 
@@ -248,6 +257,26 @@ pub(crate) fn compact_columns(mut m: MatMut<'_, f64>, keep: &[usize]) {
             }
         }
     }
+}
+
+/// Columns `cols` of `x`, multiplied by `factor` (a warm start for a rescaled group of signals,
+/// see [`sparse_core::solve::by_magnitude`]).
+pub(crate) fn select_columns(x: MatRef<'_, f64>, cols: &[usize], factor: f64) -> Mat<f64> {
+    Mat::from_fn(x.nrows(), cols.len(), |i, c| x[(i, cols[c])] * factor)
+}
+
+/// An observer for a rescaled group of signals (see [`sparse_core::solve::by_magnitude`]):
+/// reports signal `cols[j]` of the whole batch for the group's signal `j`, with the objective
+/// of the signal as given (`s^2` times the group's).
+pub(crate) fn rescaled_observer(o: &Observer, cols: &[usize], s: f64) -> Observer {
+    let (inner, cols) = (o.clone(), cols.to_vec());
+    Observer::new(move |p| {
+        inner.report(Progress {
+            signal: cols[p.signal],
+            objective: p.objective * s * s,
+            ..p
+        })
+    })
 }
 
 /// `Err` unless the Lipschitz constant is finite and positive.

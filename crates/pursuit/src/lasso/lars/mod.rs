@@ -12,6 +12,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use faer::{Mat, MatRef, Par};
+use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::{check_common, gemm, gram_and_correlations, sparse_diagnostics, LarsPath};
@@ -193,8 +194,18 @@ impl Solve<Dictionary> for Lars {
     type Output = Solution;
     type Error = Error;
 
+    /// Signals of extreme magnitude are coded divided by a power of two, with `lambda`
+    /// ([`sparse_core::solve::by_magnitude`]), so that their squared norms stay finite.
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>) -> Result<Solution> {
-        self.run(d, y)
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
+        check::batch("y", y, d.signal_len())?;
+        by_magnitude(y, Homogeneity::Quadratic, SAFE_EXPONENT, |ys, s, _| {
+            Lars {
+                lambda: self.lambda / s,
+                ..self.clone()
+            }
+            .run(d, ys)
+        })
     }
 }
 
