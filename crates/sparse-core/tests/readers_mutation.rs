@@ -132,7 +132,10 @@ fn mutate(base: &[u8], rng: &mut impl Rng, edits: &[&[u8]]) -> Vec<u8> {
 fn npy_bases() -> Vec<Vec<u8>> {
     let m = Mat::<f64>::from_fn(3, 4, |i, j| (i * 4 + j) as f64 - 2.5);
     let mut out = Vec::new();
-    let p = tmp("base-c.npy");
+    // One file per call: tests run in parallel and each builds its bases.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = tmp(&format!("base-{k}.npy"));
     write_npy(&p, m.as_ref()).unwrap();
     out.push(std::fs::read(&p).unwrap());
     write_npy_with(&p, m.as_ref(), npyz::Order::Fortran).unwrap();
@@ -361,7 +364,9 @@ fn assemble(chunks: &[([u8; 4], Vec<u8>)]) -> Vec<u8> {
 fn png_bases() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let img = Mat::<f64>::from_fn(9, 13, |i, j| ((i * 37 + j * 11) % 256) as f64);
-    let p = tmp("base.png");
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let p = tmp(&format!("base-{k}.png"));
     write_png_gray(&p, img.as_ref()).unwrap();
     out.push(std::fs::read(&p).unwrap());
     // RGB 8-bit, 16-bit grey and a palette image, through the png encoder.
