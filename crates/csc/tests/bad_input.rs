@@ -4,74 +4,15 @@
 //! `Err` naming the argument or a sane `Ok` (no `converged = true` at a non-finite state), never
 //! panic, and never mutate its inputs.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use csc::{
     Cbpdn, CbpdnFista, ConvDictionary, ConvThresholding, Grid, SlicePursuit, Solution, Solve,
 };
 use faer::{Mat, MatRef};
 use sparse_core::{generate, Shrinkage};
+use testkit::{bits, Log};
 
-#[derive(Default)]
-struct Log {
-    calls: usize,
-    failures: Vec<String>,
-}
-
-trait Sane {
-    fn insane(&self) -> Option<String> {
-        None
-    }
-}
-impl Sane for ConvDictionary {}
-impl Sane for csc::ConvOperator {}
-impl Sane for Solution {
-    fn insane(&self) -> Option<String> {
-        self.diagnostics.iter().enumerate().find_map(|(j, d)| {
-            let finite = self.codes.col(j).iter().all(|v| v.is_finite());
-            (d.converged && !(d.objective.is_finite() && d.residual_norm.is_finite() && finite))
-                .then(|| format!("signal {j} converged at a non-finite state: {d:?}"))
-        })
-    }
-}
-
-impl Log {
-    /// `expect`: `Some(name)` for an `Err` naming `name`, `None` for a sane `Ok`.
-    fn check<T: Sane>(
-        &mut self,
-        label: &str,
-        expect: Option<&str>,
-        f: impl FnOnce() -> csc::Result<T>,
-    ) {
-        self.calls += 1;
-        match (catch_unwind(AssertUnwindSafe(f)), expect) {
-            (Err(_), _) => self.failures.push(format!("{label}: PANIC")),
-            (Ok(Err(e)), Some(name)) => {
-                let msg = e.to_string();
-                if !msg.contains(name) || msg.contains('\n') {
-                    self.failures.push(format!(
-                        "{label}: Err does not name `{name}` in one line: {msg}"
-                    ));
-                }
-            }
-            (Ok(Err(e)), None) => self.failures.push(format!("{label}: unexpected Err {e}")),
-            (Ok(Ok(_)), Some(name)) => self
-                .failures
-                .push(format!("{label}: Ok, expected an Err naming `{name}`")),
-            (Ok(Ok(v)), None) => {
-                if let Some(why) = v.insane() {
-                    self.failures.push(format!("{label}: {why}"));
-                }
-            }
-        }
-    }
-}
-
-fn bits(m: MatRef<'_, f64>) -> Vec<u64> {
-    (0..m.ncols())
-        .flat_map(|j| m.col(j).iter().map(|v| v.to_bits()).collect::<Vec<_>>())
-        .collect()
-}
+/// Fewer calls than this means cases were skipped.
+const MIN_CALLS: usize = 70;
 
 #[test]
 fn dictionaries_operators_and_solvers_on_bad_input() {
@@ -86,73 +27,73 @@ fn dictionaries_operators_and_solvers_on_bad_input() {
         f
     };
     let g = Grid::d2(3, 3);
-    log.check("new ok", None, || {
+    log.check_plain("new ok", None, || {
         ConvDictionary::new(g, 1, filters.as_ref())
     });
-    log.check("new nan", Some("filters"), || {
+    log.check_plain("new nan", Some("filters"), || {
         ConvDictionary::new(g, 1, with(f64::NAN).as_ref())
     });
-    log.check("new inf", Some("filters"), || {
+    log.check_plain("new inf", Some("filters"), || {
         ConvDictionary::new(g, 1, with(f64::INFINITY).as_ref())
     });
     let mut zero = filters.clone();
     zero.col_mut(2).fill(0.0);
-    log.check("new zero filter", Some("filters"), || {
+    log.check_plain("new zero filter", Some("filters"), || {
         ConvDictionary::new(g, 1, zero.as_ref())
     });
-    log.check("new tiny filters", None, || {
+    log.check_plain("new tiny filters", None, || {
         ConvDictionary::new(g, 1, Mat::<f64>::from_fn(9, 1, |_, _| 1e-320).as_ref())
     });
-    log.check("new huge filters", None, || {
+    log.check_plain("new huge filters", None, || {
         ConvDictionary::new(g, 1, Mat::<f64>::from_fn(9, 1, |_, _| f64::MAX).as_ref())
     });
-    log.check("new no filters", Some("filters"), || {
+    log.check_plain("new no filters", Some("filters"), || {
         ConvDictionary::new(g, 1, Mat::<f64>::zeros(9, 0).as_ref())
     });
-    log.check("new wrong rows", Some("filters"), || {
+    log.check_plain("new wrong rows", Some("filters"), || {
         ConvDictionary::new(g, 2, filters.as_ref())
     });
-    log.check("new channels 0", Some("channels"), || {
+    log.check_plain("new channels 0", Some("channels"), || {
         ConvDictionary::new(g, 0, filters.as_ref())
     });
-    log.check("new empty grid", Some("filter"), || {
+    log.check_plain("new empty grid", Some("filter"), || {
         ConvDictionary::new(Grid::d2(0, 3), 1, filters.as_ref())
     });
-    log.check("new overflowing grid", Some("filter"), || {
+    log.check_plain("new overflowing grid", Some("filter"), || {
         ConvDictionary::new(Grid::d2(1 << 33, 1 << 33), 1, filters.as_ref())
     });
-    log.check(
+    log.check_plain(
         "new overflowing channels",
         Some("filter * channels"),
         || ConvDictionary::new(Grid::d2(1 << 20, 1 << 20), 1 << 30, filters.as_ref()),
     );
-    log.check("random m 0", Some("m"), || {
+    log.check_plain("random m 0", Some("m"), || {
         ConvDictionary::random(g, 1, 0, &mut rng)
     });
-    log.check("random huge", Some("filter * channels * m"), || {
+    log.check_plain("random huge", Some("filter * channels * m"), || {
         ConvDictionary::random(Grid::d2(1 << 20, 1), 1 << 20, 1 << 30, &mut rng)
     });
     let d = ConvDictionary::new(g, 1, filters.as_ref()).unwrap();
-    log.check("operator ok", None, || d.operator(Grid::d2(8, 8)));
-    log.check("operator too small", Some("signal"), || {
+    log.check_plain("operator ok", None, || d.operator(Grid::d2(8, 8)));
+    log.check_plain("operator too small", Some("signal"), || {
         d.operator(Grid::d2(2, 8))
     });
-    log.check("operator empty", Some("signal"), || {
+    log.check_plain("operator empty", Some("signal"), || {
         d.operator(Grid::d2(0, 0))
     });
-    log.check("operator 2^33 x 2^33", Some("signal"), || {
+    log.check_plain("operator 2^33 x 2^33", Some("signal"), || {
         d.operator(Grid::d2(1 << 33, 1 << 33))
     });
-    log.check("operator usize::MAX", Some("signal"), || {
+    log.check_plain("operator usize::MAX", Some("signal"), || {
         d.operator(Grid::d2(big, big))
     });
-    log.check("operator codes overflow", Some("signal"), || {
+    log.check_plain("operator codes overflow", Some("signal"), || {
         d.operator_with_channels(Grid::d2(1 << 28, 1 << 28), 1 << 20)
     });
-    log.check("operator channels 0", Some("channels"), || {
+    log.check_plain("operator channels 0", Some("channels"), || {
         d.operator_with_channels(Grid::d2(8, 8), 0)
     });
-    log.check("filter index", Some("i"), || d.filter(3).map(|_| d.clone()));
+    log.check_plain("filter index", Some("i"), || d.filter(3).map(|_| d.clone()));
 
     let op = d.operator(Grid::d2(8, 8)).unwrap();
     let x = generate::sparseland_codes(op.code_len(), 3, 2, 0.5, 1.0, &mut rng).unwrap();
@@ -235,11 +176,5 @@ fn dictionaries_operators_and_solvers_on_bad_input() {
         ConvThresholding::new(Shrinkage::TopK(big)).solve(&op, good.as_ref())
     });
     println!("{} calls in {:?}", log.calls, start.elapsed());
-    assert!(
-        log.failures.is_empty(),
-        "{} of {} calls failed:\n{}",
-        log.failures.len(),
-        log.calls,
-        log.failures.join("\n")
-    );
+    log.finish(MIN_CALLS);
 }

@@ -4,76 +4,34 @@
 //! argument or a sane `Ok` (no `converged = true` at a non-finite state), never panic, and never
 //! mutate its inputs.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use faer::{Mat, MatRef};
+use faer::Mat;
 use mlcsc::pursuits::MlSolution;
 use mlcsc::{Layer, MlFista, MlIsta, MlModel, Solve, ValidConv, ValidGeometry};
 use sparse_core::{generate, Dictionary};
+use testkit::{bits, insane_diagnostics, Log};
 
-#[derive(Default)]
-struct Log {
-    calls: usize,
-    failures: Vec<String>,
-}
+/// Fewer calls than this means cases were skipped.
+const MIN_CALLS: usize = 44;
 
-trait Sane {
-    fn insane(&self) -> Option<String> {
-        None
-    }
-}
-impl Sane for Layer {}
-impl Sane for ValidGeometry {}
-impl Sane for ValidConv {}
-impl Sane for MlModel {}
-impl Sane for MlSolution {
-    fn insane(&self) -> Option<String> {
-        self.diagnostics.iter().enumerate().find_map(|(j, d)| {
-            (d.converged && !(d.objective.is_finite() && d.residual_norm.is_finite()))
-                .then(|| format!("signal {j} converged at a non-finite state: {d:?}"))
-        })
-    }
-}
-
-impl Log {
-    /// `expect`: `Some(name)` for an `Err` naming `name`, `None` for a sane `Ok`.
-    fn check<T: Sane>(
+/// [`Log::check`] for multi-layer solutions: no signal converged at a non-finite state.
+trait CheckMl {
+    fn check_ml(
         &mut self,
         label: &str,
-        expect: Option<&str>,
-        f: impl FnOnce() -> mlcsc::Result<T>,
-    ) {
-        self.calls += 1;
-        match (catch_unwind(AssertUnwindSafe(f)), expect) {
-            (Err(_), _) => self.failures.push(format!("{label}: PANIC")),
-            (Ok(Err(e)), Some(name)) => {
-                let msg = e.to_string();
-                if !msg.contains(name)
-                    || msg.contains('\n')
-                    || msg.contains("=18446744073709551615")
-                {
-                    self.failures.push(format!(
-                        "{label}: Err does not name `{name}` in one line: {msg}"
-                    ));
-                }
-            }
-            (Ok(Err(e)), None) => self.failures.push(format!("{label}: unexpected Err {e}")),
-            (Ok(Ok(_)), Some(name)) => self
-                .failures
-                .push(format!("{label}: Ok, expected an Err naming `{name}`")),
-            (Ok(Ok(v)), None) => {
-                if let Some(why) = v.insane() {
-                    self.failures.push(format!("{label}: {why}"));
-                }
-            }
-        }
-    }
+        expect: Option<&'static str>,
+        f: impl FnOnce() -> mlcsc::Result<MlSolution>,
+    );
 }
 
-fn bits(m: MatRef<'_, f64>) -> Vec<u64> {
-    (0..m.ncols())
-        .flat_map(|j| m.col(j).iter().map(|v| v.to_bits()).collect::<Vec<_>>())
-        .collect()
+impl CheckMl for Log {
+    fn check_ml(
+        &mut self,
+        label: &str,
+        expect: Option<&'static str>,
+        f: impl FnOnce() -> mlcsc::Result<MlSolution>,
+    ) {
+        self.check_with(label, expect, f, |s| insane_diagnostics(&s.diagnostics));
+    }
 }
 
 #[test]
@@ -83,22 +41,22 @@ fn layers_models_and_pursuits_on_bad_input() {
     let mut rng = generate::rng(4);
     let big = usize::MAX;
     // Geometries and layers.
-    log.check("geometry ok", None, || {
+    log.check_plain("geometry ok", None, || {
         ValidGeometry::new(1, (8, 8), (3, 3), 1, 4)
     });
-    log.check("geometry channels 0", Some("channels"), || {
+    log.check_plain("geometry channels 0", Some("channels"), || {
         ValidGeometry::new(0, (8, 8), (3, 3), 1, 4)
     });
-    log.check("geometry stride 0", Some("stride"), || {
+    log.check_plain("geometry stride 0", Some("stride"), || {
         ValidGeometry::new(1, (8, 8), (3, 3), 0, 4)
     });
-    log.check("geometry kernel > input", Some("kernel"), || {
+    log.check_plain("geometry kernel > input", Some("kernel"), || {
         ValidGeometry::new(1, (8, 8), (9, 3), 1, 4)
     });
-    log.check("geometry input overflow", Some("channels * input"), || {
+    log.check_plain("geometry input overflow", Some("channels * input"), || {
         ValidGeometry::new(1 << 30, (1 << 20, 1 << 20), (1, 1), 1, 1)
     });
-    log.check("geometry maps overflow", Some("maps"), || {
+    log.check_plain("geometry maps overflow", Some("maps"), || {
         ValidGeometry::new(1, (1 << 20, 1 << 20), (1, 1), 1, big)
     });
     let hand = ValidGeometry {
@@ -108,38 +66,38 @@ fn layers_models_and_pursuits_on_bad_input() {
         stride: 1,
         maps: big,
     };
-    log.check(
+    log.check_plain(
         "valid random hand-built geometry",
         Some("channels * input"),
         || ValidConv::random(hand, &mut rng),
     );
     let geom = ValidGeometry::new(1, (8, 8), (3, 3), 1, 4).unwrap();
     let mut f = Mat::<f64>::from_fn(9, 4, |i, j| (i + j) as f64);
-    log.check("valid ok", None, || Layer::valid(geom, f.as_ref()));
+    log.check_plain("valid ok", None, || Layer::valid(geom, f.as_ref()));
     f[(0, 0)] = f64::NAN;
-    log.check("valid nan", Some("filters"), || {
+    log.check_plain("valid nan", Some("filters"), || {
         Layer::valid(geom, f.as_ref())
     });
-    log.check("valid wrong shape", Some("filters"), || {
+    log.check_plain("valid wrong shape", Some("filters"), || {
         Layer::valid(geom, Mat::<f64>::zeros(8, 4).as_ref())
     });
-    log.check("sparse_random huge", Some("n * m"), || {
+    log.check_plain("sparse_random huge", Some("n * m"), || {
         Layer::sparse_random(1 << 33, 1 << 33, 1, &mut rng)
     });
-    log.check("sparse_random nnz > n", Some("nnz"), || {
+    log.check_plain("sparse_random nnz > n", Some("nnz"), || {
         Layer::sparse_random(4, 4, 5, &mut rng)
     });
-    log.check("from_matrix empty", Some("matrix"), || {
+    log.check_plain("from_matrix empty", Some("matrix"), || {
         Layer::from_matrix(Mat::<f64>::zeros(0, 3).as_ref())
     });
-    log.check("from_matrix inf", Some("matrix"), || {
+    log.check_plain("from_matrix inf", Some("matrix"), || {
         Layer::from_matrix(Mat::<f64>::from_fn(2, 2, |_, _| f64::INFINITY).as_ref())
     });
-    log.check("model empty", Some("layers"), || MlModel::new(vec![]));
+    log.check_plain("model empty", Some("layers"), || MlModel::new(vec![]));
     let d1 = Dictionary::random_gaussian(16, 24, &mut rng).unwrap();
     let d2 = Dictionary::random_gaussian(24, 32, &mut rng).unwrap();
     let d3 = Dictionary::random_gaussian(20, 32, &mut rng).unwrap();
-    log.check("model mismatch", Some("layers"), || {
+    log.check_plain("model mismatch", Some("layers"), || {
         MlModel::from_dictionaries(&[d1.clone(), d3])
     });
     let model = MlModel::from_dictionaries(&[d1, d2]).unwrap();
@@ -173,12 +131,12 @@ fn layers_models_and_pursuits_on_bad_input() {
     for (label, y, valid) in &batches {
         let before = bits(y.as_ref());
         let e = if *valid { None } else { Some("y") };
-        log.check(&format!("ml-ista {label}"), e, || {
+        log.check_ml(&format!("ml-ista {label}"), e, || {
             MlIsta::new(vec![0.1, 0.1])
                 .iterations(20)
                 .solve(&model, y.as_ref())
         });
-        log.check(&format!("ml-fista {label}"), e, || {
+        log.check_ml(&format!("ml-fista {label}"), e, || {
             MlFista::new(vec![0.1, 0.1])
                 .iterations(20)
                 .solve(&model, y.as_ref())
@@ -186,57 +144,51 @@ fn layers_models_and_pursuits_on_bad_input() {
         assert_eq!(before, bits(y.as_ref()), "{label}: input mutated");
     }
     let y = good.as_ref();
-    log.check("lambdas count", Some("lambdas"), || {
+    log.check_ml("lambdas count", Some("lambdas"), || {
         MlIsta::new(vec![0.1]).solve(&model, y)
     });
-    log.check("lambdas nan", Some("lambdas"), || {
+    log.check_ml("lambdas nan", Some("lambdas"), || {
         MlIsta::new(vec![0.1, f64::NAN]).solve(&model, y)
     });
-    log.check("lambdas negative", Some("lambdas"), || {
+    log.check_ml("lambdas negative", Some("lambdas"), || {
         MlIsta::new(vec![0.1, -1.0]).solve(&model, y)
     });
-    log.check("iterations 0", Some("iterations"), || {
+    log.check_ml("iterations 0", Some("iterations"), || {
         MlIsta::new(vec![0.1, 0.1]).iterations(0).solve(&model, y)
     });
-    log.check("change_tol nan", Some("change_tol"), || {
+    log.check_ml("change_tol nan", Some("change_tol"), || {
         MlIsta::new(vec![0.1, 0.1])
             .change_tol(f64::NAN)
             .solve(&model, y)
     });
-    log.check("steps count", Some("steps"), || {
+    log.check_ml("steps count", Some("steps"), || {
         MlIsta::new(vec![0.1, 0.1])
             .steps(vec![0.1])
             .solve(&model, y)
     });
-    log.check("steps zero", Some("steps"), || {
+    log.check_ml("steps zero", Some("steps"), || {
         MlIsta::new(vec![0.1, 0.1])
             .steps(vec![0.0, 0.1])
             .solve(&model, y)
     });
-    log.check("steps nan", Some("steps"), || {
+    log.check_ml("steps nan", Some("steps"), || {
         MlIsta::new(vec![0.1, 0.1])
             .steps(vec![f64::NAN, 0.1])
             .solve(&model, y)
     });
     // Steps far beyond 1 / ||D_1||^2: ML-ISTA diverges, and says which parameter caused it.
-    log.check("steps diverging", Some("steps"), || {
+    log.check_ml("steps diverging", Some("steps"), || {
         MlIsta::new(vec![0.0, 0.0])
             .steps(vec![100.0, 100.0])
             .iterations(2000)
             .solve(&model, y)
     });
-    log.check("steps diverging fista", Some("steps"), || {
+    log.check_ml("steps diverging fista", Some("steps"), || {
         MlFista::new(vec![0.0, 0.0])
             .steps(vec![100.0, 100.0])
             .iterations(2000)
             .solve(&model, y)
     });
     println!("{} calls in {:?}", log.calls, start.elapsed());
-    assert!(
-        log.failures.is_empty(),
-        "{} of {} calls failed:\n{}",
-        log.failures.len(),
-        log.calls,
-        log.failures.join("\n")
-    );
+    log.finish(MIN_CALLS);
 }

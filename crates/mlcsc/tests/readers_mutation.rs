@@ -5,10 +5,6 @@
 //! read must return (no panic) within a time bound, allocate no more than the input can
 //! justify, and an `Ok` must have sane sizes.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::io::Write;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use csc::{ConvDictionary, Grid};
@@ -19,107 +15,23 @@ use mlcsc::{Layer, MlModel, ValidGeometry};
 use rand::Rng;
 use serde_json::Value;
 use sparse_core::{generate, Dictionary};
-
-/// Records the largest single allocation of the current thread (tests run in parallel).
-struct Peak;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Peak {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(new_size)));
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+use testkit::{guarded, gzip, mutate, Mutations, Peak, TIME_BOUND};
 
 #[global_allocator]
 static ALLOC: Peak = Peak;
 
-/// Runs `f`, returning its result (or `None` on a panic), its time and the largest single
-/// allocation it made.
-fn guarded<T>(f: impl FnOnce() -> T) -> (Option<T>, Duration, usize) {
-    LARGEST.with(|l| l.set(0));
-    let t = Instant::now();
-    let r = catch_unwind(AssertUnwindSafe(f)).ok();
-    (r, t.elapsed(), LARGEST.with(|l| l.get()))
-}
-
-const TIME_BOUND: Duration = Duration::from_secs(1);
-
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mlcsc-mut-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    testkit::tmp("mlcsc", name)
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap()
-}
-
-/// One random byte-level mutation of `base` (1 to 3 edits).
-fn mutate(base: &[u8], rng: &mut impl Rng, edits: &[&[u8]]) -> Vec<u8> {
-    let mut v = base.to_vec();
-    for _ in 0..1 + rng.random_range(0..3) {
-        let n = v.len().max(1);
-        match rng.random_range(0..7) {
-            0 => {
-                let i = rng.random_range(0..n);
-                if let Some(b) = v.get_mut(i) {
-                    *b = rng.random();
-                }
-            }
-            1 => {
-                let i = rng.random_range(0..n);
-                if let Some(b) = v.get_mut(i) {
-                    *b ^= 1 << rng.random_range(0..8);
-                }
-            }
-            2 => {
-                let i = rng.random_range(0..=v.len());
-                let ins: Vec<u8> = (0..rng.random_range(1..16)).map(|_| rng.random()).collect();
-                v.splice(i..i, ins);
-            }
-            3 => {
-                let i = rng.random_range(0..n);
-                let k = rng.random_range(1..16).min(v.len().saturating_sub(i));
-                v.drain(i..i + k);
-            }
-            4 => v.truncate(rng.random_range(0..=v.len())),
-            5 => {
-                let e = edits[rng.random_range(0..edits.len())];
-                let i = rng.random_range(0..=v.len());
-                let k = rng.random_range(0..8).min(v.len() - i);
-                v.splice(i..i + k, e.iter().copied());
-            }
-            _ => {
-                // An extreme big-endian count (the IDX header fields).
-                let i = rng.random_range(0..n);
-                let x: u32 =
-                    [u32::MAX, 0x8000_0000, 0x0001_0000, 0, 60_000][rng.random_range(0..5)];
-                for (k, byte) in x.to_be_bytes().iter().enumerate() {
-                    if let Some(t) = v.get_mut(i + k) {
-                        *t = *byte;
-                    }
-                }
-            }
-        }
+/// Seeded mutations with the header-field `edits` of one reader.
+fn how<'a>(edits: &'a [&'a [u8]]) -> Mutations<'a> {
+    Mutations {
+        edits,
+        edit_window: usize::MAX,
+        extremes: &[u32::MAX, 0x8000_0000, 0x0001_0000, 0, 60_000],
+        little_endian: false,
     }
-    v
 }
 
 /// A small IDX pair: `n` images of `rows x cols` and their labels.
@@ -155,9 +67,9 @@ fn idx_mutations_never_panic_hang_or_overallocate() {
         let (mut a, mut b) = (im.clone(), lb.clone());
         let target = if round % 2 == 0 { &mut a } else { &mut b };
         *target = match round % 6 {
-            0 | 1 => mutate(target, &mut rng, edits),
-            2 | 3 => gzip(&mutate(target, &mut rng, edits)),
-            _ => mutate(&gzip(target), &mut rng, edits),
+            0 | 1 => mutate(target, &mut rng, &how(edits)),
+            2 | 3 => gzip(&mutate(target, &mut rng, &how(edits))),
+            _ => mutate(&gzip(target), &mut rng, &how(edits)),
         };
         let (r, dt, largest) = guarded(|| read_mnist_from_bytes(&a, &b));
         let r = r.unwrap_or_else(|| panic!("read_mnist panicked on {a:?} / {b:?}"));
@@ -291,8 +203,8 @@ fn digits_csv_mutations_never_panic_hang_or_overallocate() {
     let gz = gzip(base.as_bytes());
     for round in 0..10_000 {
         let f = match round % 3 {
-            0 | 1 => mutate(base.as_bytes(), &mut rng, edits),
-            _ => mutate(&gz, &mut rng, edits),
+            0 | 1 => mutate(base.as_bytes(), &mut rng, &how(edits)),
+            _ => mutate(&gz, &mut rng, &how(edits)),
         };
         let (r, dt, largest) = guarded(|| read_digits_csv_from_bytes(&f));
         let r = r.unwrap_or_else(|| panic!("read_digits_csv panicked on {f:?}"));
@@ -527,7 +439,7 @@ fn json_mutations_never_panic_hang_or_overallocate() {
     for round in 0..6000 {
         let base = &bases[round % bases.len()];
         let text = if round % 3 == 0 {
-            String::from_utf8_lossy(&mutate(base.as_bytes(), &mut rng, edits)).into_owned()
+            String::from_utf8_lossy(&mutate(base.as_bytes(), &mut rng, &how(edits))).into_owned()
         } else {
             let mut v: Value = serde_json::from_str(base).unwrap();
             for _ in 0..1 + rng.random_range(0..2) {

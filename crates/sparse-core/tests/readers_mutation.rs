@@ -4,9 +4,6 @@
 //! more than the file can justify, and an `Ok` must have sane sizes.
 #![cfg(feature = "io")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use faer::Mat;
@@ -15,118 +12,23 @@ use sparse_core::io::{
     read_npy, read_npy_from_bytes, read_png_gray, read_png_gray_from_bytes, write_npy,
     write_npy_f32, write_npy_nd, write_npy_with, write_png_gray, MAX_IMAGE_PIXELS,
 };
-
-/// Records the largest single allocation of the current thread (tests run in parallel).
-struct Peak;
-
-thread_local! {
-    static LARGEST: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Peak {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(layout.size())));
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = LARGEST.try_with(|l| l.set(l.get().max(new_size)));
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+use testkit::{guarded, mutate, Mutations, Peak, TIME_BOUND};
 
 #[global_allocator]
 static ALLOC: Peak = Peak;
 
-/// Runs `f`, returning its result (or `None` on a panic), its time and the largest single
-/// allocation it made.
-fn guarded<T>(f: impl FnOnce() -> T) -> (Option<T>, Duration, usize) {
-    LARGEST.with(|l| l.set(0));
-    let t = Instant::now();
-    let r = catch_unwind(AssertUnwindSafe(f)).ok();
-    (r, t.elapsed(), LARGEST.with(|l| l.get()))
-}
-
-const TIME_BOUND: Duration = Duration::from_secs(1);
-
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("sparse-core-mut-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    testkit::tmp("sparse-core", name)
 }
 
-/// One random mutation of `base`.
-fn mutate(base: &[u8], rng: &mut impl Rng, edits: &[&[u8]]) -> Vec<u8> {
-    let mut v = base.to_vec();
-    let rounds = 1 + rng.random_range(0..3);
-    for _ in 0..rounds {
-        let n = v.len().max(1);
-        match rng.random_range(0..8) {
-            0 => {
-                let i = rng.random_range(0..n);
-                if let Some(b) = v.get_mut(i) {
-                    *b = rng.random();
-                }
-            }
-            1 => {
-                let i = rng.random_range(0..n);
-                if let Some(b) = v.get_mut(i) {
-                    *b ^= 1 << rng.random_range(0..8);
-                }
-            }
-            2 => {
-                let i = rng.random_range(0..=v.len());
-                let k = rng.random_range(1..16);
-                let ins: Vec<u8> = (0..k).map(|_| rng.random()).collect();
-                v.splice(i..i, ins);
-            }
-            3 => {
-                let i = rng.random_range(0..n);
-                let k = rng.random_range(1..16).min(v.len().saturating_sub(i));
-                v.drain(i..i + k);
-            }
-            4 => v.truncate(rng.random_range(0..=v.len())),
-            5 => {
-                // Splice a header-field edit (huge numbers, brackets, keywords) somewhere in
-                // the first 128 bytes.
-                let e = edits[rng.random_range(0..edits.len())];
-                let i = rng.random_range(0..=v.len().min(128));
-                let k = rng.random_range(0..8).min(v.len() - i);
-                v.splice(i..i + k, e.iter().copied());
-            }
-            6 => {
-                // Overwrite 4 bytes with an extreme little- or big-endian integer.
-                let i = rng.random_range(0..n);
-                let x: u32 =
-                    [u32::MAX, 0x8000_0000, 0x0001_0000, 0, 100_000][rng.random_range(0..5)];
-                let b = if rng.random() {
-                    x.to_le_bytes()
-                } else {
-                    x.to_be_bytes()
-                };
-                for (k, byte) in b.iter().enumerate() {
-                    if let Some(t) = v.get_mut(i + k) {
-                        *t = *byte;
-                    }
-                }
-            }
-            _ => {
-                // Duplicate a chunk.
-                let i = rng.random_range(0..n);
-                let k = rng.random_range(1..64).min(v.len().saturating_sub(i));
-                let chunk = v[i..i + k].to_vec();
-                let at = rng.random_range(0..=v.len());
-                v.splice(at..at, chunk);
-            }
-        }
+/// Seeded mutations with the header-field `edits` of one reader.
+fn how<'a>(edits: &'a [&'a [u8]]) -> Mutations<'a> {
+    Mutations {
+        edits,
+        edit_window: 128,
+        extremes: &[u32::MAX, 0x8000_0000, 0x0001_0000, 0, 100_000],
+        little_endian: true,
     }
-    v
 }
 
 fn npy_bases() -> Vec<Vec<u8>> {
@@ -207,7 +109,7 @@ fn npy_mutations_never_panic_hang_or_overallocate() {
     let start = Instant::now();
     for round in 0..20_000 {
         let base = &bases[round % bases.len()];
-        let f = mutate(base, &mut rng, edits);
+        let f = mutate(base, &mut rng, &how(edits));
         let (r, dt, largest) = guarded(|| read_npy_from_bytes(&f));
         let r = r.unwrap_or_else(|| panic!("read_npy panicked on {f:?}"));
         assert!(dt < TIME_BOUND, "{dt:?} on {f:?}");
@@ -414,11 +316,11 @@ fn png_mutations_never_panic_hang_or_overallocate() {
         // Half the mutants get their chunk CRCs repaired so that the decoder looks further:
         // mutate a chunk's contents (IHDR dimensions, depth, colour type; IDAT data).
         let f = if round % 2 == 0 {
-            mutate(base, &mut rng, edits)
+            mutate(base, &mut rng, &how(edits))
         } else {
             let mut cs = chunks(base);
             let k = rng.random_range(0..cs.len());
-            cs[k].1 = mutate(&cs[k].1, &mut rng, edits);
+            cs[k].1 = mutate(&cs[k].1, &mut rng, &how(edits));
             if rng.random_range(0..4) == 0 && cs[0].1.len() >= 8 {
                 // Huge dimensions in IHDR.
                 let w: u32 = rng.random_range(1..=200_000);
