@@ -12,7 +12,7 @@
 //! ```
 //! use testkit::{Expect, Log};
 //! let mut log = Log::default();
-//! log.check("parse", Expect::Err("count"), || {
+//! log.check_plain("parse", Expect::Err("count"), || {
 //!     "x".parse::<u8>().map_err(|e| format!("count: {e}"))
 //! });
 //! log.check_plain("parse", Expect::Ok, || "7".parse::<u8>());
