@@ -159,10 +159,28 @@ pub fn spectral_norm<Op: LinearOperator + ?Sized>(op: &Op) -> f64 {
     op.lipschitz().max(0.0).sqrt()
 }
 
-/// Rounds `v` to `digits` decimals (for comparing with numbers printed in papers).
+/// Rounds `v` to `digits` decimals (for comparing with numbers printed in papers); negative
+/// `digits` round to tens, hundreds, ... Digits beyond what `v` can hold return `v` unchanged;
+/// rounding to a place above `|v|` gives 0.
 pub fn round_to(v: f64, digits: i32) -> f64 {
-    let s = 10f64.powi(digits);
-    (v * s).round() / s
+    if !v.is_finite() {
+        return v;
+    }
+    if digits >= 0 {
+        let s = 10f64.powi(digits);
+        let scaled = v * s;
+        if !scaled.is_finite() || scaled.abs() >= 2f64.powi(52) {
+            // Already an exact multiple of 10^-digits to the precision of `v`.
+            return v;
+        }
+        scaled.round() / s
+    } else {
+        let p = 10f64.powi(digits.saturating_neg());
+        if !p.is_finite() {
+            return 0.0f64.copysign(v);
+        }
+        (v / p).round() * p
+    }
 }
 
 /// A support must be non-empty, of distinct indices `< m`, and of at most `n` atoms.

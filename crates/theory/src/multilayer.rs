@@ -84,6 +84,16 @@ impl LayerStats {
     }
 }
 
+/// `a b` where a zero factor gives 0 even against an overflowed `inf` (a layer with no
+/// non-zeros, a zero noise level or coherence has a zero error term, not `NaN`).
+fn mul0(a: f64, b: f64) -> f64 {
+    if a == 0.0 || b == 0.0 {
+        0.0
+    } else {
+        a * b
+    }
+}
+
 fn non_empty(layers: usize) -> Result<()> {
     if layers == 0 {
         return Err(invalid("layers", "[]", "at least one layer"));
@@ -119,7 +129,10 @@ pub fn layered_thresholding(layers: &[LayerStats], e0: f64) -> Result<Vec<Certif
             0.5 * (1.0 + l.min_abs / (l.mu * l.max_abs)) - eps / (l.mu * l.max_abs)
         };
         let s = l.stripe_sparsity;
-        let next = l.patch_sparsity.sqrt() * (eps + l.mu * (s - 1.0).max(0.0) * l.max_abs);
+        let next = mul0(
+            l.patch_sparsity.sqrt(),
+            eps + mul0(l.mu, mul0((s - 1.0).max(0.0), l.max_abs)),
+        );
         let c = Certificate::new(
             format!("layered thresholding, layer {}", i + 1),
             PRE,
@@ -175,7 +188,7 @@ pub fn layered_bp(layers: &[LayerStats], e0: f64) -> Result<Vec<Certificate>> {
     for (i, l) in layers.iter().enumerate() {
         l.validate(i + 1)?;
         prod *= l.patch_sparsity.sqrt();
-        let bound = 7.5f64.powi(i as i32 + 1) * e0 * prod;
+        let bound = mul0(mul0(e0, prod), 7.5f64.powi(i as i32 + 1));
         let c = Certificate::new(
             format!("layered BP, layer {}", i + 1),
             PRE,
