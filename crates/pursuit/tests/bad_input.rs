@@ -6,12 +6,42 @@
 
 use faer::{Mat, MatRef};
 use pursuit::admm::{BasisPursuit, Bpdn};
+use pursuit::dictlearn::LearnedDictionary;
 use pursuit::dictlearn::{Denoiser, Ksvd, Mod, OnlineDictLearning};
 use pursuit::greedy::Selection;
 use pursuit::lasso::{CoordinateDescent, Fista, Ista, Lars};
 use pursuit::{BatchOmp, MatchingPursuit, Omp, Solution, Solve, Stop, Thresholding};
 use sparse_core::{generate, Dictionary, Shrinkage};
-use testkit::{bits, Expect, Log};
+use testkit::{bits, Expect, Log, Sane};
+
+/// [`Log::check`] for dictionary learning: an `Ok` has finite unit atoms, finite codes and a
+/// finite RMSE at every iteration.
+trait CheckLearned {
+    fn check_learned(
+        &mut self,
+        label: &str,
+        expect: Expect,
+        f: impl FnOnce() -> pursuit::Result<LearnedDictionary>,
+    );
+}
+
+impl CheckLearned for Log {
+    fn check_learned(
+        &mut self,
+        label: &str,
+        expect: Expect,
+        f: impl FnOnce() -> pursuit::Result<LearnedDictionary>,
+    ) {
+        self.check_with(label, expect, f, |l| {
+            l.dictionary.insane().or_else(|| {
+                let codes = l.codes.to_dense();
+                let finite = codes.col_iter().all(|c| c.iter().all(|v| v.is_finite()));
+                let rmse = l.history.iter().all(|r| r.rmse.is_finite());
+                (!(finite && rmse)).then(|| format!("non-finite codes or RMSE: {:?}", l.history))
+            })
+        });
+    }
+}
 
 /// Fewer calls than this means cases were skipped.
 const MIN_CALLS: usize = 780;
@@ -453,15 +483,15 @@ fn every_solver_on_bad_signals_and_parameters() {
         } else {
             Expect::Err("y")
         };
-        log.check_plain(&format!("ksvd {label}"), e, || {
+        log.check_learned(&format!("ksvd {label}"), e, || {
             Ksvd::new(m, Stop::Sparsity(2))
                 .iterations(2)
                 .fit(y.as_ref())
         });
-        log.check_plain(&format!("mod {label}"), e, || {
+        log.check_learned(&format!("mod {label}"), e, || {
             Mod::new(m, Stop::Sparsity(2)).iterations(2).fit(y.as_ref())
         });
-        log.check_plain(&format!("online {label}"), e, || {
+        log.check_learned(&format!("online {label}"), e, || {
             OnlineDictLearning::new(m, Stop::Sparsity(2))
                 .iterations(2)
                 .fit(y.as_ref())

@@ -5,6 +5,7 @@
 
 use faer::Mat;
 use pursuit::admm::{BasisPursuit, Bpdn};
+use pursuit::dictlearn::{Ksvd, Mod, OnlineDictLearning};
 use pursuit::greedy::Selection;
 use pursuit::lasso::{CoordinateDescent, Fista, Ista, Lars};
 use pursuit::{BatchOmp, MatchingPursuit, Omp, Solution, Solve, Stop};
@@ -247,4 +248,86 @@ impl Flags for Solution {
     fn all_converged_flags(&self) -> bool {
         self.diagnostics.iter().all(|g| g.converged)
     }
+}
+
+/// The learners at `1e300` and `1e-300` give the dictionary they give at unit size, bit for
+/// bit, with codes and RMSEs scaled by the same power of two (the training set is divided by
+/// it exactly before learning); an online `partial_fit` batch of such magnitude is refused.
+#[test]
+fn dictionary_learning_at_any_magnitude() {
+    let (d, _) = problem();
+    let mut rng = generate::rng(21);
+    let x = generate::sparseland_codes(d.n_atoms(), 3, 120, 0.5, 1.0, &mut rng).unwrap();
+    let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng)
+        .unwrap()
+        .noisy;
+    type Fit =
+        Box<dyn Fn(&Mat<f64>, f64) -> pursuit::Result<pursuit::dictlearn::LearnedDictionary>>;
+    let m = d.n_atoms();
+    let learners: Vec<(&str, Fit)> = vec![
+        (
+            "ksvd",
+            Box::new(move |y, _| {
+                Ksvd::new(m, Stop::Sparsity(3))
+                    .iterations(3)
+                    .fit(y.as_ref())
+            }),
+        ),
+        (
+            "ksvd eps",
+            // The residual target scales with the signals (by the exact power of two).
+            Box::new(move |y, s| {
+                Ksvd::new(m, Stop::SparsityOrResidual { k: 4, eps: 0.1 * s })
+                    .iterations(3)
+                    .fit(y.as_ref())
+            }),
+        ),
+        (
+            "mod",
+            Box::new(move |y, _| Mod::new(m, Stop::Sparsity(3)).iterations(3).fit(y.as_ref())),
+        ),
+        (
+            "online",
+            Box::new(move |y, _| {
+                OnlineDictLearning::new(m, Stop::Sparsity(3))
+                    .iterations(2)
+                    .fit(y.as_ref())
+            }),
+        ),
+    ];
+    for (name, fit) in &learners {
+        let base = fit(&y, 1.0).unwrap();
+        for e in [997, 1000, -1000, -1010] {
+            let s = 2f64.powi(e);
+            let ys = Mat::<f64>::from_fn(y.nrows(), y.ncols(), |i, j| y[(i, j)] * s);
+            let got = fit(&ys, s).unwrap_or_else(|err| panic!("{name} at 2^{e}: {err}"));
+            assert!(
+                got.dictionary.matrix() == base.dictionary.matrix(),
+                "{name} at 2^{e}: another dictionary"
+            );
+            let (a, b) = (got.codes.to_dense(), base.codes.to_dense());
+            for j in 0..a.ncols() {
+                for i in 0..a.nrows() {
+                    assert_eq!(a[(i, j)], b[(i, j)] * s, "{name} at 2^{e}: code ({i}, {j})");
+                }
+            }
+            for (r, q) in got.history.iter().zip(&base.history) {
+                let rel = (r.rmse - q.rmse * s).abs() / (q.rmse * s);
+                assert!(
+                    rel < 1e-12,
+                    "{name} at 2^{e}: rmse {} vs {}",
+                    r.rmse,
+                    q.rmse * s
+                );
+                assert_eq!(r.mean_sparsity, q.mean_sparsity);
+            }
+        }
+    }
+    let mut learner = OnlineDictLearning::new(m, Stop::Sparsity(3))
+        .learner()
+        .unwrap();
+    let huge = Mat::<f64>::from_fn(y.nrows(), 8, |i, j| y[(i, j)] * 1e300);
+    let err = learner.partial_fit(huge.as_ref()).unwrap_err().to_string();
+    assert!(err.contains("batch"), "{err}");
+    learner.partial_fit(y.as_ref()).unwrap();
 }

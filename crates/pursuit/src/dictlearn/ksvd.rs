@@ -80,14 +80,25 @@ impl Ksvd {
         self.fit_observed(y, |_| {})
     }
 
-    /// [`fit`](Self::fit), calling `observer` after every iteration.
+    /// [`fit`](Self::fit), calling `observer` after every iteration. Signals of extreme
+    /// magnitude are learned at unit size and scaled back ([`super::fit_at_safe_magnitude`]).
     pub fn fit_observed(
         &self,
         y: MatRef<'_, f64>,
         mut observer: impl FnMut(&IterationReport),
     ) -> Result<LearnedDictionary> {
-        let o = &self.options;
-        o.validate(y)?;
+        super::fit_at_safe_magnitude(&self.options, y, &mut observer, |o, y, observer| {
+            self.fit_unscaled(o, y, observer)
+        })
+    }
+
+    /// [`fit_observed`](Self::fit_observed) on validated signals of safe magnitude.
+    fn fit_unscaled(
+        &self,
+        o: &LearnOptions,
+        y: MatRef<'_, f64>,
+        observer: &mut dyn FnMut(&IterationReport),
+    ) -> Result<LearnedDictionary> {
         let mut rng = generate::rng(o.seed);
         let mut d = o.initial_dictionary(y, &mut rng)?;
         let (n, m) = (y.nrows(), o.n_atoms);

@@ -106,6 +106,66 @@ impl Coder {
     }
 }
 
+/// Runs a whole-batch learner `learn` on training signals of any finite magnitude.
+///
+/// Learning forms squared norms and the statistics `X X^T` of the codes, which overflow for
+/// signals near `1e155` (and lose everything to underflow near `1e-155`). When the largest
+/// magnitude of `y` lies outside `2^-SAFE_EXPONENT ..= 2^SAFE_EXPONENT`, `learn` runs on
+/// `y / s` with the power of two `s` that brings it to `[1, 2)` (an exact division), with the
+/// Batch-OMP error target divided by `s`; the codes and RMSEs it returns (and reports to the
+/// observer) are multiplied by `s`. The dictionary is scale-free, so the result is the one the
+/// same signals at unit size give, up to the scaling. A custom coder's parameters cannot be
+/// rescaled: with one, such signals are refused with an `Err` naming `y`.
+pub(crate) fn fit_at_safe_magnitude(
+    o: &LearnOptions,
+    y: MatRef<'_, f64>,
+    observer: &mut dyn FnMut(&IterationReport),
+    learn: impl FnOnce(
+        &LearnOptions,
+        MatRef<'_, f64>,
+        &mut dyn FnMut(&IterationReport),
+    ) -> Result<LearnedDictionary>,
+) -> Result<LearnedDictionary> {
+    use sparse_core::solve::{magnitude_scale, SAFE_EXPONENT};
+    o.validate(y)?;
+    let linf = (0..y.ncols())
+        .flat_map(|j| y.col(j).iter().copied())
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let s = magnitude_scale(linf, SAFE_EXPONENT);
+    if s == 1.0 {
+        return learn(o, y, observer);
+    }
+    let coder = match &o.coder {
+        Coder::BatchOmp(stop) => Coder::BatchOmp(stop.divided(s)),
+        Coder::Custom(_) => {
+            return Err(invalid(
+                "y",
+                format!("training signals of magnitude up to {linf:e}"),
+                format!(
+                    "entries within 2^-{SAFE_EXPONENT} ..= 2^{SAFE_EXPONENT} with a custom coder \
+                     (its parameters cannot be rescaled; divide y by a power of two)"
+                ),
+            ))
+        }
+    };
+    let scaled = LearnOptions { coder, ..o.clone() };
+    let ys = Mat::<f64>::from_fn(y.nrows(), y.ncols(), |i, j| y[(i, j)] / s);
+    let mut up = |r: &IterationReport| {
+        observer(&IterationReport {
+            rmse: r.rmse * s,
+            ..*r
+        })
+    };
+    let mut learned = learn(&scaled, ys.as_ref(), &mut up)?;
+    for r in &mut learned.history {
+        r.rmse *= s;
+    }
+    for v in learned.codes.values_mut() {
+        *v *= s;
+    }
+    Ok(learned)
+}
+
 /// Options shared by every learner of this module.
 ///
 /// | Name | Default | Meaning |

@@ -44,45 +44,53 @@ impl Mod {
         self.fit_observed(y, |_| {})
     }
 
-    /// [`fit`](Self::fit), calling `observer` after every iteration.
+    /// [`fit`](Self::fit), calling `observer` after every iteration. Signals of extreme
+    /// magnitude are learned at unit size and scaled back ([`super::fit_at_safe_magnitude`]).
     pub fn fit_observed(
         &self,
         y: MatRef<'_, f64>,
         mut observer: impl FnMut(&IterationReport),
     ) -> Result<LearnedDictionary> {
-        let o = &self.options;
-        o.validate(y)?;
-        let mut rng = generate::rng(o.seed);
-        let mut d = o.initial_dictionary(y, &mut rng)?;
-        let (n, m) = (y.nrows(), o.n_atoms);
-        let mut history = Vec::with_capacity(o.iterations);
-        let mut codes = SparseCodes::default();
-        for it in 1..=o.iterations {
-            codes = code_stage(o, &d, y, (it > 1).then_some(&codes))?;
-            least_squares_update(&mut d, &mut codes, y)?;
-            let r = codes.residual(d.as_ref(), y, o.par);
-            let rmse = (r.squared_norm_l2() / (n * y.ncols()) as f64).sqrt();
-            let mut n_replaced = 0;
-            if it < o.iterations {
-                let mut replacer = Replacer::new(y, &col_sq_norms(r.as_ref()));
-                let mut replaced = vec![false; m];
-                n_replaced = clear_dict(&mut d, &codes.usage(), &mut replaced, o, &mut replacer);
-            }
-            let report = IterationReport {
-                iteration: it,
-                rmse,
-                mean_sparsity: codes.mean_sparsity(),
-                replaced_atoms: n_replaced,
-            };
-            observer(&report);
-            history.push(report);
-        }
-        Ok(LearnedDictionary {
-            dictionary: Dictionary::from_matrix(d.as_ref())?,
-            codes,
-            history,
-        })
+        super::fit_at_safe_magnitude(&self.options, y, &mut observer, fit_unscaled)
     }
+}
+
+/// [`Mod::fit_observed`] on validated signals of safe magnitude.
+fn fit_unscaled(
+    o: &LearnOptions,
+    y: MatRef<'_, f64>,
+    observer: &mut dyn FnMut(&IterationReport),
+) -> Result<LearnedDictionary> {
+    let mut rng = generate::rng(o.seed);
+    let mut d = o.initial_dictionary(y, &mut rng)?;
+    let (n, m) = (y.nrows(), o.n_atoms);
+    let mut history = Vec::with_capacity(o.iterations);
+    let mut codes = SparseCodes::default();
+    for it in 1..=o.iterations {
+        codes = code_stage(o, &d, y, (it > 1).then_some(&codes))?;
+        least_squares_update(&mut d, &mut codes, y)?;
+        let r = codes.residual(d.as_ref(), y, o.par);
+        let rmse = (r.squared_norm_l2() / (n * y.ncols()) as f64).sqrt();
+        let mut n_replaced = 0;
+        if it < o.iterations {
+            let mut replacer = Replacer::new(y, &col_sq_norms(r.as_ref()));
+            let mut replaced = vec![false; m];
+            n_replaced = clear_dict(&mut d, &codes.usage(), &mut replaced, o, &mut replacer);
+        }
+        let report = IterationReport {
+            iteration: it,
+            rmse,
+            mean_sparsity: codes.mean_sparsity(),
+            replaced_atoms: n_replaced,
+        };
+        observer(&report);
+        history.push(report);
+    }
+    Ok(LearnedDictionary {
+        dictionary: Dictionary::from_matrix(d.as_ref())?,
+        codes,
+        history,
+    })
 }
 
 /// `D_U = Y X_U^T (X_U X_U^T)^{-1}` over the used atoms `U`, then unit atoms with the codes

@@ -240,13 +240,28 @@ impl OnlineDictLearning {
         self.fit_observed(y, |_| {})
     }
 
-    /// [`fit`](Self::fit), calling `observer` after every epoch.
+    /// [`fit`](Self::fit), calling `observer` after every epoch. Signals of extreme magnitude
+    /// are learned at unit size and scaled back ([`super::fit_at_safe_magnitude`]).
     pub fn fit_observed(
         &self,
         y: MatRef<'_, f64>,
         mut observer: impl FnMut(&IterationReport),
     ) -> Result<LearnedDictionary> {
-        self.options.validate(y)?;
+        super::fit_at_safe_magnitude(&self.options, y, &mut observer, |o, y, observer| {
+            OnlineDictLearning {
+                options: o.clone(),
+                ..self.clone()
+            }
+            .fit_unscaled(y, observer)
+        })
+    }
+
+    /// [`fit_observed`](Self::fit_observed) on validated signals of safe magnitude.
+    fn fit_unscaled(
+        &self,
+        y: MatRef<'_, f64>,
+        observer: &mut dyn FnMut(&IterationReport),
+    ) -> Result<LearnedDictionary> {
         let mut learner = self.learner()?;
         let (n, total) = (y.nrows(), y.ncols());
         let mut order: Vec<usize> = (0..total).collect();
@@ -322,6 +337,25 @@ impl OnlineLearner {
             check::nrows("batch", batch, d.nrows())?;
         }
         check::finite("batch", batch)?;
+        {
+            // The statistics accumulate across batches at one scale, so a batch cannot be
+            // rescaled on its own (`fit` rescales the whole training set instead).
+            use sparse_core::solve::{magnitude_scale, SAFE_EXPONENT};
+            let linf = (0..batch.ncols())
+                .flat_map(|j| batch.col(j).iter().copied())
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            if magnitude_scale(linf, SAFE_EXPONENT) != 1.0 {
+                return Err(invalid(
+                    "batch",
+                    format!("signals of magnitude up to {linf:e}"),
+                    format!(
+                        "entries within 2^-{SAFE_EXPONENT} ..= 2^{SAFE_EXPONENT} (the \
+                         statistics A = sum x x^T overflow; divide every batch by one power \
+                         of two)"
+                    ),
+                ));
+            }
+        }
         let d = match self.d.take() {
             Some(d) => d,
             None => {
