@@ -35,6 +35,8 @@ fn assert_close(label: &str, a: MatRef<'_, f64>, b: MatRef<'_, f64>, tol: f64) {
 
 struct Codes {
     omp: Mat<f64>,
+    omp_gram: Mat<f64>,
+    omp_correlations: Mat<f64>,
     ormp: Mat<f64>,
     lars: Mat<f64>,
     lars_nonneg: Mat<f64>,
@@ -44,8 +46,24 @@ struct Codes {
 
 fn run(d: &Dictionary, y: MatRef<'_, f64>) -> Codes {
     let omp = BatchOmp::new(Stop::Sparsity(6));
+    let gram = d.gram();
+    let mut dty = Mat::<f64>::zeros(d.n_atoms(), y.ncols());
+    faer::linalg::matmul::matmul(
+        dty.as_mut(),
+        faer::Accum::Replace,
+        d.matrix().transpose(),
+        y,
+        1.0,
+        faer::Par::Seq,
+    );
+    let ynorm2: Vec<f64> = (0..y.ncols()).map(|j| y.col(j).squared_norm_l2()).collect();
     Codes {
         omp: omp.solve(d, y).unwrap().codes,
+        omp_gram: omp.code_with_gram(d, gram.as_ref(), y).unwrap().codes,
+        omp_correlations: omp
+            .code_correlations(gram.as_ref(), dty.as_ref(), &ynorm2)
+            .unwrap()
+            .codes,
         ormp: omp.selection(Selection::Ormp).solve(d, y).unwrap().codes,
         lars: Lars::new(0.05).solve(d, y).unwrap().codes,
         lars_nonneg: Lars::new(0.05).nonneg(true).solve(d, y).unwrap().codes,
@@ -65,17 +83,25 @@ fn both_builds_give_the_same_codes() {
     }
     let mut rng = generate::rng(7);
     // Signal and code lengths that exercise the 32-, 8- and 1-row loops of the kernels.
-    for (n, m) in [(20, 45), (64, 256), (37, 101)] {
+    // The last case runs every kernel on the rescaled path of `by_magnitude` (signals near
+    // 2^-300, beyond `SAFE_EXPONENT`, divided by a power of two before coding).
+    for (n, m, scale) in [
+        (20, 45, 1.0),
+        (64, 256, 1.0),
+        (37, 101, 1.0),
+        (37, 101, 2f64.powi(-300)),
+    ] {
         let d = Dictionary::random_gaussian(n, m, &mut rng).unwrap();
         let x = generate::sparseland_codes(m, 5, 40, 0.3, 1.0, &mut rng).unwrap();
         let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng).unwrap();
-        let y = y.noisy.as_ref();
+        let y = Mat::<f64>::from_fn(n, y.noisy.ncols(), |i, j| y.noisy[(i, j)] * scale);
+        let y = y.as_ref();
         force_portable(true);
         assert_eq!(Avx2Fma::detect(), None);
         let portable = run(&d, y);
         force_portable(false);
         let detected = run(&d, y);
-        let label = |what: &str| format!("{what}, {n} x {m}");
+        let label = |what: &str| format!("{what}, {n} x {m}, scale {scale:e}");
         assert!(
             bits(portable.lars.as_ref()) == bits(detected.lars.as_ref()),
             "{}",
@@ -102,6 +128,20 @@ fn both_builds_give_the_same_codes() {
             detected.omp.as_ref(),
             1e-10,
         );
+        for (what, p, q) in [
+            (
+                "Batch-OMP with Gram",
+                &portable.omp_gram,
+                &detected.omp_gram,
+            ),
+            (
+                "Batch-OMP from correlations",
+                &portable.omp_correlations,
+                &detected.omp_correlations,
+            ),
+        ] {
+            assert_close(&label(what), p.as_ref(), q.as_ref(), 1e-10);
+        }
         assert_close(
             &label("ORMP"),
             portable.ormp.as_ref(),

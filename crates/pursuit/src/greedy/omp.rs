@@ -358,10 +358,21 @@ impl BatchOmp {
             let top = dty.col(j).iter().fold(0.0f64, |a, v| a.max(v.abs()));
             // top^2 <= y2, compared without squaring (which may overflow).
             if !(y2 >= 0.0 && top <= y2.sqrt() * (1.0 + 1e-6)) {
+                let expected = if top > 0.0 && top * top < f64::MIN_POSITIVE {
+                    // ||y||^2 underflowed: the residual energy is lost, and a zero would stop
+                    // every pursuit at once.
+                    format!(
+                        "||y_j||^2 >= max_i (D^T y_j)_i^2 = {:e} (which underflows: divide \
+                         the signals by a power of two before forming D^T y and ||y||^2)",
+                        top * top
+                    )
+                } else {
+                    format!("||y_j||^2 >= max_i (D^T y_j)_i^2 = {:e}", top * top)
+                };
                 return Err(crate::error::invalid(
                     "ynorm2",
-                    format!("{y2} at signal {j}"),
-                    format!("||y_j||^2 >= max_i (D^T y_j)_i^2 = {}", top * top),
+                    format!("{y2:e} at signal {j}"),
+                    expected,
                 ));
             }
         }
