@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use csc::{ConvDictionary, Grid};
 use faer::Mat;
 use mlcsc::data::{read_digits_csv, read_digits_csv_from_bytes, read_mnist, read_mnist_from_bytes};
-use mlcsc::supervised::{LayerSpec, TrainState, UnfoldedNet, Unfolding};
+use mlcsc::supervised::{LayerSpec, TrainState, UnfoldedNet, Unfolding, MAX_UNFOLDINGS};
 use mlcsc::{Layer, MlModel, ValidGeometry};
 use rand::Rng;
 use serde_json::Value;
@@ -397,6 +397,8 @@ fn read_all(text: &str) -> bool {
             .dims()
             .iter()
             .all(|&d| (1..=mlcsc::MAX_FILE_LEN).contains(&d)));
+        // A forward pass ends in bounded time.
+        assert!((1..=MAX_UNFOLDINGS).contains(&n.unfoldings()));
         // Every accessor indexes within the parameters.
         for i in 1..=n.depth() {
             n.dictionary(i).unwrap();
@@ -413,8 +415,36 @@ fn read_all(text: &str) -> bool {
             .dims()
             .iter()
             .all(|&d| (1..=mlcsc::MAX_FILE_LEN).contains(&d)));
+        assert!((1..=MAX_UNFOLDINGS).contains(&s.net.unfoldings()));
     }
     any
+}
+
+/// A network file asking for more unfoldings than [`MAX_UNFOLDINGS`] (a forward pass of hours)
+/// is refused, naming the field; the largest allowed value is read.
+#[test]
+fn huge_unfoldings_in_a_network_file_are_refused() {
+    for text in nets().iter().take(2) {
+        let mut v: Value = serde_json::from_str(text).unwrap();
+        for (k, ok) in [
+            (MAX_UNFOLDINGS as u64, true),
+            (MAX_UNFOLDINGS as u64 + 1, false),
+            (1 << 40, false),
+            (u64::MAX, false),
+            (0, false),
+        ] {
+            v["unfoldings"] = Value::from(k);
+            let r = serde_json::from_str::<UnfoldedNet>(&v.to_string());
+            match (r, ok) {
+                (Ok(n), true) => assert_eq!(n.unfoldings() as u64, k),
+                (Err(e), false) => assert!(e.to_string().contains("unfoldings"), "{e}"),
+                (r, _) => panic!("unfoldings = {k}: {r:?}"),
+            }
+        }
+    }
+    let net = UnfoldedNet::new(&[6, 5, 4], 3, 2, Unfolding::Ista, 1).unwrap();
+    assert!(net.with_unfoldings(MAX_UNFOLDINGS + 1).is_err());
+    assert!(UnfoldedNet::new(&[6, 5], 3, MAX_UNFOLDINGS + 1, Unfolding::Ista, 1).is_err());
 }
 
 #[test]

@@ -33,5 +33,5 @@ mod train;
 
 pub use evaluate::Evaluation;
 pub use linear::{FittedLinear, LinearClassifier, SparseFeatures};
-pub use net::{Init, LayerSpec, Precision, UnfoldedNet, Unfolding};
+pub use net::{Init, LayerSpec, Precision, UnfoldedNet, Unfolding, MAX_UNFOLDINGS};
 pub use train::{EpochStats, Optimizer, Schedule, SupervisedTraining, TrainState};

@@ -84,7 +84,7 @@ impl UnfoldedNet {
         seed: u64,
     ) -> Result<Self> {
         check::count("classes", classes, usize::MAX)?;
-        check::count("unfoldings", unfoldings, usize::MAX)?;
+        check::count("unfoldings", unfoldings, super::MAX_UNFOLDINGS)?;
         let mut rng = sparse_core::generate::rng(seed);
         let mut params = Vec::new();
         let mut layers = Vec::new();
@@ -174,7 +174,7 @@ impl UnfoldedNet {
 
     /// The same parameters unfolding `unfoldings` iterations.
     pub fn with_unfoldings(&self, unfoldings: usize) -> Result<Self> {
-        check::count("unfoldings", unfoldings, usize::MAX)?;
+        check::count("unfoldings", unfoldings, super::MAX_UNFOLDINGS)?;
         Ok(Self {
             unfoldings,
             ..self.clone()

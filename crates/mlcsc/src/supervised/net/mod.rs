@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::valid::ValidGeometry;
 
+/// The largest number of unfoldings `K` of an [`UnfoldedNet`] (the references use `K <= 16`;
+/// training stores every unfolding's activations, and a file asking for more would make a
+/// forward pass run for hours). Larger values are refused with an `Err` naming `unfoldings`.
+pub const MAX_UNFOLDINGS: usize = 10_000;
+
 mod access;
 mod backward;
 mod build;
@@ -131,7 +136,8 @@ impl LayerAt {
 /// parameter vector must be the one [`UnfoldedNet::new`] / [`UnfoldedNet::convolutional`]
 /// build, sizes are computed with checked arithmetic and bounded by
 /// [`MAX_FILE_LEN`](crate::MAX_FILE_LEN), parameters must be finite; a hand-edited file that
-/// breaks any of this is an error naming the field.
+/// breaks any of this is an error naming the field. The number of unfoldings is at most
+/// [`MAX_UNFOLDINGS`], in files and constructors alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "validate::NetData")]
 pub struct UnfoldedNet {

@@ -77,9 +77,7 @@ impl UnfoldedNet {
                 format!("an integer in 1..={MAX_FILE_LEN}"),
             ));
         }
-        if self.unfoldings == 0 {
-            return Err(invalid("unfoldings", 0, "a positive integer"));
-        }
+        sparse_core::check::count("unfoldings", self.unfoldings, super::MAX_UNFOLDINGS)?;
         // The layout `build` produces: per layer D_i, c_i, b_i back to back, then W, w_0.
         let mut off = 0usize;
         let mut prev: Option<crate::valid::ValidGeometry> = None;
