@@ -331,3 +331,42 @@ fn dictionary_learning_at_any_magnitude() {
     assert!(err.contains("batch"), "{err}");
     learner.partial_fit(y.as_ref()).unwrap();
 }
+
+/// Codes beyond `f64::MAX` (a signal near `f64::MAX` over two nearly parallel atoms needs a
+/// coefficient `1 / sin t` times larger) are not representable: the result never claims
+/// convergence with them (found by the `solvers` fuzz target).
+#[test]
+fn codes_that_overflow_are_not_converged() {
+    let t: f64 = 1e-3;
+    let d = Dictionary::from_matrix(
+        Mat::<f64>::from_fn(2, 2, |i, j| match (i, j) {
+            (0, 0) => 1.0,
+            (1, 0) => 0.0,
+            (0, _) => t.cos(),
+            _ => t.sin(),
+        })
+        .as_ref(),
+    )
+    .unwrap();
+    let y = Mat::<f64>::from_fn(2, 1, |i, _| if i == 1 { f64::MAX / 2.0 } else { 0.0 });
+    let coders: Vec<(&str, Solution)> = vec![
+        (
+            "omp",
+            Omp::new(Stop::Sparsity(2)).solve(&d, y.as_ref()).unwrap(),
+        ),
+        (
+            "batch-omp",
+            BatchOmp::new(Stop::Sparsity(2))
+                .solve(&d, y.as_ref())
+                .unwrap(),
+        ),
+    ];
+    for (name, s) in coders {
+        let finite = s.codes.col(0).iter().all(|v| v.is_finite());
+        assert!(
+            finite || !s.diagnostics[0].converged,
+            "{name}: converged with codes {:?}",
+            s.codes.col(0)
+        );
+    }
+}

@@ -429,7 +429,8 @@ pub fn magnitude_scale(linf: f64, safe_exponent: i32) -> f64 {
 /// parameters (`lambda`, `eps`, a warm start) by `1 / s`; its codes and residual norms are then
 /// multiplied by `s` and its objective (and history) by `s` or `s^2` ([`Homogeneity`]). A
 /// rescaled objective that overflows is reported as `inf`, which clears `converged` (see
-/// [`Diagnostics::new`]): the codes are still right, but no finite objective certifies them.
+/// [`Diagnostics::new`]): the codes are still right, but no finite objective certifies them;
+/// a code entry that overflows (`inf`) clears `converged` too.
 pub fn by_magnitude<E>(
     y: MatRef<'_, f64>,
     homogeneity: Homogeneity,
@@ -467,13 +468,18 @@ pub fn by_magnitude<E>(
         // s^p applied as p multiplications by s (s^2 may not be representable on its own).
         let up = |v: f64| (0..p).fold(v, |v, _| v * s);
         for (c, &j) in cols.iter().enumerate() {
+            let mut finite = true;
             for i in 0..sol.codes.nrows() {
-                out[(i, j)] = sol.codes[(i, c)] * s;
+                let v = sol.codes[(i, c)] * s;
+                finite &= v.is_finite();
+                out[(i, j)] = v;
             }
             let mut d = sol.diagnostics[c].clone();
             d.objective = up(d.objective);
             d.residual_norm *= s;
-            d.converged &= d.objective.is_finite() && d.residual_norm.is_finite();
+            // A code entry beyond f64::MAX (coherent atoms can need coefficients larger than
+            // the signal) is not representable: reported, not claimed as converged.
+            d.converged &= d.objective.is_finite() && d.residual_norm.is_finite() && finite;
             if let Some(h) = d.history.as_mut() {
                 for it in h.iter_mut() {
                     it.objective = up(it.objective);
