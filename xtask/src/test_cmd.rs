@@ -3,7 +3,8 @@
 //! `target/pyenv` and tested with pytest.
 //!
 //! Set-up is part of the command: the environment is created with `python3 -m venv` and gets
-//! maturin, NumPy, scikit-learn and pytest from PyPI on its first run (later runs reuse it).
+//! maturin, NumPy, scikit-learn, pytest and SPORCO from PyPI on its first run (later runs reuse
+//! it).
 //! The wheel is built with the `dev` profile that `cargo test` has just compiled (optimised, so
 //! only the binding crate itself is compiled again). `--rust-only` stops after the Rust tests;
 //! `--python-only` skips them.
@@ -14,11 +15,13 @@ use std::process::Command;
 use crate::bench::{workspace_root, BoxResult};
 
 /// The Python packages the tests need (installed into `target/pyenv` when missing).
-const TEST_PACKAGES: [&str; 4] = [
+/// SPORCO is the peer of `sparseland.cbpdn` (its agreement test).
+const TEST_PACKAGES: [&str; 5] = [
     "maturin>=1.16,<2",
     "numpy>=1.24",
     "scikit-learn>=1.6",
     "pytest",
+    "sporco==0.2.2.post1",
 ];
 
 /// Runs `cmd`, failing with its description when it cannot start or exits non-zero.
@@ -49,7 +52,7 @@ pub(crate) fn python_env(root: &Path) -> BoxResult<PathBuf> {
         )?;
     }
     let ready = Command::new(&py)
-        .args(["-c", "import numpy, sklearn, pytest"])
+        .args(["-c", "import numpy, sklearn, pytest, sporco.admm.cbpdn"])
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
@@ -65,7 +68,7 @@ pub(crate) fn python_env(root: &Path) -> BoxResult<PathBuf> {
                     "--disable-pip-version-check",
                 ])
                 .args(TEST_PACKAGES),
-            "install the test packages (maturin, numpy, scikit-learn, pytest) from PyPI",
+            "install the test packages (maturin, numpy, scikit-learn, pytest, sporco) from PyPI",
         )?;
     }
     Ok(py)

@@ -3,8 +3,9 @@
 //! The Rust core stays free of Python: this crate only converts NumPy arrays to the crates'
 //! types, calls the workspace's one solving protocol ([`sparse_core::Solve`]) with the GIL
 //! released, and turns every `Err` into a Python `ValueError` with the same message. The
-//! scikit-learn estimators (`sparseland.SparseCoder`, `sparseland.DictionaryLearning`) are the
-//! small pure-Python layer in `python/sparseland/`.
+//! scikit-learn estimators (`sparseland.SparseCoder`, `sparseland.DictionaryLearning`) and the
+//! SPORCO-style `sparseland.cbpdn.ConvBPDN` (over [`conv::conv_bpdn`]) are the small
+//! pure-Python layer in `python/sparseland/`.
 //!
 //! Layout without copies: a C-ordered NumPy array `X` of shape `(n_samples, n_features)` (the
 //! scikit-learn convention) *is*, in memory, the column-major `n_features x n_samples` matrix of
@@ -23,6 +24,7 @@ use pursuit::{admm::BasisPursuit, BatchOmp, Omp, Solve, Stop, Thresholding};
 use sparse_core::{Dictionary, Shrinkage};
 
 mod calculators;
+mod conv;
 
 /// A Rust error as a Python `ValueError` with the same message.
 pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -71,7 +73,7 @@ pub(crate) fn transposed<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Signals<'a> {
 }
 
 /// The parallelism of `n_threads` (`0`: all of rayon's threads, `1`: sequential).
-fn parallelism(n_threads: usize) -> Par {
+pub(crate) fn parallelism(n_threads: usize) -> Par {
     if n_threads == 1 {
         Par::Seq
     } else {
@@ -408,6 +410,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sparse_encode, m)?)?;
     m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(conv::conv_bpdn, m)?)?;
     calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

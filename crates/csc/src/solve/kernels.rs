@@ -125,7 +125,8 @@ pub(crate) struct AdmmStep {
 dispatch! {
     /// The fused element-wise ADMM update of one column: with `v = alpha x + (1 - alpha) z +
     /// u_scale u`, `z <- S_{t w}(v)`, `u <- v - z`. Returns `a = ||x - z||^2`,
-    /// `b = ||z - z_prev||^2`, `c = ||x||^2`, `d = ||z||^2`, `e = ||u||^2`, `l1 = ||w . z||_1`.
+    /// `b = ||z - z_prev||^2`, `c = ||x||^2`, `d = ||z||^2`, `e = ||u||^2`, `l1 = ||w . z||_1`,
+    /// `l1x = ||w . x||_1`.
     fn admm_update / admm_update_with / admm_update_avx2 = admm_update_imp(
         x: &[f64], z: &mut [f64], u: &mut [f64], w: MapWeights<'_>, off: usize, p: AdmmStep
     ) -> Sums
@@ -150,7 +151,7 @@ fn admm_update_imp(
         MapWeights::Slice(_) => 1.0,
     };
     let splat = [wc; L];
-    let mut acc = [[0.0f64; L]; 6];
+    let mut acc = [[0.0f64; L]; 7];
     let full = n / L * L;
     let (x_main, x_tail) = x.split_at(full);
     let (z_main, z_tail) = z.split_at_mut(full);
@@ -177,7 +178,7 @@ fn admm_update_imp(
             }
         }
     }
-    let mut tail = [[0.0f64; 1]; 6];
+    let mut tail = [[0.0f64; 1]; 7];
     for j in 0..x_tail.len() {
         let wv = ws.map_or(wc, |ws| ws[full + j]);
         let (xs, zs, us) = ([x_tail[j]], &mut [z_tail[j]], &mut [u_tail[j]]);
@@ -197,11 +198,13 @@ fn admm_update_imp(
         d: sum(3),
         e: sum(4),
         l1: sum(5),
+        l1x: sum(6),
     }
 }
 
 /// One group of `K` entries of [`admm_update`] (fixed-size, independent lanes, so that LLVM
-/// keeps the accumulators in vector registers). `acc[5]` accumulates `w |z|`.
+/// keeps the accumulators in vector registers). `acc[5]` accumulates `w |z|`, `acc[6]`
+/// `w |x|`.
 #[inline(always)]
 fn admm_group<const K: usize, const NONNEG: bool>(
     x: &[f64; K],
@@ -209,7 +212,7 @@ fn admm_group<const K: usize, const NONNEG: bool>(
     u: &mut [f64; K],
     w: &[f64; K],
     p: AdmmStep,
-    acc: &mut [[f64; K]; 6],
+    acc: &mut [[f64; K]; 7],
 ) {
     let AdmmStep {
         alpha, t, u_scale, ..
@@ -230,6 +233,7 @@ fn admm_group<const K: usize, const NONNEG: bool>(
         acc[3][l] += z1[l] * z1[l];
         acc[4][l] += u1 * u1;
         acc[5][l] += w[l] * z1[l].abs();
+        acc[6][l] += w[l] * x0.abs();
         u[l] = u1;
     }
     *z = z1;

@@ -40,15 +40,20 @@ pub(crate) struct Trace {
     pub converged: bool,
     /// One record per iteration.
     pub history: Vec<Iteration>,
+    /// Objective and residual norm of the returned code, when the records describe another
+    /// variable (ADMM records its primal `x`; it returns the sparse `z`).
+    pub final_state: Option<(f64, f64)>,
 }
 
 impl Trace {
-    /// The diagnostics: objective and residual norm `sqrt(2 data_fidelity)` of the last
-    /// iteration's record (the returned code); the history attached.
+    /// The diagnostics: objective and residual norm of the returned code (`final_state`, or
+    /// else the last iteration's record, with the residual `sqrt(2 data_fidelity)`); the
+    /// history attached.
     pub(crate) fn into_diagnostics(self) -> Diagnostics {
-        let (objective, residual) = self.history.last().map_or((f64::NAN, f64::NAN), |s| {
+        let last = self.history.last().map_or((f64::NAN, f64::NAN), |s| {
             (s.objective, (2.0 * s.data_fidelity).max(0.0).sqrt())
         });
+        let (objective, residual) = self.final_state.unwrap_or(last);
         Diagnostics::new(self.iterations, self.converged, objective, residual)
             .with_history(self.history)
     }
@@ -194,6 +199,8 @@ pub(crate) struct Sums {
     pub d: f64,
     pub e: f64,
     pub l1: f64,
+    /// `||w . x||_1` of the ADMM primal variable (0 where unused).
+    pub l1x: f64,
 }
 
 impl std::ops::Add for Sums {
@@ -206,6 +213,7 @@ impl std::ops::Add for Sums {
             d: self.d + o.d,
             e: self.e + o.e,
             l1: self.l1 + o.l1,
+            l1x: self.l1x + o.l1x,
         }
     }
 }

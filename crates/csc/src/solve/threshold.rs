@@ -118,6 +118,7 @@ impl ConvThresholding {
                     iterations: 1,
                     converged: true,
                     history: vec![Iteration::new(df, 0.0)],
+                    final_state: None,
                 }
                 .into_diagnostics()
             })

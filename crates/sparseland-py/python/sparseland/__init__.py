@@ -12,6 +12,9 @@ inputs of shape ``(n_samples, n_features)``, ``components_`` of shape
 array([[0., 2., 0.]])
 
 Every error of the Rust core arrives as a ``ValueError`` carrying the same message.
+
+Convolutional sparse coding with SPORCO's interface lives in :mod:`sparseland.cbpdn`
+(``ConvBPDN``).
 """
 
 import numbers

@@ -9,7 +9,7 @@ use super::Cbpdn;
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
 use crate::solve::kernels::{self, AdmmStep};
-use crate::solve::{map_sum, signal_spectra, Sums, Trace};
+use crate::solve::{map_sum, signal_spectra, MapWeights, Sums, Trace};
 
 impl Cbpdn {
     pub(super) fn solve_one(
@@ -168,8 +168,10 @@ impl Cbpdn {
             let s = rho * sums.b.sqrt() / sn;
             let eps_pri = sqrt_len * self.abs_residual_tol / rn + self.rel_residual_tol;
             let eps_dua = sqrt_len * self.abs_residual_tol / sn + self.rel_residual_tol;
+            // SPORCO's functional (its default `AuxVarObj = False`): data term and penalty of
+            // the primal variable x of this iteration.
             info.history.push(
-                Iteration::new(df, lambda * sums.l1)
+                Iteration::new(df, lambda * sums.l1x)
                     .residuals(r, s)
                     .step(rho),
             );
@@ -202,6 +204,25 @@ impl Cbpdn {
                 }
             }
         }
+        // The returned code is the sparse variable z: its own objective and residual (the
+        // records above are those of x, which differs from z until convergence).
+        let zm = MatRef::from_column_major_slice(z, z.len(), 1);
+        let mut r = Mat::<f64>::zeros(y.len(), 1);
+        op.apply_raw(zm, r.as_mut(), if par { Par::rayon(0) } else { Par::Seq });
+        let rr: f64 = r
+            .col_as_slice(0)
+            .iter()
+            .zip(y)
+            .map(|(dz, yv)| (yv - dz) * (yv - dz))
+            .sum();
+        let mut l1 = 0.0;
+        for (map, zm) in z.chunks(n).enumerate() {
+            l1 += match self.weights.map(map, m, n) {
+                MapWeights::Const(c) => c * zm.iter().map(|v| v.abs()).sum::<f64>(),
+                MapWeights::Slice(w) => zm.iter().zip(w).map(|(v, w)| w * v.abs()).sum(),
+            };
+        }
+        info.final_state = Some((0.5 * rr + lambda * l1, rr.sqrt()));
         info
     }
 }

@@ -1,0 +1,251 @@
+"""Convolutional basis pursuit denoising with SPORCO's interface.
+
+A SPORCO user changes one import::
+
+    import sparseland.cbpdn as cbpdn          # was: import sporco.admm.cbpdn as cbpdn
+    opt = cbpdn.ConvBPDN.Options({"MaxMainIter": 200, "RelStopTol": 5e-3})
+    b = cbpdn.ConvBPDN(D, S, lmbda, opt)
+    X = b.solve()
+
+The problem is SPORCO's ``ConvBPDN`` (Wohlberg 2016, "Efficient algorithms for convolutional
+sparse representations", IEEE TIP), solved by the same ADMM with the same defaults, by the
+Rust crate ``csc`` with the GIL released:
+
+    argmin_X  1/2 || sum_m d_m * x_m - s ||_2^2 + lmbda sum_m w_m || x_m ||_1
+
+with SPORCO's array layout: ``D`` of shape ``(h, w, M)`` (or ``(h, w, C, M)`` for a
+multi-channel dictionary), ``S`` of shape ``(H, W)`` (or ``(H, W, C)``), the filters' origin at
+the top-left and a circular boundary. ``solve()`` returns ``X`` of shape ``(H, W, M)`` (or
+``(H, W, C, M)`` for a single-channel dictionary on a ``C``-channel image, each channel coded on
+its own): SPORCO's output without its singleton axes (``X_sporco.squeeze()``; ``X[..., None,
+None, :]`` restores SPORCO's ``(H, W, 1, 1, M)``).
+
+Differences from SPORCO: the codes returned are the sparse ADMM variable (SPORCO's default,
+``ReturnX = False``); options that change what is solved and that the Rust solver does not
+offer (``NoBndryCross``, warm starts ``X0``/``Y0``/``U0``, ``Callback``, ``StdResiduals``,
+``AuxVarObj``, ``ReturnX``) raise ``NotImplementedError`` when set to anything but their
+default (``getitstat()`` records SPORCO's default functional, of the primal variable ``X``;
+``converged`` and the codes returned are those of the sparse variable); display and memory
+options (``Verbose``, ``StatusHeader``, ``IterTimer``,
+``FastSolve``, ``LinSolveCheck``, ``HighMemSolve``) are accepted and have no effect; an
+unknown option is a ``ValueError`` naming it. ``DataType = np.float32`` returns float32 codes
+(the solve itself runs in float64).
+"""
+
+import collections
+import copy
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["ConvBPDN", "IterationStats"]
+
+#: One record per ADMM iteration, with SPORCO's ``getitstat()`` field names.
+IterationStats = collections.namedtuple(
+    "IterationStats", ["Iter", "ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"]
+)
+
+_AUTO_RHO_DEFAULTS = {
+    "Enabled": True,
+    "Period": 1,
+    "Scaling": 1000.0,
+    "RsdlRatio": 1.2,
+    "RsdlTarget": None,
+    "AutoScaling": True,
+    "StdResiduals": False,
+}
+
+_DEFAULTS = {
+    "Verbose": False,
+    "StatusHeader": True,
+    "IterTimer": "solve",
+    "MaxMainIter": 1000,
+    "AbsStopTol": 0.0,
+    "RelStopTol": 1e-3,
+    "RelaxParam": 1.8,
+    "rho": None,
+    "AutoRho": _AUTO_RHO_DEFAULTS,
+    "NonNegCoef": False,
+    "NoBndryCross": False,
+    "L1Weight": 1.0,
+    "DataType": None,
+    "FastSolve": False,
+    "LinSolveCheck": False,
+    "HighMemSolve": False,
+    "Callback": None,
+    "AuxVarObj": False,
+    "ReturnX": False,
+    "X0": None,
+    "Y0": None,
+    "U0": None,
+}
+
+#: Options that would change the computation and are not offered: value that is accepted.
+_UNSUPPORTED = {
+    "NoBndryCross": False,
+    "Callback": None,
+    "AuxVarObj": False,
+    "ReturnX": False,
+    "X0": None,
+    "Y0": None,
+    "U0": None,
+}
+
+
+class _Options(dict):
+    """SPORCO-style options: a dict of the defaults updated with the given entries (nested for
+    ``AutoRho``); unknown keys are a ``ValueError`` naming the key."""
+
+    def __init__(self, opt=None):
+        super().__init__(copy.deepcopy(_DEFAULTS))
+        for k, v in dict(opt or {}).items():
+            self[k] = v
+
+    def __setitem__(self, key, value):
+        if key not in _DEFAULTS:
+            raise ValueError(f"unknown ConvBPDN option {key!r}")
+        if key == "AutoRho":
+            merged = dict(_AUTO_RHO_DEFAULTS)
+            for k, v in dict(value).items():
+                if k not in _AUTO_RHO_DEFAULTS:
+                    raise ValueError(f"unknown ConvBPDN option 'AutoRho' / {k!r}")
+                merged[k] = v
+            value = merged
+        super().__setitem__(key, value)
+
+
+class ConvBPDN:
+    """Convolutional BPDN (SPORCO's ``sporco.admm.cbpdn.ConvBPDN``), solved by ADMM in Rust.
+
+    Parameters
+    ----------
+    D : array of shape (h, w, M) or (h, w, C, M)
+        The filters (any norms; they are not modified).
+    S : array of shape (H, W) or (H, W, C)
+        The image.
+    lmbda : float, optional
+        The l1 penalty. ``None``: SPORCO's default ``0.1 max |D^T S|``.
+    opt : ConvBPDN.Options or dict, optional
+        SPORCO's options (see the module docstring for the supported set).
+    dimK, dimN : optional
+        SPORCO's axis arguments: only one image (``dimK`` in ``None, 0``) of two spatial
+        dimensions (``dimN = 2``) is supported.
+    """
+
+    Options = _Options
+
+    def __init__(self, D, S, lmbda=None, opt=None, dimK=None, dimN=2):
+        if dimN != 2:
+            raise NotImplementedError("ConvBPDN: only dimN = 2 (images) is supported")
+        if dimK not in (None, 0):
+            raise NotImplementedError(
+                "ConvBPDN: one image per solver (dimK = 0 or None); code a batch with one "
+                "solver per image"
+            )
+        self.opt = opt if isinstance(opt, _Options) else _Options(opt)
+        for k, ok in _UNSUPPORTED.items():
+            v = self.opt[k]
+            if v is not ok and not (isinstance(v, bool) and v == ok):
+                raise NotImplementedError(f"ConvBPDN option {k!r} = {v!r} is not supported")
+        if self.opt["AutoRho"]["StdResiduals"]:
+            raise NotImplementedError("ConvBPDN option 'AutoRho' / 'StdResiduals' = True")
+        self.dtype = np.dtype(self.opt["DataType"] or np.result_type(D, S, np.float32))
+        self.D = np.asarray(D, dtype=np.float64)
+        self.S = np.asarray(S, dtype=np.float64)
+        if lmbda is None:
+            lmbda = 0.1 * float(np.abs(self._correlate(self.S)).max())
+        self.lmbda = float(lmbda)
+        self.X = None
+        self.itstat = []
+        self.converged = None
+
+    def _correlate(self, S):
+        """``D^T S``: the circular cross-correlation of ``S`` with every filter."""
+        H, W = S.shape[:2]
+        D = self.D if self.D.ndim == 4 else self.D[:, :, None, :]
+        S3 = S if S.ndim == 3 else S[:, :, None]
+        Df = np.fft.rfft2(D, s=(H, W), axes=(0, 1))
+        Sf = np.fft.rfft2(S3, axes=(0, 1))
+        if D.shape[2] == 1:
+            prod = np.conj(Df) * Sf[:, :, :, None]
+        else:
+            prod = (np.conj(Df) * Sf[:, :, :, None]).sum(axis=2, keepdims=True)
+        return np.fft.irfft2(prod, s=(H, W), axes=(0, 1))
+
+    def solve(self):
+        """Runs ADMM from zero codes; returns ``X`` (see the module docstring for its shape)."""
+        o = self.opt
+        ar = o["AutoRho"]
+        weight = o["L1Weight"]
+        w = np.asarray(weight, dtype=np.float64)
+        M = self.D.shape[-1]
+        if w.ndim == 0:
+            l1 = None if float(w) == 1.0 else [float(w)] * M
+            lmbda = self.lmbda
+        else:
+            w = w.reshape(-1)
+            if w.size != M:
+                raise NotImplementedError(
+                    "ConvBPDN option 'L1Weight': a scalar or one weight per filter "
+                    f"({M} values) is supported, got an array of {w.size} values"
+                )
+            l1, lmbda = [float(v) for v in w], self.lmbda
+        X, records, converged = _core.conv_bpdn(
+            self.D,
+            self.S,
+            lmbda,
+            max_iter=int(o["MaxMainIter"]),
+            rel_stop_tol=float(o["RelStopTol"]),
+            abs_stop_tol=float(o["AbsStopTol"]),
+            rho=None if o["rho"] is None else float(o["rho"]),
+            relax=float(o["RelaxParam"]),
+            auto_rho=(
+                bool(ar["Enabled"]),
+                int(ar["Period"]),
+                float(ar["Scaling"]),
+                float(ar["RsdlRatio"]),
+                None if ar["RsdlTarget"] is None else float(ar["RsdlTarget"]),
+                bool(ar["AutoScaling"]),
+            ),
+            nonneg=bool(o["NonNegCoef"]),
+            l1_weight=l1,
+        )
+        self.X = X.astype(self.dtype, copy=False)
+        self.converged = bool(converged)
+        # SPORCO's RegL1 is ||W X||_1 without lmbda (undefined here for lmbda = 0: NaN).
+        self.itstat = [
+            IterationStats(k, f, d, (p / lmbda) if lmbda else float("nan"), r, s, rho)
+            for k, (f, d, p, r, s, rho) in enumerate(records)
+        ]
+        return self.X
+
+    def getcoef(self):
+        """The codes of the last ``solve()``."""
+        return self.X
+
+    def getitstat(self):
+        """SPORCO's iteration statistics: an ``IterationStats`` of per-iteration lists."""
+        return IterationStats(*[list(c) for c in zip(*self.itstat)]) if self.itstat else (
+            IterationStats(*[[] for _ in IterationStats._fields])
+        )
+
+    def reconstruct(self, X=None):
+        """``sum_m d_m * x_m`` (circular), of the shape of ``S``."""
+        X = self.X if X is None else np.asarray(X, dtype=np.float64)
+        if X is None:
+            raise ValueError("reconstruct: no codes (call solve() first or pass X)")
+        H, W = self.S.shape[:2]
+        D = self.D if self.D.ndim == 4 else self.D[:, :, None, :]
+        Df = np.fft.rfft2(D, s=(H, W), axes=(0, 1))  # (., ., C, M)
+        if X.ndim == 4:  # single-channel D, per-channel codes (H, W, C, M)
+            Xf = np.fft.rfft2(X, axes=(0, 1))
+            R = np.fft.irfft2((Df * Xf).sum(axis=3), s=(H, W), axes=(0, 1))
+        else:
+            Xf = np.fft.rfft2(X, axes=(0, 1))[:, :, None, :]
+            R = np.fft.irfft2((Df * Xf).sum(axis=3), s=(H, W), axes=(0, 1))
+        return R[:, :, 0] if self.S.ndim == 2 else R
+
+    def getmin(self):
+        """The minimiser found by the last ``solve()`` (SPORCO's ``getmin``: the codes)."""
+        return self.X

@@ -1,0 +1,175 @@
+//! Convolutional BPDN (`csc::Cbpdn`) on arrays in SPORCO's layout: filters `D` of shape
+//! `(h, w, M)` or `(h, w, C, M)` with their origin at the top-left, images `S` of shape `(H, W)`
+//! or `(H, W, C)`, circular boundary, codes `X` of shape `(H, W, M)` (or `(H, W, C, M)` for a
+//! single-channel dictionary on a multi-channel image, each channel coded on its own), the
+//! squeezed shape of SPORCO's `ConvBPDN.solve()` output.
+//!
+//! SPORCO does not normalise the filters; `csc` does. Filters of norms `n_m` are therefore
+//! solved as unit filters with l1 weights `w_m / n_m` and codes `z_m = n_m x_m`, which is the
+//! same problem `1/2 ||sum_m d_m * x_m - s||^2 + lambda sum_m w_m ||x_m||_1`; the codes are
+//! divided back. With unit-norm filters (SPORCO's examples normalise them) the iterates are
+//! SPORCO's.
+
+use csc::{AutoRho, Cbpdn, ConvDictionary, Grid, L1Weights};
+use faer::Mat;
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use sparse_core::Solve;
+
+use crate::{parallelism, value_error};
+
+/// One ADMM iteration's record: objective, data fidelity, l1 term, normalised primal and dual
+/// residuals, `rho`.
+type Record = (f64, f64, f64, f64, f64, f64);
+
+/// Convolutional BPDN by ADMM on SPORCO-layout arrays. Returns `(X, records, converged)`.
+/// `auto_rho`: `(enabled, period, scaling, ratio, target, auto_scaling)`, `None` for SPORCO's
+/// `ConvBPDN` defaults. `l1_weight`: one weight per filter (`M` values) or `None`.
+#[pyfunction]
+#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn conv_bpdn<'py>(
+    py: Python<'py>,
+    d: PyReadonlyArrayDyn<'py, f64>,
+    s: PyReadonlyArrayDyn<'py, f64>,
+    lmbda: f64,
+    max_iter: usize,
+    rel_stop_tol: f64,
+    abs_stop_tol: f64,
+    rho: Option<f64>,
+    relax: f64,
+    auto_rho: Option<(bool, usize, f64, f64, Option<f64>, bool)>,
+    nonneg: bool,
+    l1_weight: Option<Vec<f64>>,
+    n_threads: usize,
+) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
+    let (ds, ss) = (d.shape().to_vec(), s.shape().to_vec());
+    let (fh, fw, fc, m) = match ds[..] {
+        [h, w, m] => (h, w, 1, m),
+        [h, w, c, m] => (h, w, c, m),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `D` of shape {ds:?}: expected (h, w, M) or (h, w, C, M)"
+            )))
+        }
+    };
+    let (h, w, sc) = match ss[..] {
+        [h, w] => (h, w, 1),
+        [h, w, c] => (h, w, c),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `S` of shape {ss:?}: expected (H, W) or (H, W, C)"
+            )))
+        }
+    };
+    if fc > 1 && fc != sc {
+        return Err(value_error(format!(
+            "shape mismatch for `S`: expected {fc} channels (those of D), got {sc}"
+        )));
+    }
+    let dv = d.as_array();
+    let sv = s.as_array();
+    // Filter j: channel after channel, each channel column-major (the crates' layout).
+    let flen = fh * fw * fc;
+    let filters = Mat::<f64>::from_fn(flen, m, |k, j| {
+        let (c, rest) = (k / (fh * fw), k % (fh * fw));
+        let (col, row) = (rest / fh, rest % fh);
+        if ds.len() == 3 {
+            dv[[row, col, j]]
+        } else {
+            dv[[row, col, c, j]]
+        }
+    });
+    let norms: Vec<f64> = (0..m).map(|j| filters.col(j).norm_l2()).collect();
+    let n = h * w;
+    let y = Mat::<f64>::from_fn(n * sc, 1, |k, _| {
+        let (c, rest) = (k / n, k % n);
+        let (col, row) = (rest / h, rest % h);
+        if ss.len() == 2 {
+            sv[[row, col]]
+        } else {
+            sv[[row, col, c]]
+        }
+    });
+    if let Some(wt) = &l1_weight {
+        if wt.len() != m {
+            return Err(value_error(format!(
+                "shape mismatch for `L1Weight`: expected a scalar or {m} values (one per \
+                 filter), got {}",
+                wt.len()
+            )));
+        }
+    }
+    let par = parallelism(n_threads);
+    let (codes, records, converged) = py
+        .detach(|| -> Result<(Mat<f64>, Vec<Record>, bool), String> {
+            let e = |e: csc::Error| e.to_string();
+            let dict = ConvDictionary::new(Grid::d2(fh, fw), fc, filters.as_ref()).map_err(e)?;
+            let op = dict.operator_with_channels(Grid::d2(h, w), sc).map_err(e)?;
+            // Unit filters with weights w_m / n_m solve SPORCO's problem on codes n_m x_m.
+            let weights: Vec<f64> = (0..m)
+                .map(|j| l1_weight.as_ref().map_or(1.0, |w| w[j]) / norms[j])
+                .collect();
+            let uniform = weights.iter().all(|&v| v == 1.0);
+            let mut solver = Cbpdn::new(lmbda)
+                .max_iter(max_iter)
+                .rel_residual_tol(rel_stop_tol)
+                .abs_residual_tol(abs_stop_tol)
+                .relax(relax)
+                .nonneg(nonneg)
+                .par(par);
+            if let Some(r) = rho {
+                solver = solver.rho(r);
+            }
+            if let Some((enabled, period, scaling, ratio, target, auto_scaling)) = auto_rho {
+                solver = solver.auto_rho(AutoRho {
+                    enabled,
+                    period,
+                    scaling,
+                    ratio,
+                    target,
+                    auto_scaling,
+                    ..AutoRho::default()
+                });
+            }
+            if !uniform {
+                solver = solver.weights(L1Weights::PerFilter(weights));
+            }
+            let sol = solver.solve(&op, y.as_ref()).map_err(e)?;
+            let diag = &sol.diagnostics[0];
+            let records = diag
+                .records()
+                .iter()
+                .map(|r| {
+                    (
+                        r.objective,
+                        r.data_fidelity,
+                        r.penalty,
+                        r.primal_residual,
+                        r.dual_residual,
+                        r.step,
+                    )
+                })
+                .collect();
+            Ok((sol.codes, records, diag.converged))
+        })
+        .map_err(value_error)?;
+    // Codes: channel after channel, then filter after filter, each map column-major.
+    let code = codes.col_as_slice(0);
+    let shape: Vec<usize> = if fc == 1 && sc > 1 {
+        vec![h, w, sc, m]
+    } else {
+        vec![h, w, m]
+    };
+    let x = ArrayD::from_shape_fn(IxDyn(&shape), |ix| {
+        let (row, col) = (ix[0], ix[1]);
+        let (c, j) = if shape.len() == 4 {
+            (ix[2], ix[3])
+        } else {
+            (0, ix[2])
+        };
+        code[(c * m + j) * n + row + h * col] / norms[j]
+    });
+    Ok((x.into_pyarray(py), records, converged))
+}

@@ -1,0 +1,144 @@
+"""Tests of ``sparseland.cbpdn.ConvBPDN`` (SPORCO's interface): optimality conditions of the
+convolutional BPDN problem, the scaling identity for filters that are not unit-norm, SPORCO's
+layouts and options, and agreement with SPORCO itself (installed by ``cargo xtask test``)."""
+
+import numpy as np
+import pytest
+
+import sparseland.cbpdn as cbpdn
+
+
+def correlate(D, R):
+    """``D^T R`` for single-channel ``D`` (h, w, M) and ``R`` (H, W): circular correlation."""
+    H, W = R.shape
+    Df = np.fft.rfft2(D, s=(H, W), axes=(0, 1))
+    return np.fft.irfft2(np.conj(Df) * np.fft.rfft2(R)[:, :, None], s=(H, W), axes=(0, 1))
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(7)
+    D = rng.normal(size=(5, 5, 6))
+    D /= np.sqrt((D**2).sum(axis=(0, 1), keepdims=True))
+    # An image that is a sparse combination of the filters, plus noise.
+    X0 = np.zeros((24, 20, 6))
+    for _ in range(12):
+        X0[rng.integers(24), rng.integers(20), rng.integers(6)] = rng.normal()
+    b = cbpdn.ConvBPDN(D, np.zeros((24, 20)), 1.0)
+    S = b.reconstruct(X0) + 0.01 * rng.normal(size=(24, 20))
+    return D, S
+
+
+def converged(D, S, lmbda, **opt):
+    o = {"MaxMainIter": 3000, "RelStopTol": 1e-9, "AutoRho": {"Enabled": True}}
+    o.update(opt)
+    b = cbpdn.ConvBPDN(D, S, lmbda, cbpdn.ConvBPDN.Options(o))
+    return b, b.solve()
+
+
+def test_optimality_conditions(problem):
+    D, S = problem
+    lmbda = 0.05
+    b, X = converged(D, S, lmbda)
+    assert X.shape == (24, 20, 6)
+    g = correlate(D, b.reconstruct(X) - S)
+    on = np.abs(X) > 1e-8
+    assert on.sum() > 0
+    # Subgradient: g = -lambda sign(x) on the support, |g| <= lambda off it.
+    assert np.abs(g[on] + lmbda * np.sign(X[on])).max() < 1e-4
+    assert np.abs(g[~on]).max() <= lmbda * (1 + 1e-4)
+    # At convergence the recorded functional (of the primal variable) is that of the codes.
+    fun = 0.5 * ((b.reconstruct(X) - S) ** 2).sum() + lmbda * np.abs(X).sum()
+    assert abs(b.getitstat().ObjFun[-1] - fun) <= 1e-6 * fun
+    assert b.converged
+
+
+def test_filters_that_are_not_unit_norm(problem):
+    """``c D`` at ``lambda`` solves ``D`` at ``lambda / c`` with codes divided by ``c``."""
+    D, S = problem
+    c = np.array([3.0, 0.5, 1.0, 2.0, 7.0, 0.25])
+    _, X = converged(D * c, S, 0.05)
+    # Per-filter scales: the equivalent problem has per-filter l1 weights 1 / c.
+    _, Z = converged(D, S, 0.05, L1Weight=1.0 / c)
+    assert np.abs(X - Z / c).max() < 1e-5 * np.abs(Z).max()
+
+
+def test_layouts_and_dtypes(problem):
+    D, S = problem
+    b = cbpdn.ConvBPDN(D, S, 0.05, {"MaxMainIter": 20})
+    X = b.solve()
+    assert X.dtype == np.float64 and b.reconstruct().shape == S.shape
+    # float32 data gives float32 codes, equal to the float64 ones rounded.
+    X32 = cbpdn.ConvBPDN(D.astype(np.float32), S.astype(np.float32), 0.05,
+                         {"MaxMainIter": 20}).solve()
+    assert X32.dtype == np.float32
+    assert np.abs(X32 - X).max() < 1e-4 * np.abs(X).max()
+    # A single-channel dictionary on a 3-channel image codes each channel on its own (with
+    # one shared rho, as SPORCO: at convergence each channel is its own solution).
+    S3 = np.stack([S, 2 * S, -S], axis=2)
+    X3 = cbpdn.ConvBPDN(D, S3, 0.05, {"MaxMainIter": 20}).solve()
+    assert X3.shape == (24, 20, 3, 6)
+    assert np.array_equal(X3[:, :, 2, :], -X3[:, :, 0, :])
+    _, X3c = converged(D, S3, 0.05)
+    _, X1c = converged(D, S, 0.05)
+    assert np.abs(X3c[:, :, 0, :] - X1c).max() < 1e-5 * np.abs(X1c).max()
+    # A multi-channel dictionary (h, w, C, M) on a C-channel image: one set of maps.
+    Dc = np.stack([D, D[::-1], D[:, ::-1]], axis=2)
+    bc = cbpdn.ConvBPDN(Dc, S3, 0.05, {"MaxMainIter": 20})
+    Xc = bc.solve()
+    assert Xc.shape == (24, 20, 6) and bc.reconstruct().shape == S3.shape
+    # Fortran-ordered and strided inputs give the same codes.
+    Xf = cbpdn.ConvBPDN(np.asfortranarray(D), np.asfortranarray(S), 0.05,
+                        {"MaxMainIter": 20}).solve()
+    assert np.array_equal(Xf, X)
+    # lmbda = None is SPORCO's default, 0.1 max |D^T S|.
+    assert abs(cbpdn.ConvBPDN(D, S).lmbda - 0.1 * np.abs(correlate(D, S)).max()) < 1e-12
+
+
+def test_options_and_bad_input(problem):
+    D, S = problem
+    with pytest.raises(ValueError, match="MaxMainIters"):
+        cbpdn.ConvBPDN.Options({"MaxMainIters": 10})
+    with pytest.raises(ValueError, match="Periods"):
+        cbpdn.ConvBPDN.Options({"AutoRho": {"Periods": 2}})
+    with pytest.raises(NotImplementedError, match="AuxVarObj"):
+        cbpdn.ConvBPDN(D, S, 0.1, {"AuxVarObj": True})
+    with pytest.raises(NotImplementedError, match="X0"):
+        cbpdn.ConvBPDN(D, S, 0.1, {"X0": np.zeros((24, 20, 6))})
+    with pytest.raises(ValueError, match="lambda"):
+        cbpdn.ConvBPDN(D, S, -1.0).solve()
+    with pytest.raises(ValueError, match="S"):
+        cbpdn.ConvBPDN(D, np.zeros(5), 0.1).solve()
+    with pytest.raises(ValueError, match="D"):
+        cbpdn.ConvBPDN(D[:, :, 0], S, 0.1).solve()
+    bad = S.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError):
+        cbpdn.ConvBPDN(D, bad, 0.1).solve()
+    with pytest.raises(ValueError, match="channels"):
+        cbpdn.ConvBPDN(np.zeros((3, 3, 2, 4)) + 1, np.zeros((8, 8, 3)), 0.1).solve()
+    # Options are copied: the caller's dict and arrays are not modified.
+    opt = {"MaxMainIter": 5, "AutoRho": {"Enabled": False}}
+    D0, S0 = D.copy(), S.copy()
+    cbpdn.ConvBPDN(D, S, 0.1, opt).solve()
+    assert opt == {"MaxMainIter": 5, "AutoRho": {"Enabled": False}}
+    assert np.array_equal(D, D0) and np.array_equal(S, S0)
+
+
+def test_agrees_with_sporco(problem):
+    sporco_cbpdn = pytest.importorskip("sporco.admm.cbpdn")
+    D, S = problem
+    opt = {"Verbose": False, "MaxMainIter": 50, "RelStopTol": 1e-12}
+    ours = cbpdn.ConvBPDN(D, S, 0.05, cbpdn.ConvBPDN.Options(opt))
+    X = ours.solve()
+    theirs = sporco_cbpdn.ConvBPDN(D, S, 0.05, sporco_cbpdn.ConvBPDN.Options(opt))
+    Xs = theirs.solve().squeeze()
+    assert Xs.shape == X.shape
+    # Same ADMM, same defaults, same iterate count: the same codes up to rounding.
+    assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
+    st = theirs.getitstat()
+    assert ours.getitstat().Iter == list(st.Iter) == list(range(50))
+    # Every iteration's record, as SPORCO's getitstat() reports it.
+    for field in ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"):
+        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
+        assert np.allclose(a, b, rtol=1e-8, atol=0), field
