@@ -4,7 +4,7 @@
 use faer::{Mat, MatRef, Par};
 use pursuit::dictlearn::{
     AtomUpdate, Forgetting, InitDict, Ksvd, LearnedDictionary, Mod, OnlineDictLearning,
-    SufficientStats,
+    OnlineLearner, SufficientStats,
 };
 use pursuit::{Omp, Solve, Stop};
 use rand::Rng;
@@ -379,4 +379,39 @@ fn bad_input_is_an_error_naming_the_argument() {
     assert!(s
         .accumulate(y.as_ref(), Mat::<f64>::zeros(49, 100).as_ref())
         .is_err());
+}
+
+/// A learner resumed from its saved dictionary, statistics and step count continues exactly
+/// as the uninterrupted one (bit for bit), and a state of the wrong shape is refused.
+#[test]
+fn online_learner_resumes_exactly_from_its_state() {
+    let mut rng = generate::rng(31);
+    let d = Dictionary::random_gaussian(16, 32, &mut rng).unwrap();
+    let x = generate::sparseland_codes(32, 3, 300, 0.5, 1.0, &mut rng).unwrap();
+    let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng)
+        .unwrap()
+        .noisy;
+    let config = OnlineDictLearning::new(24, Stop::Sparsity(3));
+    let batch = |k: usize| y.as_ref().subcols(100 * k, 100);
+    let mut a = config.learner().unwrap();
+    a.partial_fit(batch(0)).unwrap();
+    let mut b = OnlineLearner::resume(
+        &config,
+        a.atoms().unwrap(),
+        a.stats().unwrap().clone(),
+        a.steps(),
+    )
+    .unwrap();
+    for k in 1..3 {
+        let (ra, rb) = (
+            a.partial_fit(batch(k)).unwrap(),
+            b.partial_fit(batch(k)).unwrap(),
+        );
+        assert_eq!(ra, rb);
+        assert!(a.dictionary().unwrap().matrix() == b.dictionary().unwrap().matrix());
+        assert!(a.stats().unwrap().a == b.stats().unwrap().a);
+    }
+    let wrong = SufficientStats::zeros(16, 23);
+    let err = OnlineLearner::resume(&config, a.atoms().unwrap(), wrong, 1).unwrap_err();
+    assert!(err.to_string().contains("stats.a"), "{err}");
 }

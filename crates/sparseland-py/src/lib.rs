@@ -363,6 +363,83 @@ fn learn_dictionary<'py>(
     ))
 }
 
+/// The saved state of an online learner as NumPy arrays: atoms `(n_components, n_features)`,
+/// `A` `(n_components, n_components)`, `B` `(n_features, n_components)`, the statistics' weight
+/// and the step count.
+type OnlineState<'py> = (
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    PyReadonlyArray2<'py, f64>,
+    f64,
+    usize,
+);
+
+/// One online dictionary-learning step (Mairal, Bach, Ponce & Sapiro 2010) on the mini-batch
+/// `x` `(n_samples, n_features)`, from the saved `state` (`None`: a new learner, whose atoms
+/// are drawn from `x` with `seed`). Returns the new state (atoms, `A`, `B`, weight, steps) and
+/// the batch's RMSE before the update. Stateless on the Rust side, so the estimator holding
+/// the arrays pickles, and the next call continues bit for bit. The GIL is released.
+#[pyfunction]
+#[pyo3(signature = (x, n_components, n_nonzero_coefs=None, seed=0, state=None, n_threads=0))]
+#[allow(clippy::type_complexity)]
+fn online_partial_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    n_components: usize,
+    n_nonzero_coefs: Option<usize>,
+    seed: u64,
+    state: Option<OnlineState<'py>>,
+    n_threads: usize,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    f64,
+    usize,
+    f64,
+)> {
+    let xs = transposed(&x);
+    let y = xs.as_ref();
+    let k = n_nonzero_coefs.unwrap_or_else(|| (y.nrows() / 10).clamp(1, n_components.max(1)));
+    let config = OnlineDictLearning::new(n_components, Stop::Sparsity(k))
+        .seed(seed)
+        .par(parallelism(n_threads));
+    // The saved arrays as the learner's matrices (atoms as columns, A and B as stored).
+    let saved = state.as_ref().map(|(d, a, b, w, steps)| {
+        let stats = pursuit::dictlearn::SufficientStats {
+            a: transposed(a).as_ref().transpose().to_owned(),
+            b: transposed(b).as_ref().transpose().to_owned(),
+            weight: *w,
+        };
+        (transposed(d).as_ref().to_owned(), stats, *steps)
+    });
+    let (learner, rmse) = py
+        .detach(|| -> Result<_, String> {
+            let e = |e: pursuit::Error| e.to_string();
+            let mut learner = match saved {
+                Some((d, stats, steps)) => {
+                    pursuit::dictlearn::OnlineLearner::resume(&config, d.as_ref(), stats, steps)
+                        .map_err(e)?
+                }
+                None => config.learner().map_err(e)?,
+            };
+            let report = learner.partial_fit(y).map_err(e)?;
+            Ok((learner, report.rmse))
+        })
+        .map_err(value_error)?;
+    let (Some(d), Some(stats)) = (learner.atoms(), learner.stats()) else {
+        return Err(value_error("the online learner has no state after a step"));
+    };
+    Ok((
+        codes_to_numpy(py, &d.to_owned(), None),
+        codes_to_numpy(py, &stats.a.transpose().to_owned(), None),
+        codes_to_numpy(py, &stats.b.transpose().to_owned(), None),
+        stats.weight,
+        learner.steps(),
+        rmse,
+    ))
+}
+
 /// Seconds of the best of `repeats` runs of the Rust solve alone (a prebuilt [`Dictionary`],
 /// no conversion of arrays): the crate's own throughput, which the benchmark compares with the
 /// full Python call on the same data.
@@ -410,6 +487,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sparse_encode, m)?)?;
     m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(online_partial_fit, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_bpdn, m)?)?;
     calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -253,3 +253,32 @@ def test_theory_calculators():
     assert sparseland.bp_stability(0.1, 2, 0.1).bound is not None
     with pytest.raises(ValueError, match="mu"):
         sparseland.omp_recovery(-1.0, 1)
+
+
+def test_partial_fit_streams_with_sufficient_statistics(problem):
+    """partial_fit: A_ and B_ are the statistics of the codes, the representation error falls,
+    and a pickled estimator continues bit for bit."""
+    D, X = problem
+    X = X[:, :32] / np.linalg.norm(X[:, :32], axis=1, keepdims=True)
+    batches = [X[k * 50:(k + 1) * 50] for k in range(6)]
+    est = DictionaryLearning(48, n_nonzero_coefs=3, random_state=0)
+    est.partial_fit(batches[0])
+    assert est.A_.shape == (48, 48) and est.B_.shape == (32, 48)
+    assert np.allclose(est.A_, est.A_.T) and np.all(np.diag(est.A_) >= 0)
+    assert est.n_steps_ == 1 and est.stats_weight_ > 0
+    clone = pickle.loads(pickle.dumps(est))
+    for b in batches[1:]:
+        est.partial_fit(b)
+        clone.partial_fit(b)
+    assert np.array_equal(est.components_, clone.components_)
+    assert np.array_equal(est.A_, clone.A_) and np.array_equal(est.B_, clone.B_)
+    assert est.n_steps_ == 6 and len(est.error_) == 6
+    assert np.allclose(np.linalg.norm(est.components_, axis=1), 1.0)
+    # Five passes over the stream: the error of the last pass is below that of the first.
+    first = list(est.error_)
+    for _ in range(4):
+        for b in batches:
+            est.partial_fit(b)
+    assert np.mean(est.error_[-6:]) < np.mean(first)
+    with pytest.raises(ValueError):
+        est.partial_fit(X[:10, :31])

@@ -327,6 +327,59 @@ impl OnlineLearner {
         self.step
     }
 
+    /// The current atoms exactly as the learner holds them (`n x m`; `None` before the first
+    /// mini-batch): the state [`resume`](Self::resume) takes. [`dictionary`](Self::dictionary)
+    /// renormalises them, which can change the last bit.
+    pub fn atoms(&self) -> Option<MatRef<'_, f64>> {
+        self.d.as_ref().map(|d| d.as_ref())
+    }
+
+    /// A learner that continues from a saved state: the atoms `d` (`n x m`, unit norm to
+    /// `1e-6`), the statistics `stats` and the step count `steps` of an earlier learner with the
+    /// same `config` (as [`atoms`](Self::atoms), [`stats`](Self::stats) and
+    /// [`steps`](Self::steps) return them). The next [`partial_fit`](Self::partial_fit) then
+    /// does exactly what the earlier learner's would have done, bit for bit (the random
+    /// generator is used only to initialise the dictionary). Errors on shapes that differ from
+    /// `config`'s atom count or from each other, non-finite entries, atoms that are not unit
+    /// vectors, or a negative weight.
+    pub fn resume(
+        config: &OnlineDictLearning,
+        d: MatRef<'_, f64>,
+        stats: SufficientStats,
+        steps: usize,
+    ) -> Result<Self> {
+        config.validate_scalars()?;
+        check::non_empty("d", d)?;
+        check::finite("d", d)?;
+        let (n, m) = (d.nrows(), d.ncols());
+        if let Some(j) = (0..m).find(|&j| (d.col(j).norm_l2() - 1.0).abs() > 1e-6) {
+            return Err(invalid(
+                "d",
+                format!("atom {j} of norm {}", d.col(j).norm_l2()),
+                "unit-norm atoms (the learner's own, from atoms())",
+            ));
+        }
+        if m != config.options.n_atoms {
+            return Err(crate::error::shape_mismatch(
+                "d",
+                format!("{} atoms (n_atoms)", config.options.n_atoms),
+                format!("{m}"),
+            ));
+        }
+        check::shape("stats.a", stats.a.as_ref(), m, m)?;
+        check::shape("stats.b", stats.b.as_ref(), n, m)?;
+        check::finite("stats.a", stats.a.as_ref())?;
+        check::finite("stats.b", stats.b.as_ref())?;
+        check::non_negative("stats.weight", stats.weight)?;
+        Ok(OnlineLearner {
+            config: config.clone(),
+            d: Some(d.to_owned()),
+            stats: Some(stats),
+            step: steps,
+            rng: generate::rng(config.options.seed),
+        })
+    }
+
     /// One online step on the mini-batch `batch` (`n x b`): code it with the current dictionary,
     /// forget, add its statistics, update the dictionary. Returns the batch's report (error of
     /// its codes before the update).

@@ -330,6 +330,12 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
         Iterations run.
     n_features_in_ : int
         Number of features seen by ``fit``.
+    A_, B_ : ndarray of shape (n_components, n_components) and (n_features, n_components)
+        ``partial_fit`` only (always the online learner): the sufficient statistics
+        ``A = sum_i beta_i a_i a_i^T`` and ``B = sum_i beta_i x_i a_i^T`` of the codes seen so
+        far (Mairal et al. 2010), with ``stats_weight_`` their total weight and ``n_steps_`` the
+        number of mini-batches. They travel with the pickled estimator, and a ``partial_fit``
+        after unpickling continues exactly where it stopped.
     """
 
     def __init__(
@@ -404,6 +410,51 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
         self.error_ = list(rmse)
         self.n_iter_ = len(rmse)
         return self._encode(X, self.components_)
+
+    def partial_fit(self, X, y=None):
+        """One step of the online learner (Mairal, Bach, Ponce & Sapiro 2010) on the mini-batch
+        ``X``, whatever ``algorithm`` (K-SVD and MOD have no streaming form): code it with the
+        current atoms (Batch-OMP), forget, add its statistics to ``A_`` and ``B_``, update the
+        atoms by block-coordinate descent. The first call draws the atoms from ``X`` (or takes
+        ``dict_init``); later calls continue from ``A_``, ``B_`` and the atoms. Returns
+        ``self``."""
+        first = not hasattr(self, "A_")
+        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32])
+        out_dtype = X.dtype
+        n_components = X.shape[1] if self.n_components is None else self.n_components
+        if not isinstance(n_components, numbers.Integral) or n_components < 1:
+            raise ValueError(
+                f"invalid parameter `n_components` = {n_components!r}: expected a positive integer"
+            )
+        k = self.n_nonzero_coefs
+        if k is not None and (not isinstance(k, numbers.Integral) or k < 1):
+            raise ValueError(f"invalid parameter `n_nonzero_coefs` = {k!r}: expected a positive integer")
+        if first:
+            state = None
+            if self.dict_init is not None:
+                d0 = _as_float64(check_array(self.dict_init))
+                d0 = d0 / np.linalg.norm(d0, axis=1, keepdims=True)
+                m, n = d0.shape
+                state = (d0, np.zeros((m, m)), np.zeros((n, m)), 0.0, 0)
+            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        else:
+            state = (self._atoms, self.A_, self.B_, self.stats_weight_, self.n_steps_)
+        atoms, A, B, weight, steps, rmse = _core.online_partial_fit(
+            _as_float64(X),
+            int(n_components),
+            n_nonzero_coefs=None if k is None else int(min(k, n_components)),
+            seed=self._seed,
+            state=state,
+            n_threads=_n_threads(self.n_jobs),
+        )
+        # The learner's exact atoms (float64) carry the state; components_ follows the input.
+        self._atoms, self.A_, self.B_ = atoms, A, B
+        self.stats_weight_, self.n_steps_ = float(weight), int(steps)
+        self.components_ = atoms.astype(out_dtype, copy=False)
+        self.error_ = getattr(self, "error_", []) if not first else []
+        self.error_.append(float(rmse))
+        self.n_iter_ = self.n_steps_
+        return self
 
     def transform(self, X):
         """The codes of ``X`` over ``components_``."""
