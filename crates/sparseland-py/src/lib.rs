@@ -363,6 +363,92 @@ fn learn_dictionary<'py>(
     ))
 }
 
+/// The K-SVD image denoiser (Elad & Aharon 2006, `pursuit::dictlearn::Denoiser`) on the 2-D
+/// image `image` `(H, W)` with noise level `sigma`. `method`: `"ksvd"` (learn the dictionary on
+/// the noisy patches, from the overcomplete DCT), `"dct"` (keep the DCT) or `"given"` (use
+/// `dictionary`, `(n_atoms, patch_size^2)`, rows are atoms, each patch column-major as the
+/// crates store patches, i.e. `patch.T.ravel()` of a `(p, p)` NumPy patch). Returns the denoised
+/// image, the atoms `(n_atoms, patch_size^2)` and the K-SVD RMSE per iteration. The GIL is
+/// released.
+#[pyfunction]
+#[pyo3(signature = (image, sigma, method="ksvd", dictionary=None, patch_size=8, stride=1, n_atoms=256, max_iter=10, gain=1.15, lmbda=None, max_training=25000, max_atoms=None, seed=0, n_threads=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn denoise_image<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray2<'py, f64>,
+    sigma: f64,
+    method: &str,
+    dictionary: Option<PyReadonlyArray2<'py, f64>>,
+    patch_size: usize,
+    stride: usize,
+    n_atoms: usize,
+    max_iter: usize,
+    gain: f64,
+    lmbda: Option<f64>,
+    max_training: usize,
+    max_atoms: Option<usize>,
+    seed: u64,
+    n_threads: usize,
+) -> PyResult<(
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Vec<f64>,
+)> {
+    // (H, W) row-major as an H x W matrix (the crates index images (row, column)).
+    let img = transposed(&image).as_ref().transpose().to_owned();
+    enum Job {
+        Ksvd,
+        Dct,
+        Given(Dictionary),
+    }
+    let job = match (method, dictionary.as_ref()) {
+        ("given", Some(d)) => {
+            Job::Given(Dictionary::from_matrix(transposed(d).as_ref()).map_err(value_error)?)
+        }
+        ("given", None) => {
+            return Err(value_error(
+                "invalid parameter `dictionary` = None: expected the atoms for method 'given'",
+            ))
+        }
+        ("ksvd", None) => Job::Ksvd,
+        ("dct", None) => Job::Dct,
+        ("ksvd" | "dct", Some(_)) => {
+            return Err(value_error(format!(
+                "invalid parameter `dictionary`: not used by method {method:?} (use 'given')"
+            )))
+        }
+        (other, _) => {
+            return Err(value_error(format!(
+                "invalid parameter `method` = {other:?}: expected one of ksvd, dct, given"
+            )))
+        }
+    };
+    let den = pursuit::dictlearn::Denoiser::new(sigma)
+        .patch_size(patch_size)
+        .stride(stride)
+        .n_atoms(n_atoms)
+        .iterations(max_iter)
+        .c(gain)
+        .lambda(lmbda)
+        .max_training(max_training)
+        .max_atoms(max_atoms)
+        .seed(seed)
+        .par(parallelism(n_threads));
+    let out = py
+        .detach(|| match &job {
+            Job::Ksvd => den.denoise_ksvd(img.as_ref()),
+            Job::Dct => den.denoise_dct(img.as_ref()),
+            Job::Given(d) => den.denoise_with(img.as_ref(), d),
+        })
+        .map_err(value_error)?;
+    let rmse = out.history.iter().map(|r| r.rmse).collect();
+    Ok((
+        codes_to_numpy(py, &out.image.transpose().to_owned(), None),
+        codes_to_numpy(py, &out.dictionary.matrix().to_owned(), None),
+        rmse,
+    ))
+}
+
 /// The saved state of an online learner as NumPy arrays: atoms `(n_components, n_features)`,
 /// `A` `(n_components, n_components)`, `B` `(n_features, n_components)`, the statistics' weight
 /// and the step count.
@@ -488,6 +574,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(online_partial_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(denoise_image, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_bpdn, m)?)?;
     calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -46,6 +46,8 @@ __all__ = [
     "sparse_encode",
     "SparseCoder",
     "DictionaryLearning",
+    "denoise",
+    "KSVDDenoiser",
     "Certificate",
     "coherence",
     "welch_bound",
@@ -475,3 +477,184 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
     @property
     def _n_features_out(self):
         return self.components_.shape[0]
+
+
+def _image(image):
+    img = _as_float64(image)
+    if img.ndim != 2:
+        raise ValueError(
+            f"invalid parameter `image` of shape {img.shape}: expected a 2-D greyscale image (H, W)"
+        )
+    return img
+
+
+def denoise(
+    image,
+    sigma,
+    *,
+    method="ksvd",
+    dictionary=None,
+    patch_size=8,
+    stride=1,
+    n_components=256,
+    max_iter=10,
+    gain=1.15,
+    lmbda=None,
+    max_training=25000,
+    max_nonzero=None,
+    random_state=None,
+    n_jobs=None,
+    return_dictionary=False,
+):
+    """The K-SVD image denoiser (Elad & Aharon, "Image denoising via sparse and redundant
+    representations over learned dictionaries", IEEE TIP 2006).
+
+    Every overlapping ``patch_size x patch_size`` patch (origins every ``stride`` pixels) is
+    mean-removed and sparse-coded by Batch-OMP to the error ``gain * sigma * patch_size``, over
+    a dictionary learned by K-SVD on the noisy patches from the overcomplete DCT
+    (``method="ksvd"``), the DCT itself (``"dct"``) or ``dictionary`` (``"given"``); the
+    patches are averaged with the noisy image weighted by ``lmbda`` (default ``30 / sigma``).
+
+    Parameters
+    ----------
+    image : array of shape (H, W)
+        The noisy greyscale image (pixel units, e.g. [0, 255]; ``sigma`` in the same units).
+    sigma : float
+        Noise standard deviation.
+    dictionary : array of shape (n_components, patch_size**2), optional
+        Atoms for ``method="given"``, each a patch in column-major order (``patch.T.ravel()``
+        of a ``(p, p)`` patch), as ``KSVDDenoiser.components_`` stores them.
+    n_components, max_iter, max_training, max_nonzero :
+        Atoms (a perfect square >= ``patch_size**2``), K-SVD iterations, random training
+        patches, atoms per patch (default ``patch_size**2 // 2``).
+    random_state, n_jobs :
+        Seed of the training subset; threads (None or -1: all cores).
+    return_dictionary : bool
+        Also return the atoms ``(n_components, patch_size**2)``.
+
+    Returns
+    -------
+    denoised : array of shape (H, W), of the input's float dtype
+    atoms : array of shape (n_components, patch_size**2), if ``return_dictionary``
+    """
+    den, atoms, _rmse = _denoise(
+        image,
+        sigma,
+        method=method,
+        dictionary=dictionary,
+        patch_size=patch_size,
+        stride=stride,
+        n_components=n_components,
+        max_iter=max_iter,
+        gain=gain,
+        lmbda=lmbda,
+        max_training=max_training,
+        max_nonzero=max_nonzero,
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+    return (den, atoms) if return_dictionary else den
+
+
+def _denoise(image, sigma, *, method, dictionary, patch_size, stride, n_components, max_iter,
+             gain, lmbda, max_training, max_nonzero, random_state, n_jobs):
+    """:func:`denoise`, also returning the atoms and the K-SVD RMSE per iteration."""
+    in_dtype = np.asarray(image).dtype
+    img = _image(image)
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    d = None if dictionary is None else _as_float64(check_array(dictionary))
+    den, atoms, rmse = _core.denoise_image(
+        img,
+        float(sigma),
+        method=method,
+        dictionary=d,
+        patch_size=int(patch_size),
+        stride=int(stride),
+        n_atoms=int(n_components),
+        max_iter=int(max_iter),
+        gain=float(gain),
+        lmbda=None if lmbda is None else float(lmbda),
+        max_training=int(max_training),
+        max_atoms=None if max_nonzero is None else int(max_nonzero),
+        seed=seed,
+        n_threads=_n_threads(n_jobs),
+    )
+    out_dtype = np.float32 if in_dtype == np.float32 else np.float64
+    return den.astype(out_dtype, copy=False), atoms, list(rmse)
+
+
+class KSVDDenoiser(BaseEstimator):
+    """The K-SVD image denoiser as an estimator: ``fit(image)`` learns the patch dictionary on
+    a noisy image (``components_``), ``transform(image)`` denoises an image with it, and
+    ``fit_transform(image)`` is the full method of Elad & Aharon (2006) on one image (equal to
+    :func:`denoise`). Images are 2-D arrays ``(H, W)``, not ``(n_samples, n_features)`` tables,
+    so this is not a scikit-learn transformer for pipelines of tabular data; the parameters are
+    those of :func:`denoise`.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, patch_size**2)
+        The learned atoms (patches in column-major order).
+    error_ : list of float
+        K-SVD representation RMSE per iteration (of the mean-removed training patches).
+    """
+
+    def __init__(
+        self,
+        sigma=20.0,
+        *,
+        patch_size=8,
+        stride=1,
+        n_components=256,
+        max_iter=10,
+        gain=1.15,
+        lmbda=None,
+        max_training=25000,
+        max_nonzero=None,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.sigma = sigma
+        self.patch_size = patch_size
+        self.stride = stride
+        self.n_components = n_components
+        self.max_iter = max_iter
+        self.gain = gain
+        self.lmbda = lmbda
+        self.max_training = max_training
+        self.max_nonzero = max_nonzero
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _params(self):
+        return dict(
+            patch_size=self.patch_size,
+            stride=self.stride,
+            n_components=self.n_components,
+            max_iter=self.max_iter,
+            gain=self.gain,
+            lmbda=self.lmbda,
+            max_training=self.max_training,
+            max_nonzero=self.max_nonzero,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        )
+
+    def fit_transform(self, image, y=None):
+        """Learn the dictionary on ``image`` and return it denoised."""
+        den, atoms, rmse = _denoise(image, self.sigma, method="ksvd", dictionary=None,
+                                    **self._params())
+        self.components_, self.error_ = atoms, rmse
+        return den
+
+    def fit(self, image, y=None):
+        """Learn the dictionary on the noisy ``image``; returns ``self``."""
+        self.fit_transform(image)
+        return self
+
+    def transform(self, image):
+        """``image`` denoised with the learned atoms."""
+        check_is_fitted(self)
+        return denoise(
+            image, self.sigma, method="given", dictionary=self.components_, **self._params()
+        )
