@@ -25,6 +25,7 @@ use sparse_core::{Dictionary, Shrinkage};
 
 mod calculators;
 mod conv;
+mod learned;
 
 /// A Rust error as a Python `ValueError` with the same message.
 pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -84,7 +85,7 @@ pub(crate) fn parallelism(n_threads: usize) -> Par {
 /// The codes `n_components x n_samples` (column-major) written into a new C-ordered
 /// `(n_samples, n_components)` NumPy array, entry `i` of every code divided by `scale[i]` when
 /// given (in the same pass as the copy).
-fn codes_to_numpy<'py>(
+pub(crate) fn codes_to_numpy<'py>(
     py: Python<'py>,
     codes: &Mat<f64>,
     scale: Option<&[f64]>,
@@ -575,6 +576,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(online_partial_fit, m)?)?;
     m.add_function(wrap_pyfunction!(denoise_image, m)?)?;
+    m.add_function(wrap_pyfunction!(learned::learned_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(learned::learned_transform, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_bpdn, m)?)?;
     calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -48,6 +48,9 @@ __all__ = [
     "DictionaryLearning",
     "denoise",
     "KSVDDenoiser",
+    "LISTA",
+    "LearnedFISTA",
+    "FacNet",
     "Certificate",
     "coherence",
     "welch_bound",
@@ -658,3 +661,172 @@ class KSVDDenoiser(BaseEstimator):
         return denoise(
             image, self.sigma, method="given", dictionary=self.components_, **self._params()
         )
+
+
+class _LearnedSolver(TransformerMixin, BaseEstimator):
+    """Common part of the learned solvers: a network that unfolds ``n_layers`` iterations of a
+    Lasso solver on ``dictionary``, trained by ``fit`` on the unsupervised Lasso objective
+    ``1/2 ||x - code @ dictionary||^2 + alpha ||code||_1`` of the training signals (Moreau &
+    Bruna, ICLR 2017), starting from the solver it unfolds; ``transform`` codes with it."""
+
+    _kind = None
+
+    def fit(self, X, y=None):
+        """Train the network on the rows of ``X`` (from its ISTA / FISTA start); returns
+        ``self``."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        D = _as_float64(check_array(self.dictionary))
+        if D.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"shape mismatch for `X`: expected {D.shape[1]} features (the dictionary's), "
+                f"got {X.shape[1]}"
+            )
+        for name in ("n_layers", "max_epochs", "batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"invalid parameter `{name}` = {v!r}: expected a positive integer")
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        params, losses = _core.learned_fit(
+            self._kind,
+            D,
+            _as_float64(X),
+            int(self.n_layers),
+            float(self.alpha),
+            shared=bool(getattr(self, "shared", False)),
+            epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            seed=seed,
+            n_threads=_n_threads(self.n_jobs),
+        )
+        self.params_ = np.asarray(params)
+        self.loss_curve_ = list(losses)
+        self.n_iter_ = len(losses)
+        self.components_ = D
+        return self
+
+    def transform(self, X):
+        """The codes ``(n_samples, n_components)`` of ``X`` by the trained network."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        codes = _core.learned_transform(
+            self._kind,
+            self.components_,
+            list(self.params_),
+            _as_float64(X),
+            int(self.n_layers),
+            float(self.alpha),
+            shared=bool(getattr(self, "shared", False)),
+            n_threads=_n_threads(self.n_jobs),
+        )
+        return codes.astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Signals ``code @ components_`` from codes ``X``."""
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        return X @ self.components_.astype(X.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.requires_fit = True
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return np.asarray(self.dictionary).shape[0]
+
+
+_LEARNED_DOC = """
+    Parameters
+    ----------
+    dictionary : ndarray of shape (n_components, n_features)
+        The atoms (rows; normalised to unit norm).
+    n_layers : int, default=10
+        Unfolded iterations ``T``.
+    alpha : float, default=0.1
+        The Lasso penalty of the training objective (``lambda``, unscaled).
+    max_epochs, batch_size, learning_rate :
+        Adam training: epochs over the data, mini-batch size, step size.
+    random_state : int, RandomState instance or None
+        Seed of the mini-batch order.
+    n_jobs : int, default=None
+        Threads (None or -1: all cores).
+
+    Attributes
+    ----------
+    params_ : ndarray
+        The trained network's flat parameter vector (see the Rust type for its layout).
+    loss_curve_ : list of float
+        The training objective after every epoch.
+    components_ : ndarray of shape (n_components, n_features)
+        The dictionary, as given.
+"""
+
+
+class LISTA(_LearnedSolver):
+    __doc__ = (
+        """LISTA, learned ISTA (Gregor & LeCun, "Learning fast approximations of sparse coding",
+    ICML 2010): ``z_{t+1} = soft(W_e x + W_g z_t, theta)``, starting at ISTA (``W_e = D^T / L``,
+    ``W_g = I - D^T D / L``, ``theta = alpha / L``). ``shared=True`` uses one parameter set for
+    every layer (the recurrent network).
+"""
+        + _LEARNED_DOC
+    )
+    _kind = "lista"
+
+    def __init__(self, dictionary, *, n_layers=10, alpha=0.1, shared=False, max_epochs=20,
+                 batch_size=100, learning_rate=1e-3, random_state=None, n_jobs=None):
+        self.dictionary = dictionary
+        self.n_layers = n_layers
+        self.alpha = alpha
+        self.shared = shared
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+
+class LearnedFISTA(_LearnedSolver):
+    __doc__ = (
+        """Learned FISTA: ``n_layers`` FISTA iterations (no restart) with learned weights,
+    starting at FISTA on ``dictionary``.
+"""
+        + _LEARNED_DOC
+    )
+    _kind = "lfista"
+
+    def __init__(self, dictionary, *, n_layers=10, alpha=0.1, max_epochs=20, batch_size=100,
+                 learning_rate=1e-3, random_state=None, n_jobs=None):
+        self.dictionary = dictionary
+        self.n_layers = n_layers
+        self.alpha = alpha
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+
+class FacNet(_LearnedSolver):
+    __doc__ = (
+        """FacNet, the factorised ISTA step of Moreau & Bruna ("Understanding trainable sparse
+    coding with matrix factorization", ICLR 2017): each layer a unitary rotation ``A`` and a
+    diagonal ``S`` approximating ``D^T D``, starting at ISTA.
+"""
+        + _LEARNED_DOC
+    )
+    _kind = "facnet"
+
+    def __init__(self, dictionary, *, n_layers=10, alpha=0.1, max_epochs=20, batch_size=100,
+                 learning_rate=1e-3, random_state=None, n_jobs=None):
+        self.dictionary = dictionary
+        self.n_layers = n_layers
+        self.alpha = alpha
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.n_jobs = n_jobs
