@@ -7,10 +7,10 @@
 
 use faer::MatRef;
 use numpy::{PyArray2, PyReadonlyArray2};
-use pyo3::prelude::*;
 use pursuit::learned::{
     FacNet, LFista, Lista, TrainedFacNet, TrainedLFista, TrainedLista, Training,
 };
+use pyo3::prelude::*;
 use sparse_core::Dictionary;
 
 use crate::{codes_to_numpy, parallelism, transposed, value_error};
@@ -130,7 +130,15 @@ pub(crate) fn learned_fit(
     let kind = kind.to_string();
     py.detach(|| -> Result<_, String> {
         training.validate().map_err(|e| e.to_string())?;
-        let mut net = build(&kind, &d, layers, lmbda, shared, params.as_deref(), &training)?;
+        let mut net = build(
+            &kind,
+            &d,
+            layers,
+            lmbda,
+            shared,
+            params.as_deref(),
+            &training,
+        )?;
         let mut losses = Vec::new();
         each!(&mut net, n => n
             .train(y, &training, &mut |r| losses.push(r.train_loss))

@@ -26,6 +26,7 @@ use sparse_core::{Dictionary, Shrinkage};
 mod calculators;
 mod conv;
 mod learned;
+mod multilayer;
 
 /// A Rust error as a Python `ValueError` with the same message.
 pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -578,6 +579,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(denoise_image, m)?)?;
     m.add_function(wrap_pyfunction!(learned::learned_fit, m)?)?;
     m.add_function(wrap_pyfunction!(learned::learned_transform, m)?)?;
+    m.add_function(wrap_pyfunction!(multilayer::mlcsc_pursuit, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_bpdn, m)?)?;
     calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

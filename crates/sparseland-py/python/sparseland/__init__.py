@@ -51,6 +51,8 @@ __all__ = [
     "LISTA",
     "LearnedFISTA",
     "FacNet",
+    "Conv",
+    "MLCSC",
     "Certificate",
     "coherence",
     "welch_bound",
@@ -830,3 +832,145 @@ class FacNet(_LearnedSolver):
         self.learning_rate = learning_rate
         self.random_state = random_state
         self.n_jobs = n_jobs
+
+
+class Conv:
+    """A valid (no wrap-around) strided convolutional layer of a multi-layer model, in PyTorch's
+    layout: ``weight`` of shape ``(maps, channels, kh, kw)`` (``torch.nn.Conv2d.weight``) on
+    inputs of shape ``input_shape = (channels, H, W)``; its code has shape
+    ``(maps, (H - kh) // stride + 1, (W - kw) // stride + 1)``, and ``D^T x`` is PyTorch's
+    ``conv2d(x, weight, stride=stride)`` (a correlation)."""
+
+    def __init__(self, weight, input_shape, stride=1):
+        self.weight = _as_float64(weight)
+        if self.weight.ndim != 4:
+            raise ValueError(
+                f"invalid parameter `weight` of shape {self.weight.shape}: expected "
+                "(maps, channels, kh, kw)"
+            )
+        self.input_shape = tuple(int(v) for v in input_shape)
+        if len(self.input_shape) != 3 or self.input_shape[0] != self.weight.shape[1]:
+            raise ValueError(
+                f"invalid parameter `input_shape` = {input_shape!r}: expected (channels, H, W) "
+                f"with channels = {self.weight.shape[1]} (the weight's)"
+            )
+        self.stride = int(stride)
+        if self.stride < 1:
+            raise ValueError(f"invalid parameter `stride` = {stride!r}: expected a positive integer")
+
+    @property
+    def output_shape(self):
+        maps, _, kh, kw = self.weight.shape
+        _, H, W = self.input_shape
+        return (maps, (H - kh) // self.stride + 1, (W - kw) // self.stride + 1)
+
+
+def _ours(a, shape):
+    """PyTorch-ordered arrays (n, C, H, W) (or flattened) -> the crates' order (channel after
+    channel, each column-major), flattened to (n, C H W)."""
+    C, H, W = shape
+    return np.ascontiguousarray(a.reshape(-1, C, H, W).transpose(0, 1, 3, 2).reshape(-1, C * H * W))
+
+
+def _torch(a, shape):
+    """The inverse of :func:`_ours`: (n, C H W) in the crates' order -> (n, C, H, W)."""
+    C, H, W = shape
+    return np.ascontiguousarray(a.reshape(-1, C, W, H).transpose(0, 1, 3, 2))
+
+
+class MLCSC:
+    """A multi-layer convolutional sparse model ``x = D_1 G_1``, ``G_{i-1} = D_i G_i`` (Papyan,
+    Romano & Elad, JMLR 2017; Sulam, Papyan, Romano & Elad, IEEE TSP 2018) from NumPy arrays,
+    with its pursuits in Rust: layered thresholding (the forward pass of a CNN), layered BP,
+    ML-ISTA and ML-FISTA (Sulam, Aberdam, Beck & Elad, IEEE TPAMI 2019).
+
+    ``layers`` lists ``D_1`` first: :class:`Conv` layers (PyTorch weights), then dense layers
+    as 2-D arrays ``(n_atoms, n_inputs)`` (rows are atoms, scikit-learn's ``components_``
+    layout). A dense layer after a convolutional one indexes the previous code flattened in
+    PyTorch order ``(maps, out_h, out_w)``. Signals are ``(n_samples, C, H, W)`` (or flattened)
+    for a convolutional first layer, ``(n_samples, n_features)`` otherwise; every method
+    returns the list of the layers' codes, ``(n_samples, maps, out_h, out_w)`` for a
+    convolutional layer and ``(n_samples, n_atoms)`` for a dense one.
+    """
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+        if not self.layers:
+            raise ValueError("invalid parameter `layers` = []: expected at least one layer")
+        self._specs, self._shapes = [], []
+        prev = None  # the shape of the previous code when it is convolutional
+        seen_dense = False
+        for i, layer in enumerate(self.layers, start=1):
+            if isinstance(layer, Conv):
+                if seen_dense:
+                    raise ValueError(
+                        f"invalid parameter `layers`: convolutional layer {i} after a dense one "
+                        "(convolutional layers come first, as in a CNN)"
+                    )
+                if prev is not None and tuple(prev) != layer.input_shape:
+                    raise ValueError(
+                        f"shape mismatch for layer {i}: input_shape {layer.input_shape}, but "
+                        f"layer {i - 1} codes have shape {tuple(prev)}"
+                    )
+                maps, C, kh, kw = layer.weight.shape
+                F = np.ascontiguousarray(layer.weight.transpose(0, 1, 3, 2).reshape(maps, -1))
+                _, H, W = layer.input_shape
+                self._specs.append(("valid", F, (C, H, W, kh, kw, layer.stride)))
+                prev = layer.output_shape
+                self._shapes.append(prev)
+            else:
+                D = _as_float64(check_array(layer))
+                if prev is not None and not seen_dense:
+                    maps, oh, ow = prev
+                    if D.shape[1] != maps * oh * ow:
+                        raise ValueError(
+                            f"shape mismatch for layer {i}: {D.shape[1]} inputs, but layer "
+                            f"{i - 1} codes have {maps * oh * ow} entries"
+                        )
+                    perm = np.arange(maps * oh * ow).reshape(maps, oh, ow).transpose(0, 2, 1).ravel()
+                    D = D[:, perm]
+                seen_dense = True
+                self._specs.append(("dense", np.ascontiguousarray(D), None))
+                self._shapes.append(None)
+
+    def _signals(self, X):
+        first = self.layers[0]
+        X = _as_float64(X)
+        if isinstance(first, Conv):
+            C, H, W = first.input_shape
+            if X.size % (C * H * W) or X.ndim not in (2, 3, 4):
+                raise ValueError(
+                    f"invalid parameter `X` of shape {X.shape}: expected (n_samples, {C}, {H}, {W})"
+                )
+            return _ours(X, first.input_shape)
+        return check_array(X)
+
+    def _run(self, X, method, params, max_iter=100):
+        codes, objective = _core.mlcsc_pursuit(
+            self._specs, self._signals(X), method, [float(p) for p in params], max_iter=int(max_iter)
+        )
+        self.objective_ = np.asarray(objective)
+        return [c if s is None else _torch(c, s) for c, s in zip(codes, self._shapes)]
+
+    def forward(self, X, thresholds, shrinkage="relu"):
+        """Layered thresholding, ``G_i = shrink(D_i^T G_{i-1}, thresholds[i-1])``: with ``relu``
+        the forward pass of a CNN with biases ``-thresholds`` (Papyan, Romano & Elad 2017);
+        ``soft`` or ``hard`` the other shrinkages."""
+        if shrinkage not in ("relu", "soft", "hard"):
+            raise ValueError(
+                f"invalid parameter `shrinkage` = {shrinkage!r}: expected relu, soft or hard"
+            )
+        return self._run(X, shrinkage, thresholds)
+
+    def layered_bp(self, X, lambdas):
+        """Layered basis pursuit: one Lasso per layer, penalties ``lambdas``."""
+        return self._run(X, "layered_bp", lambdas)
+
+    def ml_ista(self, X, lambdas, max_iter=100):
+        """ML-ISTA on the multi-layer BP objective (penalties ``lambdas``), ``max_iter``
+        iterations; ``objective_`` holds each signal's final objective."""
+        return self._run(X, "ml_ista", lambdas, max_iter)
+
+    def ml_fista(self, X, lambdas, max_iter=100):
+        """ML-FISTA (the accelerated ML-ISTA), as :meth:`ml_ista`."""
+        return self._run(X, "ml_fista", lambdas, max_iter)
