@@ -16,7 +16,7 @@ use sparse_core::Dictionary;
 use crate::{codes_to_numpy, parallelism, transposed, value_error};
 
 /// One of the three networks.
-enum Net {
+enum Network {
     Lista(TrainedLista),
     LFista(TrainedLFista),
     FacNet(TrainedFacNet),
@@ -26,9 +26,9 @@ enum Net {
 macro_rules! each {
     ($net:expr, $n:ident => $body:expr) => {
         match $net {
-            Net::Lista($n) => $body,
-            Net::LFista($n) => $body,
-            Net::FacNet($n) => $body,
+            Network::Lista($n) => $body,
+            Network::LFista($n) => $body,
+            Network::FacNet($n) => $body,
         }
     };
 }
@@ -42,23 +42,23 @@ fn build(
     shared: bool,
     params: Option<&[f64]>,
     training: &Training,
-) -> Result<Net, String> {
+) -> Result<Network, String> {
     let e = |e: pursuit::Error| e.to_string();
     let mut net = match kind {
-        "lista" => Net::Lista(
+        "lista" => Network::Lista(
             Lista::new(layers, lambda)
                 .shared(shared)
                 .training(training.clone())
                 .init(d)
                 .map_err(e)?,
         ),
-        "lfista" => Net::LFista(
+        "lfista" => Network::LFista(
             LFista::new(layers, lambda)
                 .training(training.clone())
                 .init(d)
                 .map_err(e)?,
         ),
-        "facnet" => Net::FacNet(
+        "facnet" => Network::FacNet(
             FacNet::new(layers, lambda)
                 .training(training.clone())
                 .init(d)
