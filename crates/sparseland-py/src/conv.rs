@@ -173,3 +173,85 @@ pub(crate) fn conv_bpdn<'py>(
     });
     Ok((x.into_pyarray(py), records, converged))
 }
+
+/// Convolutional dictionary learning (`csc::ConvDictLearn`: CBPDN coding by ADMM alternated
+/// with the constrained-MOD filter update, Wohlberg 2016) on SPORCO-layout arrays: initial
+/// filters `d0` `(h, w, M)`, training images `s` `(H, W, K)`. Returns the filters `(h, w, M)`
+/// (unit norm), the codes `(H, W, K, M)` and the functional before the first update and after
+/// every outer iteration. The GIL is released.
+#[pyfunction]
+#[pyo3(signature = (d0, s, lmbda, iterations=20, coding_iter=50, dict_iter=20, sigma=None, n_threads=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn conv_dict_learn<'py>(
+    py: Python<'py>,
+    d0: PyReadonlyArrayDyn<'py, f64>,
+    s: PyReadonlyArrayDyn<'py, f64>,
+    lmbda: f64,
+    iterations: usize,
+    coding_iter: usize,
+    dict_iter: usize,
+    sigma: Option<f64>,
+    n_threads: usize,
+) -> PyResult<(
+    Bound<'py, PyArrayDyn<f64>>,
+    Bound<'py, PyArrayDyn<f64>>,
+    Vec<f64>,
+)> {
+    let (ds, ss) = (d0.shape().to_vec(), s.shape().to_vec());
+    let [fh, fw, m] = ds[..] else {
+        return Err(value_error(format!(
+            "invalid parameter `D0` of shape {ds:?}: expected (h, w, M)"
+        )));
+    };
+    let (h, w, k) = match ss[..] {
+        [h, w] => (h, w, 1),
+        [h, w, k] => (h, w, k),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `S` of shape {ss:?}: expected (H, W, K) (K images)"
+            )))
+        }
+    };
+    let (dv, sv) = (d0.as_array(), s.as_array());
+    let filters = Mat::<f64>::from_fn(fh * fw, m, |q, j| dv[[q % fh, q / fh, j]]);
+    let n = h * w;
+    let y = Mat::<f64>::from_fn(n, k, |q, im| {
+        if ss.len() == 2 {
+            sv[[q % h, q / h]]
+        } else {
+            sv[[q % h, q / h, im]]
+        }
+    });
+    let par = parallelism(n_threads);
+    let out = py
+        .detach(|| -> Result<csc::LearnResult, String> {
+            let e = |e: csc::Error| e.to_string();
+            let init = ConvDictionary::new(Grid::d2(fh, fw), 1, filters.as_ref()).map_err(e)?;
+            let mut learner = csc::ConvDictLearn::new(lmbda).par(par);
+            learner.iterations = iterations;
+            learner.coding_iter = coding_iter;
+            learner.dict_iter = dict_iter;
+            if let Some(sg) = sigma {
+                learner = learner.sigma(sg);
+            }
+            learner
+                .learn(&init, Grid::d2(h, w), 1, y.as_ref())
+                .map_err(e)
+        })
+        .map_err(value_error)?;
+    let mut dl = Vec::with_capacity(fh * fw * m);
+    for r in 0..fh {
+        for c in 0..fw {
+            for j in 0..m {
+                let f = out.dictionary.filter(j).map_err(value_error)?;
+                dl.push(f[r + fh * c]);
+            }
+        }
+    }
+    let d = ArrayD::from_shape_vec(IxDyn(&[fh, fw, m]), dl).map_err(value_error)?;
+    let codes = &out.codes;
+    let x = ArrayD::from_shape_fn(IxDyn(&[h, w, k, m]), |ix| {
+        codes[(ix[3] * n + ix[0] + h * ix[1], ix[2])]
+    });
+    Ok((d.into_pyarray(py), x.into_pyarray(py), out.objective))
+}
