@@ -286,7 +286,7 @@ fn encode_per_sample(
 /// `(n_samples, n_components)`. `init` (`(n_components, n_features)`) replaces the random
 /// choice of training signals. The GIL is released while learning.
 #[pyfunction]
-#[pyo3(signature = (x, n_components, algorithm="ksvd", n_nonzero_coefs=None, max_iter=10, seed=0, init=None, n_threads=0))]
+#[pyo3(signature = (x, n_components, algorithm="ksvd", n_nonzero_coefs=None, max_iter=10, seed=0, init=None, n_threads=0, eps=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn learn_dictionary<'py>(
     py: Python<'py>,
@@ -298,6 +298,7 @@ fn learn_dictionary<'py>(
     seed: u64,
     init: Option<PyReadonlyArray2<'py, f64>>,
     n_threads: usize,
+    eps: Option<f64>,
 ) -> PyResult<(
     Bound<'py, PyArray2<f64>>,
     Bound<'py, PyArray2<f64>>,
@@ -317,7 +318,12 @@ fn learn_dictionary<'py>(
                 Some(v) => InitDict::Given(Dictionary::from_matrix(v).map_err(|e| e.to_string())?),
                 None => InitDict::DataColumns,
             };
-            let stop = Stop::Sparsity(k);
+            // `eps`: code every signal to the residual norm `eps` with at most `k` atoms (the
+            // K-SVD denoiser's rule); otherwise exactly `k` atoms.
+            let stop = match eps {
+                Some(eps) => Stop::SparsityOrResidual { k, eps },
+                None => Stop::Sparsity(k),
+            };
             match algorithm.as_str() {
                 "ksvd" | "ksvd_approx" => {
                     let update = if algorithm == "ksvd" {
@@ -451,6 +457,56 @@ fn denoise_image<'py>(
     ))
 }
 
+/// The reconstructions `codes @ dictionary` `(n_samples, n_features)` of the rows of `x` coded
+/// by Batch-OMP to the residual norm `eps` with at most `k` atoms (the coding rule of the K-SVD
+/// denoiser). The GIL is released.
+#[pyfunction]
+#[pyo3(signature = (x, dictionary, k, eps, n_threads=0))]
+fn code_to_error<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f64>,
+    dictionary: PyReadonlyArray2<'py, f64>,
+    k: usize,
+    eps: f64,
+    n_threads: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let xs = transposed(&x);
+    let y = xs.as_ref();
+    let d = Dictionary::from_matrix(transposed(&dictionary).as_ref()).map_err(value_error)?;
+    let par = parallelism(n_threads);
+    let rec = py
+        .detach(|| -> Result<Mat<f64>, String> {
+            let sol = BatchOmp::new(Stop::SparsityOrResidual { k, eps })
+                .par(par)
+                .solve(&d, y)
+                .map_err(|e| e.to_string())?;
+            let mut rec = Mat::<f64>::zeros(d.signal_len(), y.ncols());
+            faer::linalg::matmul::matmul(
+                rec.as_mut(),
+                faer::Accum::Replace,
+                d.matrix(),
+                sol.codes.as_ref(),
+                1.0,
+                par,
+            );
+            Ok(rec)
+        })
+        .map_err(value_error)?;
+    Ok(codes_to_numpy(py, &rec, None))
+}
+
+/// The overcomplete separable DCT of `n_atoms` atoms for `p x p` patches (Elad & Aharon 2006),
+/// as rows `(n_atoms, p^2)`, each patch column-major.
+#[pyfunction]
+fn overcomplete_dct<'py>(
+    py: Python<'py>,
+    p: usize,
+    n_atoms: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let d = Dictionary::overcomplete_dct(p, n_atoms).map_err(value_error)?;
+    Ok(codes_to_numpy(py, &d.matrix().to_owned(), None))
+}
+
 /// The saved state of an online learner as NumPy arrays: atoms `(n_components, n_features)`,
 /// `A` `(n_components, n_components)`, `B` `(n_features, n_components)`, the statistics' weight
 /// and the step count.
@@ -577,6 +633,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(online_partial_fit, m)?)?;
     m.add_function(wrap_pyfunction!(denoise_image, m)?)?;
+    m.add_function(wrap_pyfunction!(code_to_error, m)?)?;
+    m.add_function(wrap_pyfunction!(overcomplete_dct, m)?)?;
     m.add_function(wrap_pyfunction!(learned::learned_fit, m)?)?;
     m.add_function(wrap_pyfunction!(learned::learned_transform, m)?)?;
     m.add_function(wrap_pyfunction!(multilayer::mlcsc_pursuit, m)?)?;

@@ -588,81 +588,120 @@ def _denoise(image, sigma, *, method, dictionary, patch_size, stride, n_componen
     return den.astype(out_dtype, copy=False), atoms, list(rmse)
 
 
-class KSVDDenoiser(BaseEstimator):
-    """The K-SVD image denoiser as an estimator: ``fit(image)`` learns the patch dictionary on
-    a noisy image (``components_``), ``transform(image)`` denoises an image with it, and
-    ``fit_transform(image)`` is the full method of Elad & Aharon (2006) on one image (equal to
-    :func:`denoise`). Images are 2-D arrays ``(H, W)``, not ``(n_samples, n_features)`` tables,
-    so this is not a scikit-learn transformer for pipelines of tabular data; the parameters are
-    those of :func:`denoise`.
+class KSVDDenoiser(TransformerMixin, BaseEstimator):
+    """The K-SVD denoiser of Elad & Aharon (IEEE TIP 2006) on patches, as a scikit-learn
+    transformer: the rows of ``X`` are noisy patches ``(n_patches, n_features)`` (for example
+    ``sklearn.feature_extraction.image.extract_patches_2d(img, (8, 8)).reshape(n, -1)``).
+
+    ``fit`` removes each patch's mean and learns ``n_components`` atoms by K-SVD, coding every
+    patch by Batch-OMP to the residual norm ``gain * sigma * sqrt(n_features)`` with at most
+    ``max_nonzero`` atoms (default ``n_features // 2``), starting from the overcomplete DCT when
+    ``n_features = p^2`` and ``n_components`` is a perfect square ``>= p^2`` (else from random
+    training patches). ``transform`` codes the mean-removed patches to the same error over
+    ``components_`` and returns the reconstructions plus the means: the denoised patches, to be
+    averaged back into an image (``reconstruct_from_patches_2d``). :func:`denoise` runs the
+    whole method on an image, also weighing in the noisy image.
+
+    Parameters
+    ----------
+    sigma : float, default=20.0
+        Noise standard deviation (pixel units).
+    n_components : int, default=256
+        Atoms.
+    max_iter : int, default=10
+        K-SVD iterations.
+    gain : float, default=1.15
+        The ``C`` of the error target ``C sigma sqrt(n)``.
+    max_nonzero : int, default=None
+        Atoms per patch at most.
+    algorithm : {"ksvd", "ksvd_approx"}, default="ksvd_approx"
+        Exact or approximate K-SVD atom update.
+    random_state, n_jobs :
+        Seed; threads (None or -1: all cores).
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, patch_size**2)
-        The learned atoms (patches in column-major order).
+    components_ : ndarray of shape (n_components, n_features)
+        The learned unit-norm atoms.
     error_ : list of float
-        K-SVD representation RMSE per iteration (of the mean-removed training patches).
+        K-SVD representation RMSE per iteration.
     """
 
-    def __init__(
-        self,
-        sigma=20.0,
-        *,
-        patch_size=8,
-        stride=1,
-        n_components=256,
-        max_iter=10,
-        gain=1.15,
-        lmbda=None,
-        max_training=25000,
-        max_nonzero=None,
-        random_state=None,
-        n_jobs=None,
-    ):
+    def __init__(self, sigma=20.0, *, n_components=256, max_iter=10, gain=1.15,
+                 max_nonzero=None, algorithm="ksvd_approx", random_state=None, n_jobs=None):
         self.sigma = sigma
-        self.patch_size = patch_size
-        self.stride = stride
         self.n_components = n_components
         self.max_iter = max_iter
         self.gain = gain
-        self.lmbda = lmbda
-        self.max_training = max_training
         self.max_nonzero = max_nonzero
+        self.algorithm = algorithm
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _params(self):
-        return dict(
-            patch_size=self.patch_size,
-            stride=self.stride,
-            n_components=self.n_components,
-            max_iter=self.max_iter,
-            gain=self.gain,
-            lmbda=self.lmbda,
-            max_training=self.max_training,
-            max_nonzero=self.max_nonzero,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
+    def _rule(self, n):
+        if not (isinstance(self.sigma, numbers.Real) and self.sigma > 0):
+            raise ValueError(f"invalid parameter `sigma` = {self.sigma!r}: expected a number > 0")
+        if not (isinstance(self.gain, numbers.Real) and self.gain > 0):
+            raise ValueError(f"invalid parameter `gain` = {self.gain!r}: expected a number > 0")
+        k = self.max_nonzero if self.max_nonzero is not None else max(n // 2, 1)
+        if not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"invalid parameter `max_nonzero` = {k!r}: expected a positive integer")
+        return int(k), float(self.gain * self.sigma * np.sqrt(n))
+
+    def fit(self, X, y=None):
+        """Learn the atoms on the mean-removed noisy patches ``X``; returns ``self``."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X64 = _as_float64(X)
+        n = X.shape[1]
+        m = self.n_components
+        if not isinstance(m, numbers.Integral) or m < 1:
+            raise ValueError(f"invalid parameter `n_components` = {m!r}: expected a positive integer")
+        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(
+                f"invalid parameter `max_iter` = {self.max_iter!r}: expected a positive integer"
+            )
+        k, eps = self._rule(n)
+        p, q = int(round(np.sqrt(n))), int(round(np.sqrt(m)))
+        init = _core.overcomplete_dct(p, int(m)) if (p >= 2 and p * p == n and q * q == m and m >= n) else None
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        Y = X64 - X64.mean(axis=1, keepdims=True)
+        atoms, _codes, rmse = _core.learn_dictionary(
+            Y,
+            int(m),
+            algorithm=self.algorithm,
+            n_nonzero_coefs=min(k, int(m)),
+            max_iter=int(self.max_iter),
+            seed=seed,
+            init=init,
+            n_threads=_n_threads(self.n_jobs),
+            eps=eps,
         )
-
-    def fit_transform(self, image, y=None):
-        """Learn the dictionary on ``image`` and return it denoised."""
-        den, atoms, rmse = _denoise(image, self.sigma, method="ksvd", dictionary=None,
-                                    **self._params())
-        self.components_, self.error_ = atoms, rmse
-        return den
-
-    def fit(self, image, y=None):
-        """Learn the dictionary on the noisy ``image``; returns ``self``."""
-        self.fit_transform(image)
+        self.components_ = atoms.astype(X.dtype, copy=False)
+        self.error_ = list(rmse)
+        self.n_iter_ = len(rmse)
         return self
 
-    def transform(self, image):
-        """``image`` denoised with the learned atoms."""
+    def transform(self, X):
+        """The denoised patches: each mean-removed patch coded to the error target over
+        ``components_``, reconstructed, its mean added back."""
         check_is_fitted(self)
-        return denoise(
-            image, self.sigma, method="given", dictionary=self.components_, **self._params()
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X64 = _as_float64(X)
+        k, eps = self._rule(X.shape[1])
+        means = X64.mean(axis=1, keepdims=True)
+        rec = _core.code_to_error(
+            np.ascontiguousarray(X64 - means),
+            _as_float64(self.components_),
+            min(k, self.components_.shape[0]),
+            eps,
+            n_threads=_n_threads(self.n_jobs),
         )
+        return (rec + means).astype(X.dtype, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
 
 
 class _LearnedSolver(TransformerMixin, BaseEstimator):
