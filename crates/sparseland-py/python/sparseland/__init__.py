@@ -830,7 +830,22 @@ class LISTA(_LearnedSolver):
         self.n_jobs = n_jobs
 
 
-class LearnedFISTA(_LearnedSolver):
+class _UnsharedLearnedSolver(_LearnedSolver):
+    """The parameters of the learned solvers without shared layers."""
+
+    def __init__(self, dictionary, *, n_layers=10, alpha=0.1, max_epochs=20, batch_size=100,
+                 learning_rate=1e-3, random_state=None, n_jobs=None):
+        self.dictionary = dictionary
+        self.n_layers = n_layers
+        self.alpha = alpha
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+
+class LearnedFISTA(_UnsharedLearnedSolver):
     __doc__ = (
         """Learned FISTA: ``n_layers`` FISTA iterations (no restart) with learned weights,
     starting at FISTA on ``dictionary``.
@@ -839,19 +854,8 @@ class LearnedFISTA(_LearnedSolver):
     )
     _kind = "lfista"
 
-    def __init__(self, dictionary, *, n_layers=10, alpha=0.1, max_epochs=20, batch_size=100,
-                 learning_rate=1e-3, random_state=None, n_jobs=None):
-        self.dictionary = dictionary
-        self.n_layers = n_layers
-        self.alpha = alpha
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
-
-class FacNet(_LearnedSolver):
+class FacNet(_UnsharedLearnedSolver):
     __doc__ = (
         """FacNet, the factorised ISTA step of Moreau & Bruna ("Understanding trainable sparse
     coding with matrix factorization", ICLR 2017): each layer a unitary rotation ``A`` and a
@@ -860,17 +864,6 @@ class FacNet(_LearnedSolver):
         + _LEARNED_DOC
     )
     _kind = "facnet"
-
-    def __init__(self, dictionary, *, n_layers=10, alpha=0.1, max_epochs=20, batch_size=100,
-                 learning_rate=1e-3, random_state=None, n_jobs=None):
-        self.dictionary = dictionary
-        self.n_layers = n_layers
-        self.alpha = alpha
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
 
 class Conv:

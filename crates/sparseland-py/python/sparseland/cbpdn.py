@@ -33,11 +33,11 @@ unknown option is a ``ValueError`` naming it. ``DataType = np.float32`` returns 
 """
 
 import collections
-import copy
 
 import numpy as np
 
 from . import _core
+from ._options import SporcoOptions
 
 __all__ = ["ConvBPDN", "IterationStats"]
 
@@ -93,26 +93,12 @@ _UNSUPPORTED = {
 }
 
 
-class _Options(dict):
+class _Options(SporcoOptions):
     """SPORCO-style options: a dict of the defaults updated with the given entries (nested for
     ``AutoRho``); unknown keys are a ``ValueError`` naming the key."""
 
-    def __init__(self, opt=None):
-        super().__init__(copy.deepcopy(_DEFAULTS))
-        for k, v in dict(opt or {}).items():
-            self[k] = v
-
-    def __setitem__(self, key, value):
-        if key not in _DEFAULTS:
-            raise ValueError(f"unknown ConvBPDN option {key!r}")
-        if key == "AutoRho":
-            merged = dict(_AUTO_RHO_DEFAULTS)
-            for k, v in dict(value).items():
-                if k not in _AUTO_RHO_DEFAULTS:
-                    raise ValueError(f"unknown ConvBPDN option 'AutoRho' / {k!r}")
-                merged[k] = v
-            value = merged
-        super().__setitem__(key, value)
+    _name = "ConvBPDN"
+    _defaults = _DEFAULTS
 
 
 class ConvBPDN:

@@ -27,11 +27,11 @@ SPORCO's ``dimK = 1``) or ``(H, W)``; ``getdict()`` returns ``(h, w, M)`` unit-n
 """
 
 import collections
-import copy
 
 import numpy as np
 
 from . import _core
+from ._options import SporcoOptions
 
 __all__ = ["ConvBPDNDictLearn"]
 
@@ -50,28 +50,13 @@ _DEFAULTS = {
 }
 
 
-class _Options(dict):
+class _Options(SporcoOptions):
     """SPORCO-style options; unknown keys (and unknown keys of ``CBPDN`` / ``CCMOD``, besides
-    the ones listed in the module docstring) are a ``ValueError`` naming the key."""
+    the display and tuning ones accepted without effect) are a ``ValueError`` naming the key."""
 
-    def __init__(self, opt=None):
-        super().__init__(copy.deepcopy(_DEFAULTS))
-        for k, v in dict(opt or {}).items():
-            self[k] = v
-
-    def __setitem__(self, key, value):
-        if key not in _DEFAULTS:
-            raise ValueError(f"unknown ConvBPDNDictLearn option {key!r}")
-        if key in ("CBPDN", "CCMOD"):
-            merged = dict(_DEFAULTS[key])
-            for k, v in dict(value).items():
-                if k in ("Verbose", "StatusHeader", "AutoRho", "RelaxParam", "ZeroMean"):
-                    continue  # accepted, no effect (the Rust solvers use their defaults)
-                if k not in _DEFAULTS[key]:
-                    raise ValueError(f"unknown ConvBPDNDictLearn option {key!r} / {k!r}")
-                merged[k] = v
-            value = merged
-        super().__setitem__(key, value)
+    _name = "ConvBPDNDictLearn"
+    _defaults = _DEFAULTS
+    _ignored = ("Verbose", "StatusHeader", "AutoRho", "RelaxParam", "ZeroMean")
 
 
 class ConvBPDNDictLearn:
