@@ -282,3 +282,12 @@ def test_partial_fit_streams_with_sufficient_statistics(problem):
     assert np.mean(est.error_[-6:]) < np.mean(first)
     with pytest.raises(ValueError):
         est.partial_fit(X[:10, :31])
+    # After fit, partial_fit continues from the fitted atoms.
+    fitted = DictionaryLearning(48, algorithm="online", n_nonzero_coefs=3, max_iter=2,
+                                random_state=0).fit(X)
+    before = fitted.components_.copy()
+    fitted.partial_fit(batches[0])
+    assert fitted.n_steps_ == 1
+    same = DictionaryLearning(48, n_nonzero_coefs=3, dict_init=before, random_state=0)
+    assert np.array_equal(same.partial_fit(batches[0]).components_, fitted.components_)
+    assert not np.array_equal(fitted.components_, before)

@@ -422,11 +422,13 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
         """One step of the online learner (Mairal, Bach, Ponce & Sapiro 2010) on the mini-batch
         ``X``, whatever ``algorithm`` (K-SVD and MOD have no streaming form): code it with the
         current atoms (Batch-OMP), forget, add its statistics to ``A_`` and ``B_``, update the
-        atoms by block-coordinate descent. The first call draws the atoms from ``X`` (or takes
-        ``dict_init``); later calls continue from ``A_``, ``B_`` and the atoms. Returns
-        ``self``."""
+        atoms by block-coordinate descent. The first call starts from the atoms of an earlier
+        ``fit`` if there was one, else from ``dict_init``, else draws them from ``X``; later
+        calls continue from ``A_``, ``B_`` and the atoms. Returns ``self``."""
         first = not hasattr(self, "A_")
-        X = validate_data(self, X, reset=first, dtype=[np.float64, np.float32])
+        # After fit, the stream continues from the fitted atoms (with empty statistics).
+        fitted = first and hasattr(self, "components_")
+        X = validate_data(self, X, reset=first and not fitted, dtype=[np.float64, np.float32])
         out_dtype = X.dtype
         n_components = X.shape[1] if self.n_components is None else self.n_components
         if not isinstance(n_components, numbers.Integral) or n_components < 1:
@@ -438,8 +440,9 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
             raise ValueError(f"invalid parameter `n_nonzero_coefs` = {k!r}: expected a positive integer")
         if first:
             state = None
-            if self.dict_init is not None:
-                d0 = _as_float64(check_array(self.dict_init))
+            start = self.components_ if fitted else self.dict_init
+            if start is not None:
+                d0 = _as_float64(check_array(start))
                 d0 = d0 / np.linalg.norm(d0, axis=1, keepdims=True)
                 m, n = d0.shape
                 state = (d0, np.zeros((m, m)), np.zeros((n, m)), 0.0, 0)
