@@ -463,3 +463,66 @@ fn the_operator_plugs_into_the_generic_lasso_solvers() {
         assert!(d < 1e-6, "{label}: {d}");
     }
 }
+
+/// The convolutional elastic net (`mu > 0`) meets its optimality conditions at convergence,
+/// `g = D^T (D z - y) + mu z` with `g_i = -lambda sign(z_i)` on the support and
+/// `|g_i| <= lambda` off it, for one-channel and multi-channel dictionaries; its diagnostics
+/// are the objective of the returned code, ridge term included.
+#[test]
+fn elastic_net_meets_its_optimality_conditions() {
+    let (lambda, mu) = (0.1, 0.5);
+    for (label, op) in [
+        (
+            "1 channel",
+            operator(Grid::d2(3, 3), 1, Grid::d2(10, 9), 1, 4, 21),
+        ),
+        (
+            "3 channels",
+            operator(Grid::d2(3, 2), 3, Grid::d2(8, 8), 3, 3, 22),
+        ),
+    ] {
+        let y = gaussian(op.signal_len(), 2, 23);
+        let res = Cbpdn::new(lambda)
+            .mu(mu)
+            .max_iter(20_000)
+            .rel_residual_tol(1e-11)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        assert!(res.all_converged(), "{label}");
+        let z = &res.codes;
+        let r = op.apply(z.as_ref()).unwrap() - &y;
+        let g = op.apply_adjoint(r.as_ref()).unwrap() + z * faer::Scale(mu);
+        for j in 0..z.ncols() {
+            let mut on = 0;
+            for i in 0..z.nrows() {
+                let (zi, gi) = (z[(i, j)], g[(i, j)]);
+                if zi.abs() > 1e-9 {
+                    on += 1;
+                    assert!(
+                        (gi + lambda * zi.signum()).abs() < 1e-6,
+                        "{label}: ({i}, {j}) {gi}"
+                    );
+                } else {
+                    assert!(
+                        gi.abs() <= lambda * (1.0 + 1e-6),
+                        "{label}: ({i}, {j}) {gi}"
+                    );
+                }
+            }
+            assert!(on > 0, "{label}: all-zero code");
+            let l1: f64 = z.col(j).iter().map(|v| v.abs()).sum();
+            let f = 0.5 * r.col(j).squared_norm_l2()
+                + lambda * l1
+                + 0.5 * mu * z.col(j).squared_norm_l2();
+            let d = res.diagnostics[j].objective;
+            assert!((d - f).abs() <= 1e-9 * f, "{label}: objective {d} vs {f}");
+        }
+    }
+    assert!(Cbpdn::new(0.1)
+        .mu(-1.0)
+        .solve(
+            &operator(Grid::d1(3), 1, Grid::d1(16), 1, 2, 1),
+            gaussian(16, 1, 1).as_ref()
+        )
+        .is_err());
+}

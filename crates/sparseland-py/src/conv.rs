@@ -23,11 +23,12 @@ use crate::{parallelism, value_error};
 /// residuals, `rho`.
 type Record = (f64, f64, f64, f64, f64, f64);
 
-/// Convolutional BPDN by ADMM on SPORCO-layout arrays. Returns `(X, records, converged)`.
+/// Convolutional BPDN by ADMM on SPORCO-layout arrays (with `mu > 0`, the convolutional elastic
+/// net, SPORCO's `ConvElasticNet`). Returns `(X, records, converged)`.
 /// `auto_rho`: `(enabled, period, scaling, ratio, target, auto_scaling)`, `None` for SPORCO's
 /// `ConvBPDN` defaults. `l1_weight`: one weight per filter (`M` values) or `None`.
 #[pyfunction]
-#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0))]
+#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_bpdn<'py>(
     py: Python<'py>,
@@ -43,6 +44,7 @@ pub(crate) fn conv_bpdn<'py>(
     nonneg: bool,
     l1_weight: Option<Vec<f64>>,
     n_threads: usize,
+    mu: f64,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
     let (ds, ss) = (d.shape().to_vec(), s.shape().to_vec());
     let (fh, fw, fc, m) = match ds[..] {
@@ -118,6 +120,7 @@ pub(crate) fn conv_bpdn<'py>(
                 .abs_residual_tol(abs_stop_tol)
                 .relax(relax)
                 .nonneg(nonneg)
+                .mu(mu)
                 .par(par);
             if let Some(r) = rho {
                 solver = solver.rho(r);

@@ -142,3 +142,22 @@ def test_agrees_with_sporco(problem):
     for field in ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"):
         a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
         assert np.allclose(a, b, rtol=1e-8, atol=0), field
+
+
+def test_elastic_net_agrees_with_sporco(problem):
+    sporco_cbpdn = pytest.importorskip("sporco.admm.cbpdn")
+    D, S = problem
+    opt = {"Verbose": False, "MaxMainIter": 50, "RelStopTol": 1e-12}
+    ours = cbpdn.ConvElasticNet(D, S, 0.05, 0.2, cbpdn.ConvBPDN.Options(opt))
+    X = ours.solve()
+    theirs = sporco_cbpdn.ConvElasticNet(D, S, 0.05, 0.2,
+                                         sporco_cbpdn.ConvElasticNet.Options(opt))
+    Xs = theirs.solve().squeeze()
+    assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
+    st = theirs.getitstat()
+    for field in ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"):
+        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
+        assert np.allclose(a, b, rtol=1e-8, atol=0), field
+    # mu = 0 is ConvBPDN.
+    assert np.array_equal(cbpdn.ConvElasticNet(D, S, 0.05, 0.0, opt).solve(),
+                          cbpdn.ConvBPDN(D, S, 0.05, opt).solve())

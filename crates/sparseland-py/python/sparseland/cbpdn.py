@@ -39,7 +39,7 @@ import numpy as np
 from . import _core
 from ._options import SporcoOptions
 
-__all__ = ["ConvBPDN", "IterationStats"]
+__all__ = ["ConvBPDN", "ConvElasticNet", "IterationStats"]
 
 #: One record per ADMM iteration, with SPORCO's ``getitstat()`` field names.
 IterationStats = collections.namedtuple(
@@ -142,6 +142,7 @@ class ConvBPDN:
         if lmbda is None:
             lmbda = 0.1 * float(np.abs(self._correlate(self.S)).max())
         self.lmbda = float(lmbda)
+        self.mu = 0.0
         self.X = None
         self.itstat = []
         self.converged = None
@@ -196,12 +197,15 @@ class ConvBPDN:
             ),
             nonneg=bool(o["NonNegCoef"]),
             l1_weight=l1,
+            mu=float(self.mu),
         )
         self.X = X.astype(self.dtype, copy=False)
         self.converged = bool(converged)
-        # SPORCO's RegL1 is ||W X||_1 without lmbda (undefined here for lmbda = 0: NaN).
+        # SPORCO's RegL1 is ||W X||_1 without lmbda (undefined here for lmbda = 0, and for the
+        # elastic net, whose penalty record also holds mu/2 ||X||^2: NaN).
         self.itstat = [
-            IterationStats(k, f, d, (p / lmbda) if lmbda else float("nan"), r, s, rho)
+            IterationStats(k, f, d, (p / lmbda) if (lmbda and not self.mu) else float("nan"), r,
+                           s, rho)
             for k, (f, d, p, r, s, rho) in enumerate(records)
         ]
         return self.X
@@ -235,3 +239,15 @@ class ConvBPDN:
     def getmin(self):
         """The minimiser found by the last ``solve()`` (SPORCO's ``getmin``: the codes)."""
         return self.X
+
+
+class ConvElasticNet(ConvBPDN):
+    """The convolutional elastic net (SPORCO's ``sporco.admm.cbpdn.ConvElasticNet``):
+    ``1/2 || sum_m d_m * x_m - s ||^2 + lmbda sum_m w_m ||x_m||_1 + mu/2 sum_m ||x_m||^2``, by
+    the same ADMM as :class:`ConvBPDN` with the ridge term in the x-step, as SPORCO does. The
+    same layouts and options; ``getitstat().RegL1`` is NaN (the records keep the whole penalty
+    in ``ObjFun - DFid``)."""
+
+    def __init__(self, D, S, lmbda=None, mu=0.0, opt=None, dimK=None, dimN=2):
+        super().__init__(D, S, lmbda, opt, dimK, dimN)
+        self.mu = float(mu)

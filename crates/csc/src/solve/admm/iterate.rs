@@ -39,7 +39,8 @@ impl Cbpdn {
         let blocks = fft.blocks();
         let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
-        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, rho, par));
+        let mu = self.mu;
+        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, rho + mu, par));
         let mut u = vec![0.0; n_maps * n];
         match init {
             None => z.fill(0.0),
@@ -103,13 +104,17 @@ impl Cbpdn {
                     items,
                     par,
                     || vec![C64::default(); chunk],
-                    |acc, (blk, bc)| single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, inv_n),
+                    |acc, (blk, bc)| {
+                        single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, mu, inv_n)
+                    },
                 ),
                 Some(mc) => map_sum(
                     items,
                     par,
                     || vec![C64::default(); 2 * cd * chunk],
-                    |tmp, (blk, bc)| mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, inv_n),
+                    |tmp, (blk, bc)| {
+                        mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, rho + mu, inv_n)
+                    },
                 ),
             };
             let df = 0.5 * inv_n * df_raw;
@@ -171,7 +176,7 @@ impl Cbpdn {
             // SPORCO's functional (its default `AuxVarObj = False`): data term and penalty of
             // the primal variable x of this iteration.
             info.history.push(
-                Iteration::new(df, lambda * sums.l1x)
+                Iteration::new(df, lambda * sums.l1x + 0.5 * mu * sums.c)
                     .residuals(r, s)
                     .step(rho),
             );
@@ -199,7 +204,7 @@ impl Cbpdn {
                     rho *= rsf;
                     u_scale = 1.0 / rsf;
                     if let Some(mc) = &mut sys {
-                        mc.factor(sp, rho, par);
+                        mc.factor(sp, rho + mu, par);
                     }
                 }
             }
@@ -222,7 +227,12 @@ impl Cbpdn {
                 MapWeights::Slice(w) => zm.iter().zip(w).map(|(v, w)| w * v.abs()).sum(),
             };
         }
-        info.final_state = Some((0.5 * rr + lambda * l1, rr.sqrt()));
+        let ridge = if mu == 0.0 {
+            0.0
+        } else {
+            0.5 * mu * z.iter().map(|v| v * v).sum::<f64>()
+        };
+        info.final_state = Some((0.5 * rr + lambda * l1 + ridge, rr.sqrt()));
         info
     }
 }

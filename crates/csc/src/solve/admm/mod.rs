@@ -134,6 +134,7 @@ impl AutoRho {
 /// | `auto_rho` | [`AutoRho::default`] | adaptive penalty |
 /// | `nonneg` | `false` | constrain the codes to be `>= 0` |
 /// | `weights` | [`L1Weights::Uniform`] | weights of the l1 penalty |
+/// | `mu` | `0` | weight of the ridge term `mu/2 ||x||_2^2`: the convolutional elastic net (SPORCO's `ConvElasticNet`) |
 /// | `par` | `Par::rayon(0)` | parallelism (over signals, or within one signal) |
 ///
 /// ```
@@ -169,6 +170,10 @@ pub struct Cbpdn {
     pub nonneg: bool,
     /// Weights of the l1 penalty.
     pub weights: L1Weights,
+    /// Ridge weight `mu >= 0` of the elastic net (Zou & Hastie 2005; SPORCO's
+    /// `ConvElasticNet`): the objective gains `mu/2 ||x||_2^2`, which the x-step takes, as
+    /// SPORCO does, by solving `(D^H D + (rho + mu) I) x = D^H s + rho (z - u)`.
+    pub mu: f64,
     /// Parallelism.
     pub par: Par,
 }
@@ -186,6 +191,7 @@ impl Cbpdn {
             auto_rho: AutoRho::default(),
             nonneg: false,
             weights: L1Weights::Uniform,
+            mu: 0.0,
             par: Par::rayon(0),
         }
     }
@@ -226,6 +232,12 @@ impl Cbpdn {
         self
     }
 
+    /// Sets the ridge weight `mu` of the elastic net.
+    pub fn mu(mut self, mu: f64) -> Self {
+        self.mu = mu;
+        self
+    }
+
     /// Constrains the codes to be non-negative.
     pub fn nonneg(mut self, nonneg: bool) -> Self {
         self.nonneg = nonneg;
@@ -253,6 +265,7 @@ impl Cbpdn {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
         check::positive("rel_residual_tol", self.rel_residual_tol)?;
         check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
+        check::non_negative("mu", self.mu)?;
         if let Some(r) = self.rho {
             check::positive("rho", r)?;
         }

@@ -5,11 +5,13 @@ use crate::operator::{ConvOperator, Spectra};
 use crate::solve::ism::Ism;
 use crate::solve::kernels::{self};
 
-/// Sherman–Morrison solve of one block for a single-channel dictionary. With
-/// `A = sum_i d_i b_i` (b = FFT(z - u)) and `dd = sum_i |d_i|^2`, the solution is
-/// `x_i = b_i + conj(d_i) (s - c) / rho` where `c = (dd s + rho A) / (rho + dd)` is also
-/// `sum_i d_i x_i`, the spectrum of `D x`. `bc` holds the block of every map (map after map);
-/// it is overwritten with `x / N`. Returns the block's `sum w |D x - y|^2` (spectral).
+/// Sherman–Morrison solve of one block for a single-channel dictionary: with
+/// `sigma = rho + mu`, `A = sum_i d_i b_i` (b = FFT(z - u)) and `dd = sum_i |d_i|^2`, the
+/// solution of `(D^H D + sigma I) x = D^H s + rho b` is
+/// `x_i = (rho / sigma) b_i + conj(d_i) (s - c) / sigma` with `c = (dd s + rho A) / (sigma + dd)`;
+/// its spectrum `D x = (rho A + dd (s - c)) / sigma` is `c` itself when `mu = 0`. `bc` holds the
+/// block of every map (map after map); it is overwritten with `x / N`. Returns the block's
+/// `sum w |D x - y|^2` (spectral).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn single_channel_chunk(
     op: &ConvOperator,
@@ -19,6 +21,7 @@ pub(super) fn single_channel_chunk(
     bc: &mut [C64],
     acc: &mut [C64],
     rho: f64,
+    mu: f64,
     inv_n: f64,
 ) -> f64 {
     let f = sp.fft.spectrum_len();
@@ -28,7 +31,9 @@ pub(super) fn single_channel_chunk(
     let dd = &sp.dd[f0..f0 + len];
     let w = &sp.weights[f0..f0 + len];
     let dblk = sp.filters_block(blk);
-    let scale = -inv_n / rho;
+    let sigma = rho + mu;
+    let scale = -inv_n / sigma;
+    let b_scale = inv_n * (rho / sigma);
     let mut df = 0.0;
     for (k, bk) in bc.chunks_mut(m * len).enumerate() {
         let s = &s_hat[k * f + f0..k * f + f0 + len];
@@ -37,14 +42,19 @@ pub(super) fn single_channel_chunk(
             kernels::mul_acc(acc, d, bm);
         }
         for (((a, sv), ddv), wv) in acc.iter_mut().zip(s).zip(dd).zip(w) {
-            let c = (*sv * *ddv + *a * rho) / (rho + ddv);
+            let c = (*sv * *ddv + *a * rho) / (sigma + ddv);
             let diff = c - sv;
-            df += wv * diff.norm_sqr();
-            // (s - c) / (rho N)
+            let dx_minus_s = if mu == 0.0 {
+                diff
+            } else {
+                (*a * rho - diff * *ddv) / sigma - sv
+            };
+            df += wv * dx_minus_s.norm_sqr();
+            // (s - c) / (sigma N)
             *a = diff * scale;
         }
         for (d, bm) in dblk.chunks(len).zip(bk.chunks_mut(len)) {
-            kernels::scale_conj_mul_add(bm, inv_n, d, acc);
+            kernels::scale_conj_mul_add(bm, b_scale, d, acc);
         }
     }
     df
@@ -81,14 +91,16 @@ impl MultiChannel {
         me
     }
 
-    /// Refactorises for a new `rho`.
+    /// Refactorises for a new shift `sigma` (`rho + mu`).
     pub(super) fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
         self.ism
             .factor(sp.fft.blocks(), |c, i, blk| sp.filter(i, c, blk), rho, par);
     }
 
     /// Solves one block in place (`b = FFT(z - u)` in, `x / N` out; `bc` holds the block of
-    /// every map); returns the block's `sum_c sum w |D_c x - y_c|^2` (spectral).
+    /// every map): `(D^H D + sigma I) x = D^H y + rho b` with the factorisation of `sigma`
+    /// (`rho + mu`, see [`factor`](Self::factor)); returns the block's
+    /// `sum_c sum w |D_c x - y_c|^2` (spectral).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn solve_chunk(
         &self,
@@ -99,6 +111,7 @@ impl MultiChannel {
         bc: &mut [C64],
         tmp: &mut [C64],
         rho: f64,
+        sigma: f64,
         inv_n: f64,
     ) -> f64 {
         let f = sp.fft.spectrum_len();
@@ -107,12 +120,12 @@ impl MultiChannel {
         let (f0, len) = blocks.range(blk);
         let (t, dx) = tmp.split_at_mut(cd * len);
         let dx = &mut dx[..cd * len];
-        // b = D^H y + rho FFT(z - u), then x = (D^H D + rho I)^{-1} b.
+        // b = D^H y + rho FFT(z - u), then x = (D^H D + sigma I)^{-1} b.
         let dhs = &self.dhs[m * f0..m * (f0 + len)];
         for (bv, dv) in bc.iter_mut().zip(dhs) {
             *bv = dv + *bv * rho;
         }
-        self.ism.solve_block(blocks, blk, bc, t, rho);
+        self.ism.solve_block(blocks, blk, bc, t, sigma);
         dx.fill(C64::default());
         for (i, bm) in bc.chunks_mut(len).enumerate() {
             for c in 0..cd {
