@@ -3,8 +3,8 @@
 
 use faer::{Mat, MatRef, Par};
 use pursuit::dictlearn::{
-    AtomUpdate, Forgetting, InitDict, Ksvd, LearnedDictionary, Mod, OnlineDictLearning,
-    OnlineLearner, SufficientStats,
+    AtomUpdate, Forgetting, InitDict, Ksvd, LearnedDictionary, MiniBatchStats, Mod,
+    OnlineDictLearning, OnlineLearner, SufficientStats,
 };
 use pursuit::{Omp, Solve, Stop};
 use rand::Rng;
@@ -414,4 +414,71 @@ fn online_learner_resumes_exactly_from_its_state() {
     let wrong = SufficientStats::zeros(16, 23);
     let err = OnlineLearner::resume(&config, a.atoms().unwrap(), wrong, 1).unwrap_err();
     assert!(err.to_string().contains("stats.a"), "{err}");
+}
+
+/// A mini-batch split into parts coded separately (as by workers holding the same dictionary),
+/// merged in order and applied, takes the step `partial_fit` takes on the whole batch: same
+/// candidates bit for bit, same sums up to summation order, same atoms — including the steps
+/// that replace unused and duplicate atoms (24 atoms drawn from 16-dimensional signals, with
+/// a dictionary that starts with duplicates).
+#[test]
+fn online_step_from_merged_parts_equals_the_whole_batch() {
+    let mut rng = generate::rng(41);
+    let d = Dictionary::random_gaussian(16, 32, &mut rng).unwrap();
+    let x = generate::sparseland_codes(32, 3, 1200, 0.5, 1.0, &mut rng).unwrap();
+    let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.05), &mut rng)
+        .unwrap()
+        .noisy;
+    // Duplicated first atoms, so that the first steps replace some.
+    let mut d0 = Mat::<f64>::from_fn(16, 24, |i, j| y[(i, 7 * j)]);
+    for j in 0..24 {
+        let nrm = d0.col(j).norm_l2();
+        d0.col_mut(j).iter_mut().for_each(|v| *v /= nrm);
+    }
+    for j in 12..24 {
+        let c = d0.col(j - 12).to_owned();
+        d0.col_mut(j).copy_from(&c);
+    }
+    let config = OnlineDictLearning::new(24, Stop::Sparsity(3)).init(InitDict::Given(
+        Dictionary::from_matrix(d0.as_ref()).unwrap(),
+    ));
+    let (mut whole, mut parts) = (config.learner().unwrap(), config.learner().unwrap());
+    let mut replaced = 0;
+    for step in 0..6 {
+        let batch = y.as_ref().subcols(200 * step, 200);
+        let rw = whole.partial_fit(batch).unwrap();
+        parts.initialize(batch).unwrap();
+        // Three unequal parts, coded independently, merged in batch order.
+        let cuts = [0, 37, 120, 200];
+        let mut merged: Option<MiniBatchStats> = None;
+        for w in cuts.windows(2) {
+            let part = parts.batch_stats(batch.subcols(w[0], w[1] - w[0])).unwrap();
+            match merged.as_mut() {
+                None => merged = Some(part),
+                Some(m) => m.merge(&part).unwrap(),
+            }
+        }
+        let merged = merged.unwrap();
+        let one = parts.batch_stats(batch).unwrap();
+        assert_eq!(merged.candidates, one.candidates, "step {step}");
+        assert_eq!((merged.count, merged.nonzeros), (one.count, one.nonzeros));
+        assert!((&merged.stats.a - &one.stats.a).norm_max() <= 1e-12 * one.stats.a.norm_max());
+        assert!((&merged.stats.b - &one.stats.b).norm_max() <= 1e-12 * one.stats.b.norm_max());
+        let rp = parts.apply(&merged).unwrap();
+        assert_eq!(rp.replaced_atoms, rw.replaced_atoms, "step {step}");
+        assert!((rp.rmse - rw.rmse).abs() <= 1e-12 * rw.rmse);
+        replaced += rw.replaced_atoms;
+        let (a, b) = (whole.atoms().unwrap(), parts.atoms().unwrap());
+        assert!(
+            (a - b).norm_max() < 1e-10,
+            "step {step}: {}",
+            (a - b).norm_max()
+        );
+        assert_eq!(parts.steps(), whole.steps());
+    }
+    assert!(replaced >= 12, "the duplicates were replaced ({replaced})");
+    // Before a dictionary, statistics are refused, naming the batch.
+    let fresh = config.learner().unwrap();
+    let err = fresh.batch_stats(y.as_ref().subcols(0, 10)).unwrap_err();
+    assert!(err.to_string().contains("batch"), "{err}");
 }

@@ -48,7 +48,9 @@ mod online;
 pub use denoise::{Aggregation, Denoised, Denoiser};
 pub use ksvd::{AtomUpdate, Ksvd};
 pub use mod_::Mod;
-pub use online::{Forgetting, OnlineDictLearning, OnlineLearner, SufficientStats};
+pub use online::{
+    Candidates, Forgetting, MiniBatchStats, OnlineDictLearning, OnlineLearner, SufficientStats,
+};
 
 use std::sync::Arc;
 

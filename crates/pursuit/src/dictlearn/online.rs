@@ -382,60 +382,106 @@ impl OnlineLearner {
 
     /// One online step on the mini-batch `batch` (`n x b`): code it with the current dictionary,
     /// forget, add its statistics, update the dictionary. Returns the batch's report (error of
-    /// its codes before the update).
+    /// its codes before the update). The same as [`initialize`](Self::initialize), then
+    /// [`apply`](Self::apply) of [`batch_stats`](Self::batch_stats).
     pub fn partial_fit(&mut self, batch: MatRef<'_, f64>) -> Result<IterationReport> {
-        let o = &self.config.options;
+        self.initialize(batch)?;
+        let stats = self.batch_stats(batch)?;
+        self.apply(&stats)
+    }
+
+    /// Draws the first dictionary from `batch` (as the first [`partial_fit`](Self::partial_fit)
+    /// does) when the learner has none yet; returns whether it did. A distributed learner calls
+    /// it with its first mini-batch (or any sample) before computing [`batch_stats`]
+    /// (Self::batch_stats) elsewhere.
+    pub fn initialize(&mut self, batch: MatRef<'_, f64>) -> Result<bool> {
+        self.validate_batch(batch)?;
+        if self.d.is_some() {
+            return Ok(false);
+        }
+        let d = self
+            .config
+            .options
+            .initial_dictionary(batch, &mut self.rng)?;
+        self.stats = Some(SufficientStats::zeros(d.nrows(), d.ncols()));
+        self.d = Some(d);
+        Ok(true)
+    }
+
+    /// Checks a mini-batch: non-empty, finite, of the dictionary's signal length, and of a
+    /// magnitude whose statistics cannot overflow.
+    fn validate_batch(&self, batch: MatRef<'_, f64>) -> Result<()> {
         check::non_empty("batch", batch)?;
         if let Some(d) = &self.d {
             check::nrows("batch", batch, d.nrows())?;
         }
         check::finite("batch", batch)?;
-        {
-            // The statistics accumulate across batches at one scale, so a batch cannot be
-            // rescaled on its own (`fit` rescales the whole training set instead).
-            use sparse_core::solve::{magnitude_scale, SAFE_EXPONENT};
-            let linf = (0..batch.ncols())
-                .flat_map(|j| batch.col(j).iter().copied())
-                .fold(0.0f64, |m, v| m.max(v.abs()));
-            if magnitude_scale(linf, SAFE_EXPONENT) != 1.0 {
-                return Err(invalid(
-                    "batch",
-                    format!("signals of magnitude up to {linf:e}"),
-                    format!(
-                        "entries within 2^-{SAFE_EXPONENT} ..= 2^{SAFE_EXPONENT} (the \
-                         statistics A = sum x x^T overflow; divide every batch by one power \
-                         of two)"
-                    ),
-                ));
-            }
+        // The statistics accumulate across batches at one scale, so a batch cannot be
+        // rescaled on its own (`fit` rescales the whole training set instead).
+        use sparse_core::solve::{magnitude_scale, SAFE_EXPONENT};
+        let linf = (0..batch.ncols())
+            .flat_map(|j| batch.col(j).iter().copied())
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        if magnitude_scale(linf, SAFE_EXPONENT) != 1.0 {
+            return Err(invalid(
+                "batch",
+                format!("signals of magnitude up to {linf:e}"),
+                format!(
+                    "entries within 2^-{SAFE_EXPONENT} ..= 2^{SAFE_EXPONENT} (the statistics \
+                     A = sum x x^T overflow; divide every batch by one power of two)"
+                ),
+            ));
         }
-        let d = match self.d.take() {
-            Some(d) => d,
-            None => {
-                let d = o.initial_dictionary(batch, &mut self.rng)?;
-                self.stats = Some(SufficientStats::zeros(d.nrows(), d.ncols()));
-                d
-            }
+        Ok(())
+    }
+
+    /// What the signals `batch` (`n x b`, a whole mini-batch or one worker's part of it)
+    /// contribute to the next step, with the current dictionary: their codes' statistics, error
+    /// and replacement candidates. Read-only, so any number of workers holding a copy of the
+    /// learner (or of [`atoms`](Self::atoms), via [`resume`](Self::resume)) compute their parts
+    /// independently; [`MiniBatchStats::merge`] joins the parts in mini-batch order and
+    /// [`apply`](Self::apply) takes the step, exactly the step [`partial_fit`]
+    /// (Self::partial_fit) takes on the whole mini-batch up to the summation order of `A` and
+    /// `B`. Errors before the first dictionary ([`initialize`](Self::initialize)).
+    pub fn batch_stats(&self, batch: MatRef<'_, f64>) -> Result<MiniBatchStats> {
+        self.validate_batch(batch)?;
+        let o = &self.config.options;
+        let Some(d) = &self.d else {
+            return Err(invalid(
+                "batch",
+                "statistics before the first dictionary",
+                "a learner initialised by initialize, partial_fit or resume",
+            ));
         };
-        let dict = Dictionary::from_matrix(d.as_ref());
-        self.d = Some(d);
-        let dict = dict?;
+        let dict = Dictionary::from_matrix(d.as_ref())?;
         let x = o.coder.solve(&dict, batch, o.par)?.codes;
         check::shape("codes", x.as_ref(), dict.n_atoms(), batch.ncols())?;
         check::finite("codes", x.as_ref())?;
         let codes = SparseCodes::from_dense(x.as_ref());
         let d = dict.matrix();
         let r = codes.residual(d, batch, o.par);
-        let rmse = (r.squared_norm_l2() / (batch.nrows() * batch.ncols()) as f64).sqrt();
-        let mut batch_stats = SufficientStats::zeros(d.nrows(), d.ncols());
-        batch_stats.accumulate_sparse(batch, &codes);
-        self.apply_stats(&batch_stats, batch.ncols())?;
-        let mut replacer = Replacer::new(batch, &col_sq_norms(r.as_ref()));
-        let replaced = self.purge(&mut replacer);
+        let mut stats = SufficientStats::zeros(d.nrows(), d.ncols());
+        stats.accumulate_sparse(batch, &codes);
+        Ok(MiniBatchStats {
+            stats,
+            count: batch.ncols(),
+            squared_error: r.squared_norm_l2(),
+            nonzeros: codes.nnz(),
+            candidates: Candidates::worst(batch, &col_sq_norms(r.as_ref()), d.ncols()),
+        })
+    }
+
+    /// The step of a mini-batch from its merged [`MiniBatchStats`]: forget, add the statistics,
+    /// update the dictionary, then replace unused and duplicate atoms by the candidates.
+    /// Returns the mini-batch's report.
+    pub fn apply(&mut self, batch: &MiniBatchStats) -> Result<IterationReport> {
+        self.apply_stats(&batch.stats, batch.count)?;
+        let replaced = self.purge_with(&batch.candidates);
+        let n = batch.stats.signal_len();
         Ok(IterationReport {
             iteration: self.step,
-            rmse,
-            mean_sparsity: codes.mean_sparsity(),
+            rmse: (batch.squared_error / (n * batch.count) as f64).sqrt(),
+            mean_sparsity: batch.nonzeros as f64 / batch.count as f64,
             replaced_atoms: replaced,
         })
     }
@@ -464,30 +510,156 @@ impl OnlineLearner {
         Ok(())
     }
 
-    /// Replaces never-used and near-duplicate atoms by the worst-represented signals, resetting
-    /// their statistics.
-    fn purge(&mut self, replacer: &mut Replacer<'_>) -> usize {
+    /// Whether [`purge_with`](Self::purge_with) would replace an atom now (one never used,
+    /// `A_jj <= 0`, or a near-duplicate): a distributed learner fetches the candidates' signals
+    /// from its workers only then.
+    pub fn purge_pending(&self) -> bool {
+        let (Some(d), Some(s)) = (self.d.as_ref(), self.stats.as_ref()) else {
+            return false;
+        };
+        (0..d.ncols()).any(|j| self.needs_replacing(d, s, j))
+    }
+
+    /// Whether atom `j` is unused or a near-duplicate of another (per the options).
+    fn needs_replacing(&self, d: &Mat<f64>, s: &SufficientStats, j: usize) -> bool {
         let o = &self.config.options;
-        let (Some(d), Some(s)) = (self.d.as_mut(), self.stats.as_mut()) else {
+        let unused = o.replace_unused && s.a[(j, j)] <= 0.0;
+        let duplicate = o.replace_duplicates
+            && !unused
+            && (0..d.ncols())
+                .any(|i| i != j && (d.col(i).transpose() * d.col(j)).abs() > o.duplicate_threshold);
+        unused || duplicate
+    }
+
+    /// Replaces never-used and near-duplicate atoms by the candidates (worst-represented
+    /// signals first), resetting their statistics; returns how many were replaced.
+    pub fn purge_with(&mut self, candidates: &Candidates) -> usize {
+        let (Some(mut d), Some(mut s)) = (self.d.take(), self.stats.take()) else {
             return 0;
         };
-        let m = d.ncols();
+        let mut replacer = Replacer::new(candidates.signals.as_ref(), &candidates.errors);
         let mut count = 0;
-        for j in 0..m {
-            let unused = o.replace_unused && s.a[(j, j)] <= 0.0;
-            let duplicate = o.replace_duplicates
-                && !unused
-                && (0..m).any(|i| {
-                    i != j && (d.col(i).transpose() * d.col(j)).abs() > o.duplicate_threshold
-                });
-            if (unused || duplicate) && replacer.next_into(d.col_mut(j)) {
+        for j in 0..d.ncols() {
+            if self.needs_replacing(&d, &s, j) && replacer.next_into(d.col_mut(j)) {
                 s.a.row_mut(j).fill(0.0);
                 s.a.col_mut(j).fill(0.0);
                 s.b.col_mut(j).fill(0.0);
                 count += 1;
             }
         }
+        self.d = Some(d);
+        self.stats = Some(s);
         count
+    }
+}
+
+/// What one mini-batch, or one worker's part of it, contributes to an online step
+/// ([`OnlineLearner::batch_stats`]); parts [`merge`](Self::merge) in mini-batch order into the
+/// whole batch's, which [`OnlineLearner::apply`] turns into the step. Only this travels between
+/// workers: `A` (`m x m`), `B` (`n x m`) and at most `m` candidate signals, whatever the
+/// number of signals coded (Mairal, Bach, Ponce & Sapiro 2010, Sec. 3.4 on mini-batches).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniBatchStats {
+    /// The part's own sums `A = sum x x^T`, `B = sum y x^T` (not forgotten; weight = count).
+    pub stats: SufficientStats,
+    /// Signals coded.
+    pub count: usize,
+    /// Sum of the squared residuals `||y - D x||^2` of their codes (before the update).
+    pub squared_error: f64,
+    /// Non-zero coefficients of their codes.
+    pub nonzeros: usize,
+    /// The worst-represented signals, the replacements for unused and duplicate atoms.
+    pub candidates: Candidates,
+}
+
+impl MiniBatchStats {
+    /// Appends the part `later`, which follows `self` in the mini-batch: sums add, and the
+    /// candidates keep the `m` worst of both (positions of `later` shifted by `self.count`).
+    /// Errors when the shapes differ.
+    pub fn merge(&mut self, later: &MiniBatchStats) -> Result<()> {
+        self.stats.merge(&later.stats)?;
+        check::nrows(
+            "later.candidates.signals",
+            later.candidates.signals.as_ref(),
+            self.stats.signal_len(),
+        )?;
+        self.candidates =
+            self.candidates
+                .merged(&later.candidates, self.count, self.stats.n_atoms());
+        self.count += later.count;
+        self.squared_error += later.squared_error;
+        self.nonzeros += later.nonzeros;
+        Ok(())
+    }
+}
+
+/// Replacement candidates of a mini-batch: its worst-represented signals, largest squared
+/// residual first (ties by position in the batch), at most one per atom, each with a positive
+/// error and a positive norm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidates {
+    /// The signals (`n x c`), in candidate order.
+    pub signals: Mat<f64>,
+    /// Their squared residuals.
+    pub errors: Vec<f64>,
+    /// Their positions in the mini-batch.
+    pub positions: Vec<usize>,
+}
+
+impl Candidates {
+    /// No candidates, for signals of length `n`.
+    pub fn none(n: usize) -> Self {
+        Self {
+            signals: Mat::zeros(n, 0),
+            errors: Vec::new(),
+            positions: Vec::new(),
+        }
+    }
+
+    /// The `limit` worst of the signals `y` with squared residuals `err`.
+    fn worst(y: MatRef<'_, f64>, err: &[f64], limit: usize) -> Self {
+        let mut order: Vec<usize> = (0..y.ncols())
+            .filter(|&j| {
+                err[j] > 0.0 && {
+                    let nrm = y.col(j).norm_l2();
+                    nrm > 0.0 && nrm.is_finite()
+                }
+            })
+            .collect();
+        order.sort_by(|&a, &b| err[b].total_cmp(&err[a]).then(a.cmp(&b)));
+        order.truncate(limit);
+        Self {
+            signals: Mat::from_fn(y.nrows(), order.len(), |i, c| y[(i, order[c])]),
+            errors: order.iter().map(|&j| err[j]).collect(),
+            positions: order,
+        }
+    }
+
+    /// The `limit` worst of `self` and of `later` (whose positions are shifted by `offset`).
+    fn merged(&self, later: &Candidates, offset: usize, limit: usize) -> Self {
+        let n = self.signals.nrows();
+        // (error, position, source, column)
+        let mut all: Vec<(f64, usize, bool, usize)> = (0..self.errors.len())
+            .map(|c| (self.errors[c], self.positions[c], false, c))
+            .chain(
+                (0..later.errors.len())
+                    .map(|c| (later.errors[c], later.positions[c] + offset, true, c)),
+            )
+            .collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        all.truncate(limit);
+        Self {
+            signals: Mat::from_fn(n, all.len(), |i, c| {
+                let (_, _, from_later, col) = all[c];
+                if from_later {
+                    later.signals[(i, col)]
+                } else {
+                    self.signals[(i, col)]
+                }
+            }),
+            errors: all.iter().map(|e| e.0).collect(),
+            positions: all.iter().map(|e| e.1).collect(),
+        }
     }
 }
 
