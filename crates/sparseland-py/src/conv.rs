@@ -17,7 +17,7 @@ use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use sparse_core::Solve;
 
-use crate::{parallelism, value_error};
+use crate::{owned_dyn, parallelism, value_error};
 
 /// One ADMM iteration's record: objective, data fidelity, l1 term, normalised primal and dual
 /// residuals, `rho`.
@@ -70,8 +70,7 @@ pub(crate) fn conv_bpdn<'py>(
             "shape mismatch for `S`: expected {fc} channels (those of D), got {sc}"
         )));
     }
-    let dv = d.as_array();
-    let sv = s.as_array();
+    let (dv, sv) = (owned_dyn(&d)?, owned_dyn(&s)?);
     // Filter j: channel after channel, each channel column-major (the crates' layout).
     let flen = fh * fw * fc;
     let filters = Mat::<f64>::from_fn(flen, m, |k, j| {
@@ -215,7 +214,7 @@ pub(crate) fn conv_dict_learn<'py>(
             )))
         }
     };
-    let (dv, sv) = (d0.as_array(), s.as_array());
+    let (dv, sv) = (owned_dyn(&d0)?, owned_dyn(&s)?);
     let filters = Mat::<f64>::from_fn(fh * fw, m, |q, j| dv[[q % fh, q / fh, j]]);
     let n = h * w;
     let y = Mat::<f64>::from_fn(n, k, |q, im| {

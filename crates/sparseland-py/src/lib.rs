@@ -27,6 +27,7 @@ mod calculators;
 mod conv;
 mod learned;
 mod multilayer;
+mod online;
 
 /// A Rust error as a Python `ValueError` with the same message.
 pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -72,6 +73,48 @@ pub(crate) fn transposed<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Signals<'a> {
             unsafe { std::ptr::read_unaligned(base.offset(off) as *const f64) }
         }))
     }
+}
+
+/// The entries of a read-only array of any dimension as an owned (aligned) ndarray, each read
+/// at its byte offset without assuming alignment: arrays that Dask or pickle deserialise can sit
+/// at unaligned addresses, which NumPy allows and a Rust view must not.
+pub(crate) fn owned_dyn(
+    a: &numpy::PyReadonlyArrayDyn<'_, f64>,
+) -> PyResult<numpy::ndarray::ArrayD<f64>> {
+    let shape = a.shape().to_vec();
+    let strides = a.strides().to_vec();
+    let base = a.data() as *const u8;
+    let total: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(total);
+    let mut idx = vec![0usize; shape.len()];
+    for _ in 0..total {
+        let off: isize = idx
+            .iter()
+            .zip(&strides)
+            .map(|(&i, &s)| i as isize * s)
+            .sum();
+        // SAFETY: `idx` is inside the array's shape, so the byte offset addresses one of its
+        // f64 entries; `read_unaligned` makes no alignment assumption.
+        out.push(unsafe { std::ptr::read_unaligned(base.offset(off) as *const f64) });
+        for ax in (0..shape.len()).rev() {
+            idx[ax] += 1;
+            if idx[ax] < shape[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+    numpy::ndarray::ArrayD::from_shape_vec(numpy::ndarray::IxDyn(&shape), out).map_err(value_error)
+}
+
+/// The entries of a read-only 1-D array, read without assuming alignment (see [`owned_dyn`]).
+pub(crate) fn vec1<T: numpy::Element + Copy>(a: &PyReadonlyArray1<'_, T>) -> Vec<T> {
+    let (n, stride) = (a.shape()[0], a.strides()[0]);
+    let base = a.data() as *const u8;
+    (0..n)
+        // SAFETY: `i < n`, so the byte offset addresses one of the array's entries.
+        .map(|i| unsafe { std::ptr::read_unaligned(base.offset(i as isize * stride) as *const T) })
+        .collect()
 }
 
 /// The parallelism of `n_threads` (`0`: all of rayon's threads, `1`: sequential).
@@ -217,7 +260,7 @@ fn sparse_encode<'py>(
     }
     let alphas: Option<Vec<f64>> = match &alpha_per_sample {
         Some(a) => {
-            let v = a.as_array().to_vec();
+            let v = vec1(a);
             if v.len() != y.ncols() {
                 return Err(value_error(format!(
                     "shape mismatch for `alpha`: expected one value per sample ({}), found {}",
@@ -507,83 +550,6 @@ fn overcomplete_dct<'py>(
     Ok(codes_to_numpy(py, &d.matrix().to_owned(), None))
 }
 
-/// The saved state of an online learner as NumPy arrays: atoms `(n_components, n_features)`,
-/// `A` `(n_components, n_components)`, `B` `(n_features, n_components)`, the statistics' weight
-/// and the step count.
-type OnlineState<'py> = (
-    PyReadonlyArray2<'py, f64>,
-    PyReadonlyArray2<'py, f64>,
-    PyReadonlyArray2<'py, f64>,
-    f64,
-    usize,
-);
-
-/// One online dictionary-learning step (Mairal, Bach, Ponce & Sapiro 2010) on the mini-batch
-/// `x` `(n_samples, n_features)`, from the saved `state` (`None`: a new learner, whose atoms
-/// are drawn from `x` with `seed`). Returns the new state (atoms, `A`, `B`, weight, steps) and
-/// the batch's RMSE before the update. Stateless on the Rust side, so the estimator holding
-/// the arrays pickles, and the next call continues bit for bit. The GIL is released.
-#[pyfunction]
-#[pyo3(signature = (x, n_components, n_nonzero_coefs=None, seed=0, state=None, n_threads=0))]
-#[allow(clippy::type_complexity)]
-fn online_partial_fit<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray2<'py, f64>,
-    n_components: usize,
-    n_nonzero_coefs: Option<usize>,
-    seed: u64,
-    state: Option<OnlineState<'py>>,
-    n_threads: usize,
-) -> PyResult<(
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    Bound<'py, PyArray2<f64>>,
-    f64,
-    usize,
-    f64,
-)> {
-    let xs = transposed(&x);
-    let y = xs.as_ref();
-    let k = n_nonzero_coefs.unwrap_or_else(|| (y.nrows() / 10).clamp(1, n_components.max(1)));
-    let config = OnlineDictLearning::new(n_components, Stop::Sparsity(k))
-        .seed(seed)
-        .par(parallelism(n_threads));
-    // The saved arrays as the learner's matrices (atoms as columns, A and B as stored).
-    let saved = state.as_ref().map(|(d, a, b, w, steps)| {
-        let stats = pursuit::dictlearn::SufficientStats {
-            a: transposed(a).as_ref().transpose().to_owned(),
-            b: transposed(b).as_ref().transpose().to_owned(),
-            weight: *w,
-        };
-        (transposed(d).as_ref().to_owned(), stats, *steps)
-    });
-    let (learner, rmse) = py
-        .detach(|| -> Result<_, String> {
-            let e = |e: pursuit::Error| e.to_string();
-            let mut learner = match saved {
-                Some((d, stats, steps)) => {
-                    pursuit::dictlearn::OnlineLearner::resume(&config, d.as_ref(), stats, steps)
-                        .map_err(e)?
-                }
-                None => config.learner().map_err(e)?,
-            };
-            let report = learner.partial_fit(y).map_err(e)?;
-            Ok((learner, report.rmse))
-        })
-        .map_err(value_error)?;
-    let (Some(d), Some(stats)) = (learner.atoms(), learner.stats()) else {
-        return Err(value_error("the online learner has no state after a step"));
-    };
-    Ok((
-        codes_to_numpy(py, &d.to_owned(), None),
-        codes_to_numpy(py, &stats.a.transpose().to_owned(), None),
-        codes_to_numpy(py, &stats.b.transpose().to_owned(), None),
-        stats.weight,
-        learner.steps(),
-        rmse,
-    ))
-}
-
 /// Seconds of the best of `repeats` runs of the Rust solve alone (a prebuilt [`Dictionary`],
 /// no conversion of arrays): the crate's own throughput, which the benchmark compares with the
 /// full Python call on the same data.
@@ -631,7 +597,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sparse_encode, m)?)?;
     m.add_function(wrap_pyfunction!(learn_dictionary, m)?)?;
     m.add_function(wrap_pyfunction!(native_seconds, m)?)?;
-    m.add_function(wrap_pyfunction!(online_partial_fit, m)?)?;
+    online::register(m)?;
     m.add_function(wrap_pyfunction!(denoise_image, m)?)?;
     m.add_function(wrap_pyfunction!(code_to_error, m)?)?;
     m.add_function(wrap_pyfunction!(overcomplete_dct, m)?)?;
