@@ -3,8 +3,8 @@
 //! `target/pyenv` and tested with pytest.
 //!
 //! Set-up is part of the command: the environment is created with `python3 -m venv` and gets
-//! maturin, NumPy, scikit-learn, pytest and SPORCO from PyPI on its first run (later runs reuse
-//! it).
+//! maturin, NumPy, scikit-learn, pytest, SPORCO, Dask and distributed from PyPI on its first
+//! run (later runs reuse it).
 //! The wheel is built with the `dev` profile that `cargo test` has just compiled (optimised, so
 //! only the binding crate itself is compiled again). `--rust-only` stops after the Rust tests;
 //! `--python-only` skips them.
@@ -16,12 +16,15 @@ use crate::bench::{workspace_root, BoxResult};
 
 /// The Python packages the tests need (installed into `target/pyenv` when missing).
 /// SPORCO is the peer of `sparseland.cbpdn` (its agreement test).
-const TEST_PACKAGES: [&str; 5] = [
+/// Dask and distributed run `sparseland.dask` on a `LocalCluster` the tests start.
+const TEST_PACKAGES: [&str; 7] = [
     "maturin>=1.16,<2",
     "numpy>=1.24",
     "scikit-learn>=1.6",
     "pytest",
     "sporco==0.2.2.post1",
+    "dask[array]>=2024.1",
+    "distributed>=2024.1",
 ];
 
 /// Runs `cmd`, failing with its description when it cannot start or exits non-zero.
@@ -52,7 +55,10 @@ pub(crate) fn python_env(root: &Path) -> BoxResult<PathBuf> {
         )?;
     }
     let ready = Command::new(&py)
-        .args(["-c", "import numpy, sklearn, pytest, sporco.admm.cbpdn"])
+        .args([
+            "-c",
+            "import numpy, sklearn, pytest, sporco.admm.cbpdn, dask.array, distributed",
+        ])
         .status()
         .map(|s| s.success())
         .unwrap_or(false)
@@ -68,7 +74,7 @@ pub(crate) fn python_env(root: &Path) -> BoxResult<PathBuf> {
                     "--disable-pip-version-check",
                 ])
                 .args(TEST_PACKAGES),
-            "install the test packages (maturin, numpy, scikit-learn, pytest, sporco) from PyPI",
+            "install the test packages (maturin, numpy, scikit-learn, pytest, sporco, dask) from PyPI",
         )?;
     }
     Ok(py)
