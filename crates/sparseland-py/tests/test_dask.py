@@ -28,7 +28,7 @@ def client():
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     c = distributed.Client(cluster)
     yield c
@@ -126,6 +126,14 @@ def test_distributed_learning_equals_single_process_learning(client):
     ref = single_process(learner, [(dX, parts), (dX, parts)], 2)
     assert learner.n_steps_ == 20 and learner.n_iter_ == 2
     assert_same(learner, ref)
+    # A persisted array survives the learner (its blocks are released, never cancelled) and
+    # gives the same dictionary.
+    pX = client.persist(dX)
+    again = sd.OnlineDictionaryLearning(24, n_nonzero_coefs=3, batch_size=400, max_iter=2, random_state=0)
+    again.fit(pX)
+    again.fit(pX)
+    assert np.array_equal(again.components_, learner.components_)
+    np.testing.assert_array_equal(pX.compute(), X)
     # partial_fit on new partitions continues the same way.
     X2, _ = planted(1500, seed=4)
     dX2 = da.from_array(X2, chunks=(500, 16))
@@ -207,6 +215,10 @@ def test_bad_parameters_are_errors_naming_them(client):
     ]:
         with pytest.raises(ValueError, match=name):
             sd.OnlineDictionaryLearning(**params).fit(dX)
+    bad = np.ones((40, 4))
+    bad[7, 2] = np.nan
+    with pytest.raises(ValueError, match="batch"):
+        sd.OnlineDictionaryLearning(3, dict_init=np.eye(3, 4)).fit(da.from_array(bad, chunks=(20, 4)))
     with pytest.raises(ValueError, match="ndim"):
         sd.OnlineDictionaryLearning(2).fit(da.ones((4, 4, 4)))
     assert sd.round_plan([5, 0, 3], 4) == [[(0, 0, 2), (2, 0, 1)], [(0, 2, 5), (2, 1, 3)]]

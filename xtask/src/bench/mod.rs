@@ -22,9 +22,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         "denoise" => denoise::run(&args[1..]),
         "csc" => csc::run(&args[1..]),
         "mlista" => mlista::run(&args[1..]),
-        "python" => python_bench(),
+        "python" => python_bench("python", "bench_python.py"),
+        "dask" => python_bench("dask", "bench_dask.py"),
         other => Err(format!(
-            "unknown bench `{other}` (known: pursuit, denoise, csc, mlista, python)"
+            "unknown bench `{other}` (known: pursuit, denoise, csc, mlista, python, dask)"
         )
         .into()),
     }
@@ -32,9 +33,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
 
 /// `cargo xtask bench python`: the Python package (release wheel, installed into
 /// `target/pyenv` as the tests do) against scikit-learn in one process
-/// (`crates/sparseland-py/bench/bench_python.py`); the table goes to stdout and
-/// `target/bench/python/report.md`. `THREADS` and `ROUNDS` in the environment are passed on.
-fn python_bench() -> BoxResult<()> {
+/// (`crates/sparseland-py/bench/bench_python.py`); `cargo xtask bench dask`: `sparseland.dask`
+/// on 1 and 2 workers of a `LocalCluster` (`bench_dask.py`). The table goes to stdout and
+/// `target/bench/NAME/report.md`; the environment (`THREADS`, `ROUNDS`, ...) is passed on.
+fn python_bench(name: &str, script: &str) -> BoxResult<()> {
     let root = workspace_root();
     let py = crate::test_cmd::python_env(&root)?;
     crate::test_cmd::install_package(
@@ -46,10 +48,10 @@ fn python_bench() -> BoxResult<()> {
             "release"
         },
     )?;
-    let dir = out_dir("python")?;
+    let dir = out_dir(name)?;
     let out = std::process::Command::new(&py)
         .current_dir(&dir)
-        .arg(root.join("crates/sparseland-py/bench/bench_python.py"))
+        .arg(root.join("crates/sparseland-py/bench").join(script))
         .output()?;
     if !out.status.success() {
         return Err(format!(

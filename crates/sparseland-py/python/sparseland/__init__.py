@@ -14,7 +14,8 @@ array([[0., 2., 0.]])
 Every error of the Rust core arrives as a ``ValueError`` carrying the same message.
 
 Convolutional sparse coding with SPORCO's interface lives in :mod:`sparseland.cbpdn`
-(``ConvBPDN``).
+(``ConvBPDN``); coding and online dictionary learning on a Dask cluster in
+:mod:`sparseland.dask`.
 """
 
 import numbers

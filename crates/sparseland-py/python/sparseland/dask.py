@@ -497,7 +497,8 @@ class OnlineDictionaryLearning(TransformerMixin, BaseEstimator):
                     {"epoch": self.n_iter_, "round": t, "rmse": rmse, "replaced": replaced,
                      "retries": self.n_retries_},
                 )
-        client.cancel(futures)
+        # Released, not cancelled: the blocks may be the keys of the caller's persisted array.
+        del futures
         self.n_iter_ += 1
 
     def _initial_state(self, client, futures, pieces, m, k):
