@@ -353,10 +353,32 @@ struct Summary {
     curves: Vec<Vec<f64>>,
 }
 
+/// The seeds of the runs of `model` on disk for this schedule, with the requested ones.
+fn seeds_of(cfg: &Config, model: &str) -> Vec<u64> {
+    let prefix = format!("{model}-e{}-d{}-s", cfg.epochs, cfg.decay_every);
+    let mut seeds = cfg.seeds.clone();
+    if let Ok(entries) = std::fs::read_dir(&cfg.results) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(seed) = name.strip_prefix(&prefix).and_then(|t| t.parse().ok()) {
+                seeds.push(seed);
+            }
+        }
+    }
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+}
+
+/// The report of every model and every run of this schedule on disk (not only the models and
+/// seeds being trained now, so that training one model never hides the others' results).
 fn report(cfg: &Config) -> BoxResult<()> {
     let (lo, hi) = window(cfg.epochs);
     let mut sums = Vec::new();
-    for &model in &cfg.models {
+    let mut n_seeds = cfg.seeds.len();
+    for &(model, ..) in MODELS.iter() {
+        let seeds = seeds_of(cfg, model);
+        n_seeds = n_seeds.max(seeds.len());
         let &(_, kind, k) = MODELS
             .iter()
             .find(|m| m.0 == model)
@@ -364,7 +386,7 @@ fn report(cfg: &Config) -> BoxResult<()> {
         let params = authors_net(kind, k, 0)?.params().len();
         let mut runs = Vec::new();
         let mut curves = Vec::new();
-        for &seed in &cfg.seeds {
+        for &seed in &seeds {
             let recs = read_records(&run_dir(cfg, model, seed))?;
             if recs.is_empty() {
                 continue;
@@ -417,7 +439,14 @@ fn report(cfg: &Config) -> BoxResult<()> {
                 None => format!("s{seed}: {n}/{} epochs", cfg.epochs),
             })
             .collect();
-        let secs = s.runs.iter().map(|r| r.3).sum::<f64>() / s.runs.len().max(1) as f64;
+        let secs = if s.runs.is_empty() {
+            "-".to_string()
+        } else {
+            format!(
+                "{:.0}",
+                s.runs.iter().map(|r| r.3).sum::<f64>() / s.runs.len() as f64
+            )
+        };
         let published = PUBLISHED
             .iter()
             .find(|p| p.0 == s.model)
@@ -425,11 +454,11 @@ fn report(cfg: &Config) -> BoxResult<()> {
             .unwrap_or_default();
         writeln!(
             md,
-            "| {} | {} | {}/{} | {} | {} | {} | {:.0} |",
+            "| {} | {} | {}/{} | {} | {} | {} | {} |",
             s.model,
             s.params,
             done.len(),
-            cfg.seeds.len(),
+            n_seeds,
             if done.is_empty() {
                 "-".to_string()
             } else if done.len() == 1 {
