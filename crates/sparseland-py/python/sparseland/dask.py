@@ -437,7 +437,10 @@ class OnlineDictionaryLearning(TransformerMixin, BaseEstimator):
         dictionary."""
         plan = round_plan(_signals(X).chunks[0], self.batch_size)
         if self.shuffle and plan:
-            order = np.random.default_rng([self._seed, int(epoch)]).permutation(len(plan))
+            seed = getattr(self, "_seed", None)
+            if seed is None:  # before fit: the seed fit will draw (reproducible for an int)
+                seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            order = np.random.default_rng([seed, int(epoch)]).permutation(len(plan))
             plan = [plan[i] for i in order]
         return plan
 
