@@ -233,7 +233,7 @@ impl Coding {
 /// is one penalty (Lasso, thresholding) or one per sample; `tol` a squared residual target for
 /// the greedy pursuits (overrides `n_nonzero_coefs`). The GIL is released while coding.
 #[pyfunction]
-#[pyo3(signature = (x, dictionary, algorithm, n_nonzero_coefs=None, alpha=1.0, alpha_per_sample=None, tol=None, max_iter=1000, positive=false, n_threads=0))]
+#[pyo3(signature = (x, dictionary, algorithm, n_nonzero_coefs=None, alpha=1.0, alpha_per_sample=None, tol=None, max_iter=1000, positive=false, n_threads=0, sparse_output=false))]
 #[allow(clippy::too_many_arguments)]
 fn sparse_encode<'py>(
     py: Python<'py>,
@@ -247,7 +247,8 @@ fn sparse_encode<'py>(
     max_iter: usize,
     positive: bool,
     n_threads: usize,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    sparse_output: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let xs = transposed(&x);
     let ds = transposed(&dictionary);
     let (y, dview) = (xs.as_ref(), ds.as_ref());
@@ -293,7 +294,41 @@ fn sparse_encode<'py>(
     // Codes of the given (possibly unnormalised) atoms: those of the unit atoms over the norms.
     let norms: Vec<f64> = (0..dview.ncols()).map(|j| dview.col(j).norm_l2()).collect();
     let unit = norms.iter().all(|&v| v == 1.0);
-    Ok(codes_to_numpy(py, &codes, (!unit).then_some(&norms[..])))
+    let scale = (!unit).then_some(&norms[..]);
+    if sparse_output {
+        let (data, indices, indptr) = codes_to_csr(&codes, scale);
+        let out = (
+            numpy::PyArray1::from_vec(py, data),
+            numpy::PyArray1::from_vec(py, indices),
+            numpy::PyArray1::from_vec(py, indptr),
+        );
+        return Ok(out.into_pyobject(py)?.into_any());
+    }
+    Ok(codes_to_numpy(py, &codes, scale).into_any())
+}
+
+/// The codes `n_components x n_samples` (column-major) as the CSR arrays of the
+/// `(n_samples, n_components)` matrix (`data`, `indices`, `indptr`, as `scipy.sparse.csr_matrix`
+/// takes them), entry `i` of every code divided by `scale[i]` when given: one pass over the
+/// codes, no dense array handed to Python.
+fn codes_to_csr(codes: &Mat<f64>, scale: Option<&[f64]>) -> (Vec<f64>, Vec<i64>, Vec<i64>) {
+    let (m, b) = (codes.nrows(), codes.ncols());
+    let (mut data, mut indices) = (Vec::new(), Vec::new());
+    let mut indptr = Vec::with_capacity(b + 1);
+    indptr.push(0i64);
+    for j in 0..b {
+        for (i, &v) in codes.col_as_slice(j)[..m].iter().enumerate() {
+            if v != 0.0 {
+                data.push(match scale {
+                    Some(s) => v / s[i],
+                    None => v,
+                });
+                indices.push(i as i64);
+            }
+        }
+        indptr.push(data.len() as i64);
+    }
+    (data, indices, indptr)
 }
 
 /// Codes with one penalty per sample: the samples sharing a penalty are coded together (one

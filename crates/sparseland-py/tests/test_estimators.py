@@ -291,3 +291,22 @@ def test_partial_fit_streams_with_sufficient_statistics(problem):
     same = DictionaryLearning(48, n_nonzero_coefs=3, dict_init=before, random_state=0)
     assert np.array_equal(same.partial_fit(batches[0]).components_, fitted.components_)
     assert not np.array_equal(fitted.components_, before)
+
+
+def test_sparse_output_equals_the_dense_codes(problem):
+    import scipy.sparse
+
+    D, X = problem
+    scaled = D * np.linspace(0.5, 2.0, D.shape[0])[:, None]
+    for dictionary, kw in [
+        (D, dict(algorithm="omp", n_nonzero_coefs=8)),
+        (scaled, dict(algorithm="batch_omp", n_nonzero_coefs=5)),
+        (D, dict(algorithm="lasso_lars", alpha=0.05)),
+    ]:
+        sp = sparse_encode(X, dictionary, sparse=True, **kw)
+        assert scipy.sparse.issparse(sp) and sp.format == "csr"
+        np.testing.assert_array_equal(sp.toarray(), sparse_encode(X, dictionary, **kw))
+    sp32 = sparse_encode(X.astype(np.float32), D, n_nonzero_coefs=8, sparse=True)
+    assert sp32.dtype == np.float32
+    coder = SparseCoder(D, transform_n_nonzero_coefs=8, split_sign=True)
+    np.testing.assert_array_equal(coder._transform_sparse(X).toarray(), coder.transform(X))

@@ -21,6 +21,7 @@ Convolutional sparse coding with SPORCO's interface lives in :mod:`sparseland.cb
 import numbers
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -97,6 +98,7 @@ def sparse_encode(
     max_iter=1000,
     n_jobs=None,
     positive=False,
+    sparse=False,
 ):
     """Sparse codes of the rows of ``X`` over the rows of ``dictionary``.
 
@@ -131,10 +133,13 @@ def sparse_encode(
         Threads (None or -1: all cores).
     positive : bool, default=False
         Non-negative codes (Lasso-type and thresholding).
+    sparse : bool, default=False
+        Return a ``scipy.sparse.csr_matrix``, built from the non-zeros in the Rust core without
+        a dense array (for the greedy pursuits, whose codes have few non-zeros).
 
     Returns
     -------
-    code : ndarray of shape (n_samples, n_components)
+    code : ndarray or csr_matrix of shape (n_samples, n_components)
         float32 for float32 input, float64 otherwise.
     """
     if algorithm not in ALGORITHMS:
@@ -172,7 +177,8 @@ def sparse_encode(
             )
         n_nonzero_coefs = int(min(n_nonzero_coefs, D.shape[0]))
     if X.shape[0] == 0:
-        return np.zeros((0, D.shape[0]), dtype=out_dtype)
+        empty = np.zeros((0, D.shape[0]), dtype=out_dtype)
+        return scipy.sparse.csr_matrix(empty) if sparse else empty
     code = _core.sparse_encode(
         X,
         D,
@@ -183,14 +189,20 @@ def sparse_encode(
         max_iter=int(max_iter),
         positive=bool(positive),
         n_threads=_n_threads(n_jobs),
+        sparse_output=bool(sparse),
     )
+    if sparse:
+        data, indices, indptr = code
+        return scipy.sparse.csr_matrix(
+            (data.astype(out_dtype, copy=False), indices, indptr), shape=(X.shape[0], D.shape[0])
+        )
     return code.astype(out_dtype, copy=False)
 
 
 class _BaseSparseCoding(TransformerMixin):
     """The coding side shared by :class:`SparseCoder` and :class:`DictionaryLearning`."""
 
-    def _encode(self, X, dictionary):
+    def _encode(self, X, dictionary, sparse=False):
         code = sparse_encode(
             X,
             dictionary,
@@ -200,8 +212,11 @@ class _BaseSparseCoding(TransformerMixin):
             max_iter=self.transform_max_iter,
             n_jobs=self.n_jobs,
             positive=self.positive_code,
+            sparse=sparse,
         )
         if self.split_sign:
+            if sparse:
+                return scipy.sparse.hstack([code.maximum(0), -code.minimum(0)], format="csr")
             code = np.hstack([np.maximum(code, 0), -np.minimum(code, 0)])
         return code
 
@@ -287,6 +302,11 @@ class SparseCoder(_BaseSparseCoding, BaseEstimator):
         """The codes of ``X``, of shape ``(n_samples, n_components)``."""
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._encode(X, np.asarray(self.dictionary))
+
+    def _transform_sparse(self, X):
+        """``transform`` as a ``scipy.sparse.csr_matrix`` (``sparseland.dask``'s sparse chunks)."""
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._encode(X, np.asarray(self.dictionary), sparse=True)
 
     def inverse_transform(self, X):
         """Signals ``code @ dictionary`` from codes ``X``."""
@@ -472,6 +492,12 @@ class DictionaryLearning(_BaseSparseCoding, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._encode(X, self.components_)
+
+    def _transform_sparse(self, X):
+        """``transform`` as a ``scipy.sparse.csr_matrix`` (``sparseland.dask``'s sparse chunks)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._encode(X, self.components_, sparse=True)
 
     def inverse_transform(self, X):
         """Signals ``code @ components_`` from codes ``X``."""

@@ -101,6 +101,8 @@ def _n_features_out(coder):
 
 
 def _code_block(x, coder, sparse):
+    if sparse and hasattr(coder, "_transform_sparse"):
+        return coder._transform_sparse(x)  # CSR straight from the Rust core
     code = coder.transform(x)
     return scipy.sparse.csr_matrix(code) if sparse else code
 
