@@ -80,16 +80,6 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Best wall time in seconds over `reps` runs of `f` (after one untimed warm-up run), and the
-/// last result.
-pub fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let warm = f();
-    if reps == 0 {
-        return (f64::INFINITY, warm);
-    }
-    best_of_runs(reps, f)
-}
-
 /// The best wall time in seconds over `runs` (at least one) timed runs of `f`, no warm-up, and
 /// the last result.
 pub fn best_of_runs<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
@@ -146,10 +136,17 @@ fn proc_cpu_secs(stat: &str) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// CPU time (user + system) of the calling thread in seconds, from `/proc/thread-self/stat`,
-/// or `None` where that is unavailable.
+/// CPU time of the calling thread in seconds (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`,
+/// nanosecond resolution; the clock Python's `time.thread_time` reads), or `None` where that
+/// is unavailable.
 pub fn thread_cpu_secs() -> Option<f64> {
-    proc_cpu_secs("/proc/thread-self/stat")
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes into it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then_some(ts.tv_sec as f64 + 1e-9 * ts.tv_nsec as f64)
 }
 
 /// CPU time (user + system) of this process (all threads) in seconds, from `/proc/self/stat`,

@@ -10,43 +10,47 @@ use sparse_core::metrics::support_scores;
 use sparse_core::Summary;
 use sparse_core::{generate, Dictionary, LinearOperator, Noise};
 
-use super::{best_of, markdown, out_dir, python_with, run_python, BoxResult};
+use super::{
+    load_average, markdown, out_dir, python_with, run_python, thread_cpu_secs, Best, BoxResult,
+};
 
 const N_SIGNALS: usize = 10_000;
 const K: usize = 8;
 
+/// The peers, one timing round per run of the script (after one warm-up call): signals per
+/// second of wall time, and for one-thread runs of the calling thread's CPU time
+/// (`time.thread_time`), as `key value` lines.
 const PEER: &str = r#"
 import time, numpy as np
 D = np.asfortranarray(np.load("D.npy")); Y = np.asfortranarray(np.load("Y.npy"))
 lam = float(np.load("lambda.npy")[0, 0]); k = 8
-def best(f, reps=3):
-    f(); t = min(timeit(f) for _ in range(reps)); return t
-def timeit(f):
-    t = time.perf_counter(); f(); return time.perf_counter() - t
+def rate(key, f, n, cpu=True):
+    f()
+    c, t = time.thread_time(), time.perf_counter()
+    f()
+    t, c = time.perf_counter() - t, time.thread_time() - c
+    print(f"{key} {n / t}")
+    if cpu:
+        print(f"cpu_{key} {n / c}")
 try:
     import spams
     for th in (1, 2):
-        t = best(lambda: spams.omp(Y, D, L=k, numThreads=th))
-        print(f"spams_omp_t{th} {Y.shape[1] / t}")
-    A = spams.omp(Y, D, L=k, numThreads=1).toarray(); np.save("spams_omp.npy", A)
-    for th in (1, 2):
-        t = best(lambda: spams.lasso(Y, D, lambda1=lam, mode=2, numThreads=th))
-        print(f"spams_lasso_t{th} {Y.shape[1] / t}")
-    A = spams.lasso(Y, D, lambda1=lam, mode=2, numThreads=1).toarray(); np.save("spams_lasso.npy", A)
+        rate(f"spams_omp_t{th}", lambda: spams.omp(Y, D, L=k, numThreads=th), Y.shape[1], th == 1)
+        rate(f"spams_lasso_t{th}", lambda: spams.lasso(Y, D, lambda1=lam, mode=2, numThreads=th), Y.shape[1], th == 1)
+    np.save("spams_omp.npy", spams.omp(Y, D, L=k, numThreads=1).toarray())
+    np.save("spams_lasso.npy", spams.lasso(Y, D, lambda1=lam, mode=2, numThreads=1).toarray())
 except ImportError:
     pass
 try:
     from sklearn.linear_model import orthogonal_mp_gram, Lasso
     import warnings; warnings.filterwarnings("ignore")
     G = D.T @ D; sub = Y[:, :2000]
-    t = best(lambda: orthogonal_mp_gram(G, D.T @ sub, n_nonzero_coefs=k), reps=1)
-    print(f"sklearn_omp_gram {sub.shape[1] / t}")
+    rate("sklearn_omp_gram", lambda: orthogonal_mp_gram(G, D.T @ sub, n_nonzero_coefs=k), sub.shape[1], False)
     sub = Y[:, :300]
     def fit_all():
         m = Lasso(alpha=lam / D.shape[0], fit_intercept=False, tol=1e-6, max_iter=10000)
         return np.stack([m.fit(D, sub[:, j]).coef_.copy() for j in range(sub.shape[1])], axis=1)
-    t = best(fit_all, reps=1)
-    print(f"sklearn_lasso {sub.shape[1] / t}")
+    rate("sklearn_lasso", fit_all, sub.shape[1], False)
     np.save("sklearn_lasso.npy", fit_all())
 except ImportError:
     pass
@@ -59,12 +63,19 @@ pub fn run() -> BoxResult<()> {
     let rand = Dictionary::random_gaussian(64, 256, &mut rng)?;
     let mut md = format!(
         "# pursuit: 64 x 256, 10,000 signals, k = 8\n\nOurs measured on the {}; load average \
-         {} at the start. SPAMS' `omp` is ORMP (orthogonal least squares); compare its supports \
-         with `batch-ormp`.\n\n",
+         {} at the start. Rounds of the peers' script and of ours alternate (`ROUNDS`, default \
+         3); each figure is the best round, wall time and, for one-thread runs, the CPU time of \
+         the solving thread, with the ratios in both. SPAMS' `omp` is ORMP (orthogonal least \
+         squares); compare its supports with `batch-ormp`.\n\n",
         super::build_profile(),
-        super::load_average()
+        load_average()
     );
     let py = python_with(&["numpy"]);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     for (dname, d) in [("random", &rand), ("dct", &dcts)] {
         let x = generate::sparseland_codes(256, K, N_SIGNALS, 0.1, 1.0, &mut rng)?;
         let mut y = generate::signals(d, x.as_ref(), Noise::SnrDb(30.0), &mut rng)?.noisy;
@@ -81,17 +92,9 @@ pub fn run() -> BoxResult<()> {
         )?;
 
         let mut rows: Vec<Vec<String>> = Vec::new();
-        let peers = match &py {
-            Some(p) => run_python(p, &dir, "peer_pursuit.py", PEER)?,
-            None => vec![],
-        };
-        let peer = |k: &str| peers.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
-        let load = |key: &str, file: &str| peer(key).and_then(|_| read_npy(dir.join(file)).ok());
-        let spams_omp = load("spams_omp_t1", "spams_omp.npy");
-        let spams_lasso = load("spams_lasso_t1", "spams_lasso.npy");
         let tol = 1e-6;
-        for (threads, par) in [(1, Par::Seq), (2, Par::rayon(2))] {
-            let ours: Vec<(&str, &str, Box<dyn SparseCoder>)> = vec![
+        let coders = |par: Par| -> Vec<(&'static str, &'static str, Box<dyn SparseCoder>)> {
+            vec![
                 (
                     "batch-omp",
                     "spams_omp",
@@ -126,15 +129,62 @@ pub fn run() -> BoxResult<()> {
                     "spams_lasso",
                     Box::new(Fista::new(lambda).gap_tol(tol).par(par)),
                 ),
-            ];
-            for (name, pkey, coder) in ours {
-                let (t, res) = best_of(3, || coder.solve(d, y.as_ref()).expect("valid input"));
-                let sps = N_SIGNALS as f64 / t;
+            ]
+        };
+        let configs: Vec<(usize, Vec<_>)> = vec![(1, coders(Par::Seq)), (2, coders(Par::rayon(2)))];
+        // Alternating rounds: the peers' script, then every one of ours, `rounds` times; each
+        // figure is the best round (wall and one-thread CPU time taken separately).
+        let mut ours_best = vec![vec![Best::new(); configs[0].1.len()]; configs.len()];
+        let mut results: Vec<Vec<Option<pursuit::Solution>>> = configs
+            .iter()
+            .map(|(_, c)| c.iter().map(|_| None).collect())
+            .collect();
+        let mut peers: Vec<(String, f64)> = Vec::new();
+        for round in 0..rounds {
+            if let Some(p) = &py {
+                for (k, v) in run_python(p, &dir, "peer_pursuit.py", PEER)? {
+                    match peers.iter_mut().find(|(n, _)| *n == k) {
+                        Some(e) => e.1 = e.1.max(v),
+                        None => peers.push((k, v)),
+                    }
+                }
+            }
+            for (c, (threads, list)) in configs.iter().enumerate() {
+                for (i, (_, _, coder)) in list.iter().enumerate() {
+                    if round == 0 {
+                        coder.solve(d, y.as_ref())?; // warm-up
+                    }
+                    let (c0, t0) = (thread_cpu_secs(), std::time::Instant::now());
+                    let res = coder.solve(d, y.as_ref())?;
+                    let wall = t0.elapsed().as_secs_f64();
+                    let cpu = match (*threads, c0, thread_cpu_secs()) {
+                        (1, Some(a), Some(b)) => Some(b - a),
+                        _ => None,
+                    };
+                    ours_best[c][i].add(wall, cpu);
+                    results[c][i] = Some(res);
+                }
+            }
+        }
+        let peer = |k: &str| peers.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        let load = |key: &str, file: &str| peer(key).and_then(|_| read_npy(dir.join(file)).ok());
+        let spams_omp = load("spams_omp_t1", "spams_omp.npy");
+        let spams_lasso = load("spams_lasso_t1", "spams_lasso.npy");
+        for (c, (threads, list)) in configs.iter().enumerate() {
+            for (i, (name, pkey, _)) in list.iter().enumerate() {
+                let best = ours_best[c][i];
+                let sps = N_SIGNALS as f64 / best.wall;
+                let cpu_sps = best.cpu().map(|t| N_SIGNALS as f64 / t);
                 let peer_key = format!("{pkey}_t{threads}");
                 let ratio = peer(&peer_key)
-                    .map(|p| format!("{:.2}x {peer_key}", sps / p))
+                    .map(|p| format!("{:.2}x", sps / p))
                     .unwrap_or_else(|| "-".into());
-                let reference = if pkey == "spams_omp" {
+                let cpu_ratio = match (cpu_sps, peer(&format!("cpu_{peer_key}"))) {
+                    (Some(o), Some(p)) => format!("{:.2}x", o / p),
+                    _ => "-".into(),
+                };
+                let res = results[c][i].as_ref().ok_or("no timing round ran")?;
+                let reference = if *pkey == "spams_omp" {
                     &spams_omp
                 } else {
                     &spams_lasso
@@ -154,16 +204,29 @@ pub fn run() -> BoxResult<()> {
                 rows.push(vec![
                     format!("{name} t{threads}"),
                     format!("{sps:.0}"),
-                    ratio,
+                    cpu_sps
+                        .map(|v| format!("{v:.0}"))
+                        .unwrap_or_else(|| "-".into()),
+                    if peer(&peer_key).is_some() {
+                        format!("{ratio} {peer_key}")
+                    } else {
+                        ratio
+                    },
+                    cpu_ratio,
                     agree,
                     gap,
                 ]);
             }
         }
-        for (k, v) in &peers {
+        for (k, v) in peers.iter().filter(|(k, _)| !k.starts_with("cpu_")) {
+            let cpu = peer(&format!("cpu_{k}"))
+                .map(|v| format!("{v:.0}"))
+                .unwrap_or_else(|| "-".into());
             rows.push(vec![
                 format!("peer {k}"),
                 format!("{v:.0}"),
+                cpu,
+                "-".into(),
                 "-".into(),
                 "-".into(),
                 "-".into(),
@@ -173,9 +236,12 @@ pub fn run() -> BoxResult<()> {
         md.push_str(&markdown(
             &[
                 "solver",
-                "signals/s",
-                "ratio vs peer",
+                "signals/s (wall)",
+                "signals/s (thread CPU)",
+                "ratio vs peer (wall)",
+                "ratio (CPU)",
                 "same support as SPAMS",
+                "max duality gap",
             ],
             &rows,
         ));
