@@ -81,7 +81,9 @@ impl Stop {
 /// Index of the largest `|v_i|` (lowest index on ties) and its magnitude.
 ///
 /// Two passes: a lane-wise maximum the compiler vectorises, then a scan for its first
-/// occurrence (which stops early).
+/// occurrence, eight entries at a time (a branch-free test per block of eight, then the
+/// position inside the first block that holds it; the one-entry-at-a-time scan was a quarter
+/// of ORMP's time in the profile).
 #[inline(always)]
 pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
     const L: usize = 8;
@@ -101,10 +103,18 @@ pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
         let a = x.abs();
         mx = if a > mx { a } else { mx };
     }
-    match v.iter().position(|x| x.abs() == mx) {
-        Some(i) => (i, mx),
-        None => (0, mx.max(0.0)), // empty or all-NaN input
+    let mut base = 0;
+    for ch in v.chunks(L) {
+        // `|` (not `||`): every lane is compared, so the test vectorises.
+        let hit = ch.iter().fold(false, |h, x| h | (x.abs() == mx));
+        if hit {
+            if let Some(i) = ch.iter().position(|x| x.abs() == mx) {
+                return (base + i, mx);
+            }
+        }
+        base += ch.len();
     }
+    (0, mx.max(0.0)) // empty or all-NaN input
 }
 
 /// Scatters the coefficients of a greedy pursuit into the code `xj` and reports it: the
