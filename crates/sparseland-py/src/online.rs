@@ -263,19 +263,18 @@ fn online_apply<'py>(
     let outcome = py
         .detach(
             move || -> Result<Option<(OnlineLearner, f64, usize)>, String> {
-                if !have_candidates {
-                    // Take the step without candidates first; when it would replace atoms, the
-                    // caller brings the candidates and the step is taken again from `state`.
-                    let mut trial = learner.clone();
-                    trial
-                        .apply_stats(&batch.stats, batch.count)
-                        .map_err(|e| e.to_string())?;
-                    if trial.purge_pending() {
-                        return Ok(None);
-                    }
+                let e = |e: pursuit::Error| e.to_string();
+                if have_candidates {
+                    let report = learner.apply(&batch).map_err(e)?;
+                    return Ok(Some((learner, report.rmse, report.replaced_atoms)));
                 }
-                let report = learner.apply(&batch).map_err(|e| e.to_string())?;
-                Ok(Some((learner, report.rmse, report.replaced_atoms)))
+                // Without candidates: take the step, and give it up when it would replace atoms
+                // (the caller brings the candidates and calls again from `state`).
+                learner.apply_stats(&batch.stats, batch.count).map_err(e)?;
+                if learner.purge_pending() {
+                    return Ok(None);
+                }
+                Ok(Some((learner, batch.rmse(), 0)))
             },
         )
         .map_err(value_error)?;

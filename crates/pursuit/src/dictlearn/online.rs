@@ -477,10 +477,9 @@ impl OnlineLearner {
     pub fn apply(&mut self, batch: &MiniBatchStats) -> Result<IterationReport> {
         self.apply_stats(&batch.stats, batch.count)?;
         let replaced = self.purge_with(&batch.candidates);
-        let n = batch.stats.signal_len();
         Ok(IterationReport {
             iteration: self.step,
-            rmse: (batch.squared_error / (n * batch.count) as f64).sqrt(),
+            rmse: batch.rmse(),
             mean_sparsity: batch.nonzeros as f64 / batch.count as f64,
             replaced_atoms: replaced,
         })
@@ -573,6 +572,11 @@ pub struct MiniBatchStats {
 }
 
 impl MiniBatchStats {
+    /// The root-mean-square residual of the signals' codes (before the update).
+    pub fn rmse(&self) -> f64 {
+        (self.squared_error / (self.stats.signal_len() * self.count) as f64).sqrt()
+    }
+
     /// Appends the part `later`, which follows `self` in the mini-batch: sums add, and the
     /// candidates keep the `m` worst of both (positions of `later` shifted by `self.count`).
     /// Errors when the shapes differ.
