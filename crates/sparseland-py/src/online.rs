@@ -258,13 +258,12 @@ fn online_apply<'py>(
         nonzeros,
         candidates: candidates.unwrap_or_else(|| Candidates::none(n_features)),
     };
-    let have_candidates = candidates_given;
     let mut learner = resumed(&config, &state).map_err(value_error)?;
     let outcome = py
         .detach(
             move || -> Result<Option<(OnlineLearner, f64, usize)>, String> {
                 let e = |e: pursuit::Error| e.to_string();
-                if have_candidates {
+                if candidates_given {
                     let report = learner.apply(&batch).map_err(e)?;
                     return Ok(Some((learner, report.rmse, report.replaced_atoms)));
                 }
