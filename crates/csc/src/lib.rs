@@ -13,7 +13,7 @@
 //! | the operator `D` | [`ConvOperator`]: a [`sparse_core::LinearOperator`] by direct convolution or real FFTs ([`Method`]), exact `lipschitz()` from the Fourier symbol |
 //! | explicit forms | [`ConvOperator::global_matrix`], [`ConvDictionary::local_dictionary`] (`D_L`), [`ConvDictionary::stripe_dictionary`] (`Omega`), [`ConvOperator::stripe`] |
 //! | local quantities | [`ConvOperator::l0_inf`] (stripe norm), [`ConvOperator::l2_inf`] (patch norm), [`ConvOperator::coherence`] from filter cross-correlations |
-//! | pursuits | [`Cbpdn`] (ADMM, Fourier domain), [`CbpdnFista`], [`ConvThresholding`] (the first layer of a CNN), [`SlicePursuit`] (local slices) |
+//! | pursuits | [`Cbpdn`] (ADMM, Fourier domain), [`MaskedCbpdn`] (masked data term: inpainting, boundary handling), [`CbpdnFista`], [`ConvThresholding`] (the first layer of a CNN), [`SlicePursuit`] (local slices) |
 //! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update |
 //! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
 //! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
@@ -87,7 +87,9 @@ pub use learn::{ConvDictLearn, LearnResult};
 pub use objective::cbpdn_objective;
 pub use operator::{ConvOperator, Method};
 pub use preprocess::tikhonov_filter;
-pub use solve::{AutoRho, Cbpdn, CbpdnFista, ConvThresholding, L1Weights, SlicePursuit};
+pub use solve::{
+    AutoRho, Cbpdn, CbpdnFista, ConvThresholding, L1Weights, MaskedCbpdn, SlicePursuit,
+};
 pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve, Summary};
 
 pub use pursuit;

@@ -4,6 +4,7 @@
 //! | solver | problem | method |
 //! | --- | --- | --- |
 //! | [`Cbpdn`] | `min 1/2 ||y - sum_i d_i * g_i||^2 + lambda sum_i ||w_i . g_i||_1` | ADMM in the Fourier domain, Sherman–Morrison per frequency (Wohlberg 2016) |
+//! | [`MaskedCbpdn`] | `min 1/2 ||W (y - sum_i d_i * g_i)||^2 + lambda sum_i ||w_i . g_i||_1` (masked data term) | ADMM with mask decoupling (Heide et al. 2015; Wohlberg 2016 boundary handling) |
 //! | [`CbpdnFista`] | the same | FISTA with the gradient computed in the Fourier domain (Beck & Teboulle 2009) |
 //! | [`ConvThresholding`] | `P_beta(D^T y)` | one shrinkage of the correlations: the first layer of a CNN |
 //! | [`SlicePursuit`] | the same as [`Cbpdn`] | ADMM on local slices `s_p = D_L alpha_p` (Papyan, Sulam & Elad 2017) |
@@ -12,11 +13,13 @@ pub mod admm;
 pub mod fista;
 pub(crate) mod ism;
 pub(crate) mod kernels;
+pub mod masked;
 pub mod slice;
 pub mod threshold;
 
 pub use admm::{AutoRho, Cbpdn};
 pub use fista::CbpdnFista;
+pub use masked::MaskedCbpdn;
 pub use slice::SlicePursuit;
 pub use threshold::ConvThresholding;
 

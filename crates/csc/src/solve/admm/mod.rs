@@ -37,7 +37,7 @@ use crate::error::{invalid, Error, Result};
 use crate::operator::ConvOperator;
 
 mod iterate;
-mod xstep;
+pub(crate) mod xstep;
 
 /// The adaptive penalty of [`Cbpdn`]: residual balancing (Boyd et al. 2010, section 3.4.1) with
 /// the automatic scaling of Wohlberg (2017, arXiv:1704.06209).
@@ -98,7 +98,7 @@ impl AutoRho {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         check::count("auto_rho.period", self.period, usize::MAX)?;
         if !(self.scaling.is_finite() && self.scaling >= 1.0) {
             return Err(invalid(

@@ -13,7 +13,7 @@ use crate::solve::kernels::{self};
 /// block of every map (map after map); it is overwritten with `x / N`. Returns the block's
 /// `sum w |D x - y|^2` (spectral).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn single_channel_chunk(
+pub(crate) fn single_channel_chunk(
     op: &ConvOperator,
     sp: &Spectra,
     s_hat: &[C64],
@@ -62,37 +62,45 @@ pub(super) fn single_channel_chunk(
 
 /// The multi-channel x-step: `D(w)^H D(w) + rho I` is `rho I` plus `C` rank-one terms
 /// `a_c a_c^H`, `a_c = conj(D_{c,.}(w))`, inverted by iterated Sherman–Morrison.
-pub(super) struct MultiChannel {
+pub(crate) struct MultiChannel {
     /// `sum_c conj(D_{c,i}) y_c` per filter (`m` spectra, blocked).
     dhs: Vec<C64>,
     ism: Ism,
 }
 
 impl MultiChannel {
-    pub(super) fn new(op: &ConvOperator, sp: &Spectra, s_hat: &[C64], rho: f64, par: bool) -> Self {
+    pub(crate) fn new(op: &ConvOperator, sp: &Spectra, s_hat: &[C64], rho: f64, par: bool) -> Self {
+        let f = sp.fft.spectrum_len();
+        let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
+        let mut me = Self {
+            dhs: vec![C64::default(); m * f],
+            ism: Ism::new(cd, m, f),
+        };
+        me.set_signal(op, sp, s_hat);
+        me.factor(sp, rho, par);
+        me
+    }
+
+    /// Replaces the signal spectra `s_hat` (natural layout, channel after channel) of the
+    /// right-hand side `D^H s` (the factorisation is kept).
+    pub(crate) fn set_signal(&mut self, op: &ConvOperator, sp: &Spectra, s_hat: &[C64]) {
         let f = sp.fft.spectrum_len();
         let blocks = sp.fft.blocks();
         let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
-        let mut dhs = vec![C64::default(); m * f];
-        for (blk, chunk) in blocks.chunks(&mut dhs, m).into_iter().enumerate() {
+        for (blk, chunk) in blocks.chunks(&mut self.dhs, m).into_iter().enumerate() {
             let (f0, len) = blocks.range(blk);
             for (i, o) in chunk.chunks_mut(len).enumerate() {
+                o.fill(C64::default());
                 for c in 0..cd {
                     let s = &s_hat[c * f + f0..c * f + f0 + len];
                     kernels::conj_mul_acc(o, sp.filter(i, c, blk), s);
                 }
             }
         }
-        let mut me = Self {
-            dhs,
-            ism: Ism::new(cd, m, f),
-        };
-        me.factor(sp, rho, par);
-        me
     }
 
     /// Refactorises for a new shift `sigma` (`rho + mu`).
-    pub(super) fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
+    pub(crate) fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
         self.ism
             .factor(sp.fft.blocks(), |c, i, blk| sp.filter(i, c, blk), rho, par);
     }
@@ -102,7 +110,7 @@ impl MultiChannel {
     /// (`rho + mu`, see [`factor`](Self::factor)); returns the block's
     /// `sum_c sum w |D_c x - y_c|^2` (spectral).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn solve_chunk(
+    pub(crate) fn solve_chunk(
         &self,
         op: &ConvOperator,
         sp: &Spectra,
