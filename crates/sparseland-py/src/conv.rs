@@ -10,7 +10,7 @@
 //! divided back. With unit-norm filters (SPORCO's examples normalise them) the iterates are
 //! SPORCO's.
 
-use csc::{AutoRho, Cbpdn, ConvDictionary, Grid, L1Weights};
+use csc::{AutoRho, Cbpdn, ConvDictionary, Grid, L1Weights, MaskedCbpdn};
 use faer::Mat;
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArrayDyn, PyUntypedArrayMethods};
@@ -24,11 +24,13 @@ use crate::{owned_dyn, parallelism, value_error};
 type Record = (f64, f64, f64, f64, f64, f64);
 
 /// Convolutional BPDN by ADMM on SPORCO-layout arrays (with `mu > 0`, the convolutional elastic
-/// net, SPORCO's `ConvElasticNet`). Returns `(X, records, converged)`.
+/// net, SPORCO's `ConvElasticNet`; with a `mask`, the masked data term of SPORCO's
+/// `ConvBPDNMaskDcpl` by `csc::MaskedCbpdn`). Returns `(X, records, converged)`.
+/// `mask`: the weight `W` of shape `(H, W)` (shared by the channels) or `(H, W, C)`.
 /// `auto_rho`: `(enabled, period, scaling, ratio, target, auto_scaling)`, `None` for SPORCO's
 /// `ConvBPDN` defaults. `l1_weight`: one weight per filter (`M` values) or `None`.
 #[pyfunction]
-#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0))]
+#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_bpdn<'py>(
     py: Python<'py>,
@@ -45,6 +47,7 @@ pub(crate) fn conv_bpdn<'py>(
     l1_weight: Option<Vec<f64>>,
     n_threads: usize,
     mu: f64,
+    mask: Option<PyReadonlyArrayDyn<'py, f64>>,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
     let (ds, ss) = (d.shape().to_vec(), s.shape().to_vec());
     let (fh, fw, fc, m) = match ds[..] {
@@ -102,6 +105,32 @@ pub(crate) fn conv_bpdn<'py>(
             )));
         }
     }
+    let wmat = match &mask {
+        None => None,
+        Some(wa) => {
+            let ws = wa.shape().to_vec();
+            let per_channel = match ws[..] {
+                [a, b] if (a, b) == (h, w) => false,
+                [a, b, c] if (a, b, c) == (h, w, sc) => true,
+                _ => {
+                    return Err(value_error(format!(
+                        "shape mismatch for `W`: expected ({h}, {w}) or ({h}, {w}, {sc}) (the \
+                         image's), got {ws:?}"
+                    )))
+                }
+            };
+            let wv = owned_dyn(wa)?;
+            Some(Mat::<f64>::from_fn(n * sc, 1, |k, _| {
+                let (c, rest) = (k / n, k % n);
+                let (col, row) = (rest / h, rest % h);
+                if per_channel {
+                    wv[[row, col, c]]
+                } else {
+                    wv[[row, col]]
+                }
+            }))
+        }
+    };
     let par = parallelism(n_threads);
     let (codes, records, converged) = py
         .detach(|| -> Result<(Mat<f64>, Vec<Record>, bool), String> {
@@ -113,32 +142,42 @@ pub(crate) fn conv_bpdn<'py>(
                 .map(|j| l1_weight.as_ref().map_or(1.0, |w| w[j]) / norms[j])
                 .collect();
             let uniform = weights.iter().all(|&v| v == 1.0);
-            let mut solver = Cbpdn::new(lmbda)
-                .max_iter(max_iter)
-                .rel_residual_tol(rel_stop_tol)
-                .abs_residual_tol(abs_stop_tol)
-                .relax(relax)
-                .nonneg(nonneg)
-                .mu(mu)
-                .par(par);
-            if let Some(r) = rho {
-                solver = solver.rho(r);
+            // The options both solvers share (the same builder names).
+            macro_rules! configure {
+                ($solver:expr) => {{
+                    let mut solver = $solver
+                        .max_iter(max_iter)
+                        .rel_residual_tol(rel_stop_tol)
+                        .abs_residual_tol(abs_stop_tol)
+                        .relax(relax)
+                        .nonneg(nonneg)
+                        .par(par);
+                    if let Some(r) = rho {
+                        solver = solver.rho(r);
+                    }
+                    if let Some((enabled, period, scaling, ratio, target, auto_scaling)) = auto_rho
+                    {
+                        solver = solver.auto_rho(AutoRho {
+                            enabled,
+                            period,
+                            scaling,
+                            ratio,
+                            target,
+                            auto_scaling,
+                            ..AutoRho::default()
+                        });
+                    }
+                    if !uniform {
+                        solver = solver.weights(L1Weights::PerFilter(weights));
+                    }
+                    solver
+                }};
             }
-            if let Some((enabled, period, scaling, ratio, target, auto_scaling)) = auto_rho {
-                solver = solver.auto_rho(AutoRho {
-                    enabled,
-                    period,
-                    scaling,
-                    ratio,
-                    target,
-                    auto_scaling,
-                    ..AutoRho::default()
-                });
+            let sol = match wmat {
+                None => configure!(Cbpdn::new(lmbda).mu(mu)).solve(&op, y.as_ref()),
+                Some(wm) => configure!(MaskedCbpdn::new(lmbda, wm)).solve(&op, y.as_ref()),
             }
-            if !uniform {
-                solver = solver.weights(L1Weights::PerFilter(weights));
-            }
-            let sol = solver.solve(&op, y.as_ref()).map_err(e)?;
+            .map_err(e)?;
             let diag = &sol.diagnostics[0];
             let records = diag
                 .records()

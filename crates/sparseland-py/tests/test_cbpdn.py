@@ -161,3 +161,79 @@ def test_elastic_net_agrees_with_sporco(problem):
     # mu = 0 is ConvBPDN.
     assert np.array_equal(cbpdn.ConvElasticNet(D, S, 0.05, 0.0, opt).solve(),
                           cbpdn.ConvBPDN(D, S, 0.05, opt).solve())
+
+
+def _mask(shape, seed=3, missing=0.5):
+    return (np.random.default_rng(seed).random(shape) >= missing).astype(np.float64)
+
+
+@pytest.mark.parametrize("auto_rho", [False, True])
+def test_mask_dcpl_agrees_with_sporco(problem, auto_rho):
+    """SPORCO's ``ConvBPDNMaskDcpl``: the same codes and the same record of every iteration
+    (50 iterations, half the pixels masked), with SPORCO's defaults and with its adaptive
+    penalty."""
+    sporco_cbpdn = pytest.importorskip("sporco.admm.cbpdn")
+    D, S = problem
+    W = _mask(S.shape)
+    opt = {"Verbose": False, "MaxMainIter": 50, "RelStopTol": 1e-12}
+    if auto_rho:
+        opt["AutoRho"] = {"Enabled": True, "Period": 5, "AutoScaling": True}
+    ours = cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, W, cbpdn.ConvBPDNMaskDcpl.Options(opt))
+    X = ours.solve()
+    theirs = sporco_cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, W,
+                                           sporco_cbpdn.ConvBPDNMaskDcpl.Options(opt))
+    Xs = theirs.solve().squeeze()
+    assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
+    st = theirs.getitstat()
+    assert ours.getitstat().Iter == list(st.Iter)
+    for field in ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"):
+        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
+        assert np.allclose(a, b, rtol=1e-8, atol=0), field
+    if auto_rho:
+        assert len(set(st.Rho)) > 1
+
+
+def test_mask_dcpl_multichannel_agrees_with_sporco():
+    """A single-channel dictionary on a 3-channel image with one mask per channel, and a
+    multi-channel dictionary with one mask for every channel."""
+    sporco_cbpdn = pytest.importorskip("sporco.admm.cbpdn")
+    rng = np.random.default_rng(11)
+    opt = {"Verbose": False, "MaxMainIter": 30, "RelStopTol": 1e-12}
+    for D, S, W in [
+        (rng.normal(size=(4, 4, 5)), rng.normal(size=(16, 14, 3)), _mask((16, 14, 3), 4)),
+        (rng.normal(size=(3, 4, 2, 4)), rng.normal(size=(12, 10, 2)), _mask((12, 10), 5)),
+    ]:
+        # Unit filters (over all their channels): then the iterates are SPORCO's.
+        D /= np.sqrt((D**2).sum(axis=tuple(range(D.ndim - 1)), keepdims=True))
+        ours = cbpdn.ConvBPDNMaskDcpl(D, S, 0.1, W, opt)
+        X = ours.solve()
+        # SPORCO reads the 3 channels of S for a single-channel D as 3 images (axis K of its
+        # internal (H, W, C, K, M) layout): the masks follow.
+        Wsp = W[:, :, None, None, None] if D.ndim == 4 else W[:, :, None, :, None]
+        theirs = sporco_cbpdn.ConvBPDNMaskDcpl(D, S, 0.1, Wsp,
+                                               sporco_cbpdn.ConvBPDNMaskDcpl.Options(opt))
+        Xs = theirs.solve().squeeze()
+        assert X.shape == Xs.shape
+        assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
+        st = theirs.getitstat()
+        for field in ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl"):
+            a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
+            assert np.allclose(a, b, rtol=1e-8, atol=0), field
+
+
+def test_mask_dcpl_checks_w(problem):
+    D, S = problem
+    W = _mask(S.shape, 8)
+    opt = {"MaxMainIter": 40}
+    # W = None is the all-ones mask.
+    a = cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, None, opt).solve()
+    b = cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, np.ones_like(S), opt).solve()
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="`W`"):
+        cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, np.ones((3, 3)), opt).solve()
+    with pytest.raises(ValueError, match="mask"):
+        cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, np.full(S.shape, np.nan), opt).solve()
+    with pytest.raises(NotImplementedError, match="ReturnVar"):
+        cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, W, {"ReturnVar": "X"})
+    with pytest.raises(ValueError, match="ReturnX"):
+        cbpdn.ConvBPDNMaskDcpl(D, S, 0.05, W, {"ReturnX": True})

@@ -39,7 +39,7 @@ import numpy as np
 from . import _core
 from ._options import SporcoOptions
 
-__all__ = ["ConvBPDN", "ConvElasticNet", "IterationStats"]
+__all__ = ["ConvBPDN", "ConvBPDNMaskDcpl", "ConvElasticNet", "IterationStats"]
 
 #: One record per ADMM iteration, with SPORCO's ``getitstat()`` field names.
 IterationStats = collections.namedtuple(
@@ -120,6 +120,7 @@ class ConvBPDN:
     """
 
     Options = _Options
+    _unsupported = _UNSUPPORTED
 
     def __init__(self, D, S, lmbda=None, opt=None, dimK=None, dimN=2):
         if dimN != 2:
@@ -129,10 +130,10 @@ class ConvBPDN:
                 "ConvBPDN: one image per solver (dimK = 0 or None); code a batch with one "
                 "solver per image"
             )
-        self.opt = opt if isinstance(opt, _Options) else _Options(opt)
-        for k, ok in _UNSUPPORTED.items():
+        self.opt = opt if isinstance(opt, self.Options) else self.Options(opt)
+        for k, ok in self._unsupported.items():
             v = self.opt[k]
-            if v is not ok and not (isinstance(v, bool) and v == ok):
+            if not (v is ok or (isinstance(v, (bool, str)) and v == ok)):
                 raise NotImplementedError(f"ConvBPDN option {k!r} = {v!r} is not supported")
         if self.opt["AutoRho"]["StdResiduals"]:
             raise NotImplementedError("ConvBPDN option 'AutoRho' / 'StdResiduals' = True")
@@ -198,6 +199,7 @@ class ConvBPDN:
             nonneg=bool(o["NonNegCoef"]),
             l1_weight=l1,
             mu=float(self.mu),
+            mask=self._mask(),
         )
         self.X = X.astype(self.dtype, copy=False)
         self.converged = bool(converged)
@@ -209,6 +211,10 @@ class ConvBPDN:
             for k, (f, d, p, r, s, rho) in enumerate(records)
         ]
         return self.X
+
+    def _mask(self):
+        """The data-term weight handed to the solver (``None``: unweighted)."""
+        return None
 
     def getcoef(self):
         """The codes of the last ``solve()``."""
@@ -251,3 +257,70 @@ class ConvElasticNet(ConvBPDN):
     def __init__(self, D, S, lmbda=None, mu=0.0, opt=None, dimK=None, dimN=2):
         super().__init__(D, S, lmbda, opt, dimK, dimN)
         self.mu = float(mu)
+
+
+_MASK_DCPL_DEFAULTS = {
+    k: v for k, v in _DEFAULTS.items() if k not in ("ReturnX", "X0")
+}
+_MASK_DCPL_DEFAULTS.update({
+    "rho": 1.0,
+    "ReturnVar": "Y1",
+    "fEvalX": True,
+    "gEvalY": False,
+    # SPORCO's generic ADMM defaults: no adaptation.
+    "AutoRho": {
+        "Enabled": False,
+        "Period": 10,
+        "Scaling": 2.0,
+        "RsdlRatio": 10.0,
+        "RsdlTarget": None,
+        "AutoScaling": False,
+        "StdResiduals": False,
+    },
+})
+
+
+class _MaskDcplOptions(SporcoOptions):
+    """SPORCO's ``ConvBPDNMaskDcpl.Options``: those of ``ConvBPDN`` without ``ReturnX`` and
+    ``X0``, with ``rho = 1``, no adaptive penalty, ``ReturnVar = 'Y1'``."""
+
+    _name = "ConvBPDNMaskDcpl"
+    _defaults = _MASK_DCPL_DEFAULTS
+
+
+class ConvBPDNMaskDcpl(ConvBPDN):
+    """Convolutional BPDN with a masked data term (SPORCO's
+    ``sporco.admm.cbpdn.ConvBPDNMaskDcpl``, mask decoupling: Heide, Heidrich & Wetzstein 2015;
+    Wohlberg 2016, "Boundary handling for convolutional sparse representations")::
+
+        argmin_X  1/2 || W (sum_m d_m * x_m - s) ||_2^2 + lmbda sum_m w_m || x_m ||_1
+
+    solved by ``csc::MaskedCbpdn`` with SPORCO's iterates, residuals and defaults (``rho = 1``,
+    relaxation 1.8, no adaptive penalty). ``W`` is a 0/1 mask (inpainting: 0 where a pixel is
+    missing; boundary handling: 0 on a padded border) or any real weight, of the shape of ``S``
+    or ``(H, W)`` for every channel; ``None`` is all ones. The codes returned are ``Y1``
+    (SPORCO's default ``ReturnVar``); the other values of ``ReturnVar`` are not offered."""
+
+    Options = _MaskDcplOptions
+    _unsupported = {
+        "NoBndryCross": False,
+        "Callback": None,
+        "AuxVarObj": False,
+        "ReturnVar": "Y1",
+        "Y0": None,
+        "U0": None,
+    }
+
+    def __init__(self, D, S, lmbda, W=None, opt=None, dimK=None, dimN=2):
+        super().__init__(D, S, lmbda, opt, dimK, dimN)
+        if W is None:
+            self.W = None
+        else:
+            W = np.asarray(W, dtype=np.float64)
+            if W.ndim == self.S.ndim + 1 and W.shape[-1] == 1:
+                W = W[..., 0]
+            self.W = W
+
+    def _mask(self):
+        # All ones for W = None: still the mask-decoupling ADMM (SPORCO's iterates), not ConvBPDN.
+        return np.ones(self.S.shape[:2]) if self.W is None else self.W
