@@ -88,7 +88,7 @@ pub use objective::cbpdn_objective;
 pub use operator::{ConvOperator, Method};
 pub use preprocess::tikhonov_filter;
 pub use solve::{
-    AutoRho, Cbpdn, CbpdnFista, ConvThresholding, L1Weights, MaskedCbpdn, SlicePursuit,
+    AutoRho, Cbpdn, CbpdnFista, ConvThresholding, GradReg, L1Weights, MaskedCbpdn, SlicePursuit,
 };
 pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve, Summary};
 

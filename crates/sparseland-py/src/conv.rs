@@ -27,10 +27,12 @@ type Record = (f64, f64, f64, f64, f64, f64);
 /// net, SPORCO's `ConvElasticNet`; with a `mask`, the masked data term of SPORCO's
 /// `ConvBPDNMaskDcpl` by `csc::MaskedCbpdn`). Returns `(X, records, converged)`.
 /// `mask`: the weight `W` of shape `(H, W)` (shared by the channels) or `(H, W, C)`.
+/// `grad_mu`, `grad_weight`: the gradient regularisation of SPORCO's `ConvBPDNGradReg`
+/// (`grad_mu/2 sum_m w_m ||G x_m||^2`, one weight per filter or `None` for all 1).
 /// `auto_rho`: `(enabled, period, scaling, ratio, target, auto_scaling)`, `None` for SPORCO's
 /// `ConvBPDN` defaults. `l1_weight`: one weight per filter (`M` values) or `None`.
 #[pyfunction]
-#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None))]
+#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None, grad_mu=0.0, grad_weight=None))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_bpdn<'py>(
     py: Python<'py>,
@@ -48,6 +50,8 @@ pub(crate) fn conv_bpdn<'py>(
     n_threads: usize,
     mu: f64,
     mask: Option<PyReadonlyArrayDyn<'py, f64>>,
+    grad_mu: f64,
+    grad_weight: Option<Vec<f64>>,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
     let (ds, ss) = (d.shape().to_vec(), s.shape().to_vec());
     let (fh, fw, fc, m) = match ds[..] {
@@ -131,6 +135,20 @@ pub(crate) fn conv_bpdn<'py>(
             }))
         }
     };
+    if let Some(wt) = &grad_weight {
+        if wt.len() != m {
+            return Err(value_error(format!(
+                "shape mismatch for `GradWeight`: expected a scalar or {m} values (one per \
+                 filter), got {}",
+                wt.len()
+            )));
+        }
+    }
+    if grad_mu > 0.0 && mask.is_some() {
+        return Err(value_error(
+            "gradient regularisation with a mask is not offered (SPORCO has neither)",
+        ));
+    }
     let par = parallelism(n_threads);
     let (codes, records, converged) = py
         .detach(|| -> Result<(Mat<f64>, Vec<Record>, bool), String> {
@@ -142,6 +160,11 @@ pub(crate) fn conv_bpdn<'py>(
                 .map(|j| l1_weight.as_ref().map_or(1.0, |w| w[j]) / norms[j])
                 .collect();
             let uniform = weights.iter().all(|&v| v == 1.0);
+            let grad_weights = (grad_mu > 0.0).then(|| {
+                (0..m)
+                    .map(|j| grad_weight.as_ref().map_or(1.0, |w| w[j]) / (norms[j] * norms[j]))
+                    .collect::<Vec<f64>>()
+            });
             // The options both solvers share (the same builder names).
             macro_rules! configure {
                 ($solver:expr) => {{
@@ -174,7 +197,9 @@ pub(crate) fn conv_bpdn<'py>(
                 }};
             }
             let sol = match wmat {
-                None => configure!(Cbpdn::new(lmbda).mu(mu)).solve(&op, y.as_ref()),
+                // Codes n_m x_m: ||G x_m||^2 = ||G z_m||^2 / n_m^2.
+                None => configure!(Cbpdn::new(lmbda).mu(mu).grad_reg(grad_mu, grad_weights))
+                    .solve(&op, y.as_ref()),
                 Some(wm) => configure!(MaskedCbpdn::new(lmbda, wm)).solve(&op, y.as_ref()),
             }
             .map_err(e)?;

@@ -14,6 +14,34 @@
 use super::map_sum;
 use crate::fft::{Blocks, C64};
 
+/// The diagonal `A_0` of the factorised matrix: `rho I`, or `sigma + mu w_i g(f)` per filter
+/// `i` and frequency `f` (natural index), the x-step of gradient regularisation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shift<'a> {
+    Scalar(f64),
+    Diag {
+        sigma: f64,
+        mu: f64,
+        weights: &'a [f64],
+        ghg: &'a [f64],
+    },
+}
+
+impl Shift<'_> {
+    #[inline]
+    pub(crate) fn value(&self, i: usize, f: usize) -> f64 {
+        match *self {
+            Shift::Scalar(r) => r,
+            Shift::Diag {
+                sigma,
+                mu,
+                weights,
+                ghg,
+            } => sigma + mu * weights[i] * ghg[f],
+        }
+    }
+}
+
 /// The factorisation of `rho I + sum_j a_j a_j^H` at every frequency.
 pub(crate) struct Ism {
     /// `g_{j,i}` (map `j m + i`), blocked.
@@ -41,6 +69,14 @@ impl Ism {
     where
         V: Fn(usize, usize, usize) -> &'a [C64] + Sync,
     {
+        self.factor_shift(blocks, v, Shift::Scalar(rho), par);
+    }
+
+    /// [`factor`](Self::factor) of `A_0 + sum_j a_j a_j^H` for a diagonal `A_0` ([`Shift`]).
+    pub fn factor_shift<'a, V>(&mut self, blocks: Blocks, v: V, shift: Shift<'_>, par: bool)
+    where
+        V: Fn(usize, usize, usize) -> &'a [C64] + Sync,
+    {
         let (k, m) = (self.k, self.m);
         let chunk = blocks.range(0).1;
         let gs = blocks.chunks(&mut self.g, k * m);
@@ -54,10 +90,22 @@ impl Ism {
                 let len = blocks.range(blk).1;
                 let mut g: Vec<&mut [C64]> = gc.chunks_mut(len).collect();
                 let mut delta: Vec<&mut [f64]> = dc.chunks_mut(len).collect();
+                let f0 = blocks.range(blk).0;
                 for c in 0..k {
                     for i in 0..m {
-                        for (gv, vv) in g[c * m + i].iter_mut().zip(v(c, i, blk)) {
-                            *gv = vv.conj() / rho;
+                        match shift {
+                            Shift::Scalar(rho) => {
+                                for (gv, vv) in g[c * m + i].iter_mut().zip(v(c, i, blk)) {
+                                    *gv = vv.conj() / rho;
+                                }
+                            }
+                            Shift::Diag { .. } => {
+                                for (q, (gv, vv)) in
+                                    g[c * m + i].iter_mut().zip(v(c, i, blk)).enumerate()
+                                {
+                                    *gv = vv.conj() / shift.value(i, f0 + q);
+                                }
+                            }
                         }
                     }
                     for j in 0..c {
@@ -102,6 +150,18 @@ impl Ism {
     /// Solves block `blk` in place: `b` holds the `m` right-hand sides of the block (map after
     /// map, `len` entries each) and receives `x`; `t` is scratch of `k len` entries.
     pub fn solve_block(&self, blocks: Blocks, blk: usize, b: &mut [C64], t: &mut [C64], rho: f64) {
+        self.solve_block_shift(blocks, blk, b, t, Shift::Scalar(rho));
+    }
+
+    /// [`solve_block`](Self::solve_block) with the diagonal `A_0` of the factorisation.
+    pub fn solve_block_shift(
+        &self,
+        blocks: Blocks,
+        blk: usize,
+        b: &mut [C64],
+        t: &mut [C64],
+        shift: Shift<'_>,
+    ) {
         let (k, m) = (self.k, self.m);
         let len = blocks.range(blk).1;
         let t = &mut t[..k * len];
@@ -120,10 +180,20 @@ impl Ism {
                 *tv /= dv;
             }
         }
-        let inv_rho = 1.0 / rho;
+        let f0 = blocks.range(blk).0;
         for (i, bm) in b.chunks_mut(len).enumerate() {
-            for v in bm.iter_mut() {
-                *v *= inv_rho;
+            match shift {
+                Shift::Scalar(rho) => {
+                    let inv_rho = 1.0 / rho;
+                    for v in bm.iter_mut() {
+                        *v *= inv_rho;
+                    }
+                }
+                Shift::Diag { .. } => {
+                    for (q, v) in bm.iter_mut().enumerate() {
+                        *v /= shift.value(i, f0 + q);
+                    }
+                }
             }
             for j in 0..k {
                 for ((bv, gv), tv) in bm.iter_mut().zip(g(j, i)).zip(&t[j * len..(j + 1) * len]) {

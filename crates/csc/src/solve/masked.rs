@@ -34,6 +34,7 @@ use sparse_core::solve::{Iteration, Solve};
 use sparse_core::LinearOperator;
 
 use super::admm::xstep::{single_channel_chunk, MultiChannel};
+use super::ism::Shift;
 use super::kernels::{self, AdmmStep};
 use super::{
     map_sum, run_batch, signal_spectra, validate, AutoRho, L1Weights, MapWeights, Solution, Sums,
@@ -278,7 +279,17 @@ impl MaskedCbpdn {
                             single_channel_chunk(op, sp, t_ref, blk, bc, tmp, 1.0, 0.0, inv_n);
                         }
                         Some(mc) => {
-                            mc.solve_chunk(op, sp, t_ref, blk, bc, tmp, 1.0, 1.0, inv_n);
+                            mc.solve_chunk(
+                                op,
+                                sp,
+                                t_ref,
+                                blk,
+                                bc,
+                                tmp,
+                                1.0,
+                                Shift::Scalar(1.0),
+                                inv_n,
+                            );
                         }
                     }
                     let len = blocks.range(blk).1;

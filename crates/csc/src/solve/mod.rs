@@ -17,7 +17,7 @@ pub mod masked;
 pub mod slice;
 pub mod threshold;
 
-pub use admm::{AutoRho, Cbpdn};
+pub use admm::{AutoRho, Cbpdn, GradReg};
 pub use fista::CbpdnFista;
 pub use masked::MaskedCbpdn;
 pub use slice::SlicePursuit;

@@ -39,7 +39,13 @@ import numpy as np
 from . import _core
 from ._options import SporcoOptions
 
-__all__ = ["ConvBPDN", "ConvBPDNMaskDcpl", "ConvElasticNet", "IterationStats"]
+__all__ = [
+    "ConvBPDN",
+    "ConvBPDNGradReg",
+    "ConvBPDNMaskDcpl",
+    "ConvElasticNet",
+    "IterationStats",
+]
 
 #: One record per ADMM iteration, with SPORCO's ``getitstat()`` field names.
 IterationStats = collections.namedtuple(
@@ -200,13 +206,14 @@ class ConvBPDN:
             l1_weight=l1,
             mu=float(self.mu),
             mask=self._mask(),
+            **self._extra(),
         )
         self.X = X.astype(self.dtype, copy=False)
         self.converged = bool(converged)
         # SPORCO's RegL1 is ||W X||_1 without lmbda (undefined here for lmbda = 0, and for the
         # elastic net, whose penalty record also holds mu/2 ||X||^2: NaN).
         self.itstat = [
-            IterationStats(k, f, d, (p / lmbda) if (lmbda and not self.mu) else float("nan"), r,
+            IterationStats(k, f, d, (p / lmbda) if (lmbda and not self._mixed_penalty()) else float("nan"), r,
                            s, rho)
             for k, (f, d, p, r, s, rho) in enumerate(records)
         ]
@@ -215,6 +222,14 @@ class ConvBPDN:
     def _mask(self):
         """The data-term weight handed to the solver (``None``: unweighted)."""
         return None
+
+    def _mixed_penalty(self):
+        """Whether the penalty record holds more than ``lmbda ||X||_1``."""
+        return bool(self.mu)
+
+    def _extra(self):
+        """Further keyword arguments of the solver (the subclasses' terms)."""
+        return {}
 
     def getcoef(self):
         """The codes of the last ``solve()``."""
@@ -324,3 +339,46 @@ class ConvBPDNMaskDcpl(ConvBPDN):
     def _mask(self):
         # All ones for W = None: still the mask-decoupling ADMM (SPORCO's iterates), not ConvBPDN.
         return np.ones(self.S.shape[:2]) if self.W is None else self.W
+
+
+_GRAD_REG_DEFAULTS = dict(_DEFAULTS, GradWeight=1.0)
+
+
+class _GradRegOptions(SporcoOptions):
+    """SPORCO's ``ConvBPDNGradReg.Options``: those of ``ConvBPDN`` and ``GradWeight``."""
+
+    _name = "ConvBPDNGradReg"
+    _defaults = _GRAD_REG_DEFAULTS
+
+
+class ConvBPDNGradReg(ConvBPDN):
+    """Convolutional BPDN with gradient regularisation of the maps (SPORCO's
+    ``sporco.admm.cbpdn.ConvBPDNGradReg``)::
+
+        argmin_X  1/2 || sum_m d_m * x_m - s ||^2 + lmbda sum_m ||x_m||_1
+                  + mu/2 sum_m w_m || G x_m ||^2
+
+    with ``G`` the circular first differences along both image axes and ``w`` the option
+    ``GradWeight`` (a scalar or one weight per filter). With ``w`` non-zero only on a low-pass
+    filter (an impulse, say) the low-pass component is estimated with the sparse part, instead
+    of the Tikhonov pre-processing. Solved by ``csc::Cbpdn`` with ``grad_reg`` (the diagonal
+    Sherman–Morrison x-step of SPORCO); the same iterates and records as SPORCO's.
+    ``getitstat().RegL1`` is NaN (the penalty record holds both terms)."""
+
+    Options = _GradRegOptions
+
+    def __init__(self, D, S, lmbda=None, mu=0.0, opt=None, dimK=None, dimN=2):
+        super().__init__(D, S, lmbda, opt, dimK, dimN)
+        self.mu_grad = float(mu)
+
+    def _mixed_penalty(self):
+        return bool(self.mu_grad)
+
+    def _extra(self):
+        w = np.asarray(self.opt["GradWeight"], dtype=np.float64)
+        M = self.D.shape[-1]
+        if w.ndim == 0:
+            weights = None if float(w) == 1.0 else [float(w)] * M
+        else:
+            weights = [float(v) for v in w.reshape(-1)]
+        return {"grad_mu": self.mu_grad, "grad_weight": weights}

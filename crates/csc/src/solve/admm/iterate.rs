@@ -4,10 +4,11 @@ use faer::{Mat, MatMut, MatRef, Par};
 use sparse_core::solve::Iteration;
 use sparse_core::LinearOperator;
 
-use super::xstep::{single_channel_chunk, MultiChannel};
+use super::xstep::{single_channel_chunk, single_channel_diag_chunk, MultiChannel};
 use super::Cbpdn;
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
+use crate::solve::ism::Shift;
 use crate::solve::kernels::{self, AdmmStep};
 use crate::solve::{map_sum, signal_spectra, MapWeights, Sums, Trace};
 
@@ -40,7 +41,36 @@ impl Cbpdn {
         let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
         let mu = self.mu;
-        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, rho + mu, par));
+        // Gradient regularisation: the x-step's shift is diagonal, sigma + mu_g w_i g(f).
+        let mu_g = self.grad_reg.mu;
+        let grad_on = mu_g > 0.0;
+        let ghg = if grad_on {
+            gradient_symbol(op)
+        } else {
+            Vec::new()
+        };
+        let gw: Vec<f64> = (0..m)
+            .map(|i| self.grad_reg.weights.as_ref().map_or(1.0, |w| w[i]))
+            .collect();
+        let shift = |rho: f64| {
+            if grad_on {
+                Shift::Diag {
+                    sigma: rho + mu,
+                    mu: mu_g,
+                    weights: &gw,
+                    ghg: &ghg,
+                }
+            } else {
+                Shift::Scalar(rho + mu)
+            }
+        };
+        let mut sys = (cd > 1).then(|| {
+            let mut mc = MultiChannel::new(op, sp, &s_hat, rho + mu, par);
+            if grad_on {
+                mc.factor_shift(sp, shift(rho), par);
+            }
+            mc
+        });
         let mut u = vec![0.0; n_maps * n];
         match init {
             None => z.fill(0.0),
@@ -99,25 +129,48 @@ impl Cbpdn {
                 .into_iter()
                 .enumerate()
                 .collect();
-            let df_raw: f64 = match &sys {
-                None => map_sum(
+            let sh = shift(rho);
+            let xs: Sums = match &sys {
+                None if !grad_on => map_sum(
                     items,
                     par,
                     || vec![C64::default(); chunk],
-                    |acc, (blk, bc)| {
-                        single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, mu, inv_n)
+                    |acc, (blk, bc)| Sums {
+                        a: single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, mu, inv_n),
+                        ..Sums::default()
+                    },
+                ),
+                None => map_sum(
+                    items,
+                    par,
+                    || (),
+                    |_, (blk, bc)| {
+                        let (a, b) = single_channel_diag_chunk(
+                            op, sp, &s_hat, blk, bc, rho, sh, &ghg, &gw, inv_n,
+                        );
+                        Sums {
+                            a,
+                            b,
+                            ..Sums::default()
+                        }
                     },
                 ),
                 Some(mc) => map_sum(
                     items,
                     par,
                     || vec![C64::default(); 2 * cd * chunk],
-                    |tmp, (blk, bc)| {
-                        mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, rho + mu, inv_n)
+                    |tmp, (blk, bc)| Sums {
+                        a: mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, sh, inv_n),
+                        b: if grad_on {
+                            grad_energy(sp, blk, bc, m, &ghg, &gw, n)
+                        } else {
+                            0.0
+                        },
+                        ..Sums::default()
                     },
                 ),
             };
-            let df = 0.5 * inv_n * df_raw;
+            let df = 0.5 * inv_n * xs.a;
             // (C) x = IFFT; relaxation, shrinkage, dual update, residuals, l1.
             let items: Vec<_> = blocks
                 .per_map(&mut b, n_maps)
@@ -176,9 +229,12 @@ impl Cbpdn {
             // SPORCO's functional (its default `AuxVarObj = False`): data term and penalty of
             // the primal variable x of this iteration.
             info.history.push(
-                Iteration::new(df, lambda * sums.l1x + 0.5 * mu * sums.c)
-                    .residuals(r, s)
-                    .step(rho),
+                Iteration::new(
+                    df,
+                    lambda * sums.l1x + 0.5 * mu * sums.c + 0.5 * mu_g * xs.b,
+                )
+                .residuals(r, s)
+                .step(rho),
             );
             info.iterations = k + 1;
             if r < eps_pri && s < eps_dua {
@@ -204,7 +260,11 @@ impl Cbpdn {
                     rho *= rsf;
                     u_scale = 1.0 / rsf;
                     if let Some(mc) = &mut sys {
-                        mc.factor(sp, rho + mu, par);
+                        if grad_on {
+                            mc.factor_shift(sp, shift(rho), par);
+                        } else {
+                            mc.factor(sp, rho + mu, par);
+                        }
                     }
                 }
             }
@@ -232,7 +292,74 @@ impl Cbpdn {
         } else {
             0.5 * mu * z.iter().map(|v| v * v).sum::<f64>()
         };
-        info.final_state = Some((0.5 * rr + lambda * l1 + ridge, rr.sqrt()));
+        let grad = if grad_on {
+            0.5 * mu_g * gradient_energy(op, z, &gw)
+        } else {
+            0.0
+        };
+        info.final_state = Some((0.5 * rr + lambda * l1 + ridge + grad, rr.sqrt()));
         info
     }
+}
+
+/// `g(f) = sum_axes |1 - e^{-i w}|^2` at every natural spectrum index: the symbol of
+/// `G_r^T G_r + G_c^T G_c` for circular first differences along both axes (SPORCO's
+/// `gradient_filters`; the column term vanishes on 1-D signals).
+pub(crate) fn gradient_symbol(op: &ConvOperator) -> Vec<f64> {
+    let g = op.signal_grid();
+    let (rows, cols) = (g.rows, g.cols);
+    let half = rows / 2 + 1;
+    let tau = 2.0 * std::f64::consts::PI;
+    let mut out = Vec::with_capacity(half * cols);
+    for kr in 0..half {
+        let a = 2.0 - 2.0 * (tau * kr as f64 / rows as f64).cos();
+        for kc in 0..cols {
+            out.push(a + 2.0 - 2.0 * (tau * kc as f64 / cols as f64).cos());
+        }
+    }
+    out
+}
+
+/// `N sum_maps w_i sum_f w(f) g(f) |b(f)|^2` of one block of `x / N` spectra (`= sum_i w_i ||G
+/// x_i||^2` over the block).
+fn grad_energy(
+    sp: &Spectra,
+    blk: usize,
+    bc: &[C64],
+    m: usize,
+    ghg: &[f64],
+    gw: &[f64],
+    n: usize,
+) -> f64 {
+    let (f0, len) = sp.fft.blocks().range(blk);
+    let w = &sp.weights[f0..f0 + len];
+    let mut total = 0.0;
+    for (map, bm) in bc.chunks(len).enumerate() {
+        let wi = gw[map % m];
+        for ((v, wv), g) in bm.iter().zip(w).zip(&ghg[f0..f0 + len]) {
+            total += wi * wv * g * v.norm_sqr();
+        }
+    }
+    total * n as f64
+}
+
+/// `sum_i w_i ||G z_i||^2` of codes `z` with circular first differences along both axes of the
+/// signal grid.
+pub(crate) fn gradient_energy(op: &ConvOperator, z: &[f64], gw: &[f64]) -> f64 {
+    let g = op.signal_grid();
+    let (rows, cols, n, m) = (g.rows, g.cols, op.n(), op.dictionary().n_filters());
+    let mut total = 0.0;
+    for (map, zm) in z.chunks(n).enumerate() {
+        let mut e = 0.0;
+        for j in 0..cols {
+            for i in 0..rows {
+                let v = zm[i + rows * j];
+                let dr = v - zm[(i + 1) % rows + rows * j];
+                let dc = v - zm[i + rows * ((j + 1) % cols)];
+                e += dr * dr + dc * dc;
+            }
+        }
+        total += gw[map % m] * e;
+    }
+    total
 }

@@ -121,6 +121,20 @@ impl AutoRho {
     }
 }
 
+/// Gradient regularisation of the feature maps, `mu/2 sum_i w_i ||G x_i||^2` with `G` the
+/// circular first differences along each axis (SPORCO's `ConvBPDNGradReg`, Wohlberg 2016
+/// "Convolutional sparse representations as an image model for impulse noise restoration" /
+/// Wohlberg & Rodriguez 2017): with `w` non-zero only on a low-pass (impulse or constant)
+/// filter it replaces the Tikhonov high-pass pre-processing. The x-step's system gains the
+/// diagonal `mu w_i g(w)`, `g` the symbol of `G^T G`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GradReg {
+    /// Weight `mu >= 0` (0 disables the term).
+    pub mu: f64,
+    /// One weight `w_i >= 0` per filter; `None`: all 1 (SPORCO's `GradWeight = 1`).
+    pub weights: Option<Vec<f64>>,
+}
+
 /// Convolutional BPDN by ADMM in the Fourier domain (see the [module docs](self)).
 ///
 /// | Name | Default | Meaning |
@@ -135,6 +149,7 @@ impl AutoRho {
 /// | `nonneg` | `false` | constrain the codes to be `>= 0` |
 /// | `weights` | [`L1Weights::Uniform`] | weights of the l1 penalty |
 /// | `mu` | `0` | weight of the ridge term `mu/2 ||x||_2^2`: the convolutional elastic net (SPORCO's `ConvElasticNet`) |
+/// | `grad_reg` | off | [`GradReg`]: `mu_g/2 sum_i w_i ||G x_i||^2` (SPORCO's `ConvBPDNGradReg`) |
 /// | `par` | `Par::rayon(0)` | parallelism (over signals, or within one signal) |
 ///
 /// ```
@@ -174,6 +189,8 @@ pub struct Cbpdn {
     /// `ConvElasticNet`): the objective gains `mu/2 ||x||_2^2`, which the x-step takes, as
     /// SPORCO does, by solving `(D^H D + (rho + mu) I) x = D^H s + rho (z - u)`.
     pub mu: f64,
+    /// Gradient regularisation of the maps (SPORCO's `ConvBPDNGradReg`).
+    pub grad_reg: GradReg,
     /// Parallelism.
     pub par: Par,
 }
@@ -192,6 +209,7 @@ impl Cbpdn {
             nonneg: false,
             weights: L1Weights::Uniform,
             mu: 0.0,
+            grad_reg: GradReg::default(),
             par: Par::rayon(0),
         }
     }
@@ -238,6 +256,13 @@ impl Cbpdn {
         self
     }
 
+    /// Sets the gradient regularisation `mu/2 sum_i w_i ||G x_i||^2` (`weights`: one per
+    /// filter, `None` for all 1).
+    pub fn grad_reg(mut self, mu: f64, weights: Option<Vec<f64>>) -> Self {
+        self.grad_reg = GradReg { mu, weights };
+        self
+    }
+
     /// Constrains the codes to be non-negative.
     pub fn nonneg(mut self, nonneg: bool) -> Self {
         self.nonneg = nonneg;
@@ -266,6 +291,28 @@ impl Cbpdn {
         check::positive("rel_residual_tol", self.rel_residual_tol)?;
         check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
         check::non_negative("mu", self.mu)?;
+        check::non_negative("grad_reg.mu", self.grad_reg.mu)?;
+        if let Some(w) = &self.grad_reg.weights {
+            let m = op.dictionary().n_filters();
+            if w.len() != m {
+                return Err(crate::error::shape_mismatch(
+                    "grad_reg.weights",
+                    format!("{m} values (one per filter)"),
+                    format!("{} values", w.len()),
+                ));
+            }
+            if let Some((i, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(invalid(
+                    "grad_reg.weights",
+                    format!("{v} at index {i}"),
+                    "finite weights >= 0",
+                ));
+            }
+        }
         if let Some(r) = self.rho {
             check::positive("rho", r)?;
         }

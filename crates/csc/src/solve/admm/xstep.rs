@@ -2,7 +2,7 @@
 
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
-use crate::solve::ism::Ism;
+use crate::solve::ism::{Ism, Shift};
 use crate::solve::kernels::{self};
 
 /// Sherman–Morrison solve of one block for a single-channel dictionary: with
@@ -60,6 +60,58 @@ pub(crate) fn single_channel_chunk(
     df
 }
 
+/// The single-channel x-step with a diagonal shift `delta_i(f) = sigma + mu_g w_i g(f)`
+/// (gradient regularisation, SPORCO's `ConvBPDNGradReg`; `g` = `sum_axes |1 - e^{-i w}|^2`):
+/// Sherman–Morrison for `(a a^H + Delta) x = r`, `a = conj(d)`, `r = conj(d) s + rho b`:
+/// `x = Delta^{-1} (r - conj(d) c)` with `c = (sum_i d_i r_i / delta_i) / (1 + sum_i |d_i|^2 /
+/// delta_i)`, and `D x = c`. `bc` is overwritten with `x / N`. Returns the block's
+/// `sum w |D x - y|^2` and `N sum_i w_i sum_f w(f) g(f) |x_i(f) / N|^2` (`= sum_i w_i ||G x_i||^2`),
+/// both spectral.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn single_channel_diag_chunk(
+    op: &ConvOperator,
+    sp: &Spectra,
+    s_hat: &[C64],
+    blk: usize,
+    bc: &mut [C64],
+    rho: f64,
+    shift: Shift<'_>,
+    ghg: &[f64],
+    grad_weights: &[f64],
+    inv_n: f64,
+) -> (f64, f64) {
+    let f = sp.fft.spectrum_len();
+    let m = op.dictionary().n_filters();
+    let (f0, len) = sp.fft.blocks().range(blk);
+    let w = &sp.weights[f0..f0 + len];
+    let dblk = sp.filters_block(blk);
+    let (mut df, mut grad) = (0.0, 0.0);
+    for (k, bk) in bc.chunks_mut(m * len).enumerate() {
+        let s = &s_hat[k * f + f0..k * f + f0 + len];
+        for q in 0..len {
+            let (mut sd, mut sr) = (0.0, C64::default());
+            for i in 0..m {
+                let d = dblk[i * len + q];
+                let delta = shift.value(i, f0 + q);
+                let r = d.conj() * s[q] + bk[i * len + q] * rho;
+                sd += d.norm_sqr() / delta;
+                sr += d * r / delta;
+                bk[i * len + q] = r;
+            }
+            let c = sr / (1.0 + sd);
+            df += w[q] * (c - s[q]).norm_sqr();
+            for i in 0..m {
+                let d = dblk[i * len + q];
+                let delta = shift.value(i, f0 + q);
+                let x = (bk[i * len + q] - d.conj() * c) / delta;
+                grad += w[q] * ghg[f0 + q] * grad_weights[i] * x.norm_sqr();
+                bk[i * len + q] = x * inv_n;
+            }
+        }
+    }
+    (df, grad * inv_n)
+}
+
 /// The multi-channel x-step: `D(w)^H D(w) + rho I` is `rho I` plus `C` rank-one terms
 /// `a_c a_c^H`, `a_c = conj(D_{c,.}(w))`, inverted by iterated Sherman–Morrison.
 pub(crate) struct MultiChannel {
@@ -101,8 +153,17 @@ impl MultiChannel {
 
     /// Refactorises for a new shift `sigma` (`rho + mu`).
     pub(crate) fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
-        self.ism
-            .factor(sp.fft.blocks(), |c, i, blk| sp.filter(i, c, blk), rho, par);
+        self.factor_shift(sp, Shift::Scalar(rho), par);
+    }
+
+    /// Refactorises for a new diagonal shift (gradient regularisation).
+    pub(crate) fn factor_shift(&mut self, sp: &Spectra, shift: Shift<'_>, par: bool) {
+        self.ism.factor_shift(
+            sp.fft.blocks(),
+            |c, i, blk| sp.filter(i, c, blk),
+            shift,
+            par,
+        );
     }
 
     /// Solves one block in place (`b = FFT(z - u)` in, `x / N` out; `bc` holds the block of
@@ -119,7 +180,7 @@ impl MultiChannel {
         bc: &mut [C64],
         tmp: &mut [C64],
         rho: f64,
-        sigma: f64,
+        shift: Shift<'_>,
         inv_n: f64,
     ) -> f64 {
         let f = sp.fft.spectrum_len();
@@ -133,7 +194,7 @@ impl MultiChannel {
         for (bv, dv) in bc.iter_mut().zip(dhs) {
             *bv = dv + *bv * rho;
         }
-        self.ism.solve_block(blocks, blk, bc, t, sigma);
+        self.ism.solve_block_shift(blocks, blk, bc, t, shift);
         dx.fill(C64::default());
         for (i, bm) in bc.chunks_mut(len).enumerate() {
             for c in 0..cd {
