@@ -22,6 +22,10 @@
 //! ADMM iteration of the denoising solves); `clean.png`, `noisy.png`, `denoised.png` (learned
 //! dictionary, best lambda), `denoised_random.png`; `summary.md`, `psnr.csv`, `learning.csv`.
 //!
+//! Inpainting (`super::inpaint`): the same held-out image with half its pixels missing, filled
+//! by masked CBPDN over the learned filters and by Tikhonov interpolation; `masked.png`,
+//! `inpainted.png`, `inpainted_tikhonov.png` and a section of `summary.md`.
+//!
 //! Options: `--iters N` (outer learning iterations, default 30), `--lambda L` (learning penalty),
 //! `--sigma S`, `--seed N`.
 
@@ -109,7 +113,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     let cfg = Config::parse(args)?;
     let dir = out_dir("csc")?;
     let start = Instant::now();
-    let bar = ProgressBar::new((cfg.iters + 1 + 2 * DENOISE_LAMBDAS.len()) as u64);
+    let bar = ProgressBar::new((cfg.iters + 2 + 2 * DENOISE_LAMBDAS.len()) as u64);
     bar.set_style(ProgressStyle::with_template(
         "{elapsed_precise} [{bar:30}] {pos}/{len}  {msg}",
     )?);
@@ -211,6 +215,9 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             bar.inc(1);
         }
     }
+    bar.set_message("inpainting: 50% missing pixels, masked CBPDN and Tikhonov interpolation");
+    let inpainting = super::inpaint::run(&dict, &clean, cfg.seed, &dir)?;
+    bar.inc(1);
     bar.finish_and_clear();
 
     let best = |name: &str| {
@@ -239,7 +246,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     )?;
     write_csvs(&dir, &objective, &results)?;
     let total_s = start.elapsed().as_secs_f64();
-    let md = summary(
+    let mut md = summary(
         &cfg,
         &objective,
         learn_s,
@@ -249,6 +256,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         (best_learned, best_random),
         total_s,
     );
+    md.push_str(&inpainting);
     println!("{md}");
     std::fs::write(dir.join("summary.md"), &md)?;
     println!("wrote {}", dir.display());

@@ -3,6 +3,7 @@
 
 mod csc;
 mod denoise;
+mod inpaint;
 mod lista;
 mod mldl;
 mod mlista;
