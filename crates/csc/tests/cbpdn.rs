@@ -637,3 +637,70 @@ fn gradient_regularisation_meets_its_optimality_conditions() {
         .unwrap();
     assert_eq!(a.codes, b.codes);
 }
+
+/// Joint sparsity across channels (SPORCO's `ConvBPDNJoint`): a single-channel dictionary on
+/// three channels; at convergence every group (filter, position) meets the subgradient
+/// conditions of `lambda ||z||_1 + mu sum_groups ||z_group||_2`: for a non-zero group,
+/// `g_c + lambda sign(z_c) + mu z_c / ||z_group|| = 0` where `z_c != 0` and `|g_c + 0| <=
+/// lambda` where `z_c = 0`; for a zero group, `||S_lambda(g)||_2 <= mu`.
+#[test]
+fn joint_sparsity_meets_its_optimality_conditions() {
+    let (lambda, mu) = (0.02, 0.15);
+    let op = operator(Grid::d2(3, 3), 1, Grid::d2(9, 8), 3, 3, 71);
+    let y = gaussian(op.signal_len(), 2, 72);
+    let res = Cbpdn::new(lambda)
+        .joint(mu)
+        .max_iter(20_000)
+        .rel_residual_tol(1e-11)
+        .solve(&op, y.as_ref())
+        .unwrap();
+    assert!(res.all_converged());
+    let (n, m, cx) = (op.n(), op.dictionary().n_filters(), 3);
+    let z = &res.codes;
+    let r = op.apply(z.as_ref()).unwrap() - &y;
+    let g = op.apply_adjoint(r.as_ref()).unwrap();
+    let (mut groups_on, mut partial) = (0, 0);
+    for j in 0..2 {
+        let mut l21 = 0.0;
+        for i in 0..m {
+            for q in 0..n {
+                let k = |c: usize| (c * m + i) * n + q;
+                let nz: f64 = (0..cx).map(|c| z[(k(c), j)].powi(2)).sum::<f64>().sqrt();
+                l21 += nz;
+                if nz > 1e-9 {
+                    groups_on += 1;
+                    for c in 0..cx {
+                        let (zc, gc) = (z[(k(c), j)], g[(k(c), j)]);
+                        if zc.abs() > 1e-9 {
+                            let e = gc + lambda * zc.signum() + mu * zc / nz;
+                            assert!(e.abs() < 1e-6, "group ({i}, {q}) channel {c}: {e}");
+                        } else {
+                            partial += 1;
+                            assert!(gc.abs() <= lambda * (1.0 + 1e-6));
+                        }
+                    }
+                } else {
+                    let s: f64 = (0..cx)
+                        .map(|c| (g[(k(c), j)].abs() - lambda).max(0.0).powi(2))
+                        .sum::<f64>()
+                        .sqrt();
+                    assert!(s <= mu * (1.0 + 1e-6), "zero group ({i}, {q}): {s}");
+                }
+            }
+        }
+        let l1: f64 = z.col(j).iter().map(|v| v.abs()).sum();
+        let f = 0.5 * r.col(j).squared_norm_l2() + lambda * l1 + mu * l21;
+        let d = res.diagnostics[j].objective;
+        assert!((d - f).abs() <= 1e-9 * f, "objective {d} vs {f}");
+    }
+    assert!(groups_on > 0);
+    let _ = partial;
+    assert!(Cbpdn::new(0.1).joint(-1.0).solve(&op, y.as_ref()).is_err());
+    let a = Cbpdn::new(0.1).max_iter(40).solve(&op, y.as_ref()).unwrap();
+    let b = Cbpdn::new(0.1)
+        .joint(0.0)
+        .max_iter(40)
+        .solve(&op, y.as_ref())
+        .unwrap();
+    assert_eq!(a.codes, b.codes);
+}

@@ -28,11 +28,12 @@ type Record = (f64, f64, f64, f64, f64, f64);
 /// `ConvBPDNMaskDcpl` by `csc::MaskedCbpdn`). Returns `(X, records, converged)`.
 /// `mask`: the weight `W` of shape `(H, W)` (shared by the channels) or `(H, W, C)`.
 /// `grad_mu`, `grad_weight`: the gradient regularisation of SPORCO's `ConvBPDNGradReg`
-/// (`grad_mu/2 sum_m w_m ||G x_m||^2`, one weight per filter or `None` for all 1).
+/// (`grad_mu/2 sum_m w_m ||G x_m||^2`, one weight per filter or `None` for all 1). `joint`:
+/// the `l2,1` weight of SPORCO's `ConvBPDNJoint` (norms over the channels of `S`).
 /// `auto_rho`: `(enabled, period, scaling, ratio, target, auto_scaling)`, `None` for SPORCO's
 /// `ConvBPDN` defaults. `l1_weight`: one weight per filter (`M` values) or `None`.
 #[pyfunction]
-#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None, grad_mu=0.0, grad_weight=None))]
+#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None, grad_mu=0.0, grad_weight=None, joint=0.0))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_bpdn<'py>(
     py: Python<'py>,
@@ -52,6 +53,7 @@ pub(crate) fn conv_bpdn<'py>(
     mask: Option<PyReadonlyArrayDyn<'py, f64>>,
     grad_mu: f64,
     grad_weight: Option<Vec<f64>>,
+    joint: f64,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
     let (ds, ss) = (d.shape().to_vec(), s.shape().to_vec());
     let (fh, fw, fc, m) = match ds[..] {
@@ -198,8 +200,16 @@ pub(crate) fn conv_bpdn<'py>(
             }
             let sol = match wmat {
                 // Codes n_m x_m: ||G x_m||^2 = ||G z_m||^2 / n_m^2.
-                None => configure!(Cbpdn::new(lmbda).mu(mu).grad_reg(grad_mu, grad_weights))
-                    .solve(&op, y.as_ref()),
+                // Codes n_m x_m: ||(x_{c,m})_c|| = ||(z_{c,m})_c|| / n_m.
+                None => configure!(Cbpdn::new(lmbda)
+                    .mu(mu)
+                    .grad_reg(grad_mu, grad_weights)
+                    .joint(joint)
+                    .joint_weights(
+                        (!norms.iter().all(|&v| v == 1.0))
+                            .then(|| norms.iter().map(|v| 1.0 / v).collect())
+                    ))
+                .solve(&op, y.as_ref()),
                 Some(wm) => configure!(MaskedCbpdn::new(lmbda, wm)).solve(&op, y.as_ref()),
             }
             .map_err(e)?;

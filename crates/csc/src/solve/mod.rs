@@ -204,6 +204,10 @@ pub(crate) struct Sums {
     pub l1: f64,
     /// `||w . x||_1` of the ADMM primal variable (0 where unused).
     pub l1x: f64,
+    /// `||z||_{2,1}` over code channels (joint sparsity; 0 where unused).
+    pub l21: f64,
+    /// `||x||_{2,1}` of the ADMM primal variable (joint sparsity; 0 where unused).
+    pub l21x: f64,
 }
 
 impl std::ops::Add for Sums {
@@ -217,6 +221,8 @@ impl std::ops::Add for Sums {
             e: self.e + o.e,
             l1: self.l1 + o.l1,
             l1x: self.l1x + o.l1x,
+            l21: self.l21 + o.l21,
+            l21x: self.l21x + o.l21x,
         }
     }
 }

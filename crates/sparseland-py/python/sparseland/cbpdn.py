@@ -42,6 +42,7 @@ from ._options import SporcoOptions
 __all__ = [
     "ConvBPDN",
     "ConvBPDNGradReg",
+    "ConvBPDNJoint",
     "ConvBPDNMaskDcpl",
     "ConvElasticNet",
     "IterationStats",
@@ -382,3 +383,42 @@ class ConvBPDNGradReg(ConvBPDN):
         else:
             weights = [float(v) for v in w.reshape(-1)]
         return {"grad_mu": self.mu_grad, "grad_weight": weights}
+
+
+_JOINT_DEFAULTS = dict(_DEFAULTS, L21Weight=1.0)
+
+
+class _JointOptions(SporcoOptions):
+    """SPORCO's ``ConvBPDNJoint.Options``: those of ``ConvBPDN`` and ``L21Weight``."""
+
+    _name = "ConvBPDNJoint"
+    _defaults = _JOINT_DEFAULTS
+
+
+class ConvBPDNJoint(ConvBPDN):
+    """Convolutional BPDN with joint sparsity across channels (SPORCO's
+    ``sporco.admm.cbpdn.ConvBPDNJoint``; Wohlberg 2016, "Convolutional sparse representation of
+    color images")::
+
+        argmin_X  1/2 sum_c || sum_m d_m * x_{c,m} - s_c ||^2 + lmbda sum_{c,m} ||x_{c,m}||_1
+                  + mu sum_{m,p} || (x_{c,m}[p])_c ||_2
+
+    for a single-channel dictionary ``D`` ``(h, w, M)`` on a multi-channel image ``S``
+    ``(H, W, C)``; codes ``(H, W, C, M)``. The z-step is SPORCO's ``prox_sl1l2``. Only a
+    scalar ``L21Weight`` is offered. ``getitstat().RegL1`` is NaN (the penalty record holds
+    both terms)."""
+
+    Options = _JointOptions
+
+    def __init__(self, D, S, lmbda=None, mu=0.0, opt=None, dimK=None, dimN=2):
+        super().__init__(D, S, lmbda, opt, dimK, dimN)
+        w = np.asarray(self.opt["L21Weight"], dtype=np.float64)
+        if w.ndim != 0:
+            raise NotImplementedError("ConvBPDNJoint option 'L21Weight': only a scalar")
+        self.mu_joint = float(mu) * float(w)
+
+    def _mixed_penalty(self):
+        return bool(self.mu_joint)
+
+    def _extra(self):
+        return {"joint": self.mu_joint}

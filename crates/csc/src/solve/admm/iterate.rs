@@ -64,6 +64,15 @@ impl Cbpdn {
                 Shift::Scalar(rho + mu)
             }
         };
+        let joint_on = self.joint > 0.0;
+        let jw: Vec<f64> = (0..m)
+            .map(|i| self.joint_weights.as_ref().map_or(1.0, |w| w[i]))
+            .collect();
+        let mut xbuf = if joint_on {
+            vec![0.0; n_maps * n]
+        } else {
+            Vec::new()
+        };
         let mut sys = (cd > 1).then(|| {
             let mut mc = MultiChannel::new(op, sp, &s_hat, rho + mu, par);
             if grad_on {
@@ -186,32 +195,65 @@ impl Cbpdn {
                 u_scale,
                 nonneg,
             };
-            let sums = map_sum(
-                items,
-                par,
-                || fft.scratch(),
-                |s, (map, ((mut bm, zm), um))| {
-                    let w = weights.map(map, m, n);
-                    let mut acc = Sums::default();
-                    fft.inverse_with(
-                        &mut bm,
-                        |c, x| {
-                            let off = c * rows;
-                            acc = acc
-                                + kernels::admm_update(
-                                    x,
-                                    &mut zm[off..off + rows],
-                                    &mut um[off..off + rows],
-                                    w,
-                                    off,
-                                    step,
-                                );
-                        },
-                        s,
-                    );
-                    acc
-                },
-            );
+            let sums = if joint_on {
+                // Joint sparsity couples the channels: every map's x first, then the groups.
+                let x_items: Vec<_> = items
+                    .into_iter()
+                    .map(|(_, ((bm, _), _))| bm)
+                    .zip(xbuf.chunks_mut(n))
+                    .collect();
+                map_sum(
+                    x_items,
+                    par,
+                    || fft.scratch(),
+                    |s, (mut bm, xm)| {
+                        fft.inverse_with(
+                            &mut bm,
+                            |c, col| xm[c * rows..(c + 1) * rows].copy_from_slice(col),
+                            s,
+                        );
+                        0.0
+                    },
+                );
+                kernels::joint_update(
+                    &xbuf,
+                    z,
+                    &mut u,
+                    weights,
+                    (m, n, n_maps / m),
+                    step,
+                    &jw.iter()
+                        .map(|w| w * self.joint / rho)
+                        .collect::<Vec<f64>>(),
+                )
+            } else {
+                map_sum(
+                    items,
+                    par,
+                    || fft.scratch(),
+                    |s, (map, ((mut bm, zm), um))| {
+                        let w = weights.map(map, m, n);
+                        let mut acc = Sums::default();
+                        fft.inverse_with(
+                            &mut bm,
+                            |c, x| {
+                                let off = c * rows;
+                                acc = acc
+                                    + kernels::admm_update(
+                                        x,
+                                        &mut zm[off..off + rows],
+                                        &mut um[off..off + rows],
+                                        w,
+                                        off,
+                                        step,
+                                    );
+                            },
+                            s,
+                        );
+                        acc
+                    },
+                )
+            };
             u_scale = 1.0;
             let (nx, nz, nu) = (sums.c.sqrt(), sums.d.sqrt(), sums.e.sqrt());
             let mut rn = nx.max(nz);
@@ -231,7 +273,7 @@ impl Cbpdn {
             info.history.push(
                 Iteration::new(
                     df,
-                    lambda * sums.l1x + 0.5 * mu * sums.c + 0.5 * mu_g * xs.b,
+                    lambda * sums.l1x + 0.5 * mu * sums.c + 0.5 * mu_g * xs.b + rho * sums.l21x,
                 )
                 .residuals(r, s)
                 .step(rho),
@@ -297,7 +339,20 @@ impl Cbpdn {
         } else {
             0.0
         };
-        info.final_state = Some((0.5 * rr + lambda * l1 + ridge + grad, rr.sqrt()));
+        let l21 = if joint_on {
+            let cx = n_maps / m;
+            let mut t = 0.0;
+            for i in 0..m {
+                for q in 0..n {
+                    let s2: f64 = (0..cx).map(|c| z[(c * m + i) * n + q].powi(2)).sum();
+                    t += jw[i] * s2.sqrt();
+                }
+            }
+            self.joint * t
+        } else {
+            0.0
+        };
+        info.final_state = Some((0.5 * rr + lambda * l1 + ridge + grad + l21, rr.sqrt()));
         info
     }
 }

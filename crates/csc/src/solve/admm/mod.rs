@@ -149,6 +149,7 @@ pub struct GradReg {
 /// | `nonneg` | `false` | constrain the codes to be `>= 0` |
 /// | `weights` | [`L1Weights::Uniform`] | weights of the l1 penalty |
 /// | `mu` | `0` | weight of the ridge term `mu/2 ||x||_2^2`: the convolutional elastic net (SPORCO's `ConvElasticNet`) |
+/// | `joint` | `0` | weight `mu_j` of `||x||_{2,1}`, the l2 norms over the code channels of each filter and position: joint sparsity across channels (SPORCO's `ConvBPDNJoint`; a single-channel dictionary on `C`-channel signals) |
 /// | `grad_reg` | off | [`GradReg`]: `mu_g/2 sum_i w_i ||G x_i||^2` (SPORCO's `ConvBPDNGradReg`) |
 /// | `par` | `Par::rayon(0)` | parallelism (over signals, or within one signal) |
 ///
@@ -191,6 +192,14 @@ pub struct Cbpdn {
     pub mu: f64,
     /// Gradient regularisation of the maps (SPORCO's `ConvBPDNGradReg`).
     pub grad_reg: GradReg,
+    /// Weight `mu_j >= 0` of the joint-sparsity term `mu_j sum_{i,p} ||(x_{c,i}[p])_c||_2`
+    /// over the code channels `c` (Wohlberg 2016, "Convolutional sparse representation of color
+    /// images", SSIAI; SPORCO's `ConvBPDNJoint`): the z-step becomes
+    /// `prox_l2(S_{lambda w / rho}(.), mu_j / rho)` per group.
+    pub joint: f64,
+    /// One weight `>= 0` per filter for the joint-sparsity term (`None`: all 1; SPORCO's
+    /// `L21Weight` per filter).
+    pub joint_weights: Option<Vec<f64>>,
     /// Parallelism.
     pub par: Par,
 }
@@ -210,6 +219,8 @@ impl Cbpdn {
             weights: L1Weights::Uniform,
             mu: 0.0,
             grad_reg: GradReg::default(),
+            joint: 0.0,
+            joint_weights: None,
             par: Par::rayon(0),
         }
     }
@@ -263,6 +274,18 @@ impl Cbpdn {
         self
     }
 
+    /// Sets the weight of the joint-sparsity (`l2,1` over code channels) term.
+    pub fn joint(mut self, joint: f64) -> Self {
+        self.joint = joint;
+        self
+    }
+
+    /// Sets one weight per filter of the joint-sparsity term (`None`: all 1).
+    pub fn joint_weights(mut self, weights: Option<Vec<f64>>) -> Self {
+        self.joint_weights = weights;
+        self
+    }
+
     /// Constrains the codes to be non-negative.
     pub fn nonneg(mut self, nonneg: bool) -> Self {
         self.nonneg = nonneg;
@@ -292,6 +315,58 @@ impl Cbpdn {
         check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
         check::non_negative("mu", self.mu)?;
         check::non_negative("grad_reg.mu", self.grad_reg.mu)?;
+        check::non_negative("joint", self.joint)?;
+        for (name, w) in [
+            ("grad_reg.weights", &self.grad_reg.weights),
+            ("joint_weights", &self.joint_weights),
+        ] {
+            let Some(w) = w else { continue };
+            let m = op.dictionary().n_filters();
+            if w.len() != m {
+                return Err(crate::error::shape_mismatch(
+                    name,
+                    format!("{m} values (one per filter)"),
+                    format!("{} values", w.len()),
+                ));
+            }
+            if let Some((i, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(invalid(
+                    name,
+                    format!("{v} at index {i}"),
+                    "finite weights >= 0",
+                ));
+            }
+        }
+        check::non_negative("joint", self.joint)?;
+        for (name, w) in [
+            ("grad_reg.weights", &self.grad_reg.weights),
+            ("joint_weights", &self.joint_weights),
+        ] {
+            let Some(w) = w else { continue };
+            let m = op.dictionary().n_filters();
+            if w.len() != m {
+                return Err(crate::error::shape_mismatch(
+                    name,
+                    format!("{m} values (one per filter)"),
+                    format!("{} values", w.len()),
+                ));
+            }
+            if let Some((i, v)) = w
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+            {
+                return Err(invalid(
+                    name,
+                    format!("{v} at index {i}"),
+                    "finite weights >= 0",
+                ));
+            }
+        }
         if let Some(w) = &self.grad_reg.weights {
             let m = op.dictionary().n_filters();
             if w.len() != m {
