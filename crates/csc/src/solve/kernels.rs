@@ -326,6 +326,75 @@ fn prox_group<const K: usize, const NONNEG: bool>(
     }
 }
 
+/// The ADMM update of [`admm_update`] with joint sparsity across code channels (SPORCO's
+/// `ConvBPDNJoint`): `z = prox_{beta ||.||_{2,1}}(S_{t w}(v))`, the l2 norms over the `cx`
+/// channels of each filter and position (`prox_l2(y) = y max(0, 1 - beta / ||y||)`), with
+/// `v = alpha x + (1 - alpha) z + u_scale u`, `beta` one threshold per filter. Codes are `cx`
+/// channels of `m` maps of `n`
+/// entries (map `c m + i`). Also returns `sum ||x_group||_2` in `l21x` (and of `z` in `l21`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn joint_update(
+    x: &[f64],
+    z: &mut [f64],
+    u: &mut [f64],
+    weights: &crate::solve::L1Weights,
+    (m, n, cx): (usize, usize, usize),
+    p: AdmmStep,
+    beta: &[f64],
+) -> Sums {
+    let mut acc = Sums::default();
+    let mut v = vec![0.0; cx];
+    let mut sv = vec![0.0; cx];
+    for (i, &bi) in beta.iter().enumerate().take(m) {
+        let w: Vec<MapWeights<'_>> = (0..cx).map(|c| weights.map(c * m + i, m, n)).collect();
+        for q in 0..n {
+            let (mut nrm, mut nx) = (0.0, 0.0);
+            for c in 0..cx {
+                let k = (c * m + i) * n + q;
+                let wv = match w[c] {
+                    MapWeights::Const(c) => c,
+                    MapWeights::Slice(ws) => ws[q],
+                };
+                v[c] = p.alpha * x[k] + (1.0 - p.alpha) * z[k] + p.u_scale * u[k];
+                sv[c] = if p.nonneg {
+                    shrink::<true>(v[c], p.t * wv)
+                } else {
+                    shrink::<false>(v[c], p.t * wv)
+                };
+                nrm += sv[c] * sv[c];
+                nx += x[k] * x[k];
+                acc.l1x += wv * x[k].abs();
+            }
+            let nrm = nrm.sqrt();
+            let scale = if nrm > bi { 1.0 - bi / nrm } else { 0.0 };
+            let mut nz = 0.0;
+            for c in 0..cx {
+                let k = (c * m + i) * n + q;
+                let wv = match w[c] {
+                    MapWeights::Const(c) => c,
+                    MapWeights::Slice(ws) => ws[q],
+                };
+                let (x0, z0) = (x[k], z[k]);
+                let z1 = sv[c] * scale;
+                let u1 = v[c] - z1;
+                acc.a += (x0 - z1) * (x0 - z1);
+                acc.b += (z1 - z0) * (z1 - z0);
+                acc.c += x0 * x0;
+                acc.d += z1 * z1;
+                acc.e += u1 * u1;
+                acc.l1 += wv * z1.abs();
+                nz += z1 * z1;
+                z[k] = z1;
+                u[k] = u1;
+            }
+            // Weighted by beta / beta_max = w_i (the caller divides out its scale).
+            acc.l21x += nx.sqrt() * bi;
+            acc.l21 += nz.sqrt() * bi;
+        }
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     //! Every kernel on both builds: the outputs agree bit for bit (on a CPU without AVX2 + FMA
@@ -424,77 +493,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The ADMM update of [`admm_update`] with joint sparsity across code channels (SPORCO's
-/// `ConvBPDNJoint`): `z = prox_{beta ||.||_{2,1}}(S_{t w}(v))`, the l2 norms over the `cx`
-/// channels of each filter and position (`prox_l2(y) = y max(0, 1 - beta / ||y||)`), with
-/// `v = alpha x + (1 - alpha) z + u_scale u`, `beta` one threshold per filter. Codes are `cx`
-/// channels of `m` maps of `n`
-/// entries (map `c m + i`). Also returns `sum ||x_group||_2` in `l21x` (and of `z` in `l21`).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn joint_update(
-    x: &[f64],
-    z: &mut [f64],
-    u: &mut [f64],
-    weights: &crate::solve::L1Weights,
-    (m, n, cx): (usize, usize, usize),
-    p: AdmmStep,
-    beta: &[f64],
-) -> Sums {
-    let mut acc = Sums::default();
-    let mut v = vec![0.0; cx];
-    let mut sv = vec![0.0; cx];
-    for i in 0..m {
-        let w: Vec<MapWeights<'_>> = (0..cx).map(|c| weights.map(c * m + i, m, n)).collect();
-        for q in 0..n {
-            let (mut nrm, mut nx) = (0.0, 0.0);
-            for c in 0..cx {
-                let k = (c * m + i) * n + q;
-                let wv = match w[c] {
-                    MapWeights::Const(c) => c,
-                    MapWeights::Slice(ws) => ws[q],
-                };
-                v[c] = p.alpha * x[k] + (1.0 - p.alpha) * z[k] + p.u_scale * u[k];
-                sv[c] = if p.nonneg {
-                    shrink::<true>(v[c], p.t * wv)
-                } else {
-                    shrink::<false>(v[c], p.t * wv)
-                };
-                nrm += sv[c] * sv[c];
-                nx += x[k] * x[k];
-                acc.l1x += wv * x[k].abs();
-            }
-            let nrm = nrm.sqrt();
-            let scale = if nrm > beta[i] {
-                1.0 - beta[i] / nrm
-            } else {
-                0.0
-            };
-            let mut nz = 0.0;
-            for c in 0..cx {
-                let k = (c * m + i) * n + q;
-                let wv = match w[c] {
-                    MapWeights::Const(c) => c,
-                    MapWeights::Slice(ws) => ws[q],
-                };
-                let (x0, z0) = (x[k], z[k]);
-                let z1 = sv[c] * scale;
-                let u1 = v[c] - z1;
-                acc.a += (x0 - z1) * (x0 - z1);
-                acc.b += (z1 - z0) * (z1 - z0);
-                acc.c += x0 * x0;
-                acc.d += z1 * z1;
-                acc.e += u1 * u1;
-                acc.l1 += wv * z1.abs();
-                nz += z1 * z1;
-                z[k] = z1;
-                u[k] = u1;
-            }
-            // Weighted by beta / beta_max = w_i (the caller divides out its scale).
-            acc.l21x += nx.sqrt() * beta[i];
-            acc.l21 += nz.sqrt() * beta[i];
-        }
-    }
-    acc
 }
