@@ -25,6 +25,9 @@
 //! cross-checked in Python with
 //! SPORCO's own `reconstruct`.
 //!
+//! The second part, the variants (masked data term, gradient regularisation, elastic net, joint
+//! sparsity) next to SPORCO's classes of the same problems, is `csc_variants`.
+//!
 //! Options: `--no-peer`, `--iters N`.
 
 use sparse_core::Solve;
@@ -292,7 +295,17 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         }
     }
 
-    let md = table(&rows, sporco_fun, &notes, iters);
+    let mut md = table(&rows, sporco_fun, &notes, iters);
+    md.push_str(&super::csc_variants::run(
+        &dir,
+        &dict,
+        high.as_ref(),
+        LAMBDA,
+        TOL,
+        iters,
+        ROUNDS,
+        py.as_deref(),
+    )?);
     println!("{md}");
     std::fs::write(out_dir("")?.join("csc.md"), &md)?;
     Ok(())

@@ -5,6 +5,7 @@
 //! otherwise. Results are printed and written as Markdown to `target/bench/NAME.md`.
 
 mod csc;
+mod csc_variants;
 mod denoise;
 pub mod mlista;
 mod pursuit;

@@ -1,0 +1,218 @@
+//! The second part of `cargo xtask bench csc`: the variants of convolutional BPDN next to
+//! SPORCO's classes of the same names, on the same image and filters as the first part, one
+//! thread each (SPORCO with one pyfftw thread), float64, the same iteration count from zero
+//! codes with `RelStopTol = 1e-12` (every iteration runs):
+//!
+//! | ours | SPORCO | data |
+//! | --- | --- | --- |
+//! | [`MaskedCbpdn`] | `ConvBPDNMaskDcpl` (defaults: rho 1, no AutoRho) | half the pixels masked (seeded) |
+//! | `Cbpdn::grad_reg(0.1, None)` | `ConvBPDNGradReg(mu = 0.1)` | the image |
+//! | `Cbpdn::mu(0.1)` | `ConvElasticNet(mu = 0.1)` | the image |
+//! | `Cbpdn::joint(0.1)` | `ConvBPDNJoint(mu = 0.1, dimK = 0)` | 3 channels: the image, flipped up-down, flipped left-right |
+//!
+//! Reported: wall and solving-thread CPU ms per iteration (best of the alternating rounds), the
+//! speed-up in CPU time, and the last iteration's functional on both sides (SPORCO's `ObjFun`,
+//! our record of the same primal variable) with their relative difference.
+
+use std::path::Path;
+use std::time::Instant;
+
+use csc::{Cbpdn, ConvDictionary, Grid, MaskedCbpdn};
+use faer::{Mat, MatRef, Par};
+use rand::Rng;
+use sparse_core::io::write_npy;
+use sparse_core::Solve;
+
+use super::{markdown, run_python, thread_cpu_secs, Best, BoxResult};
+
+const MU: f64 = 0.1;
+
+const PEER: &str = r#"
+import time, numpy as np
+import sporco.fft
+import sporco.admm.cbpdn as cbpdn
+sporco.fft.pyfftw_threads = 1
+D = np.load("D.npy"); S = np.load("S.npy"); W = np.load("W.npy")
+S3 = np.stack([S, S[::-1, :], S[:, ::-1]], axis=2)
+def opt(cls, iters):
+    return cls.Options({"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL})
+def make(tag, iters):
+    if tag == "mask":
+        return cbpdn.ConvBPDNMaskDcpl(D, S, LMBDA, W, opt(cbpdn.ConvBPDNMaskDcpl, iters))
+    if tag == "grad":
+        return cbpdn.ConvBPDNGradReg(D, S, LMBDA, MU, opt(cbpdn.ConvBPDNGradReg, iters))
+    if tag == "enet":
+        return cbpdn.ConvElasticNet(D, S, LMBDA, MU, opt(cbpdn.ConvElasticNet, iters))
+    return cbpdn.ConvBPDNJoint(D, S3, LMBDA, MU, opt(cbpdn.ConvBPDNJoint, iters), dimK=0)
+for tag in ("mask", "grad", "enet", "joint"):
+    make(tag, 2).solve()  # FFTW planning
+    b = make(tag, ITERS)
+    c = time.thread_time(); t = time.perf_counter()
+    b.solve()
+    t = time.perf_counter() - t; c = time.thread_time() - c
+    its = len(b.getitstat().Iter)
+    print(f"ms_{tag} {1e3 * t / its}", flush=True)
+    print(f"cpu_{tag} {1e3 * c / its}", flush=True)
+    print(f"fun_{tag} {b.getitstat().ObjFun[-1]}", flush=True)
+"#;
+
+/// The variants: tag, our name, SPORCO's class.
+const VARIANTS: [(&str, &str, &str); 4] = [
+    ("mask", "`MaskedCbpdn`", "`ConvBPDNMaskDcpl`"),
+    ("grad", "`Cbpdn::grad_reg`", "`ConvBPDNGradReg`"),
+    ("enet", "`Cbpdn::mu`", "`ConvElasticNet`"),
+    ("joint", "`Cbpdn::joint` (3 channels)", "`ConvBPDNJoint`"),
+];
+
+/// Runs the variants (`rounds` alternating rounds) and returns the Markdown section.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run(
+    dir: &Path,
+    dict: &ConvDictionary,
+    high: MatRef<'_, f64>,
+    lambda: f64,
+    tol: f64,
+    iters: usize,
+    rounds: usize,
+    py: Option<&str>,
+) -> BoxResult<String> {
+    let size = high.nrows();
+    let grid = Grid::d2(size, high.ncols());
+    let n = size * high.ncols();
+    let op = dict.operator(grid)?;
+    let op3 = dict.operator_with_channels(grid, 3)?;
+    let y = Mat::from_fn(n, 1, |k, _| high[(k % size, k / size)]);
+    let (h, w) = (size, high.ncols());
+    let y3 = Mat::from_fn(3 * n, 1, |k, _| {
+        let (c, p) = (k / n, k % n);
+        let (i, j) = (p % h, p / h);
+        match c {
+            0 => high[(i, j)],
+            1 => high[(h - 1 - i, j)],
+            _ => high[(i, w - 1 - j)],
+        }
+    });
+    let mut rng = sparse_core::generate::rng(7);
+    let mask = Mat::from_fn(
+        h,
+        w,
+        |_, _| if rng.random::<f64>() < 0.5 { 0.0 } else { 1.0 },
+    );
+    write_npy(dir.join("W.npy"), mask.as_ref())?;
+    let wcol = Mat::from_fn(n, 1, |k, _| mask[(k % h, k / h)]);
+
+    let base = Cbpdn::new(lambda)
+        .max_iter(iters)
+        .rel_residual_tol(tol)
+        .par(Par::Seq);
+    let masked = MaskedCbpdn::new(lambda, wcol)
+        .max_iter(iters)
+        .rel_residual_tol(tol)
+        .par(Par::Seq);
+    let solve = |tag: &str| -> BoxResult<(f64, f64, f64)> {
+        let (c0, t0) = (thread_cpu_secs(), Instant::now());
+        let res = match tag {
+            "mask" => masked.solve(&op, y.as_ref())?,
+            "grad" => base.clone().grad_reg(MU, None).solve(&op, y.as_ref())?,
+            "enet" => base.clone().mu(MU).solve(&op, y.as_ref())?,
+            _ => base.clone().joint(MU).solve(&op3, y3.as_ref())?,
+        };
+        let wall = t0.elapsed().as_secs_f64();
+        let cpu = match (c0, thread_cpu_secs()) {
+            (Some(a), Some(b)) => b - a,
+            _ => f64::NAN,
+        };
+        let info = &res.diagnostics[0];
+        let k = info.iterations.max(1) as f64;
+        let fun = info.records().last().map_or(f64::NAN, |r| r.objective);
+        Ok((wall / k, cpu / k, fun))
+    };
+    let mut ours = [Best::new(); 4];
+    let mut peer = [Best::new(); 4];
+    let mut ours_fun = [f64::NAN; 4];
+    let mut peer_fun = [f64::NAN; 4];
+    // One untimed run each (page faults, the operator's spectra).
+    for (tag, _, _) in VARIANTS {
+        solve(tag)?;
+    }
+    for round in 0..rounds {
+        for (k, (tag, _, _)) in VARIANTS.iter().enumerate() {
+            let (wall, cpu, fun) = solve(tag)?;
+            ours[k].add(wall, Some(cpu));
+            ours_fun[k] = fun;
+        }
+        if let Some(py) = py {
+            let script =
+                format!("LMBDA = {lambda}\nMU = {MU}\nITERS = {iters}\nTOL = {tol}\n{PEER}");
+            let out = run_python(py, dir, "peer_variants.py", &script)?;
+            let get = |k: &str| out.iter().find(|(n, _)| n == k).map(|&(_, v)| v);
+            for (k, (tag, _, _)) in VARIANTS.iter().enumerate() {
+                if let Some(ms) = get(&format!("ms_{tag}")) {
+                    peer[k].add(ms / 1e3, get(&format!("cpu_{tag}")).map(|c| c / 1e3));
+                }
+                if let Some(f) = get(&format!("fun_{tag}")) {
+                    peer_fun[k] = f;
+                }
+            }
+        }
+        eprintln!("variants: round {}/{rounds} done", round + 1);
+    }
+    let mut body = Vec::new();
+    for (k, (_, ours_name, sporco_name)) in VARIANTS.iter().enumerate() {
+        let (oc, pc) = (
+            ours[k].cpu().unwrap_or(f64::NAN),
+            peer[k].cpu().unwrap_or(f64::NAN),
+        );
+        body.push(vec![
+            format!("{ours_name} / {sporco_name}"),
+            format!("{:.2}", 1e3 * ours[k].wall),
+            format!("{:.2}", 1e3 * oc),
+            if py.is_some() {
+                format!("{:.2}", 1e3 * peer[k].wall)
+            } else {
+                "-".into()
+            },
+            if py.is_some() {
+                format!("{:.2}", 1e3 * pc)
+            } else {
+                "-".into()
+            },
+            if py.is_some() {
+                format!("{:.2}x", pc / oc)
+            } else {
+                "-".into()
+            },
+            format!("{:.6}", ours_fun[k]),
+            if py.is_some() {
+                format!(
+                    "{:.6} ({:+.1e})",
+                    peer_fun[k],
+                    (ours_fun[k] - peer_fun[k]) / peer_fun[k].abs()
+                )
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    let mut md = format!(
+        "\n## Variants, one thread\n\nThe same image and filters, lambda = {lambda}, mu = {MU}, \
+         {iters} iterations from zero, float64, one thread on both sides (SPORCO: one pyfftw \
+         thread); best of {rounds} alternating rounds. Masked: half the pixels masked (seeded); \
+         joint: three channels (the image, flipped up-down, flipped left-right). Functional: \
+         the last iteration's record (of the primal variable, SPORCO's `ObjFun`).\n\n"
+    );
+    md.push_str(&markdown(
+        &[
+            "ours / SPORCO",
+            "ours ms/it",
+            "ours CPU ms/it",
+            "SPORCO ms/it",
+            "SPORCO CPU ms/it",
+            "speed-up (CPU)",
+            "ours functional",
+            "SPORCO functional (rel. diff.)",
+        ],
+        &body,
+    ));
+    Ok(md)
+}
