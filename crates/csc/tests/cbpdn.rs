@@ -7,43 +7,9 @@ mod common;
 use common::*;
 use csc::Solve;
 use csc::{Cbpdn, CbpdnFista, ConvOperator, ConvThresholding, Grid, L1Weights, SlicePursuit};
-use faer::{Mat, MatRef, Par};
+use faer::{Mat, Par};
 use sparse_core::Summary;
 use sparse_core::{LinearOperator, Shrinkage};
-
-/// Dense coordinate descent for `min 1/2 ||y - A x||^2 + lambda sum w_j |x_j|` (`x >= 0` when
-/// `nonneg`), run until no coordinate moves by more than 1e-14.
-fn dense_lasso(a: MatRef<'_, f64>, y: &[f64], lambda: f64, w: &[f64], nonneg: bool) -> Vec<f64> {
-    let (n, p) = (a.nrows(), a.ncols());
-    let mut x = vec![0.0; p];
-    let mut r = y.to_vec();
-    let norms: Vec<f64> = (0..p).map(|j| a.col(j).squared_norm_l2()).collect();
-    for _ in 0..200_000 {
-        let mut moved = 0.0f64;
-        for j in 0..p {
-            let corr: f64 = (0..n).map(|i| a[(i, j)] * r[i]).sum();
-            let v = x[j] + corr / norms[j];
-            let t = lambda * w[j] / norms[j];
-            let new = if nonneg {
-                (v - t).max(0.0)
-            } else {
-                v.signum() * (v.abs() - t).max(0.0)
-            };
-            let d = new - x[j];
-            if d != 0.0 {
-                for i in 0..n {
-                    r[i] -= d * a[(i, j)];
-                }
-                x[j] = new;
-                moved = moved.max(d.abs());
-            }
-        }
-        if moved < 1e-14 {
-            break;
-        }
-    }
-    x
-}
 
 /// Checks the (weighted, possibly non-negative) Lasso optimality conditions of `g` for signal `y`:
 /// `c = D^T (y - D g)`; on the support `c_j = lambda w_j sign(g_j)`, off it `|c_j| <= lambda w_j`

@@ -65,7 +65,8 @@ fn check_theorem(op: &ConvOperator, seed: u64, sigma: f64) -> Result<(), TestCas
     let bound = (1.0 + 1.0 / mu) / 3.0;
     let gamma = stripe_sparse_code(op, bound, 40, &mut rng);
     prop_assert!((op.l0_inf(&gamma, 0.0).unwrap() as f64) < bound);
-    prop_assert!(
+    // A draw with too few non-zeros says nothing about the theorem: rejected, not failed.
+    prop_assume!(
         sparse_core::norms::l0(&gamma, 0.0) >= 5,
         "too few non-zeros to be a test"
     );

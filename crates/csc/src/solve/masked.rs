@@ -37,10 +37,10 @@ use super::admm::xstep::{single_channel_chunk, MultiChannel};
 use super::ism::Shift;
 use super::kernels::{self, AdmmStep};
 use super::{
-    map_sum, run_batch, signal_spectra, validate, AutoRho, L1Weights, MapWeights, Solution, Sums,
-    Trace,
+    check_admm, map_sum, run_batch, signal_spectra, validate, weighted_l1, AutoRho, L1Weights,
+    Solution, Sums, Trace,
 };
-use crate::error::{invalid, shape_mismatch, Error, Result};
+use crate::error::{shape_mismatch, Error, Result};
 use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
 
@@ -183,13 +183,13 @@ impl MaskedCbpdn {
 
     fn check(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<()> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
-        check::positive("rel_residual_tol", self.rel_residual_tol)?;
-        check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
+        check_admm(
+            self.rel_residual_tol,
+            self.abs_residual_tol,
+            self.relax,
+            &self.auto_rho,
+        )?;
         check::positive("rho", self.rho)?;
-        if !(self.relax > 0.0 && self.relax < 2.0) {
-            return Err(invalid("relax", self.relax, "a number in (0, 2)"));
-        }
-        self.auto_rho.validate()?;
         let w = self.mask.as_ref();
         if w.nrows() != op.signal_len() || !(w.ncols() == 1 || w.ncols() == y.ncols()) {
             return Err(shape_mismatch(
@@ -435,13 +435,7 @@ impl MaskedCbpdn {
             .zip(wt)
             .map(|((dz, sv), wv)| (wv * (dz - sv)).powi(2))
             .sum();
-        let mut l1 = 0.0;
-        for (map, zm) in z.chunks(n).enumerate() {
-            l1 += match self.weights.map(map, m, n) {
-                MapWeights::Const(c) => c * zm.iter().map(|v| v.abs()).sum::<f64>(),
-                MapWeights::Slice(w) => zm.iter().zip(w).map(|(v, w)| w * v.abs()).sum(),
-            };
-        }
+        let l1 = weighted_l1(&self.weights, z, m, n);
         info.final_state = Some((0.5 * rr + lambda * l1, rr.sqrt()));
         info
     }

@@ -84,6 +84,11 @@ pub(crate) enum MapWeights<'a> {
 impl L1Weights {
     /// Checks lengths and values against the operator.
     pub(crate) fn validate(&self, op: &ConvOperator) -> Result<()> {
+        self.validate_named("weights", op)
+    }
+
+    /// [`validate`](Self::validate), errors naming `argument`.
+    pub(crate) fn validate_named(&self, argument: &'static str, op: &ConvOperator) -> Result<()> {
         let (v, len, what) = match self {
             L1Weights::Uniform => return Ok(()),
             L1Weights::PerFilter(v) => (v, op.dictionary().n_filters(), "one weight per filter"),
@@ -91,7 +96,7 @@ impl L1Weights {
         };
         if v.len() != len {
             return Err(shape_mismatch(
-                "weights",
+                argument,
                 format!("{len} values ({what})"),
                 format!("{} values", v.len()),
             ));
@@ -102,7 +107,7 @@ impl L1Weights {
             .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
         {
             return Err(invalid(
-                "weights",
+                argument,
                 format!("{w} at index {i}"),
                 "finite weights >= 0",
             ));
@@ -132,6 +137,28 @@ pub(crate) fn validate(
     check::non_negative("lambda", lambda)?;
     check::count("max_iter", max_iter, usize::MAX)?;
     weights.validate(op)
+}
+
+/// Checks the options every ADMM solver shares: tolerances, relaxation, adaptive penalty.
+pub(crate) fn check_admm(rel: f64, abs: f64, relax: f64, auto_rho: &AutoRho) -> Result<()> {
+    check::positive("rel_residual_tol", rel)?;
+    check::non_negative("abs_residual_tol", abs)?;
+    if !(relax > 0.0 && relax < 2.0) {
+        return Err(invalid("relax", relax, "a number in (0, 2)"));
+    }
+    auto_rho.validate()
+}
+
+/// `sum_maps sum_p w |z|` of a code with the l1 weights of each map.
+pub(crate) fn weighted_l1(weights: &L1Weights, z: &[f64], m: usize, n: usize) -> f64 {
+    let mut l1 = 0.0;
+    for (map, zm) in z.chunks(n).enumerate() {
+        l1 += match weights.map(map, m, n) {
+            MapWeights::Const(c) => c * zm.iter().map(|v| v.abs()).sum::<f64>(),
+            MapWeights::Slice(w) => zm.iter().zip(w).map(|(v, w)| w * v.abs()).sum(),
+        };
+    }
+    l1
 }
 
 /// Runs `solve(j, y_j, x_j, inner_parallel)` for every column `j` of `y` into a `code_len x b`

@@ -10,7 +10,7 @@ use crate::fft::C64;
 use crate::operator::{ConvOperator, Spectra};
 use crate::solve::ism::Shift;
 use crate::solve::kernels::{self, AdmmStep};
-use crate::solve::{map_sum, signal_spectra, MapWeights, Sums, Trace};
+use crate::solve::{map_sum, signal_spectra, weighted_l1, Sums, Trace};
 
 impl Cbpdn {
     pub(super) fn solve_one(
@@ -322,13 +322,7 @@ impl Cbpdn {
             .zip(y)
             .map(|(dz, yv)| (yv - dz) * (yv - dz))
             .sum();
-        let mut l1 = 0.0;
-        for (map, zm) in z.chunks(n).enumerate() {
-            l1 += match self.weights.map(map, m, n) {
-                MapWeights::Const(c) => c * zm.iter().map(|v| v.abs()).sum::<f64>(),
-                MapWeights::Slice(w) => zm.iter().zip(w).map(|(v, w)| w * v.abs()).sum(),
-            };
-        }
+        let l1 = weighted_l1(&self.weights, z, m, n);
         let ridge = if mu == 0.0 {
             0.0
         } else {

@@ -32,7 +32,7 @@ use faer::{MatRef, Par};
 use sparse_core::check;
 use sparse_core::solve::Solve;
 
-use super::{run_batch, validate, L1Weights, Solution};
+use super::{check_admm, run_batch, validate, L1Weights, Solution};
 use crate::error::{invalid, Error, Result};
 use crate::operator::ConvOperator;
 
@@ -311,90 +311,28 @@ impl Cbpdn {
 
     fn check(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<()> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
-        check::positive("rel_residual_tol", self.rel_residual_tol)?;
-        check::non_negative("abs_residual_tol", self.abs_residual_tol)?;
+        check_admm(
+            self.rel_residual_tol,
+            self.abs_residual_tol,
+            self.relax,
+            &self.auto_rho,
+        )?;
         check::non_negative("mu", self.mu)?;
         check::non_negative("grad_reg.mu", self.grad_reg.mu)?;
         check::non_negative("joint", self.joint)?;
+        // Per-filter weights: the checks of the l1 weights, naming these arguments.
         for (name, w) in [
             ("grad_reg.weights", &self.grad_reg.weights),
             ("joint_weights", &self.joint_weights),
         ] {
-            let Some(w) = w else { continue };
-            let m = op.dictionary().n_filters();
-            if w.len() != m {
-                return Err(crate::error::shape_mismatch(
-                    name,
-                    format!("{m} values (one per filter)"),
-                    format!("{} values", w.len()),
-                ));
-            }
-            if let Some((i, v)) = w
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-            {
-                return Err(invalid(
-                    name,
-                    format!("{v} at index {i}"),
-                    "finite weights >= 0",
-                ));
-            }
-        }
-        check::non_negative("joint", self.joint)?;
-        for (name, w) in [
-            ("grad_reg.weights", &self.grad_reg.weights),
-            ("joint_weights", &self.joint_weights),
-        ] {
-            let Some(w) = w else { continue };
-            let m = op.dictionary().n_filters();
-            if w.len() != m {
-                return Err(crate::error::shape_mismatch(
-                    name,
-                    format!("{m} values (one per filter)"),
-                    format!("{} values", w.len()),
-                ));
-            }
-            if let Some((i, v)) = w
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-            {
-                return Err(invalid(
-                    name,
-                    format!("{v} at index {i}"),
-                    "finite weights >= 0",
-                ));
-            }
-        }
-        if let Some(w) = &self.grad_reg.weights {
-            let m = op.dictionary().n_filters();
-            if w.len() != m {
-                return Err(crate::error::shape_mismatch(
-                    "grad_reg.weights",
-                    format!("{m} values (one per filter)"),
-                    format!("{} values", w.len()),
-                ));
-            }
-            if let Some((i, v)) = w
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-            {
-                return Err(invalid(
-                    "grad_reg.weights",
-                    format!("{v} at index {i}"),
-                    "finite weights >= 0",
-                ));
+            if let Some(w) = w {
+                L1Weights::PerFilter(w.clone()).validate_named(name, op)?;
             }
         }
         if let Some(r) = self.rho {
             check::positive("rho", r)?;
         }
-        if !(self.relax > 0.0 && self.relax < 2.0) {
-            return Err(invalid("relax", self.relax, "a number in (0, 2)"));
-        }
-        self.auto_rho.validate()
+        Ok(())
     }
 
     /// Codes every column of `y` starting from the codes `init` (`code_len x b`; a warm start,
