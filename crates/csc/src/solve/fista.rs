@@ -12,7 +12,8 @@ use sparse_core::check;
 use sparse_core::solve::{Iteration, Solve};
 
 use super::{
-    kernels, map_sum, run_batch, signal_spectra, validate, L1Weights, Solution, Sums, Trace,
+    forward_blocked, kernels, map_sum, run_batch, signal_spectra, validate, L1Weights, Solution,
+    Sums, Trace,
 };
 use crate::error::{Error, Result};
 use crate::fft::C64;
@@ -143,24 +144,7 @@ impl CbpdnFista {
         for k in 0..self.max_iter {
             // (1) spectra of x_k.
             if k > 0 {
-                let items: Vec<_> = blocks
-                    .per_map(&mut xh, n_maps)
-                    .into_iter()
-                    .zip(x.chunks(n))
-                    .collect();
-                map_sum(
-                    items,
-                    par,
-                    || fft.scratch(),
-                    |s, (mut o, xm)| {
-                        fft.forward_with(
-                            |c, buf| buf.copy_from_slice(&xm[c * rows..(c + 1) * rows]),
-                            &mut o,
-                            s,
-                        );
-                        0.0
-                    },
-                );
+                forward_blocked(sp, x, &mut xh, n_maps, rows, par);
             }
             // (2a) residual r = D x_k - y and 1/2 ||r||^2.
             let items: Vec<_> = blocks.chunks(&mut r, cs).into_iter().enumerate().collect();

@@ -37,8 +37,8 @@ use super::admm::xstep::{single_channel_chunk, MultiChannel};
 use super::ism::Shift;
 use super::kernels::{self, AdmmStep};
 use super::{
-    check_admm, map_sum, run_batch, signal_spectra, validate, weighted_l1, AutoRho, L1Weights,
-    Solution, Sums, Trace,
+    check_admm, forward_blocked, inverse_all, map_sum, run_batch, signal_spectra, validate,
+    weighted_l1, AutoRho, L1Weights, Solution, Sums, Trace,
 };
 use crate::error::{shape_mismatch, Error, Result};
 use crate::fft::C64;
@@ -439,56 +439,6 @@ impl MaskedCbpdn {
         info.final_state = Some((0.5 * rr + lambda * l1, rr.sqrt()));
         info
     }
-}
-
-/// Inverse transforms of `k` blocked spectra (destroyed) into `out` (`k` grids of `N`).
-fn inverse_all(sp: &Spectra, spec: &mut [C64], out: &mut [f64], k: usize, rows: usize, par: bool) {
-    let fft = &sp.fft;
-    let n = out.len() / k.max(1);
-    let items: Vec<_> = fft
-        .blocks()
-        .per_map(spec, k)
-        .into_iter()
-        .zip(out.chunks_mut(n))
-        .collect();
-    map_sum(
-        items,
-        par,
-        || fft.scratch(),
-        |s, (mut bm, om)| {
-            fft.inverse_with(
-                &mut bm,
-                |c, col| om[c * rows..(c + 1) * rows].copy_from_slice(col),
-                s,
-            );
-            0.0
-        },
-    );
-}
-
-/// Forward transforms of `k` grids into blocked spectra.
-fn forward_blocked(sp: &Spectra, x: &[f64], spec: &mut [C64], k: usize, rows: usize, par: bool) {
-    let fft = &sp.fft;
-    let n = x.len() / k.max(1);
-    let items: Vec<_> = fft
-        .blocks()
-        .per_map(spec, k)
-        .into_iter()
-        .zip(x.chunks(n))
-        .collect();
-    map_sum(
-        items,
-        par,
-        || fft.scratch(),
-        |s, (mut bm, xm)| {
-            fft.forward_with(
-                |c, buf| buf.copy_from_slice(&xm[c * rows..(c + 1) * rows]),
-                &mut bm,
-                s,
-            );
-            0.0
-        },
-    );
 }
 
 /// Forward transforms of `k` grids into natural-layout spectra, channel after channel.

@@ -31,7 +31,7 @@ use sparse_core::solve::{Diagnostics, Iteration, Solution};
 
 use crate::error::{invalid, shape_mismatch, Result};
 use crate::fft::C64;
-use crate::operator::ConvOperator;
+use crate::operator::{ConvOperator, Spectra};
 
 /// The internal per-signal trace of a convolutional pursuit, turned into the workspace's
 /// [`Diagnostics`] by [`run_batch`].
@@ -205,6 +205,70 @@ where
             .into_iter()
             .fold(R::default(), |acc, it| acc + f(&mut s, it))
     }
+}
+
+/// Inverse transforms of `k` blocked spectra (destroyed) into `out` (`k` grids of `N`).
+pub(crate) fn inverse_all(
+    sp: &Spectra,
+    spec: &mut [C64],
+    out: &mut [f64],
+    k: usize,
+    rows: usize,
+    par: bool,
+) {
+    let fft = &sp.fft;
+    let n = out.len() / k.max(1);
+    let items: Vec<_> = fft
+        .blocks()
+        .per_map(spec, k)
+        .into_iter()
+        .zip(out.chunks_mut(n))
+        .collect();
+    map_sum(
+        items,
+        par,
+        || fft.scratch(),
+        |s, (mut bm, om)| {
+            fft.inverse_with(
+                &mut bm,
+                |c, col| om[c * rows..(c + 1) * rows].copy_from_slice(col),
+                s,
+            );
+            0.0
+        },
+    );
+}
+
+/// Forward transforms of `k` grids into blocked spectra.
+pub(crate) fn forward_blocked(
+    sp: &Spectra,
+    x: &[f64],
+    spec: &mut [C64],
+    k: usize,
+    rows: usize,
+    par: bool,
+) {
+    let fft = &sp.fft;
+    let n = x.len() / k.max(1);
+    let items: Vec<_> = fft
+        .blocks()
+        .per_map(spec, k)
+        .into_iter()
+        .zip(x.chunks(n))
+        .collect();
+    map_sum(
+        items,
+        par,
+        || fft.scratch(),
+        |s, (mut bm, xm)| {
+            fft.forward_with(
+                |c, buf| buf.copy_from_slice(&xm[c * rows..(c + 1) * rows]),
+                &mut bm,
+                s,
+            );
+            0.0
+        },
+    );
 }
 
 /// The spectra of the `C` channels of a signal.
