@@ -15,6 +15,15 @@ def correlate(D, R):
     return np.fft.irfft2(np.conj(Df) * np.fft.rfft2(R)[:, :, None], s=(H, W), axes=(0, 1))
 
 
+def assert_records_match(ours, theirs, fields, rtol=1e-8, residual_rtol=None):
+    """Every iteration's record of ``fields`` in ``ours.getitstat()`` equals SPORCO's
+    ``theirs`` (an ``IterationStats``) to ``rtol`` (``residual_rtol`` for the residuals)."""
+    for field in fields:
+        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(theirs, field))
+        tol = residual_rtol if (residual_rtol is not None and "Rsdl" in field) else rtol
+        assert np.allclose(a, b, rtol=tol, atol=0), field
+
+
 @pytest.fixture
 def problem():
     rng = np.random.default_rng(7)
@@ -139,9 +148,8 @@ def test_agrees_with_sporco(problem):
     st = theirs.getitstat()
     assert ours.getitstat().Iter == list(st.Iter) == list(range(50))
     # Every iteration's record, as SPORCO's getitstat() reports it.
-    for field in ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"):
-        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
-        assert np.allclose(a, b, rtol=1e-8, atol=0), field
+    assert_records_match(ours, st,
+                         ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"))
 
 
 def test_elastic_net_agrees_with_sporco(problem):
@@ -155,9 +163,7 @@ def test_elastic_net_agrees_with_sporco(problem):
     Xs = theirs.solve().squeeze()
     assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
     st = theirs.getitstat()
-    for field in ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"):
-        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
-        assert np.allclose(a, b, rtol=1e-8, atol=0), field
+    assert_records_match(ours, st, ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"))
     # mu = 0 is ConvBPDN.
     assert np.array_equal(cbpdn.ConvElasticNet(D, S, 0.05, 0.0, opt).solve(),
                           cbpdn.ConvBPDN(D, S, 0.05, opt).solve())
@@ -186,9 +192,8 @@ def test_mask_dcpl_agrees_with_sporco(problem, auto_rho):
     assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
     st = theirs.getitstat()
     assert ours.getitstat().Iter == list(st.Iter)
-    for field in ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"):
-        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
-        assert np.allclose(a, b, rtol=1e-8, atol=0), field
+    assert_records_match(ours, st,
+                         ("ObjFun", "DFid", "RegL1", "PrimalRsdl", "DualRsdl", "Rho"))
     if auto_rho:
         assert len(set(st.Rho)) > 1
 
@@ -216,9 +221,7 @@ def test_mask_dcpl_multichannel_agrees_with_sporco():
         assert X.shape == Xs.shape
         assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
         st = theirs.getitstat()
-        for field in ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl"):
-            a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
-            assert np.allclose(a, b, rtol=1e-8, atol=0), field
+        assert_records_match(ours, st, ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl"))
 
 
 def test_mask_dcpl_checks_w(problem):
@@ -254,12 +257,10 @@ def test_grad_reg_agrees_with_sporco(problem, weights):
     Xs = theirs.solve().squeeze()
     assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
     st = theirs.getitstat()
-    for field in ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"):
-        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
-        # The residuals fall to 1e-9 here: differences of nearly equal iterates, good to 1e-6
-        # relative at the end of the run.
-        rtol = 1e-6 if "Rsdl" in field else 1e-8
-        assert np.allclose(a, b, rtol=rtol, atol=0), field
+    # The residuals fall to 1e-9 here: differences of nearly equal iterates, good to 1e-6
+    # relative at the end of the run.
+    assert_records_match(ours, st, ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"),
+                         residual_rtol=1e-6)
     # mu = 0 is ConvBPDN.
     assert np.array_equal(cbpdn.ConvBPDNGradReg(D, S, 0.05, 0.0, opt).solve(),
                           cbpdn.ConvBPDN(D, S, 0.05, {"MaxMainIter": 50,
@@ -297,10 +298,8 @@ def test_joint_agrees_with_sporco():
     assert X.shape == Xs.shape == (16, 14, 3, 5)
     assert np.abs(X - Xs).max() <= 1e-8 * np.abs(Xs).max()
     st = theirs.getitstat()
-    for field in ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"):
-        a, b = np.array(getattr(ours.getitstat(), field)), np.array(getattr(st, field))
-        rtol = 1e-6 if "Rsdl" in field else 1e-8
-        assert np.allclose(a, b, rtol=rtol, atol=0), field
+    assert_records_match(ours, st, ("ObjFun", "DFid", "PrimalRsdl", "DualRsdl", "Rho"),
+                         residual_rtol=1e-6)
     # Joint sparsity: more groups entirely zero than the l1 problem alone would leave.
     groups = np.abs(X).sum(axis=2) > 0
     assert groups.sum() < (np.abs(cbpdn.ConvBPDN(D, S, 0.05, opt).solve()).sum(axis=2) > 0).sum()

@@ -127,58 +127,25 @@ impl MaskedCbpdn {
         }
     }
 
-    /// Sets the iteration cap.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-
-    /// Sets the relative stopping tolerance.
-    pub fn rel_residual_tol(mut self, tol: f64) -> Self {
-        self.rel_residual_tol = tol;
-        self
-    }
-
-    /// Sets the absolute stopping tolerance.
-    pub fn abs_residual_tol(mut self, tol: f64) -> Self {
-        self.abs_residual_tol = tol;
-        self
-    }
-
-    /// Sets the initial penalty parameter.
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.rho = rho;
-        self
-    }
-
-    /// Sets the over-relaxation parameter (1 disables relaxation).
-    pub fn relax(mut self, relax: f64) -> Self {
-        self.relax = relax;
-        self
-    }
-
-    /// Sets the adaptive-penalty options.
-    pub fn auto_rho(mut self, auto_rho: AutoRho) -> Self {
-        self.auto_rho = auto_rho;
-        self
-    }
-
-    /// Constrains the codes to be non-negative.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-
-    /// Sets the weights of the l1 penalty.
-    pub fn weights(mut self, weights: L1Weights) -> Self {
-        self.weights = weights;
-        self
-    }
-
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
+    sparse_core::setters! {
+        /// Sets the iteration cap.
+        max_iter: usize,
+        /// Sets the relative stopping tolerance.
+        rel_residual_tol: f64,
+        /// Sets the absolute stopping tolerance.
+        abs_residual_tol: f64,
+        /// Sets the initial penalty parameter.
+        rho: f64,
+        /// Sets the over-relaxation parameter (1 disables relaxation).
+        relax: f64,
+        /// Sets the adaptive-penalty options.
+        auto_rho: AutoRho,
+        /// Constrains the codes to be non-negative.
+        nonneg: bool,
+        /// Sets the weights of the l1 penalty.
+        weights: L1Weights,
+        /// Sets the parallelism.
+        par: Par,
     }
 
     fn check(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<()> {
@@ -382,33 +349,14 @@ impl MaskedCbpdn {
                 info.converged = true;
                 break;
             }
-            if ar.enabled && k != 0 && k < ar.freeze_after && (k + 1) % ar.period == 0 {
-                let tau = ar.scaling;
-                let mult = if !ar.auto_scaling || sres == 0.0 || r == 0.0 {
-                    tau
-                } else {
-                    let q = if r > sres * xi {
-                        r / (sres * xi)
-                    } else {
-                        sres * xi / r
-                    };
-                    q.sqrt().min(tau)
-                };
-                let rsf = if r > xi * ar.ratio * sres {
-                    mult
-                } else if sres > (ar.ratio / xi) * r {
-                    1.0 / mult
-                } else {
-                    1.0
-                };
-                if rsf != 1.0 {
-                    rho *= rsf;
-                    let inv = 1.0 / rsf;
-                    u0.iter_mut().for_each(|v| *v *= inv);
-                    u1.iter_mut().for_each(|v| *v *= inv);
-                    u0_hat.iter_mut().for_each(|v| *v *= inv);
-                    u1_hat.iter_mut().for_each(|v| *v *= inv);
-                }
+            let rsf = ar.rho_factor(k, r, sres, xi);
+            if rsf != 1.0 {
+                rho *= rsf;
+                let inv = 1.0 / rsf;
+                u0.iter_mut().for_each(|v| *v *= inv);
+                u1.iter_mut().for_each(|v| *v *= inv);
+                u0_hat.iter_mut().for_each(|v| *v *= inv);
+                u1_hat.iter_mut().for_each(|v| *v *= inv);
             }
             if k + 1 == self.max_iter {
                 break;

@@ -127,3 +127,32 @@ pub fn dense_lasso(
     }
     x
 }
+
+/// Asserts the subgradient conditions of an l1 penalty at column `j` of the codes `z`, with `g`
+/// the gradient of the smooth part there: `g_i = -lambda sign(z_i)` (to 1e-6) where
+/// `|z_i| > 1e-9`, `|g_i| <= lambda (1 + 1e-6)` elsewhere, and a non-empty support.
+pub fn assert_l1_subgradient(
+    label: &str,
+    z: MatRef<'_, f64>,
+    g: MatRef<'_, f64>,
+    j: usize,
+    lambda: f64,
+) {
+    let mut on = 0;
+    for i in 0..z.nrows() {
+        let (zi, gi) = (z[(i, j)], g[(i, j)]);
+        if zi.abs() > 1e-9 {
+            on += 1;
+            assert!(
+                (gi + lambda * zi.signum()).abs() < 1e-6,
+                "{label}: ({i}, {j}) {gi} {zi}"
+            );
+        } else {
+            assert!(
+                gi.abs() <= lambda * (1.0 + 1e-6),
+                "{label}: ({i}, {j}) {gi}"
+            );
+        }
+    }
+    assert!(on > 0, "{label}: all-zero code");
+}

@@ -283,31 +283,12 @@ impl Cbpdn {
                 info.converged = true;
                 break;
             }
-            if ar.enabled && k != 0 && k < ar.freeze_after && (k + 1) % ar.period == 0 {
-                let tau = ar.scaling;
-                let mult = if !ar.auto_scaling || s == 0.0 || r == 0.0 {
-                    tau
-                } else {
-                    let q = if r > s * xi { r / (s * xi) } else { s * xi / r };
-                    q.sqrt().min(tau)
-                };
-                let rsf = if r > xi * ar.ratio * s {
-                    mult
-                } else if s > (ar.ratio / xi) * r {
-                    1.0 / mult
-                } else {
-                    1.0
-                };
-                if rsf != 1.0 {
-                    rho *= rsf;
-                    u_scale = 1.0 / rsf;
-                    if let Some(mc) = &mut sys {
-                        if grad_on {
-                            mc.factor_shift(sp, shift(rho), par);
-                        } else {
-                            mc.factor(sp, rho + mu, par);
-                        }
-                    }
+            let rsf = ar.rho_factor(k, r, s, xi);
+            if rsf != 1.0 {
+                rho *= rsf;
+                u_scale = 1.0 / rsf;
+                if let Some(mc) = &mut sys {
+                    mc.factor_shift(sp, shift(rho), par);
                 }
             }
         }

@@ -98,6 +98,31 @@ impl AutoRho {
         }
     }
 
+    /// The factor `rsf` by which `rho` changes after iteration `k` (0-based) with normalised
+    /// residuals `r` (primal) and `s` (dual) and target ratio `xi`: 1 when no update is due
+    /// (disabled, `k = 0`, frozen, off-period) or the residuals are balanced; otherwise the
+    /// multiplier (`scaling`, or with `auto_scaling` `sqrt` of the residual ratio over the
+    /// target, capped at `scaling`) or its inverse. The scaled dual variable is divided by it.
+    pub(crate) fn rho_factor(&self, k: usize, r: f64, s: f64, xi: f64) -> f64 {
+        if !(self.enabled && k != 0 && k < self.freeze_after && (k + 1) % self.period == 0) {
+            return 1.0;
+        }
+        let tau = self.scaling;
+        let mult = if !self.auto_scaling || s == 0.0 || r == 0.0 {
+            tau
+        } else {
+            let q = if r > s * xi { r / (s * xi) } else { s * xi / r };
+            q.sqrt().min(tau)
+        };
+        if r > xi * self.ratio * s {
+            mult
+        } else if s > (self.ratio / xi) * r {
+            1.0 / mult
+        } else {
+            1.0
+        }
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         check::count("auto_rho.period", self.period, usize::MAX)?;
         if !(self.scaling.is_finite() && self.scaling >= 1.0) {
@@ -225,22 +250,29 @@ impl Cbpdn {
         }
     }
 
-    /// Sets the iteration cap.
-    pub fn max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-
-    /// Sets the relative stopping tolerance.
-    pub fn rel_residual_tol(mut self, rel_residual_tol: f64) -> Self {
-        self.rel_residual_tol = rel_residual_tol;
-        self
-    }
-
-    /// Sets the absolute stopping tolerance.
-    pub fn abs_residual_tol(mut self, abs_residual_tol: f64) -> Self {
-        self.abs_residual_tol = abs_residual_tol;
-        self
+    sparse_core::setters! {
+        /// Sets the iteration cap.
+        max_iter: usize,
+        /// Sets the relative stopping tolerance.
+        rel_residual_tol: f64,
+        /// Sets the absolute stopping tolerance.
+        abs_residual_tol: f64,
+        /// Sets the over-relaxation parameter (1 disables relaxation).
+        relax: f64,
+        /// Sets the adaptive-penalty options.
+        auto_rho: AutoRho,
+        /// Sets the ridge weight `mu` of the elastic net.
+        mu: f64,
+        /// Sets the weight of the joint-sparsity (`l2,1` over code channels) term.
+        joint: f64,
+        /// Sets one weight per filter of the joint-sparsity term (`None`: all 1).
+        joint_weights: Option<Vec<f64>>,
+        /// Constrains the codes to be non-negative.
+        nonneg: bool,
+        /// Sets the weights of the l1 penalty.
+        weights: L1Weights,
+        /// Sets the parallelism.
+        par: Par,
     }
 
     /// Sets the initial penalty parameter.
@@ -249,58 +281,10 @@ impl Cbpdn {
         self
     }
 
-    /// Sets the over-relaxation parameter (1 disables relaxation).
-    pub fn relax(mut self, relax: f64) -> Self {
-        self.relax = relax;
-        self
-    }
-
-    /// Sets the adaptive-penalty options.
-    pub fn auto_rho(mut self, auto_rho: AutoRho) -> Self {
-        self.auto_rho = auto_rho;
-        self
-    }
-
-    /// Sets the ridge weight `mu` of the elastic net.
-    pub fn mu(mut self, mu: f64) -> Self {
-        self.mu = mu;
-        self
-    }
-
     /// Sets the gradient regularisation `mu/2 sum_i w_i ||G x_i||^2` (`weights`: one per
     /// filter, `None` for all 1).
     pub fn grad_reg(mut self, mu: f64, weights: Option<Vec<f64>>) -> Self {
         self.grad_reg = GradReg { mu, weights };
-        self
-    }
-
-    /// Sets the weight of the joint-sparsity (`l2,1` over code channels) term.
-    pub fn joint(mut self, joint: f64) -> Self {
-        self.joint = joint;
-        self
-    }
-
-    /// Sets one weight per filter of the joint-sparsity term (`None`: all 1).
-    pub fn joint_weights(mut self, weights: Option<Vec<f64>>) -> Self {
-        self.joint_weights = weights;
-        self
-    }
-
-    /// Constrains the codes to be non-negative.
-    pub fn nonneg(mut self, nonneg: bool) -> Self {
-        self.nonneg = nonneg;
-        self
-    }
-
-    /// Sets the weights of the l1 penalty.
-    pub fn weights(mut self, weights: L1Weights) -> Self {
-        self.weights = weights;
-        self
-    }
-
-    /// Sets the parallelism.
-    pub fn par(mut self, par: Par) -> Self {
-        self.par = par;
         self
     }
 
