@@ -160,6 +160,11 @@ impl Fft2d {
         }
     }
 
+    /// Rows of the grid (the contiguous axis).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
     /// Length of a spectrum, `(rows / 2 + 1) * cols`.
     pub fn spectrum_len(&self) -> usize {
         self.half * self.cols

@@ -22,7 +22,7 @@ use sparse_core::check;
 
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{shape_mismatch, Result};
-use crate::fft::C64;
+use crate::fft::{Fft2d, C64};
 use crate::solve::ism::Ism;
 use crate::solve::{kernels, map_sum, Cbpdn};
 
@@ -191,37 +191,8 @@ impl ConvDictLearn {
             let (k, kx) = (j / cx, j % cx);
             (k, if cd == 1 { kx * n } else { c * n })
         };
-        let spectra_of =
-            |count: usize, at: &(dyn Fn(usize) -> (usize, usize) + Sync), src: MatRef<'_, f64>| {
-                let mut out = vec![C64::default(); count * f];
-                let items: Vec<_> = blocks
-                    .per_map(&mut out, count)
-                    .into_iter()
-                    .enumerate()
-                    .collect();
-                map_sum(
-                    items,
-                    par,
-                    || fft.scratch(),
-                    |s, (q, mut o)| {
-                        let (col, off) = at(q);
-                        let src = src.col(col);
-                        fft.forward_with(
-                            |c, buf| {
-                                for (r, b) in buf.iter_mut().enumerate() {
-                                    *b = src[off + c * g_rows + r];
-                                }
-                            },
-                            &mut o,
-                            s,
-                        );
-                        0.0
-                    },
-                );
-                out
-            };
-        let xs = spectra_of(nj * m, &|q| code_map(q / m, q % m), codes);
-        let ss = spectra_of(nj * cd, &|q| target(q / cd, q % cd), y);
+        let xs = map_spectra(fft, nj * m, &|q| code_map(q / m, q % m), codes, par);
+        let ss = map_spectra(fft, nj * cd, &|q| target(q / cd, q % cd), y, par);
         // sum_j conj(X_{j,i}) S_{j,c}, map c m + i.
         let mut xhs = vec![C64::default(); cd * m * f];
         for (blk, chunk) in blocks.chunks(&mut xhs, cd * m).into_iter().enumerate() {
@@ -386,4 +357,44 @@ impl ConvDictLearn {
         });
         ConvDictionary::new(fg, cd, filters.as_ref())
     }
+}
+
+/// Blocked spectra of `count` maps of the full grid; map `q` is read from column `col` of
+/// `src`, starting at entry `off`, where `(col, off) = at(q)`.
+pub(crate) fn map_spectra(
+    fft: &Fft2d,
+    count: usize,
+    at: &(dyn Fn(usize) -> (usize, usize) + Sync),
+    src: MatRef<'_, f64>,
+    par: bool,
+) -> Vec<C64> {
+    let f = fft.spectrum_len();
+    let blocks = fft.blocks();
+    let g_rows = fft.rows();
+    let mut out = vec![C64::default(); count * f];
+    let items: Vec<_> = blocks
+        .per_map(&mut out, count)
+        .into_iter()
+        .enumerate()
+        .collect();
+    map_sum(
+        items,
+        par,
+        || fft.scratch(),
+        |s, (q, mut o)| {
+            let (col, off) = at(q);
+            let src = src.col(col);
+            fft.forward_with(
+                |c, buf| {
+                    for (r, b) in buf.iter_mut().enumerate() {
+                        *b = src[off + c * g_rows + r];
+                    }
+                },
+                &mut o,
+                s,
+            );
+            0.0
+        },
+    );
+    out
 }

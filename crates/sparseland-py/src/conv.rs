@@ -331,3 +331,158 @@ pub(crate) fn conv_dict_learn<'py>(
     });
     Ok((d.into_pyarray(py), x.into_pyarray(py), out.objective))
 }
+
+/// One step of online convolutional dictionary learning (`csc::OnlineConvDictLearn`, SPORCO's
+/// `OnlineConvBPDNDictLearn`, Liu et al. 2018) on SPORCO-layout arrays: unit-norm filters `d`
+/// `(h, w, M)` or `(h, w, C, M)`, one image `s` `(H, W)` or `(H, W, C)`, the step index `t`
+/// (calls so far). Codes the image by CBPDN (the online learner's coding options) and takes the
+/// projected gradient step `eta_a / (t + eta_b)`. Returns `(d_new, records, converged, eta,
+/// cnstr, delta_d)`: the new filters (the shape of `d`), the coding step's records, whether it
+/// met its stopping rule, the step, `||zpad(d_new) - G||` and `||d_new - d||`. The GIL is
+/// released.
+#[pyfunction]
+#[pyo3(signature = (d, s, lmbda, t, eta_a=10.0, eta_b=5.0, zero_mean=false, max_iter=100, rel_stop_tol=1e-3, rho=None, relax=1.8, auto_rho=None, n_threads=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn conv_online_step<'py>(
+    py: Python<'py>,
+    d: PyReadonlyArrayDyn<'py, f64>,
+    s: PyReadonlyArrayDyn<'py, f64>,
+    lmbda: f64,
+    t: usize,
+    eta_a: f64,
+    eta_b: f64,
+    zero_mean: bool,
+    max_iter: usize,
+    rel_stop_tol: f64,
+    rho: Option<f64>,
+    relax: f64,
+    auto_rho: Option<(bool, usize, f64, f64, Option<f64>, bool)>,
+    n_threads: usize,
+) -> PyResult<(
+    Bound<'py, PyArrayDyn<f64>>,
+    Vec<Record>,
+    bool,
+    f64,
+    f64,
+    f64,
+)> {
+    let ds = d.shape().to_vec();
+    let (fh, fw, fc, m) = match ds[..] {
+        [h, w, m] => (h, w, 1, m),
+        [h, w, c, m] => (h, w, c, m),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `D` of shape {ds:?}: expected (h, w, M) or (h, w, C, M)"
+            )))
+        }
+    };
+    let ss = s.shape().to_vec();
+    let (h, w, sc) = match ss[..] {
+        [h, w] => (h, w, 1),
+        [h, w, c] => (h, w, c),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `S` of shape {ss:?}: expected (H, W) or (H, W, C) (one image)"
+            )))
+        }
+    };
+    if fc > 1 && fc != sc {
+        return Err(value_error(format!(
+            "shape mismatch for `S`: expected {fc} channels (those of D), got {sc}"
+        )));
+    }
+    let (dv, sv) = (owned_dyn(&d)?, owned_dyn(&s)?);
+    let flen = fh * fw * fc;
+    let filters = Mat::<f64>::from_fn(flen, m, |k, j| {
+        let (c, rest) = (k / (fh * fw), k % (fh * fw));
+        let (col, row) = (rest / fh, rest % fh);
+        if ds.len() == 3 {
+            dv[[row, col, j]]
+        } else {
+            dv[[row, col, c, j]]
+        }
+    });
+    let n = h * w;
+    let y = Mat::<f64>::from_fn(n * sc, 1, |k, _| {
+        let (c, rest) = (k / n, k % n);
+        let (col, row) = (rest / h, rest % h);
+        if ss.len() == 2 {
+            sv[[row, col]]
+        } else {
+            sv[[row, col, c]]
+        }
+    });
+    let par = parallelism(n_threads);
+    type Out = (ConvDictionary, Vec<Record>, bool, f64, f64, f64);
+    let (dict, records, converged, eta, cnstr, delta) = py
+        .detach(|| -> Result<Out, String> {
+            let e = |e: csc::Error| e.to_string();
+            let init = ConvDictionary::new(Grid::d2(fh, fw), fc, filters.as_ref()).map_err(e)?;
+            let mut opts = csc::OnlineConvDictLearn::new(lmbda)
+                .eta_a(eta_a)
+                .eta_b(eta_b)
+                .zero_mean(zero_mean)
+                .par(par);
+            let mut coder = opts
+                .coder
+                .clone()
+                .max_iter(max_iter)
+                .rel_residual_tol(rel_stop_tol)
+                .relax(relax)
+                .par(par);
+            if let Some(r) = rho {
+                coder = coder.rho(r);
+            }
+            if let Some((enabled, period, scaling, ratio, target, auto_scaling)) = auto_rho {
+                coder = coder.auto_rho(AutoRho {
+                    enabled,
+                    period,
+                    scaling,
+                    ratio,
+                    target,
+                    auto_scaling,
+                    ..AutoRho::default()
+                });
+            }
+            opts = opts.coder(coder);
+            let mut learner = opts.resume(&init, t).map_err(e)?;
+            let step = learner
+                .partial_fit(Grid::d2(h, w), sc, y.as_ref())
+                .map_err(e)?;
+            let diag = &step.coding[0];
+            let records = diag
+                .records()
+                .iter()
+                .map(|r| {
+                    (
+                        r.objective,
+                        r.data_fidelity,
+                        r.penalty,
+                        r.primal_residual,
+                        r.dual_residual,
+                        r.step,
+                    )
+                })
+                .collect();
+            Ok((
+                learner.dictionary().clone(),
+                records,
+                diag.converged,
+                step.eta,
+                step.constraint,
+                step.delta_d,
+            ))
+        })
+        .map_err(value_error)?;
+    let out = ArrayD::from_shape_fn(IxDyn(&ds), |ix| {
+        let (row, col) = (ix[0], ix[1]);
+        let (c, j) = if ds.len() == 4 {
+            (ix[2], ix[3])
+        } else {
+            (0, ix[2])
+        };
+        dict.filter(j)
+            .map_or(f64::NAN, |f| f[c * fh * fw + row + fh * col])
+    });
+    Ok((out.into_pyarray(py), records, converged, eta, cnstr, delta))
+}
