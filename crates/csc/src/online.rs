@@ -280,51 +280,46 @@ impl OnlineCdl {
             .into_iter()
             .enumerate()
             .collect();
-        map_sum(
-            items,
-            par,
-            Vec::<C64>::new,
-            |r, (blk, out)| {
-                let len = blocks.range(blk).1;
-                r.resize(len, C64::default());
-                let mut grad = vec![C64::default(); maps * len];
-                for j in 0..nj {
-                    for c in 0..cd {
-                        // R_{j,c} = sum_i D_{i,c} X_{j,i} - S_{j,c}.
-                        for (rv, sv) in
-                            r.iter_mut()
-                                .zip(blocks.block(&ss, nj * cd, j * cd + c, blk))
-                        {
-                            *rv = -sv;
-                        }
-                        for i in 0..m {
-                            let d = sp.filter(i, c, blk);
-                            let x = blocks.block(&xs, nj * m, j * m + i, blk);
-                            kernels::mul_acc(r, d, x);
-                        }
-                        for i in 0..m {
-                            let x = blocks.block(&xs, nj * m, j * m + i, blk);
-                            let q = i * cd + c;
-                            kernels::conj_mul_acc(&mut grad[q * len..(q + 1) * len], x, r);
-                        }
+        map_sum(items, par, Vec::<C64>::new, |r, (blk, out)| {
+            let len = blocks.range(blk).1;
+            r.resize(len, C64::default());
+            let mut grad = vec![C64::default(); maps * len];
+            for j in 0..nj {
+                for c in 0..cd {
+                    // R_{j,c} = sum_i D_{i,c} X_{j,i} - S_{j,c}.
+                    for (rv, sv) in r
+                        .iter_mut()
+                        .zip(blocks.block(&ss, nj * cd, j * cd + c, blk))
+                    {
+                        *rv = -sv;
                     }
-                }
-                for i in 0..m {
-                    for c in 0..cd {
-                        let q = i * cd + c;
+                    for i in 0..m {
                         let d = sp.filter(i, c, blk);
-                        for ((o, dv), gv) in out[q * len..(q + 1) * len]
-                            .iter_mut()
-                            .zip(d)
-                            .zip(&grad[q * len..(q + 1) * len])
-                        {
-                            *o = dv - *gv * eta;
-                        }
+                        let x = blocks.block(&xs, nj * m, j * m + i, blk);
+                        kernels::mul_acc(r, d, x);
+                    }
+                    for i in 0..m {
+                        let x = blocks.block(&xs, nj * m, j * m + i, blk);
+                        let q = i * cd + c;
+                        kernels::conj_mul_acc(&mut grad[q * len..(q + 1) * len], x, r);
                     }
                 }
-                0.0
-            },
-        );
+            }
+            for i in 0..m {
+                for c in 0..cd {
+                    let q = i * cd + c;
+                    let d = sp.filter(i, c, blk);
+                    for ((o, dv), gv) in out[q * len..(q + 1) * len]
+                        .iter_mut()
+                        .zip(d)
+                        .zip(&grad[q * len..(q + 1) * len])
+                    {
+                        *o = dv - *gv * eta;
+                    }
+                }
+            }
+            0.0
+        });
         drop((xs, ss));
         // G on the full grid.
         let mut g = vec![0.0; maps * n];

@@ -23,6 +23,123 @@ use crate::{owned_dyn, parallelism, value_error};
 /// residuals, `rho`.
 type Record = (f64, f64, f64, f64, f64, f64);
 
+/// Filters in SPORCO's layout `(h, w, M)` or `(h, w, C, M)`, as the crates' matrix (filter `j`
+/// one column: channel after channel, each channel column-major).
+struct Filters {
+    shape: Vec<usize>,
+    fh: usize,
+    fw: usize,
+    fc: usize,
+    m: usize,
+    filters: Mat<f64>,
+}
+
+fn filters_arg(d: &PyReadonlyArrayDyn<'_, f64>) -> PyResult<Filters> {
+    let ds = d.shape().to_vec();
+    let (fh, fw, fc, m) = match ds[..] {
+        [h, w, m] => (h, w, 1, m),
+        [h, w, c, m] => (h, w, c, m),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `D` of shape {ds:?}: expected (h, w, M) or (h, w, C, M)"
+            )))
+        }
+    };
+    let dv = owned_dyn(d)?;
+    let filters = Mat::<f64>::from_fn(fh * fw * fc, m, |k, j| {
+        let (c, rest) = (k / (fh * fw), k % (fh * fw));
+        let (col, row) = (rest / fh, rest % fh);
+        if ds.len() == 3 {
+            dv[[row, col, j]]
+        } else {
+            dv[[row, col, c, j]]
+        }
+    });
+    Ok(Filters {
+        shape: ds,
+        fh,
+        fw,
+        fc,
+        m,
+        filters,
+    })
+}
+
+/// One image `(H, W)` or `(H, W, C)` as a column (channel after channel, column-major); `fc`
+/// dictionary channels (a multi-channel dictionary needs as many image channels).
+struct Image {
+    h: usize,
+    w: usize,
+    channels: usize,
+    y: Mat<f64>,
+}
+
+fn image_arg(s: &PyReadonlyArrayDyn<'_, f64>, fc: usize) -> PyResult<Image> {
+    let ss = s.shape().to_vec();
+    let (h, w, sc) = match ss[..] {
+        [h, w] => (h, w, 1),
+        [h, w, c] => (h, w, c),
+        _ => {
+            return Err(value_error(format!(
+                "invalid parameter `S` of shape {ss:?}: expected (H, W) or (H, W, C) (one image)"
+            )))
+        }
+    };
+    if fc > 1 && fc != sc {
+        return Err(value_error(format!(
+            "shape mismatch for `S`: expected {fc} channels (those of D), got {sc}"
+        )));
+    }
+    let sv = owned_dyn(s)?;
+    let n = h * w;
+    let y = Mat::<f64>::from_fn(n * sc, 1, |k, _| {
+        let (c, rest) = (k / n, k % n);
+        let (col, row) = (rest / h, rest % h);
+        if ss.len() == 2 {
+            sv[[row, col]]
+        } else {
+            sv[[row, col, c]]
+        }
+    });
+    Ok(Image {
+        h,
+        w,
+        channels: sc,
+        y,
+    })
+}
+
+/// SPORCO's `AutoRho` options `(enabled, period, scaling, ratio, target, auto_scaling)`.
+fn auto_rho_arg(t: (bool, usize, f64, f64, Option<f64>, bool)) -> AutoRho {
+    let (enabled, period, scaling, ratio, target, auto_scaling) = t;
+    AutoRho {
+        enabled,
+        period,
+        scaling,
+        ratio,
+        target,
+        auto_scaling,
+        ..AutoRho::default()
+    }
+}
+
+/// The per-iteration records of one signal's diagnostics.
+fn records_of(diag: &csc::Diagnostics) -> Vec<Record> {
+    diag.records()
+        .iter()
+        .map(|r| {
+            (
+                r.objective,
+                r.data_fidelity,
+                r.penalty,
+                r.primal_residual,
+                r.dual_residual,
+                r.step,
+            )
+        })
+        .collect()
+}
+
 /// Convolutional BPDN by ADMM on SPORCO-layout arrays (with `mu > 0`, the convolutional elastic
 /// net, SPORCO's `ConvElasticNet`; with a `mask`, the masked data term of SPORCO's
 /// `ConvBPDNMaskDcpl` by `csc::MaskedCbpdn`). Returns `(X, records, converged)`.
@@ -55,53 +172,22 @@ pub(crate) fn conv_bpdn<'py>(
     grad_weight: Option<Vec<f64>>,
     joint: f64,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
-    let (ds, ss) = (d.shape().to_vec(), s.shape().to_vec());
-    let (fh, fw, fc, m) = match ds[..] {
-        [h, w, m] => (h, w, 1, m),
-        [h, w, c, m] => (h, w, c, m),
-        _ => {
-            return Err(value_error(format!(
-                "invalid parameter `D` of shape {ds:?}: expected (h, w, M) or (h, w, C, M)"
-            )))
-        }
-    };
-    let (h, w, sc) = match ss[..] {
-        [h, w] => (h, w, 1),
-        [h, w, c] => (h, w, c),
-        _ => {
-            return Err(value_error(format!(
-                "invalid parameter `S` of shape {ss:?}: expected (H, W) or (H, W, C)"
-            )))
-        }
-    };
-    if fc > 1 && fc != sc {
-        return Err(value_error(format!(
-            "shape mismatch for `S`: expected {fc} channels (those of D), got {sc}"
-        )));
-    }
-    let (dv, sv) = (owned_dyn(&d)?, owned_dyn(&s)?);
-    // Filter j: channel after channel, each channel column-major (the crates' layout).
-    let flen = fh * fw * fc;
-    let filters = Mat::<f64>::from_fn(flen, m, |k, j| {
-        let (c, rest) = (k / (fh * fw), k % (fh * fw));
-        let (col, row) = (rest / fh, rest % fh);
-        if ds.len() == 3 {
-            dv[[row, col, j]]
-        } else {
-            dv[[row, col, c, j]]
-        }
-    });
-    let norms: Vec<f64> = (0..m).map(|j| filters.col(j).norm_l2()).collect();
+    let Filters {
+        shape: _,
+        fh,
+        fw,
+        fc,
+        m,
+        filters,
+    } = filters_arg(&d)?;
+    let Image {
+        h,
+        w,
+        channels: sc,
+        y,
+    } = image_arg(&s, fc)?;
     let n = h * w;
-    let y = Mat::<f64>::from_fn(n * sc, 1, |k, _| {
-        let (c, rest) = (k / n, k % n);
-        let (col, row) = (rest / h, rest % h);
-        if ss.len() == 2 {
-            sv[[row, col]]
-        } else {
-            sv[[row, col, c]]
-        }
-    });
+    let norms: Vec<f64> = (0..m).map(|j| filters.col(j).norm_l2()).collect();
     if let Some(wt) = &l1_weight {
         if wt.len() != m {
             return Err(value_error(format!(
@@ -180,17 +266,8 @@ pub(crate) fn conv_bpdn<'py>(
                     if let Some(r) = rho {
                         solver = solver.rho(r);
                     }
-                    if let Some((enabled, period, scaling, ratio, target, auto_scaling)) = auto_rho
-                    {
-                        solver = solver.auto_rho(AutoRho {
-                            enabled,
-                            period,
-                            scaling,
-                            ratio,
-                            target,
-                            auto_scaling,
-                            ..AutoRho::default()
-                        });
+                    if let Some(t) = auto_rho {
+                        solver = solver.auto_rho(auto_rho_arg(t));
                     }
                     if !uniform {
                         solver = solver.weights(L1Weights::PerFilter(weights));
@@ -214,20 +291,7 @@ pub(crate) fn conv_bpdn<'py>(
             }
             .map_err(e)?;
             let diag = &sol.diagnostics[0];
-            let records = diag
-                .records()
-                .iter()
-                .map(|r| {
-                    (
-                        r.objective,
-                        r.data_fidelity,
-                        r.penalty,
-                        r.primal_residual,
-                        r.dual_residual,
-                        r.step,
-                    )
-                })
-                .collect();
+            let records = records_of(diag);
             Ok((sol.codes, records, diag.converged))
         })
         .map_err(value_error)?;
@@ -366,52 +430,20 @@ pub(crate) fn conv_online_step<'py>(
     f64,
     f64,
 )> {
-    let ds = d.shape().to_vec();
-    let (fh, fw, fc, m) = match ds[..] {
-        [h, w, m] => (h, w, 1, m),
-        [h, w, c, m] => (h, w, c, m),
-        _ => {
-            return Err(value_error(format!(
-                "invalid parameter `D` of shape {ds:?}: expected (h, w, M) or (h, w, C, M)"
-            )))
-        }
-    };
-    let ss = s.shape().to_vec();
-    let (h, w, sc) = match ss[..] {
-        [h, w] => (h, w, 1),
-        [h, w, c] => (h, w, c),
-        _ => {
-            return Err(value_error(format!(
-                "invalid parameter `S` of shape {ss:?}: expected (H, W) or (H, W, C) (one image)"
-            )))
-        }
-    };
-    if fc > 1 && fc != sc {
-        return Err(value_error(format!(
-            "shape mismatch for `S`: expected {fc} channels (those of D), got {sc}"
-        )));
-    }
-    let (dv, sv) = (owned_dyn(&d)?, owned_dyn(&s)?);
-    let flen = fh * fw * fc;
-    let filters = Mat::<f64>::from_fn(flen, m, |k, j| {
-        let (c, rest) = (k / (fh * fw), k % (fh * fw));
-        let (col, row) = (rest / fh, rest % fh);
-        if ds.len() == 3 {
-            dv[[row, col, j]]
-        } else {
-            dv[[row, col, c, j]]
-        }
-    });
-    let n = h * w;
-    let y = Mat::<f64>::from_fn(n * sc, 1, |k, _| {
-        let (c, rest) = (k / n, k % n);
-        let (col, row) = (rest / h, rest % h);
-        if ss.len() == 2 {
-            sv[[row, col]]
-        } else {
-            sv[[row, col, c]]
-        }
-    });
+    let Filters {
+        shape: ds,
+        fh,
+        fw,
+        fc,
+        m: _,
+        filters,
+    } = filters_arg(&d)?;
+    let Image {
+        h,
+        w,
+        channels: sc,
+        y,
+    } = image_arg(&s, fc)?;
     let par = parallelism(n_threads);
     type Out = (ConvDictionary, Vec<Record>, bool, f64, f64, f64);
     let (dict, records, converged, eta, cnstr, delta) = py
@@ -433,16 +465,8 @@ pub(crate) fn conv_online_step<'py>(
             if let Some(r) = rho {
                 coder = coder.rho(r);
             }
-            if let Some((enabled, period, scaling, ratio, target, auto_scaling)) = auto_rho {
-                coder = coder.auto_rho(AutoRho {
-                    enabled,
-                    period,
-                    scaling,
-                    ratio,
-                    target,
-                    auto_scaling,
-                    ..AutoRho::default()
-                });
+            if let Some(t) = auto_rho {
+                coder = coder.auto_rho(auto_rho_arg(t));
             }
             opts = opts.coder(coder);
             let mut learner = opts.resume(&init, t).map_err(e)?;
@@ -450,20 +474,7 @@ pub(crate) fn conv_online_step<'py>(
                 .partial_fit(Grid::d2(h, w), sc, y.as_ref())
                 .map_err(e)?;
             let diag = &step.coding[0];
-            let records = diag
-                .records()
-                .iter()
-                .map(|r| {
-                    (
-                        r.objective,
-                        r.data_fidelity,
-                        r.penalty,
-                        r.primal_residual,
-                        r.dual_residual,
-                        r.step,
-                    )
-                })
-                .collect();
+            let records = records_of(diag);
             Ok((
                 learner.dictionary().clone(),
                 records,

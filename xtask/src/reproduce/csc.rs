@@ -467,7 +467,7 @@ fn load_half(name: &str) -> BoxResult<Mat<f64>> {
 
 /// The filters as a tiled picture: each `8 x 8` filter rescaled to `[0, 255]`, enlarged
 /// `SCALE` times, on a grid of 8 columns separated by 1-pixel white borders.
-fn tile_filters(d: &ConvDictionary) -> BoxResult<Mat<f64>> {
+pub(super) fn tile_filters(d: &ConvDictionary) -> BoxResult<Mat<f64>> {
     const SCALE: usize = 4;
     let g = d.filter_grid();
     let m = d.n_filters();

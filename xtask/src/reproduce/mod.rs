@@ -1,6 +1,7 @@
 //! `cargo xtask reproduce NAME`: regenerates a named experiment (figures as PNG/SVG, tables as
 //! Markdown/CSV) under `target/reproduce/NAME/`.
 
+mod cdl_online;
 mod csc;
 mod denoise;
 mod inpaint;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 
 use crate::bench::{workspace_root, BoxResult};
 
-const NAMES: &str = "denoise, lista, csc, phase, mlista";
+const NAMES: &str = "denoise, lista, csc, cdl-online, phase, mlista";
 
 pub fn run(args: &[String]) -> BoxResult<()> {
     let rest = if args.is_empty() { &[][..] } else { &args[1..] };
@@ -22,6 +23,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         Some("denoise") => denoise::run(rest),
         Some("lista") => lista::run(rest),
         Some("csc") => csc::run(rest),
+        Some("cdl-online") => cdl_online::run(rest),
         Some("phase") => phase::run(rest),
         Some("mlista") => mlista::run(rest),
         Some(other) => Err(format!("unknown experiment `{other}` (known: {NAMES})").into()),
