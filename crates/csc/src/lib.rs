@@ -14,7 +14,7 @@
 //! | explicit forms | [`ConvOperator::global_matrix`], [`ConvDictionary::local_dictionary`] (`D_L`), [`ConvDictionary::stripe_dictionary`] (`Omega`), [`ConvOperator::stripe`] |
 //! | local quantities | [`ConvOperator::l0_inf`] (stripe norm), [`ConvOperator::l2_inf`] (patch norm), [`ConvOperator::coherence`] from filter cross-correlations |
 //! | pursuits | [`Cbpdn`] (ADMM, Fourier domain), [`MaskedCbpdn`] (masked data term: inpainting, boundary handling), [`CbpdnFista`], [`ConvThresholding`] (the first layer of a CNN), [`SlicePursuit`] (local slices) |
-//! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update; [`OnlineConvDictLearn`]: online learning by projected SGD, one image at a time, in memory that does not grow with the data (Liu et al. 2018) |
+//! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update; [`MaskedCcmod`]: the dictionary update and learning with a masked data term (mask decoupling); [`OnlineConvDictLearn`]: online learning by projected SGD, one image at a time, in memory that does not grow with the data (Liu et al. 2018) |
 //! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
 //! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
 //!
@@ -76,6 +76,7 @@ pub mod explicit;
 pub(crate) mod fft;
 pub mod learn;
 pub mod local;
+pub mod masked_ccmod;
 pub mod objective;
 pub mod online;
 pub mod operator;
@@ -85,6 +86,7 @@ pub mod solve;
 pub use dictionary::{ConvDictionary, Grid};
 pub use error::{Error, Result};
 pub use learn::{ConvDictLearn, LearnResult};
+pub use masked_ccmod::{CcmodSolution, MaskedCcmod, MaskedLearnResult};
 pub use objective::cbpdn_objective;
 pub use online::{OnlineCdl, OnlineConvDictLearn, OnlineStep};
 pub use operator::{ConvOperator, Method};

@@ -497,3 +497,125 @@ pub(crate) fn conv_online_step<'py>(
     });
     Ok((out.into_pyarray(py), records, converged, eta, cnstr, delta))
 }
+
+/// The masked constrained-MOD dictionary update (`csc::MaskedCcmod`, SPORCO's
+/// `ConvCnstrMODMaskDcpl`) for greyscale images: codes `z` `(H, W, K, M)`, images `s`
+/// `(H, W, K)`, weight `w` `(H, W)` or `(H, W, K)`, filter support `(h, w)`; from zero
+/// (SPORCO's standalone class) or, with `d0` `(h, w, M)`, from those filters. Returns the
+/// filters `(h, w, M)`, the records `(DFid, Cnstr, primal, dual, rho)` and `converged`.
+#[pyfunction]
+#[pyo3(signature = (z, s, w, dsz, d0=None, max_iter=1000, rel_stop_tol=1e-3, rho=1.0, relax=1.8, auto_rho=None, zero_mean=false, n_threads=0))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn conv_ccmod_masked<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArrayDyn<'py, f64>,
+    s: PyReadonlyArrayDyn<'py, f64>,
+    w: PyReadonlyArrayDyn<'py, f64>,
+    dsz: (usize, usize),
+    d0: Option<PyReadonlyArrayDyn<'py, f64>>,
+    max_iter: usize,
+    rel_stop_tol: f64,
+    rho: f64,
+    relax: f64,
+    auto_rho: Option<(bool, usize, f64, f64, Option<f64>, bool)>,
+    zero_mean: bool,
+    n_threads: usize,
+) -> PyResult<(
+    Bound<'py, PyArrayDyn<f64>>,
+    Vec<(f64, f64, f64, f64, f64)>,
+    bool,
+)> {
+    let (zs, ss, ws) = (z.shape().to_vec(), s.shape().to_vec(), w.shape().to_vec());
+    let [h, wd, k, m] = zs[..] else {
+        return Err(value_error(format!(
+            "invalid parameter `Z` of shape {zs:?}: expected (H, W, K, M)"
+        )));
+    };
+    if ss != [h, wd, k] {
+        return Err(value_error(format!(
+            "shape mismatch for `S`: expected ({h}, {wd}, {k}), got {ss:?}"
+        )));
+    }
+    let shared = match ws[..] {
+        [a, b] if (a, b) == (h, wd) => true,
+        [a, b, c] if (a, b, c) == (h, wd, k) => false,
+        _ => {
+            return Err(value_error(format!(
+                "shape mismatch for `W`: expected ({h}, {wd}) or ({h}, {wd}, {k}), got {ws:?}"
+            )))
+        }
+    };
+    let (fh, fw) = dsz;
+    let (zv, sv, wv) = (owned_dyn(&z)?, owned_dyn(&s)?, owned_dyn(&w)?);
+    let n = h * wd;
+    let codes = Mat::<f64>::from_fn(n * m, k, |q, im| {
+        let (i, p) = (q / n, q % n);
+        zv[[p % h, p / h, im, i]]
+    });
+    let y = Mat::<f64>::from_fn(n, k, |p, im| sv[[p % h, p / h, im]]);
+    let mask = Mat::<f64>::from_fn(n, if shared { 1 } else { k }, |p, im| {
+        if shared {
+            wv[[p % h, p / h]]
+        } else {
+            wv[[p % h, p / h, im]]
+        }
+    });
+    let init = match &d0 {
+        Some(d) => filters_arg(d)?.filters,
+        // Any non-zero filters: from zero, only the shapes are used.
+        None => Mat::<f64>::from_fn(fh * fw, m, |q, _| if q == 0 { 1.0 } else { 0.0 }),
+    };
+    let par = parallelism(n_threads);
+    let warm = d0.is_some();
+    type Out = (ConvDictionary, Vec<(f64, f64, f64, f64, f64)>, bool);
+    let (dict, records, converged) = py
+        .detach(|| -> Result<Out, String> {
+            let e = |e: csc::Error| e.to_string();
+            let init = ConvDictionary::new(Grid::d2(fh, fw), 1, init.as_ref()).map_err(e)?;
+            let mut u = csc::MaskedCcmod::new()
+                .max_iter(max_iter)
+                .rel_residual_tol(rel_stop_tol)
+                .rho(rho)
+                .relax(relax)
+                .zero_mean(zero_mean)
+                .warm_start(warm)
+                .par(par);
+            if let Some(t) = auto_rho {
+                u = u.auto_rho(csc::AutoRho {
+                    freeze_after: usize::MAX,
+                    ..auto_rho_arg(t)
+                });
+            }
+            let sol = u
+                .solve(
+                    &init,
+                    Grid::d2(h, wd),
+                    1,
+                    y.as_ref(),
+                    codes.as_ref(),
+                    mask.as_ref(),
+                )
+                .map_err(e)?;
+            let records = sol
+                .diagnostics
+                .records()
+                .iter()
+                .map(|r| {
+                    (
+                        r.data_fidelity,
+                        r.penalty,
+                        r.primal_residual,
+                        r.dual_residual,
+                        r.step,
+                    )
+                })
+                .collect();
+            Ok((sol.dictionary, records, sol.diagnostics.converged))
+        })
+        .map_err(value_error)?;
+    let out = ArrayD::from_shape_fn(IxDyn(&[fh, fw, m]), |ix| {
+        dict.filter(ix[2])
+            .map_or(f64::NAN, |f| f[ix[0] + fh * ix[1]])
+    });
+    Ok((out.into_pyarray(py), records, converged))
+}

@@ -641,6 +641,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(multilayer::mlcsc_pursuit, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_bpdn, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_online_step, m)?)?;
+    m.add_function(wrap_pyfunction!(conv::conv_ccmod_masked, m)?)?;
     m.add_function(wrap_pyfunction!(conv::conv_dict_learn, m)?)?;
     calculators::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

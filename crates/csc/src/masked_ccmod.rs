@@ -1,0 +1,578 @@
+//! The convolutional dictionary update with a masked data term: constrained MOD with mask
+//! decoupling (F. Heide, W. Heidrich, G. Wetzstein, "Fast and flexible convolutional sparse
+//! coding", CVPR 2015; B. Wohlberg, "Boundary handling for convolutional sparse
+//! representations", ICIP 2016; SPORCO's `ConvCnstrMODMaskDcpl`, whose iterates, records and
+//! defaults [`MaskedCcmod`] follows), and the masked dictionary learning it makes possible
+//! ([`MaskedCcmod::learn`], SPORCO's `ConvBPDNMaskDictLearn` problem):
+//!
+//! `min_d 1/2 sum_k ||W_k (sum_i d_i * x_{k,i} - s_k)||^2` s.t. every `d_i` lives on its
+//! `n_h x n_w` support with unit norm,
+//!
+//! by ADMM on `[X; I] d - [g_0; g_1] = [s; 0]` with `g(g_0, g_1) = 1/2 ||W g_0||^2 +
+//! iota_C(g_1)`:
+//!
+//! 1. `d = (X^H X + I)^{-1} (X^H (y_0 + s - u_0) + (y_1 - u_1))` per frequency (iterated
+//!    Sherman–Morrison over the training samples, factorised once: the shift is 1 whatever
+//!    `rho`);
+//! 2. relaxation `A d <- alpha A d + (1 - alpha) (y + c)`;
+//! 3. `y_0 = rho (X d + u_0 - s) / (W^2 + rho)`, `y_1 = P_C(d + u_1)` (crop, optional zero
+//!    mean, unit norm);
+//! 4. `u <- u + A d - y - c`;
+//!
+//! with SPORCO's residuals for this class (primal `||A d - y - c||` over
+//! `max(||A d||, ||y||, ||s||)`, dual `rho ||A^T u||` over `rho ||u||`, the latter by
+//! Parseval) and records (`DFid = 1/2 ||W (X d - s)||^2`, `Cnstr = ||P_C(d) - d||`, at the
+//! iterate `d`). The dictionary returned is `y_1` (SPORCO's `ReturnVar = 'Y1'`): feasible.
+
+use faer::{Mat, MatRef, Par};
+use sparse_core::check;
+
+use crate::dictionary::{ConvDictionary, Grid};
+use crate::error::{shape_mismatch, Result};
+use crate::fft::C64;
+use crate::learn::map_spectra;
+use crate::solve::ism::Ism;
+use crate::solve::MaskedCbpdn;
+use crate::solve::{check_admm, forward_blocked, inverse_all, kernels, map_sum, AutoRho};
+use crate::{Diagnostics, Iteration, Solve};
+
+/// The masked constrained-MOD dictionary update (see the [module docs](self)).
+///
+/// | Name | Default | Meaning |
+/// | --- | --- | --- |
+/// | `max_iter` | `1000` | iteration cap |
+/// | `rel_residual_tol` | `1e-3` | relative tolerance on the normalised residuals |
+/// | `abs_residual_tol` | `0` | absolute tolerance (scaled by the square root of the variables' sizes) |
+/// | `rho` | `1` | initial penalty parameter |
+/// | `relax` | `1.8` | over-relaxation `alpha` in `(0, 2)` |
+/// | `auto_rho` | disabled; when enabled period 10, factor 2, ratio 10, target 1 | adaptive penalty (SPORCO's defaults for this class) |
+/// | `zero_mean` | `false` | zero-mean filter channels in the projection (SPORCO's `ZeroMean`) |
+/// | `warm_start` | `true` | start at the given filters (`y_1 = d`, `y_0 = X d - s`, `u = 0`); `false`: from zero, as SPORCO's standalone class |
+/// | `par` | `Par::rayon(0)` | parallelism |
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaskedCcmod {
+    /// Iteration cap.
+    pub max_iter: usize,
+    /// Relative stopping tolerance.
+    pub rel_residual_tol: f64,
+    /// Absolute stopping tolerance.
+    pub abs_residual_tol: f64,
+    /// Initial penalty parameter.
+    pub rho: f64,
+    /// Over-relaxation parameter.
+    pub relax: f64,
+    /// Adaptive penalty.
+    pub auto_rho: AutoRho,
+    /// Zero-mean filters.
+    pub zero_mean: bool,
+    /// Start at the given filters.
+    pub warm_start: bool,
+    /// Parallelism.
+    pub par: Par,
+}
+
+/// What [`MaskedCcmod::solve`] returns.
+#[derive(Debug, Clone)]
+pub struct CcmodSolution {
+    /// The updated filters (`y_1`, cropped).
+    pub dictionary: ConvDictionary,
+    /// Iterations, convergence, `1/2 sum_k ||W_k (D x_k - s_k)||^2` of the returned filters and
+    /// its square root's residual norm; the history records `DFid` (as `data_fidelity` and
+    /// `objective`), `Cnstr` (as `penalty`), the normalised residuals and `rho` (as `step`).
+    pub diagnostics: Diagnostics,
+    /// Filters whose `y_1` was zero and that kept their initial value.
+    pub kept: Vec<usize>,
+}
+
+/// What [`MaskedCcmod::learn`] returns.
+#[derive(Debug, Clone)]
+pub struct MaskedLearnResult {
+    /// The learned dictionary.
+    pub dictionary: ConvDictionary,
+    /// Codes of the training signals over it.
+    pub codes: Mat<f64>,
+    /// `sum_k 1/2 ||W_k (D x_k - s_k)||^2 + lambda ||x_k||_1` after every coding step.
+    pub objective: Vec<f64>,
+}
+
+impl Default for MaskedCcmod {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MaskedCcmod {
+    /// The update with SPORCO's `ConvCnstrMODMaskDcpl` defaults.
+    pub fn new() -> Self {
+        Self {
+            max_iter: 1000,
+            rel_residual_tol: 1e-3,
+            abs_residual_tol: 0.0,
+            rho: 1.0,
+            relax: 1.8,
+            auto_rho: AutoRho {
+                enabled: false,
+                period: 10,
+                scaling: 2.0,
+                ratio: 10.0,
+                target: None,
+                auto_scaling: false,
+                freeze_after: usize::MAX,
+            },
+            zero_mean: false,
+            warm_start: true,
+            par: Par::rayon(0),
+        }
+    }
+
+    sparse_core::setters! {
+        /// Sets the iteration cap.
+        max_iter: usize,
+        /// Sets the relative stopping tolerance.
+        rel_residual_tol: f64,
+        /// Sets the absolute stopping tolerance.
+        abs_residual_tol: f64,
+        /// Sets the initial penalty parameter.
+        rho: f64,
+        /// Sets the over-relaxation parameter.
+        relax: f64,
+        /// Sets the adaptive-penalty options.
+        auto_rho: AutoRho,
+        /// Zero-mean filters.
+        zero_mean: bool,
+        /// Starts at the given filters (`true`) or from zero.
+        warm_start: bool,
+        /// Sets the parallelism.
+        par: Par,
+    }
+
+    /// Updates the filters `init` for the codes `codes` (`code_len x K`, one column per
+    /// signal) of the signals `y` (`N C x K`) with the data weight `mask` (`N C x 1`, shared,
+    /// or `N C x K`).
+    ///
+    /// Errors: option checks (naming the option), shapes and non-finite values of `y`,
+    /// `codes`, `mask` (naming them).
+    pub fn solve(
+        &self,
+        init: &ConvDictionary,
+        signal: Grid,
+        channels: usize,
+        y: MatRef<'_, f64>,
+        codes: MatRef<'_, f64>,
+        mask: MatRef<'_, f64>,
+    ) -> Result<CcmodSolution> {
+        check::count("max_iter", self.max_iter, usize::MAX)?;
+        check_admm(
+            self.rel_residual_tol,
+            self.abs_residual_tol,
+            self.relax,
+            &self.auto_rho,
+        )?;
+        check::positive("rho", self.rho)?;
+        let op = init.operator_with_channels(signal, channels)?;
+        check::batch("y", y, op.signal_len())?;
+        check::shape("codes", codes, op.code_len(), y.ncols())?;
+        check::finite("codes", codes)?;
+        if mask.nrows() != op.signal_len() || !(mask.ncols() == 1 || mask.ncols() == y.ncols()) {
+            return Err(shape_mismatch(
+                "mask",
+                format!(
+                    "{} x 1 or {} x {}",
+                    op.signal_len(),
+                    op.signal_len(),
+                    y.ncols()
+                ),
+                format!("{} x {}", mask.nrows(), mask.ncols()),
+            ));
+        }
+        check::finite("mask", mask)?;
+        let sp = op.spectra();
+        let fft = &sp.fft;
+        let blocks = fft.blocks();
+        let (n, f) = (op.n(), fft.spectrum_len());
+        let rows = signal.rows;
+        let (m, cd, cx) = (init.n_filters(), init.channels(), op.code_channels());
+        let fg = init.filter_grid();
+        let par = self.par.degree() > 1;
+        let pp = if par { Par::rayon(0) } else { Par::Seq };
+        // Samples j = (signal, code channel) and their targets q = j cd + c.
+        let nj = y.ncols() * cx;
+        let nq = nj * cd;
+        let maps = cd * m;
+        let code_map = |j: usize, i: usize| {
+            let (k, kx) = (j / cx, j % cx);
+            (k, (kx * m + i) * n)
+        };
+        let target = |q: usize| {
+            let (j, c) = (q / cd, q % cd);
+            let (k, kx) = (j / cx, j % cx);
+            (k, if cd == 1 { kx * n } else { c * n })
+        };
+        let gather = |src: MatRef<'_, f64>, shared: bool| -> Vec<f64> {
+            let mut out = vec![0.0; nq * n];
+            for (q, o) in out.chunks_mut(n).enumerate() {
+                let (k, off) = target(q);
+                let col = src.col(if shared { 0 } else { k });
+                for (p, v) in o.iter_mut().enumerate() {
+                    *v = col[off + p];
+                }
+            }
+            out
+        };
+        let s = gather(y, false);
+        let w = gather(mask, mask.ncols() == 1);
+        let zs = map_spectra(fft, nj * m, &|q| code_map(q / m, q % m), codes, par);
+        let mut ism = Ism::new(nj, m, f);
+        ism.factor(
+            blocks,
+            |j, i, blk| blocks.block(&zs, nj * m, j * m + i, blk),
+            1.0,
+            par,
+        );
+        let chunk = blocks.range(0).1;
+        let alpha = self.relax;
+        let ar = self.auto_rho;
+        let xi = ar.target.unwrap_or(1.0);
+        let mut rho = self.rho;
+        let inv_n = 1.0 / n as f64;
+        let norm_s = s.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let sqrt_nc = ((nq * n + maps * n) as f64).sqrt();
+        let sqrt_nx = ((maps * n) as f64).sqrt();
+        // State: y0, u0 (per target), y1, u1 (dictionary maps c m + i, full grid).
+        let mut y0 = vec![0.0; nq * n];
+        let mut u0 = vec![0.0; nq * n];
+        let mut y1 = vec![0.0; maps * n];
+        let mut u1 = vec![0.0; maps * n];
+        if self.warm_start {
+            for i in 0..m {
+                for c in 0..cd {
+                    let fch = init.filter_channel(i, c);
+                    let dst = &mut y1[(c * m + i) * n..(c * m + i + 1) * n];
+                    for b in 0..fg.cols {
+                        for a in 0..fg.rows {
+                            dst[a + rows * b] = fch[a + fg.rows * b];
+                        }
+                    }
+                }
+            }
+            let synth = op.synthesize(codes, pp)?;
+            let ds = gather(synth.as_ref(), false);
+            for ((v, d), sv) in y0.iter_mut().zip(&ds).zip(&s) {
+                *v = d - sv;
+            }
+        }
+        let mut x = vec![0.0; maps * n];
+        let mut ax0 = vec![0.0; nq * n];
+        let mut t_hat = vec![C64::default(); nq * f];
+        let mut b = vec![C64::default(); maps * f];
+        let mut ax_hat = vec![C64::default(); nq * f];
+        let mut u0_hat = vec![C64::default(); nq * f];
+        let mut u1_hat = vec![C64::default(); maps * f];
+        let mut tmp_sp = vec![0.0; nq * n];
+        let mut history = Vec::new();
+        let (mut iterations, mut converged) = (0, false);
+        let project = |v: &mut [f64]| project_filters(v, m, cd, n, rows, fg, self.zero_mean);
+        for k in 0..self.max_iter {
+            // (1) right-hand sides: T = FFT(y0 - u0 + s), B = FFT(y1 - u1).
+            for (((t, a), bu), sv) in tmp_sp.iter_mut().zip(&y0).zip(&u0).zip(&s) {
+                *t = a - bu + sv;
+            }
+            forward_blocked(sp, &tmp_sp, &mut t_hat, nq, rows, par);
+            for ((xv, a), bu) in x.iter_mut().zip(&y1).zip(&u1) {
+                *xv = a - bu;
+            }
+            forward_blocked(sp, &x, &mut b, maps, rows, par);
+            // (2) per block: b_{c,i} += sum_j conj(Z_{j,i}) T_{j,c}; solve; A0 d spectra.
+            let items: Vec<_> = blocks
+                .chunks(&mut b, maps)
+                .into_iter()
+                .zip(blocks.chunks(&mut ax_hat, nq))
+                .enumerate()
+                .collect();
+            let t_ref = &t_hat;
+            map_sum(
+                items,
+                par,
+                || vec![C64::default(); nj * chunk],
+                |tmp, (blk, (bc, ac))| {
+                    let len = blocks.range(blk).1;
+                    for (c, bcc) in bc.chunks_mut(m * len).enumerate() {
+                        for i in 0..m {
+                            let o = &mut bcc[i * len..(i + 1) * len];
+                            for j in 0..nj {
+                                let z = blocks.block(&zs, nj * m, j * m + i, blk);
+                                let t = blocks.block(t_ref, nq, j * cd + c, blk);
+                                kernels::conj_mul_acc(o, z, t);
+                            }
+                        }
+                        ism.solve_block(blocks, blk, bcc, tmp, 1.0);
+                    }
+                    ac.fill(C64::default());
+                    for (q, aq) in ac.chunks_mut(len).enumerate() {
+                        let (j, c) = (q / cd, q % cd);
+                        for i in 0..m {
+                            let z = blocks.block(&zs, nj * m, j * m + i, blk);
+                            let d = &bc[(c * m + i) * len..(c * m + i + 1) * len];
+                            kernels::mul_acc(aq, z, d);
+                        }
+                    }
+                    0.0
+                },
+            );
+            inverse_all(sp, &mut b, &mut x, maps, rows, par);
+            inverse_all(sp, &mut ax_hat, &mut ax0, nq, rows, par);
+            x.iter_mut().for_each(|v| *v *= inv_n);
+            ax0.iter_mut().for_each(|v| *v *= inv_n);
+            // (3)-(4) block 0: relaxation, y0, u0, residual terms, masked data term.
+            let mut sig = [0.0f64; 5]; // r0^2, ||A0 d||^2, ||y0||^2, ||u0||^2, 2 DFid
+            for ((((y0v, u0v), av), sv), wv) in
+                y0.iter_mut().zip(u0.iter_mut()).zip(&ax0).zip(&s).zip(&w)
+            {
+                let a0 = alpha * av + (1.0 - alpha) * (*y0v + sv);
+                let v = a0 + *u0v;
+                let y0n = rho * (v - sv) / (wv * wv + rho);
+                let u0n = v - sv - y0n;
+                let r0 = av - y0n - sv;
+                let e = wv * (av - sv);
+                sig[0] += r0 * r0;
+                sig[1] += av * av;
+                sig[2] += y0n * y0n;
+                sig[3] += u0n * u0n;
+                sig[4] += e * e;
+                *y0v = y0n;
+                *u0v = u0n;
+            }
+            // Block 1: relaxation, y1 = P(a1 + u1), u1.
+            let cnstr = {
+                let mut px = x.clone();
+                project(&mut px);
+                px.iter()
+                    .zip(&x)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt()
+            };
+            let mut a1 = vec![0.0; maps * n];
+            for ((a, xv), yv) in a1.iter_mut().zip(&x).zip(&y1) {
+                *a = alpha * xv + (1.0 - alpha) * yv;
+            }
+            let mut v1: Vec<f64> = a1.iter().zip(&u1).map(|(a, u)| a + u).collect();
+            project(&mut v1);
+            let mut sig1 = [0.0f64; 4]; // r1^2, ||d||^2, ||y1||^2, ||u1||^2
+            for ((((u1v, y1v), a), xv), yn) in
+                u1.iter_mut().zip(y1.iter_mut()).zip(&a1).zip(&x).zip(&v1)
+            {
+                *u1v += a - yn;
+                let r1 = xv - yn;
+                sig1[0] += r1 * r1;
+                sig1[1] += xv * xv;
+                sig1[2] += yn * yn;
+                sig1[3] += *u1v * *u1v;
+                *y1v = *yn;
+            }
+            // Dual residual rho ||A0^T u0 + u1|| by Parseval.
+            forward_blocked(sp, &u0, &mut u0_hat, nq, rows, par);
+            forward_blocked(sp, &u1, &mut u1_hat, maps, rows, par);
+            let mut dual2 = 0.0;
+            let mut acc = vec![C64::default(); chunk];
+            for blk in 0..blocks.count() {
+                let (f0, len) = blocks.range(blk);
+                let wts = &sp.weights[f0..f0 + len];
+                for c in 0..cd {
+                    for i in 0..m {
+                        let a = &mut acc[..len];
+                        a.copy_from_slice(blocks.block(&u1_hat, maps, c * m + i, blk));
+                        for j in 0..nj {
+                            let z = blocks.block(&zs, nj * m, j * m + i, blk);
+                            let u = blocks.block(&u0_hat, nq, j * cd + c, blk);
+                            kernels::conj_mul_acc(a, z, u);
+                        }
+                        dual2 += a
+                            .iter()
+                            .zip(wts)
+                            .map(|(v, wt)| wt * v.norm_sqr())
+                            .sum::<f64>();
+                    }
+                }
+            }
+            dual2 *= inv_n;
+            let rn = (sig[1] + sig1[1])
+                .sqrt()
+                .max((sig[2] + sig1[2]).sqrt())
+                .max(norm_s);
+            let rn = if rn == 0.0 { 1.0 } else { rn };
+            let sn0 = rho * (sig[3] + sig1[3]).sqrt();
+            let sn = if sn0 == 0.0 { 1.0 } else { sn0 };
+            let r = (sig[0] + sig1[0]).sqrt() / rn;
+            let sres = rho * dual2.max(0.0).sqrt() / sn;
+            let eps_pri = sqrt_nc * self.abs_residual_tol / rn + self.rel_residual_tol;
+            let eps_dua = sqrt_nx * self.abs_residual_tol / sn + self.rel_residual_tol;
+            let mut rec = Iteration::new(0.5 * sig[4], cnstr)
+                .residuals(r, sres)
+                .step(rho);
+            rec.objective = 0.5 * sig[4];
+            history.push(rec);
+            iterations = k + 1;
+            if r < eps_pri && sres < eps_dua {
+                converged = true;
+                break;
+            }
+            let rsf = ar.rho_factor(k, r, sres, xi);
+            if rsf != 1.0 {
+                rho *= rsf;
+                let inv = 1.0 / rsf;
+                u0.iter_mut().for_each(|v| *v *= inv);
+                u1.iter_mut().for_each(|v| *v *= inv);
+            }
+        }
+        // The dictionary: y1 cropped (zero filters keep their initial value).
+        let len = fg.len();
+        let mut filters = Mat::<f64>::zeros(len * cd, m);
+        let mut kept = Vec::new();
+        for i in 0..m {
+            let mut col = vec![0.0; len * cd];
+            for c in 0..cd {
+                let src = &y1[(c * m + i) * n..(c * m + i + 1) * n];
+                for bb in 0..fg.cols {
+                    for a in 0..fg.rows {
+                        col[c * len + a + fg.rows * bb] = src[a + rows * bb];
+                    }
+                }
+            }
+            if col.iter().all(|v| *v == 0.0) || !col.iter().all(|v| v.is_finite()) {
+                kept.push(i);
+                col.copy_from_slice(init.filter(i)?);
+            }
+            for (r, v) in col.into_iter().enumerate() {
+                filters[(r, i)] = v;
+            }
+        }
+        let dictionary = ConvDictionary::new(fg, cd, filters.as_ref())?;
+        let dfid = masked_fidelity(&dictionary, signal, channels, y, codes, mask, pp)?;
+        let diagnostics = Diagnostics::new(iterations, converged, dfid, (2.0 * dfid).sqrt())
+            .with_history(history);
+        Ok(CcmodSolution {
+            dictionary,
+            diagnostics,
+            kept,
+        })
+    }
+
+    /// Masked convolutional dictionary learning (SPORCO's `ConvBPDNMaskDictLearn` problem):
+    /// `iterations` outer iterations of [`MaskedCbpdn`] coding (from zero codes, `coding_iter`
+    /// iterations, its other options SPORCO's defaults) and this dictionary update
+    /// (warm-started at the current filters), from `init`.
+    /// `objective` holds the masked functional after every coding step.
+    #[allow(clippy::too_many_arguments)]
+    pub fn learn(
+        &self,
+        init: &ConvDictionary,
+        signal: Grid,
+        channels: usize,
+        y: MatRef<'_, f64>,
+        mask: MatRef<'_, f64>,
+        lambda: f64,
+        iterations: usize,
+        coding_iter: usize,
+    ) -> Result<MaskedLearnResult> {
+        let mut dict = init.clone();
+        let mut objective = Vec::with_capacity(iterations + 1);
+        let coder = MaskedCbpdn::new(lambda, mask.to_owned())
+            .max_iter(coding_iter)
+            .par(self.par);
+        let pp = self.par;
+        let mut it = 0;
+        loop {
+            let op = dict.operator_with_channels(signal, channels)?;
+            let codes = coder.solve(&op, y)?.codes;
+            let dfid = masked_fidelity(&dict, signal, channels, y, codes.as_ref(), mask, pp)?;
+            let l1: f64 = (0..codes.ncols())
+                .map(|j| sparse_core::norms::l1(codes.col_as_slice(j)))
+                .sum();
+            objective.push(dfid + lambda * l1);
+            if it == iterations {
+                return Ok(MaskedLearnResult {
+                    dictionary: dict,
+                    codes,
+                    objective,
+                });
+            }
+            dict = self
+                .solve(&dict, signal, channels, y, codes.as_ref(), mask)?
+                .dictionary;
+            it += 1;
+        }
+    }
+}
+
+/// `1/2 sum_k ||W_k (D x_k - s_k)||^2`.
+fn masked_fidelity(
+    dict: &ConvDictionary,
+    signal: Grid,
+    channels: usize,
+    y: MatRef<'_, f64>,
+    codes: MatRef<'_, f64>,
+    mask: MatRef<'_, f64>,
+    par: Par,
+) -> Result<f64> {
+    let op = dict.operator_with_channels(signal, channels)?;
+    let synth = op.synthesize(codes, par)?;
+    let mut total = 0.0;
+    for k in 0..y.ncols() {
+        let wk = mask.col(if mask.ncols() == 1 { 0 } else { k });
+        for p in 0..y.nrows() {
+            let e = wk[p] * (synth[(p, k)] - y[(p, k)]);
+            total += e * e;
+        }
+    }
+    Ok(0.5 * total)
+}
+
+/// `P_C` on full-grid filter maps (`c m + i`): crop to the support, optionally subtract each
+/// channel's mean, scale every filter (over its channels) to unit norm; zero stays zero.
+fn project_filters(
+    v: &mut [f64],
+    m: usize,
+    cd: usize,
+    n: usize,
+    rows: usize,
+    fg: Grid,
+    zero_mean: bool,
+) {
+    for i in 0..m {
+        let mut nrm = 0.0;
+        for c in 0..cd {
+            let map = &mut v[(c * m + i) * n..(c * m + i + 1) * n];
+            let mut sum = 0.0;
+            for (p, x) in map.iter_mut().enumerate() {
+                let (a, b) = (p % rows, p / rows);
+                if a >= fg.rows || b >= fg.cols {
+                    *x = 0.0;
+                } else {
+                    sum += *x;
+                }
+            }
+            if zero_mean {
+                let mean = sum / fg.len() as f64;
+                for b in 0..fg.cols {
+                    for a in 0..fg.rows {
+                        map[a + rows * b] -= mean;
+                    }
+                }
+            }
+            for b in 0..fg.cols {
+                for a in 0..fg.rows {
+                    nrm += map[a + rows * b] * map[a + rows * b];
+                }
+            }
+        }
+        let nrm = nrm.sqrt();
+        if nrm > 0.0 {
+            for c in 0..cd {
+                v[(c * m + i) * n..(c * m + i + 1) * n]
+                    .iter_mut()
+                    .for_each(|x| *x /= nrm);
+            }
+        }
+    }
+}
