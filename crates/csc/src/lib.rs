@@ -14,7 +14,7 @@
 //! | explicit forms | [`ConvOperator::global_matrix`], [`ConvDictionary::local_dictionary`] (`D_L`), [`ConvDictionary::stripe_dictionary`] (`Omega`), [`ConvOperator::stripe`] |
 //! | local quantities | [`ConvOperator::l0_inf`] (stripe norm), [`ConvOperator::l2_inf`] (patch norm), [`ConvOperator::coherence`] from filter cross-correlations |
 //! | pursuits | [`Cbpdn`] (ADMM, Fourier domain), [`MaskedCbpdn`] (masked data term: inpainting, boundary handling), [`CbpdnFista`], [`ConvThresholding`] (the first layer of a CNN), [`SlicePursuit`] (local slices) |
-//! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update; [`MaskedCcmod`]: the dictionary update and learning with a masked data term (mask decoupling); [`OnlineConvDictLearn`]: online learning by projected SGD, one image at a time, in memory that does not grow with the data (Liu et al. 2018) |
+//! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update, also streamed in memory independent of the number of signals ([`ConvDictLearn::learn_streaming`], [`CodeStatistics`]); [`MaskedCcmod`]: the dictionary update and learning with a masked data term (mask decoupling); [`OnlineConvDictLearn`]: online learning by projected SGD, one image at a time, in memory that does not grow with the data (Liu et al. 2018) |
 //! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
 //! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
 //!
@@ -82,6 +82,7 @@ pub mod online;
 pub mod operator;
 pub mod preprocess;
 pub mod solve;
+pub mod stream;
 
 pub use dictionary::{ConvDictionary, Grid};
 pub use error::{Error, Result};
@@ -95,6 +96,7 @@ pub use solve::{
     AutoRho, Cbpdn, CbpdnFista, ConvThresholding, GradReg, L1Weights, MaskedCbpdn, SlicePursuit,
 };
 pub use sparse_core::solve::{Diagnostics, Iteration, Solution, Solve, Summary};
+pub use stream::{CodeStatistics, StreamingLearnResult};
 
 pub use pursuit;
 pub use sparse_core;
