@@ -252,7 +252,7 @@ impl ConvDictLearn {
             if it == self.iterations {
                 break;
             }
-            dict = self.update_from_statistics(&dict, &stats)?;
+            dict = self.update_owned(&dict, stats)?;
         }
         Ok(StreamingLearnResult {
             dictionary: dict,
@@ -264,10 +264,20 @@ impl ConvDictLearn {
     /// The dictionary update of [`ConvDictLearn::update_dictionary`] (`dict_iter` ADMM
     /// iterations from `dict`, penalty `sigma` or the mean diagonal of `A`) from accumulated
     /// statistics, by a Cholesky factorisation of `A(w) + sigma I` at every frequency.
+    /// (`stats` is copied: [`learn_streaming`](Self::learn_streaming) factorises its own
+    /// statistics in place.)
     pub fn update_from_statistics(
         &self,
         dict: &ConvDictionary,
         stats: &CodeStatistics,
+    ) -> Result<ConvDictionary> {
+        self.update_owned(dict, stats.clone())
+    }
+
+    fn update_owned(
+        &self,
+        dict: &ConvDictionary,
+        mut stats: CodeStatistics,
     ) -> Result<ConvDictionary> {
         if (stats.m, stats.cd) != (dict.n_filters(), dict.channels()) {
             return Err(shape_mismatch(
@@ -298,12 +308,11 @@ impl ConvDictLearn {
             }
             (total / (m * f) as f64).max(1e-8)
         });
-        // L(w), packed like A.
-        let mut chol = vec![C64::default(); stats.gram.len()];
-        let failed = chol
+        // L(w), packed like A, in place of A.
+        let failed = stats
+            .gram
             .par_chunks_mut(p)
-            .zip(stats.gram.par_chunks(p))
-            .map(|(l, a)| {
+            .map(|a| {
                 let full = faer::Mat::<faer::c64>::from_fn(m, m, |i, k| {
                     let (r, c, conj) = if k <= i { (i, k, false) } else { (k, i, true) };
                     let v = a[r * (r + 1) / 2 + c];
@@ -321,7 +330,7 @@ impl ConvDictLearn {
                         for i in 0..m {
                             for k in 0..=i {
                                 let v = lm[(i, k)];
-                                l[at] = C64::new(v.re, v.im);
+                                a[at] = C64::new(v.re, v.im);
                                 at += 1;
                             }
                         }
@@ -374,7 +383,7 @@ impl ConvDictLearn {
                 for (q, tv) in tw.iter_mut().enumerate() {
                     *tv = stats.rhs[w * maps + q] + spec[q * f + w] * sigma;
                 }
-                let l = &chol[w * p..(w + 1) * p];
+                let l = &stats.gram[w * p..(w + 1) * p];
                 for c in 0..cd {
                     solve_packed(l, &mut tw[c * m..(c + 1) * m]);
                 }

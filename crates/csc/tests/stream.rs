@@ -12,7 +12,10 @@ fn max_diff(a: &ConvDictionary, b: &ConvDictionary) -> f64 {
     (0..a.n_filters())
         .flat_map(|i| {
             let (x, y) = (a.filter(i).unwrap(), b.filter(i).unwrap());
-            x.iter().zip(y).map(|(u, v)| (u - v).abs()).collect::<Vec<_>>()
+            x.iter()
+                .zip(y)
+                .map(|(u, v)| (u - v).abs())
+                .collect::<Vec<_>>()
         })
         .fold(0.0, f64::max)
 }
@@ -45,7 +48,10 @@ fn the_update_from_statistics_equals_the_batch_update() {
         let streamed = learner.update_from_statistics(&dict, &a).unwrap();
         let d = max_diff(&batch, &streamed);
         assert!(d < 1e-9, "{label}: {d:e}");
-        assert!(max_diff(&batch, &dict) > 1e-4, "{label}: the update moved the filters");
+        assert!(
+            max_diff(&batch, &dict) > 1e-4,
+            "{label}: the update moved the filters"
+        );
     }
 }
 
@@ -94,11 +100,22 @@ fn bad_input_is_an_error_naming_the_argument() {
     assert!(e.to_string().contains("codes"), "{e}");
     let other = dict.operator(Grid::d1(21)).unwrap();
     let e = st
-        .accumulate(&other, common::gaussian(21, 1, 1).as_ref(), Mat::<f64>::zeros(63, 1).as_ref())
+        .accumulate(
+            &other,
+            common::gaussian(21, 1, 1).as_ref(),
+            Mat::<f64>::zeros(63, 1).as_ref(),
+        )
         .unwrap_err();
     assert!(e.to_string().contains("op"), "{e}");
     let e = ConvDictLearn::new(0.1)
-        .learn_streaming(&dict, Grid::d1(20), 1, 1, |_| Ok(Mat::<f64>::zeros(19, 1)), |_, _| {})
+        .learn_streaming(
+            &dict,
+            Grid::d1(20),
+            1,
+            1,
+            |_| Ok(Mat::<f64>::zeros(19, 1)),
+            |_, _| {},
+        )
         .unwrap_err();
     assert!(e.to_string().contains('y'), "{e}");
     let bigger = ConvDictionary::random(Grid::d1(4), 1, 4, &mut rng).unwrap();

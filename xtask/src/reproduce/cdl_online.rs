@@ -18,7 +18,11 @@
 //! `--size S` (8), `--lambda L` (0.05), `--coding-iter K` (20: CBPDN iterations per image;
 //! SPORCO's default is 100, the memory does not depend on it), `--sporco N` (3: images for the
 //! SPORCO comparison, 0 to skip; needs `$SPARSE_PYTHON` with sporco), `--seed N` (0),
-//! `--restart` (ignore a checkpoint).
+//! `--restart` (ignore a checkpoint); `--batch P`: instead, `P` passes of batch learning
+//! streamed one image at a time ([`csc::ConvDictLearn::learn_streaming`]: memory independent of
+//! the number of images; `report_batch.md`, `filters_batch.png`, `batch_records.jsonl`), with
+//! `--sporco-batch K1,K2,..`: SPORCO's batch `ConvBPDNDictLearn` (2 iterations) on the first
+//! `K` images, its peak memory each.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -60,6 +64,10 @@ struct Config {
     sporco: usize,
     seed: u64,
     restart: bool,
+    /// Passes of streamed batch learning instead of online learning (0: online).
+    batch: usize,
+    /// Images for SPORCO's batch `ConvBPDNDictLearn` peak-memory runs.
+    sporco_batch: Vec<usize>,
 }
 
 impl Config {
@@ -75,6 +83,8 @@ impl Config {
             sporco: 3,
             seed: 0,
             restart: false,
+            batch: 0,
+            sporco_batch: Vec::new(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -93,6 +103,13 @@ impl Config {
                 "--coding-iter" => c.coding_iter = v.parse()?,
                 "--sporco" => c.sporco = v.parse()?,
                 "--seed" => c.seed = v.parse()?,
+                "--batch" => c.batch = v.parse()?,
+                "--sporco-batch" => {
+                    c.sporco_batch = v
+                        .split(',')
+                        .map(|x| x.trim().parse())
+                        .collect::<Result<_, _>>()?
+                }
                 other => return Err(format!("unknown option `{other}` for cdl-online").into()),
             }
         }
@@ -214,6 +231,9 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         dir.join("filters_init.png"),
         super::csc::tile_filters(&init)?.as_ref(),
     )?;
+    if cfg.batch > 0 {
+        return run_batch(&dir, &cfg, &pics, &init);
+    }
     let opts = OnlineConvDictLearn::new(cfg.lambda);
     let coder = opts.coder.clone().max_iter(cfg.coding_iter);
     let opts = opts.coder(coder);
@@ -445,4 +465,144 @@ print("peak_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
         mean(&walls),
         mean(&our_secs),
     )))
+}
+
+/// `--batch P`: streamed batch learning on the same images, and SPORCO's batch learner's peak
+/// memory on the first images.
+fn run_batch(dir: &Path, cfg: &Config, pics: &[Mat<f64>], init: &ConvDictionary) -> BoxResult<()> {
+    let mut md = format!(
+        "# Batch convolutional dictionary learning streamed over {} images of {}x{}\n\n\
+         `ConvDictLearn::learn_streaming`: {} filters {}x{}, lambda {}, {} dictionary updates \
+         (each pass codes every image by CBPDN, {} iterations from zero, and accumulates the \
+         frequency-domain statistics; then 20 ADMM iterations of the dictionary update; a last \
+         pass codes for the final functional), images made one at a \
+         time (as for `cdl-online`), seed {}.\n\n",
+        cfg.images,
+        cfg.cols,
+        cfg.rows,
+        cfg.filters,
+        cfg.size,
+        cfg.size,
+        cfg.lambda,
+        cfg.batch,
+        cfg.coding_iter,
+        cfg.seed
+    );
+    let mut sporco_rows = Vec::new();
+    if !cfg.sporco_batch.is_empty() {
+        if let Some(py) = python_with(&["numpy", "sporco.dictlrn.cbpdndl"]) {
+            let input = dir.join("sporco_input");
+            std::fs::create_dir_all(&input)?;
+            let kmax = cfg.sporco_batch.iter().copied().max().unwrap_or(0);
+            for k in 0..kmax {
+                let img = training_image(pics, cfg, k)?;
+                let v: Vec<u8> = (0..cfg.rows * cfg.cols)
+                    .flat_map(|q| img[(q / cfg.cols, q % cfg.cols)].to_le_bytes())
+                    .collect();
+                std::fs::write(input.join(format!("img{k}.f64")), v)?;
+            }
+            for &k in &cfg.sporco_batch {
+                let script = format!(
+                    r#"
+import resource, time, numpy as np
+from sporco.dictlrn import cbpdndl
+S = np.stack([np.fromfile("sporco_input/img%d.f64" % j).reshape({h}, {w}) for j in range({k})], axis=2)
+D0 = np.random.default_rng(0).normal(size=({s}, {s}, {m}))
+opt = cbpdndl.ConvBPDNDictLearn.Options({{"MaxMainIter": 2, "Verbose": False}})
+t = time.perf_counter()
+d = cbpdndl.ConvBPDNDictLearn(D0, S, {lam}, opt)
+d.solve()
+print("wall", time.perf_counter() - t)
+print("peak_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+"#,
+                    h = cfg.rows,
+                    w = cfg.cols,
+                    s = cfg.size,
+                    m = cfg.filters,
+                    lam = cfg.lambda
+                );
+                println!("cdl-online --batch: SPORCO ConvBPDNDictLearn on {k} images");
+                let out = crate::bench::run_python(&py, dir, "sporco_batch.py", &script)?;
+                let get = |key: &str| out.iter().find(|(a, _)| a == key).map_or(f64::NAN, |x| x.1);
+                sporco_rows.push((k, get("peak_mib"), get("wall")));
+            }
+            let _ = std::fs::remove_dir_all(&input);
+        }
+    }
+    let learner = csc::ConvDictLearn::new(cfg.lambda)
+        .iterations(cfg.batch)
+        .coding_iter(cfg.coding_iter)
+        .dict_iter(20);
+    let grid = Grid::d2(cfg.rows, cfg.cols);
+    let rec_path = dir.join("batch_records.jsonl");
+    let _ = std::fs::remove_file(&rec_path);
+    let bar = ProgressBar::new(((cfg.batch + 1) * cfg.images) as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {pos}/{len} image codings  {msg}",
+    )?);
+    let t0 = Instant::now();
+    let res = learner.learn_streaming(
+        init,
+        grid,
+        1,
+        cfg.images,
+        |k| {
+            bar.inc(1);
+            training_image(pics, cfg, k)
+                .map(|img| column(&img))
+                .map_err(|e| {
+                    csc::Error::from(sparse_core::Error::InvalidParameter {
+                        name: "images",
+                        value: e.to_string(),
+                        expected: "readable shipped pictures".into(),
+                    })
+                })
+        },
+        |pass, f| {
+            let line = format!(
+                "{{\"pass\":{pass},\"functional\":{f},\"seconds\":{},\"vm_hwm_mib\":{}}}",
+                t0.elapsed().as_secs_f64(),
+                vm_hwm_mib()
+            );
+            if let Ok(mut file) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&rec_path)
+            {
+                let _ = writeln!(file, "{line}");
+            }
+            bar.set_message(format!("pass {pass}: functional {f:.1}"));
+        },
+    )?;
+    bar.finish_and_clear();
+    write_png_gray(
+        dir.join("filters_batch.png"),
+        super::csc::tile_filters(&res.dictionary)?.as_ref(),
+    )?;
+    let _ = writeln!(
+        md,
+        "- functional of each pass (over all {} images): {}\n- statistics held: {:.0} MiB \
+         (the Gram matrices of the code spectra; independent of the number of images)\n- \
+         **peak resident memory of this process (VmHWM): {:.0} MiB**; {:.0} s in all (load at \
+         the end {})\n",
+        cfg.images,
+        res.objective
+            .iter()
+            .map(|f| format!("{f:.1}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        res.statistics_bytes as f64 / (1024.0 * 1024.0),
+        vm_hwm_mib(),
+        t0.elapsed().as_secs_f64(),
+        load_average()
+    );
+    if !sporco_rows.is_empty() {
+        md.push_str("SPORCO `ConvBPDNDictLearn` (batch, holds every code and spectrum; 2 iterations, its defaults), its own process:\n\n| images | peak resident memory | wall |\n| --- | --- | --- |\n");
+        for (k, peak, wall) in &sporco_rows {
+            let _ = writeln!(md, "| {k} | {peak:.0} MiB | {wall:.0} s |");
+        }
+    }
+    std::fs::write(dir.join("report_batch.md"), &md)?;
+    println!("{md}");
+    Ok(())
 }
