@@ -9,6 +9,11 @@
 //! | `Cbpdn::grad_reg(0.1, None)` | `ConvBPDNGradReg(mu = 0.1)` | the image |
 //! | `Cbpdn::mu(0.1)` | `ConvElasticNet(mu = 0.1)` | the image |
 //! | `Cbpdn::joint(0.1)` | `ConvBPDNJoint(mu = 0.1, dimK = 0)` | 3 channels: the image, flipped up-down, flipped left-right |
+//! | [`MaskedCcmod`] (from zero) | `ConvCnstrMODMaskDcpl` (ISM; defaults) | the CBPDN codes of the image, half the pixels masked |
+//! | one [`OnlineConvDictLearn`] step | one `OnlineConvBPDNDictLearn.solve` | the image, from the filters |
+//!
+//! For the last two the functional is `DFid` (the masked misfit of the dictionary iterate) and
+//! the coding step's `ObjFun`; the online step's time is per CBPDN iteration of its coding.
 //!
 //! Reported: wall and solving-thread CPU ms per iteration (best of the alternating rounds), the
 //! speed-up in CPU time, and the last iteration's functional on both sides (SPORCO's `ObjFun`,
@@ -17,7 +22,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use csc::{Cbpdn, ConvDictionary, Grid, MaskedCbpdn};
+use csc::{Cbpdn, ConvDictionary, Grid, MaskedCbpdn, MaskedCcmod, OnlineConvDictLearn};
 use faer::{Mat, MatRef, Par};
 use rand::Rng;
 use sparse_core::io::write_npy;
@@ -31,8 +36,11 @@ const PEER: &str = r#"
 import time, numpy as np
 import sporco.fft
 import sporco.admm.cbpdn as cbpdn
+import sporco.admm.ccmodmd as ccmodmd
+from sporco.dictlrn import onlinecdl
 sporco.fft.pyfftw_threads = 1
 D = np.load("D.npy"); S = np.load("S.npy"); W = np.load("W.npy")
+Z = np.load("Z.npy").reshape(S.shape[1], S.shape[0], -1).transpose(1, 0, 2)
 S3 = np.stack([S, S[::-1, :], S[:, ::-1]], axis=2)
 def opt(cls, iters):
     return cls.Options({"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL})
@@ -43,25 +51,43 @@ def make(tag, iters):
         return cbpdn.ConvBPDNGradReg(D, S, LMBDA, MU, opt(cbpdn.ConvBPDNGradReg, iters))
     if tag == "enet":
         return cbpdn.ConvElasticNet(D, S, LMBDA, MU, opt(cbpdn.ConvElasticNet, iters))
-    return cbpdn.ConvBPDNJoint(D, S3, LMBDA, MU, opt(cbpdn.ConvBPDNJoint, iters), dimK=0)
-for tag in ("mask", "grad", "enet", "joint"):
-    make(tag, 2).solve()  # FFTW planning
+    if tag == "joint":
+        return cbpdn.ConvBPDNJoint(D, S3, LMBDA, MU, opt(cbpdn.ConvBPDNJoint, iters), dimK=0)
+    if tag == "ccmod":
+        o = ccmodmd.ConvCnstrMODMaskDcplOptions(
+            {"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL}, method="ism")
+        return ccmodmd.ConvCnstrMODMaskDcpl(Z[:, :, None, None, :], S[:, :, None],
+                                            W[:, :, None], D.shape, o, dimK=1, method="ism")
+    o = onlinecdl.OnlineConvBPDNDictLearn.Options(
+        {"CBPDN": {"MaxMainIter": iters, "RelStopTol": TOL}})
+    return onlinecdl.OnlineConvBPDNDictLearn(D, LMBDA, o)
+for tag in ("mask", "grad", "enet", "joint", "ccmod", "online"):
+    b = make(tag, 2)  # FFTW planning
+    b.solve(S) if tag == "online" else b.solve()
     b = make(tag, ITERS)
     c = time.thread_time(); t = time.perf_counter()
-    b.solve()
+    b.solve(S) if tag == "online" else b.solve()
     t = time.perf_counter() - t; c = time.thread_time() - c
-    its = len(b.getitstat().Iter)
+    st = b.getitstat()
+    its = ITERS if tag == "online" else len(st.Iter)
+    fun = st.DFid[-1] if tag == "ccmod" else st.ObjFun[-1]
     print(f"ms_{tag} {1e3 * t / its}", flush=True)
     print(f"cpu_{tag} {1e3 * c / its}", flush=True)
-    print(f"fun_{tag} {b.getitstat().ObjFun[-1]}", flush=True)
+    print(f"fun_{tag} {fun}", flush=True)
 "#;
 
 /// The variants: tag, our name, SPORCO's class.
-const VARIANTS: [(&str, &str, &str); 4] = [
+const VARIANTS: [(&str, &str, &str); 6] = [
     ("mask", "`MaskedCbpdn`", "`ConvBPDNMaskDcpl`"),
     ("grad", "`Cbpdn::grad_reg`", "`ConvBPDNGradReg`"),
     ("enet", "`Cbpdn::mu`", "`ConvElasticNet`"),
     ("joint", "`Cbpdn::joint` (3 channels)", "`ConvBPDNJoint`"),
+    ("ccmod", "`MaskedCcmod`", "`ConvCnstrMODMaskDcpl`"),
+    (
+        "online",
+        "`OnlineConvDictLearn` step",
+        "`OnlineConvBPDNDictLearn`",
+    ),
 ];
 
 /// Runs the variants (`rounds` alternating rounds) and returns the Markdown section.
@@ -100,6 +126,7 @@ pub(super) fn run(
     );
     write_npy(dir.join("W.npy"), mask.as_ref())?;
     let wcol = Mat::from_fn(n, 1, |k, _| mask[(k % h, k / h)]);
+    let wcol_ref = wcol.clone();
 
     let base = Cbpdn::new(lambda)
         .max_iter(iters)
@@ -109,8 +136,48 @@ pub(super) fn run(
         .max_iter(iters)
         .rel_residual_tol(tol)
         .par(Par::Seq);
+    // Codes of the image for the dictionary update (SPORCO layout: n x M, column-major pixels).
+    let codes = base.solve(&op, y.as_ref())?.codes;
+    let m = dict.n_filters();
+    let z2 = Mat::from_fn(n, m, |k, i| codes[(i * n + k, 0)]);
+    write_npy(dir.join("Z.npy"), z2.as_ref())?;
+    let ccmod = MaskedCcmod::new()
+        .max_iter(iters)
+        .rel_residual_tol(tol)
+        .warm_start(false)
+        .par(Par::Seq);
+    let online = OnlineConvDictLearn::new(lambda).par(Par::Seq);
+    let online = online.clone().coder(
+        online
+            .coder
+            .clone()
+            .max_iter(iters)
+            .rel_residual_tol(tol)
+            .par(Par::Seq),
+    );
     let solve = |tag: &str| -> BoxResult<(f64, f64, f64)> {
         let (c0, t0) = (thread_cpu_secs(), Instant::now());
+        if tag == "ccmod" || tag == "online" {
+            let (k, fun) = if tag == "ccmod" {
+                let sol =
+                    ccmod.solve(dict, grid, 1, y.as_ref(), codes.as_ref(), wcol_ref.as_ref())?;
+                let d = sol.diagnostics;
+                (
+                    d.iterations,
+                    d.records().last().map_or(f64::NAN, |r| r.data_fidelity),
+                )
+            } else {
+                let step = online.start(dict)?.partial_fit(grid, 1, y.as_ref())?;
+                (step.coding[0].iterations, step.objective())
+            };
+            let wall = t0.elapsed().as_secs_f64();
+            let cpu = match (c0, thread_cpu_secs()) {
+                (Some(a), Some(b)) => b - a,
+                _ => f64::NAN,
+            };
+            let k = k.max(1) as f64;
+            return Ok((wall / k, cpu / k, fun));
+        }
         let res = match tag {
             "mask" => masked.solve(&op, y.as_ref())?,
             "grad" => base.clone().grad_reg(MU, None).solve(&op, y.as_ref())?,
@@ -127,10 +194,10 @@ pub(super) fn run(
         let fun = info.records().last().map_or(f64::NAN, |r| r.objective);
         Ok((wall / k, cpu / k, fun))
     };
-    let mut ours = [Best::new(); 4];
-    let mut peer = [Best::new(); 4];
-    let mut ours_fun = [f64::NAN; 4];
-    let mut peer_fun = [f64::NAN; 4];
+    let mut ours = [Best::new(); VARIANTS.len()];
+    let mut peer = [Best::new(); VARIANTS.len()];
+    let mut ours_fun = [f64::NAN; VARIANTS.len()];
+    let mut peer_fun = [f64::NAN; VARIANTS.len()];
     // One untimed run each (page faults, the operator's spectra).
     for (tag, _, _) in VARIANTS {
         solve(tag)?;
@@ -198,8 +265,11 @@ pub(super) fn run(
         "\n## Variants, one thread\n\nThe same image and filters, lambda = {lambda}, mu = {MU}, \
          {iters} iterations from zero, float64, one thread on both sides (SPORCO: one pyfftw \
          thread); best of {rounds} alternating rounds. Masked: half the pixels masked (seeded); \
-         joint: three channels (the image, flipped up-down, flipped left-right). Functional: \
-         the last iteration's record (of the primal variable, SPORCO's `ObjFun`).\n\n"
+         joint: three channels (the image, flipped up-down, flipped left-right); masked CCMOD: \
+         the dictionary update for the CBPDN codes of the image, the same mask, from zero; \
+         online: one learning step (its coding iterations and the gradient step), per coding \
+         iteration. Functional: the last iteration's record (of the primal variable, SPORCO's \
+         `ObjFun`; `DFid` for CCMOD).\n\n"
     );
     md.push_str(&markdown(
         &[
