@@ -193,24 +193,61 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
             cfg.train, cfg.epochs, cfg.sparsity, zeta, cfg.rate, cfg.seed
         );
         md.push_str("| epoch | MSE per pixel (train) | density D1 | density D2 | density D3 |\n| --- | --- | --- | --- | --- |\n");
-        let learned = MlDictionaryLearning::new(cfg.sparsity)
-            .zeta(zeta.to_vec())
-            .rate(cfg.rate)
-            .epochs(cfg.epochs)
-            .batch_size(256)
-            .seed(cfg.seed)
-            .fit(&init, ydl, |r| {
-                bar.set_message(format!(
-                    "epoch {} mse {:.5} density {:.4?}",
-                    r.epoch, r.mse, r.density
-                ));
+        // One epoch per call, each saved as a checkpoint (`ckpt_dictlearn{tag}_e{epoch}.json`,
+        // with its table row in `ckpt_dictlearn{tag}_e{epoch}.md`): a stopped run resumes after
+        // its last finished epoch (the settings are checked against `ckpt_dictlearn{tag}.key`).
+        // Epoch `e` shuffles with seed `seed + e - 1`.
+        let key = format!(
+            "train {} atoms {} sparsity {} zeta {:?} rate {} seed {}",
+            cfg.train, cfg.atoms, cfg.sparsity, zeta, cfg.rate, cfg.seed
+        );
+        let key_path = dir.join(format!("ckpt_dictlearn{tag}.key"));
+        match std::fs::read_to_string(&key_path) {
+            Ok(k) if k != key => {
+                return Err(format!(
+                    "checkpoints {} were made with other settings ({k}); use another --dl-tag \
+                     or delete them",
+                    key_path.display()
+                )
+                .into())
+            }
+            Ok(_) => {}
+            Err(_) => std::fs::write(&key_path, &key)?,
+        }
+        let mut learned = init.clone();
+        for e in 1..=cfg.epochs {
+            let ckpt = dir.join(format!("ckpt_dictlearn{tag}_e{e}.json"));
+            let row = dir.join(format!("ckpt_dictlearn{tag}_e{e}.md"));
+            if let (Ok(m), Ok(r)) = (MlModel::load(&ckpt), std::fs::read_to_string(&row)) {
+                learned = m;
+                md.push_str(&r);
+                bar.set_message(format!("epoch {e}: resumed from {}", ckpt.display()));
                 bar.inc(1);
-                let _ = writeln!(
-                    md,
-                    "| {} | {:.5} | {:.3} | {:.4} | {:.4} |",
-                    r.epoch, r.mse, r.density[0], r.density[1], r.density[2]
-                );
-            })?;
+                continue;
+            }
+            let mut line = String::new();
+            learned = MlDictionaryLearning::new(cfg.sparsity)
+                .zeta(zeta.to_vec())
+                .rate(cfg.rate)
+                .epochs(1)
+                .batch_size(256)
+                .seed(cfg.seed + e as u64 - 1)
+                .fit(&learned, ydl, |r| {
+                    bar.set_message(format!(
+                        "epoch {e} mse {:.5} density {:.4?}",
+                        r.mse, r.density
+                    ));
+                    let _ = writeln!(
+                        line,
+                        "| {e} | {:.5} | {:.3} | {:.4} | {:.4} |",
+                        r.mse, r.density[0], r.density[1], r.density[2]
+                    );
+                })?;
+            bar.inc(1);
+            learned.save(&ckpt)?;
+            std::fs::write(&row, &line)?;
+            md.push_str(&line);
+        }
         bar.finish_and_clear();
         (Some(init), learned, t0.elapsed().as_secs_f64())
     };
