@@ -179,6 +179,23 @@ pub fn lasso_gap(
     gap_from_parts(r2, ry, y2, dtr, x, lambda, nonneg)
 }
 
+/// The Lasso dual objective `D(theta) = <theta, y> - 1/2 ||theta||^2` at the feasible dual
+/// point `theta = s r`, `s = min(1, lambda / ||D^T r||_inf)` (the positive part's maximum for
+/// the non-negative Lasso), from `||r||^2`, `<r, y>` and `D^T r`.
+pub(crate) fn dual_from_parts(r2: f64, ry: f64, dtr: &[f64], lambda: f64, nonneg: bool) -> f64 {
+    let dual_norm = if nonneg {
+        dtr.iter().fold(0.0f64, |m, &v| m.max(v))
+    } else {
+        dtr.iter().fold(0.0f64, |m, &v| m.max(v.abs()))
+    };
+    let s = if dual_norm > lambda {
+        lambda / dual_norm
+    } else {
+        1.0
+    };
+    s * ry - 0.5 * s * s * r2
+}
+
 /// [`lasso_gap`] from `||r||^2`, `<r, y>` and `||y||^2` instead of the vectors `r` and `y`
 /// (for solvers that track them through the Gram matrix).
 pub(crate) fn gap_from_parts(
