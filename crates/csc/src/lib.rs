@@ -67,6 +67,12 @@
 //!   (and SPORCO, whose `ConvBPDN` defaults [`Cbpdn`] follows).
 //! - A. Beck, M. Teboulle, "A fast iterative shrinkage-thresholding algorithm for linear inverse
 //!   problems", SIAM J. Imaging Sci. 2(1), 2009.
+//! - F. Heide, W. Heidrich, G. Wetzstein, "Fast and flexible convolutional sparse coding", CVPR
+//!   2015, and B. Wohlberg, "Boundary handling for convolutional sparse representations", ICIP
+//!   2016: mask decoupling ([`MaskedCbpdn`], [`MaskedCcmod`]).
+//! - J. Liu, C. Garcia-Cardona, B. Wohlberg, W. Yin, "First- and second-order methods for online
+//!   convolutional dictionary learning", SIAM J. Imaging Sci. 11(2), 2018: online learning
+//!   ([`OnlineConvDictLearn`]) and the frequency-domain statistics ([`CodeStatistics`]).
 #![warn(missing_docs)]
 
 pub mod dictionary;
