@@ -211,8 +211,10 @@ impl CoordinateDescent {
             s.cs[slot].copy_from_slice(c);
             let mut obj = obj;
             let mut accepted = false;
-            // Every EXTRAPOLATION + 1 sweeps, from the consecutive iterates since the last one.
-            if sweeps % (EXTRAPOLATION + 1) == EXTRAPOLATION {
+            // Every EXTRAPOLATION + 1 sweeps, from the consecutive iterates since the last one,
+            // once the plain certificate has had 2 (EXTRAPOLATION + 1) sweeps (problems that
+            // converge sooner pay nothing).
+            if sweeps >= 2 * (EXTRAPOLATION + 1) && sweeps % (EXTRAPOLATION + 1) == EXTRAPOLATION {
                 if let Some(e) = extrapolate(s, g, sweeps, dty, y2, lambda, self.nonneg) {
                     best_dual = best_dual.max(e.dual);
                     // Anderson acceleration of the iterate (Bertrand & Massias 2021): the
@@ -312,28 +314,21 @@ fn extrapolate(
     // Oldest to newest: sweeps - k, ..., sweeps.
     let idx = |t: usize| (sweeps - k + t) % ring;
     let m = dty.len();
-    let dx: Vec<Vec<f64>> = (0..k)
-        .map(|t| {
-            (0..m)
-                .map(|i| s.xs[idx(t + 1)][i] - s.xs[idx(t)][i])
-                .collect()
-        })
-        .collect();
-    let dc: Vec<Vec<f64>> = (0..k)
-        .map(|t| {
-            (0..m)
-                .map(|i| s.cs[idx(t + 1)][i] - s.cs[idx(t)][i])
-                .collect()
-        })
-        .collect();
+    // U^T U from the sparse differences of the iterates (only the coordinates that moved).
     let mut utu = Mat::<f64>::zeros(k, k);
     for a in 0..k {
-        for b in 0..=a {
-            let v1: f64 = dx[a].iter().zip(&dc[b]).map(|(p, q)| p * q).sum();
-            let v2: f64 = dx[b].iter().zip(&dc[a]).map(|(p, q)| p * q).sum();
-            let v = -0.5 * (v1 + v2);
-            utu[(a, b)] = v;
-            utu[(b, a)] = v;
+        let (xa1, xa0) = (&s.xs[idx(a + 1)], &s.xs[idx(a)]);
+        for b in 0..k {
+            let (cb1, cb0) = (&s.cs[idx(b + 1)], &s.cs[idx(b)]);
+            let mut v = 0.0;
+            for i in 0..m {
+                let dx = xa1[i] - xa0[i];
+                if dx != 0.0 {
+                    v -= dx * (cb1[i] - cb0[i]);
+                }
+            }
+            utu[(a, b)] += 0.5 * v;
+            utu[(b, a)] += 0.5 * v;
         }
     }
     let scale = (0..k).map(|a| utu[(a, a)]).fold(0.0f64, f64::max);
