@@ -220,18 +220,7 @@ impl ConvDictLearn {
 
         // ADMM on d = g (spatial maps of the full grid, map c m + i).
         let maps = cd * m;
-        let mut g = vec![0.0; maps * n];
-        for i in 0..m {
-            for c in 0..cd {
-                let fch = dict.filter_channel(i, c);
-                let dst = &mut g[(c * m + i) * n..(c * m + i + 1) * n];
-                for b in 0..fg.cols {
-                    for a in 0..fg.rows {
-                        dst[a + g_rows * b] = fch[a + fg.rows * b];
-                    }
-                }
-            }
-        }
+        let mut g = zpad_filters(dict, signal);
         let mut h = vec![0.0; maps * n];
         let mut d = vec![0.0; maps * n];
         let mut spec = vec![C64::default(); maps * f];
@@ -397,4 +386,23 @@ pub(crate) fn map_spectra(
         },
     );
     out
+}
+
+/// The filters zero-padded into full `signal` grids, map `c m + i` (channel `c` of filter `i`).
+pub(crate) fn zpad_filters(dict: &ConvDictionary, signal: Grid) -> Vec<f64> {
+    let (m, cd, fg) = (dict.n_filters(), dict.channels(), dict.filter_grid());
+    let (rows, n) = (signal.rows, signal.len());
+    let mut g = vec![0.0; cd * m * n];
+    for i in 0..m {
+        for c in 0..cd {
+            let fch = dict.filter_channel(i, c);
+            let dst = &mut g[(c * m + i) * n..(c * m + i + 1) * n];
+            for b in 0..fg.cols {
+                for a in 0..fg.rows {
+                    dst[a + rows * b] = fch[a + fg.rows * b];
+                }
+            }
+        }
+    }
+    g
 }

@@ -244,17 +244,7 @@ impl MaskedCcmod {
         let mut y1 = vec![0.0; maps * n];
         let mut u1 = vec![0.0; maps * n];
         if self.warm_start {
-            for i in 0..m {
-                for c in 0..cd {
-                    let fch = init.filter_channel(i, c);
-                    let dst = &mut y1[(c * m + i) * n..(c * m + i + 1) * n];
-                    for b in 0..fg.cols {
-                        for a in 0..fg.rows {
-                            dst[a + rows * b] = fch[a + fg.rows * b];
-                        }
-                    }
-                }
-            }
+            y1 = crate::learn::zpad_filters(init, signal);
             let synth = op.synthesize(codes, pp)?;
             let ds = gather(synth.as_ref(), false);
             for ((v, d), sv) in y0.iter_mut().zip(&ds).zip(&s) {

@@ -349,18 +349,7 @@ impl ConvDictLearn {
         }
         let fg = dict.filter_grid();
         let maps = cd * m;
-        let mut g = vec![0.0; maps * n];
-        for i in 0..m {
-            for c in 0..cd {
-                let fch = dict.filter_channel(i, c);
-                let dst = &mut g[(c * m + i) * n..(c * m + i + 1) * n];
-                for b in 0..fg.cols {
-                    for a in 0..fg.rows {
-                        dst[a + rows * b] = fch[a + fg.rows * b];
-                    }
-                }
-            }
-        }
+        let mut g = crate::learn::zpad_filters(dict, signal);
         let mut h = vec![0.0; maps * n];
         let mut d = vec![0.0; maps * n];
         let mut spec = vec![C64::default(); maps * f];

@@ -212,18 +212,7 @@ pub(crate) fn gap_from_parts(
     if nonneg && x.iter().any(|&v| v < 0.0) {
         return (primal, f64::INFINITY);
     }
-    let dual_norm = if nonneg {
-        dtr.iter().fold(0.0f64, |m, &v| m.max(v))
-    } else {
-        dtr.iter().fold(0.0f64, |m, &v| m.max(v.abs()))
-    };
-    let s = if dual_norm > lambda {
-        lambda / dual_norm
-    } else {
-        1.0
-    };
-    // D(theta) = <theta, y> - 1/2 ||theta||^2 with theta = s r.
-    let dual = s * ry - 0.5 * s * s * r2;
+    let dual = dual_from_parts(r2, ry, dtr, lambda, nonneg);
     if !(primal.is_finite() && dual.is_finite()) {
         // A diverged or overflowed state: no certificate (never a gap of 0 from `NaN.max(0)`).
         return (primal, f64::NAN);
