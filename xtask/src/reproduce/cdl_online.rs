@@ -193,9 +193,10 @@ fn training_image(pics: &[Mat<f64>], cfg: &Config, k: usize) -> BoxResult<Mat<f6
     let scale = (1.5f64)
         .max(cfg.rows as f64 / (p.nrows() - 1) as f64)
         .max(cfg.cols as f64 / (p.ncols() - 1) as f64);
+    // At least the window (rounding of `(n - 1) * scale` may fall just short of it).
     let (hh, ww) = (
-        ((p.nrows() - 1) as f64 * scale) as usize,
-        ((p.ncols() - 1) as f64 * scale) as usize,
+        (((p.nrows() - 1) as f64 * scale) as usize).max(cfg.rows),
+        (((p.ncols() - 1) as f64 * scale) as usize).max(cfg.cols),
     );
     let r0 = rng.random_range(0..=hh - cfg.rows);
     let c0 = rng.random_range(0..=ww - cfg.cols);
@@ -204,7 +205,10 @@ fn training_image(pics: &[Mat<f64>], cfg: &Config, k: usize) -> BoxResult<Mat<f6
         let i = if fr { cfg.rows - 1 - i } else { i };
         let j = if fc { cfg.cols - 1 - j } else { j };
         let (y, x) = ((r0 + i) as f64 / scale, (c0 + j) as f64 / scale);
-        let (y0, x0) = (y.floor() as usize, x.floor() as usize);
+        let (y0, x0) = (
+            (y.floor() as usize).min(p.nrows() - 1),
+            (x.floor() as usize).min(p.ncols() - 1),
+        );
         let (y1, x1) = ((y0 + 1).min(p.nrows() - 1), (x0 + 1).min(p.ncols() - 1));
         let (a, b) = (y - y0 as f64, x - x0 as f64);
         (1.0 - a) * ((1.0 - b) * p[(y0, x0)] + b * p[(y0, x1)])
