@@ -23,6 +23,7 @@ use sparse_core::check;
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{shape_mismatch, Result};
 use crate::fft::{Fft2d, C64};
+use crate::operator::ConvOperator;
 use crate::solve::ism::Ism;
 use crate::solve::{kernels, map_sum, Cbpdn};
 
@@ -177,22 +178,13 @@ impl ConvDictLearn {
         let fft = &sp.fft;
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
-        let (m, cd, cx) = (dict.n_filters(), dict.channels(), op.code_channels());
+        let (m, cd) = (dict.n_filters(), dict.channels());
         let fg = dict.filter_grid();
         let g_rows = signal.rows;
         let par = self.par.degree() > 1;
         // Training samples j = (signal, code channel): codes X_j (m maps), targets (cd maps).
-        let nj = y.ncols() * cx;
-        let code_map = |j: usize, i: usize| {
-            let (k, kx) = (j / cx, j % cx);
-            (k, (kx * m + i) * n)
-        };
-        let target = |j: usize, c: usize| {
-            let (k, kx) = (j / cx, j % cx);
-            (k, if cd == 1 { kx * n } else { c * n })
-        };
-        let xs = map_spectra(fft, nj * m, &|q| code_map(q / m, q % m), codes, par);
-        let ss = map_spectra(fft, nj * cd, &|q| target(q / cd, q % cd), y, par);
+        let (samples, xs, ss) = sample_spectra(&op, y, codes, par);
+        let nj = samples.nj;
         // sum_j conj(X_{j,i}) S_{j,c}, map c m + i.
         let mut xhs = vec![C64::default(); cd * m * f];
         for (blk, chunk) in blocks.chunks(&mut xhs, cd * m).into_iter().enumerate() {
@@ -405,4 +397,63 @@ pub(crate) fn zpad_filters(dict: &ConvDictionary, signal: Grid) -> Vec<f64> {
         }
     }
     g
+}
+
+/// The training samples of a dictionary update: `j = (signal k, code channel kx)`, `nj = K C_x`
+/// (a single-channel dictionary on `C`-channel signals codes each channel as a sample).
+pub(crate) struct Samples {
+    m: usize,
+    cd: usize,
+    cx: usize,
+    n: usize,
+    /// Number of samples.
+    pub nj: usize,
+}
+
+impl Samples {
+    pub fn new(op: &ConvOperator, signals: usize) -> Self {
+        let cx = op.code_channels();
+        Self {
+            m: op.dictionary().n_filters(),
+            cd: op.dictionary().channels(),
+            cx,
+            n: op.n(),
+            nj: signals * cx,
+        }
+    }
+
+    /// `(column, offset)` of code map `q = j m + i` in the codes.
+    pub fn code(&self, q: usize) -> (usize, usize) {
+        let (j, i) = (q / self.m, q % self.m);
+        (j / self.cx, ((j % self.cx) * self.m + i) * self.n)
+    }
+
+    /// `(column, offset)` of target `q = j cd + c` in the signals.
+    pub fn target(&self, q: usize) -> (usize, usize) {
+        let (j, c) = (q / self.cd, q % self.cd);
+        let (k, kx) = (j / self.cx, j % self.cx);
+        (
+            k,
+            if self.cd == 1 {
+                kx * self.n
+            } else {
+                c * self.n
+            },
+        )
+    }
+}
+
+/// The samples of `y` and `codes` over `op`, with the blocked spectra of the code maps
+/// (`nj m`, map `j m + i`) and of the targets (`nj cd`, map `j cd + c`).
+pub(crate) fn sample_spectra(
+    op: &ConvOperator,
+    y: MatRef<'_, f64>,
+    codes: MatRef<'_, f64>,
+    par: bool,
+) -> (Samples, Vec<C64>, Vec<C64>) {
+    let s = Samples::new(op, y.ncols());
+    let fft = &op.spectra().fft;
+    let xs = map_spectra(fft, s.nj * s.m, &|q| s.code(q), codes, par);
+    let ss = map_spectra(fft, s.nj * s.cd, &|q| s.target(q), y, par);
+    (s, xs, ss)
 }

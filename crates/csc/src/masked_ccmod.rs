@@ -30,7 +30,7 @@ use sparse_core::check;
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{shape_mismatch, Result};
 use crate::fft::C64;
-use crate::learn::map_spectra;
+use crate::learn::{map_spectra, Samples};
 use crate::solve::ism::Ism;
 use crate::solve::MaskedCbpdn;
 use crate::solve::{check_admm, forward_blocked, inverse_all, kernels, map_sum, AutoRho};
@@ -191,27 +191,19 @@ impl MaskedCcmod {
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
         let rows = signal.rows;
-        let (m, cd, cx) = (init.n_filters(), init.channels(), op.code_channels());
+        let (m, cd) = (init.n_filters(), init.channels());
         let fg = init.filter_grid();
         let par = self.par.degree() > 1;
         let pp = if par { Par::rayon(0) } else { Par::Seq };
         // Samples j = (signal, code channel) and their targets q = j cd + c.
-        let nj = y.ncols() * cx;
+        let samples = Samples::new(&op, y.ncols());
+        let nj = samples.nj;
         let nq = nj * cd;
         let maps = cd * m;
-        let code_map = |j: usize, i: usize| {
-            let (k, kx) = (j / cx, j % cx);
-            (k, (kx * m + i) * n)
-        };
-        let target = |q: usize| {
-            let (j, c) = (q / cd, q % cd);
-            let (k, kx) = (j / cx, j % cx);
-            (k, if cd == 1 { kx * n } else { c * n })
-        };
         let gather = |src: MatRef<'_, f64>, shared: bool| -> Vec<f64> {
             let mut out = vec![0.0; nq * n];
             for (q, o) in out.chunks_mut(n).enumerate() {
-                let (k, off) = target(q);
+                let (k, off) = samples.target(q);
                 let col = src.col(if shared { 0 } else { k });
                 for (p, v) in o.iter_mut().enumerate() {
                     *v = col[off + p];
@@ -221,7 +213,7 @@ impl MaskedCcmod {
         };
         let s = gather(y, false);
         let w = gather(mask, mask.ncols() == 1);
-        let zs = map_spectra(fft, nj * m, &|q| code_map(q / m, q % m), codes, par);
+        let zs = map_spectra(fft, nj * m, &|q| samples.code(q), codes, par);
         let mut ism = Ism::new(nj, m, f);
         ism.factor(
             blocks,

@@ -46,7 +46,7 @@ use sparse_core::check;
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::Result;
 use crate::fft::C64;
-use crate::learn::map_spectra;
+use crate::learn::sample_spectra;
 use crate::solve::{kernels, map_sum, AutoRho, Cbpdn};
 use crate::{Diagnostics, Solve};
 
@@ -257,20 +257,11 @@ impl OnlineCdl {
         let fft = &sp.fft;
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
-        let (m, cd, cx) = (dict.n_filters(), dict.channels(), op.code_channels());
+        let (m, cd) = (dict.n_filters(), dict.channels());
         let par = self.opts.par.degree() > 1;
         // Samples j = (signal, code channel), as in the batch dictionary update.
-        let nj = y.ncols() * cx;
-        let code_map = |j: usize, i: usize| {
-            let (k, kx) = (j / cx, j % cx);
-            (k, (kx * m + i) * n)
-        };
-        let target = |j: usize, c: usize| {
-            let (k, kx) = (j / cx, j % cx);
-            (k, if cd == 1 { kx * n } else { c * n })
-        };
-        let xs = map_spectra(fft, nj * m, &|q| code_map(q / m, q % m), codes, par);
-        let ss = map_spectra(fft, nj * cd, &|q| target(q / cd, q % cd), y, par);
+        let (samples, xs, ss) = sample_spectra(op, y, codes, par);
+        let nj = samples.nj;
         // Gf = Df - eta sum_j conj(X_j) (sum_i D_i X_{j,i} - S_j), map i cd + c (the layout of
         // the filter spectra).
         let maps = m * cd;

@@ -122,22 +122,9 @@ impl CodeStatistics {
                 );
                 out
             };
-        let xs = spectra(
-            nj * m,
-            &|q| {
-                let (j, i) = (q / m, q % m);
-                (j / cx, ((j % cx) * m + i) * n)
-            },
-            codes,
-        );
-        let ss = spectra(
-            nj * cd,
-            &|q| {
-                let (j, c) = (q / cd, q % cd);
-                (j / cx, if cd == 1 { (j % cx) * n } else { c * n })
-            },
-            y,
-        );
+        let samples = crate::learn::Samples::new(op, y.ncols());
+        let xs = spectra(nj * m, &|q| samples.code(q), codes);
+        let ss = spectra(nj * cd, &|q| samples.target(q), y);
         let p = m * (m + 1) / 2;
         self.gram
             .par_chunks_mut(p)
