@@ -17,8 +17,13 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
 use rustfft::Fft;
 
-/// Complex double, the element of every spectrum.
+use crate::float::Float;
+
+/// Complex double, the element of every float64 spectrum.
 pub type C64 = Complex<f64>;
+
+/// The complex element of a spectrum in precision `T`.
+pub type Cx<T> = Complex<T>;
 
 /// Columns transformed together, so that the transpose into the spectrum layout writes
 /// contiguous runs.
@@ -89,19 +94,19 @@ impl Blocks {
 
 /// Planned real 2-D FFTs of one grid size. Cheap to clone (plans are shared).
 #[derive(Clone)]
-pub(crate) struct Fft2d {
+pub(crate) struct Fft2d<T: Float = f64> {
     rows: usize,
     cols: usize,
     half: usize,
     blocks: Blocks,
-    r2c: Arc<dyn RealToComplex<f64>>,
-    c2r: Arc<dyn ComplexToReal<f64>>,
-    fwd: Option<Arc<dyn Fft<f64>>>,
-    inv: Option<Arc<dyn Fft<f64>>>,
+    r2c: Arc<dyn RealToComplex<T>>,
+    c2r: Arc<dyn ComplexToReal<T>>,
+    fwd: Option<Arc<dyn Fft<T>>>,
+    inv: Option<Arc<dyn Fft<T>>>,
     scratch_len: usize,
 }
 
-impl std::fmt::Debug for Fft2d {
+impl<T: Float> std::fmt::Debug for Fft2d<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fft2d")
             .field("rows", &self.rows)
@@ -111,20 +116,20 @@ impl std::fmt::Debug for Fft2d {
 }
 
 /// Per-thread buffers of [`Fft2d`]; build with [`Fft2d::scratch`].
-pub(crate) struct FftScratch {
-    real: Vec<f64>,
-    cplx: Vec<C64>,
-    fft: Vec<C64>,
+pub(crate) struct FftScratch<T: Float = f64> {
+    real: Vec<T>,
+    cplx: Vec<Cx<T>>,
+    fft: Vec<Cx<T>>,
 }
 
-impl Fft2d {
+impl<T: Float> Fft2d<T> {
     /// Plans the transforms of a `rows x cols` grid (both `>= 1`).
     pub fn new(rows: usize, cols: usize) -> Self {
-        let mut planner = RealFftPlanner::<f64>::new();
+        let mut planner = RealFftPlanner::<T>::new();
         let r2c = planner.plan_fft_forward(rows);
         let c2r = planner.plan_fft_inverse(rows);
         let (fwd, inv) = if cols > 1 {
-            let mut p = rustfft::FftPlanner::<f64>::new();
+            let mut p = rustfft::FftPlanner::<T>::new();
             (
                 Some(p.plan_fft_forward(cols)),
                 Some(p.plan_fft_inverse(cols)),
@@ -178,22 +183,22 @@ impl Fft2d {
     /// Weight of each spectrum entry (natural index) in Parseval's identity: `sum_x |x|^2 =
     /// sum_k weight(k) |X_k|^2 / (rows * cols)` (entries of the half axis that stand for two
     /// conjugate frequencies count twice).
-    pub fn parseval_weights(&self) -> Vec<f64> {
-        let mut w = vec![0.0; self.spectrum_len()];
+    pub fn parseval_weights(&self) -> Vec<T> {
+        let mut w = vec![T::zero(); self.spectrum_len()];
         for kr in 0..self.half {
             let twice = kr != 0 && !(self.rows % 2 == 0 && kr == self.rows / 2);
-            let v = if twice { 2.0 } else { 1.0 };
+            let v = T::of(if twice { 2.0 } else { 1.0 });
             w[kr * self.cols..(kr + 1) * self.cols].fill(v);
         }
         w
     }
 
     /// Fresh buffers for one thread.
-    pub fn scratch(&self) -> FftScratch {
+    pub fn scratch(&self) -> FftScratch<T> {
         FftScratch {
-            real: vec![0.0; self.rows * BLOCK],
-            cplx: vec![C64::default(); self.half * BLOCK],
-            fft: vec![C64::default(); self.scratch_len],
+            real: vec![T::zero(); self.rows * BLOCK],
+            cplx: vec![Cx::<T>::default(); self.half * BLOCK],
+            fft: vec![Cx::<T>::default(); self.scratch_len],
         }
     }
 
@@ -201,9 +206,9 @@ impl Fft2d {
     /// `rows` entries), into the blocks `out` of one map.
     pub fn forward_with(
         &self,
-        mut fill: impl FnMut(usize, &mut [f64]),
-        out: &mut [&mut [C64]],
-        s: &mut FftScratch,
+        mut fill: impl FnMut(usize, &mut [T]),
+        out: &mut [&mut [Cx<T>]],
+        s: &mut FftScratch<T>,
     ) {
         let (rows, cols, half) = (self.rows, self.cols, self.half);
         let rpb = self.blocks.rows_per_block;
@@ -236,7 +241,7 @@ impl Fft2d {
 
     /// Forward transform of a column-major grid `x` (`rows * cols`) into a spectrum in the
     /// natural layout.
-    pub fn forward(&self, x: &[f64], out: &mut [C64], s: &mut FftScratch) {
+    pub fn forward(&self, x: &[T], out: &mut [Cx<T>], s: &mut FftScratch<T>) {
         let rows = self.rows;
         let mut blocks = self.blocks.per_map(out, 1).pop().unwrap_or_default();
         self.forward_with(
@@ -250,9 +255,9 @@ impl Fft2d {
     /// (unnormalised) result to `consume(c, column)`.
     pub fn inverse_with(
         &self,
-        spec: &mut [&mut [C64]],
-        mut consume: impl FnMut(usize, &[f64]),
-        s: &mut FftScratch,
+        spec: &mut [&mut [Cx<T>]],
+        mut consume: impl FnMut(usize, &[T]),
+        s: &mut FftScratch<T>,
     ) {
         let (rows, cols, half) = (self.rows, self.cols, self.half);
         let rpb = self.blocks.rows_per_block;
@@ -276,9 +281,9 @@ impl Fft2d {
                 let col = &mut s.cplx[j * half..(j + 1) * half];
                 // The DC (and Nyquist) entries of a real signal's spectrum are real; clear the
                 // rounding residue the transforms leave there.
-                col[0].im = 0.0;
+                col[0].im = T::zero();
                 if let Some(k) = nyquist {
-                    col[k].im = 0.0;
+                    col[k].im = T::zero();
                 }
                 let buf = &mut s.real[..rows];
                 let r = self.c2r.process_with_scratch(col, buf, &mut s.fft);
@@ -291,14 +296,14 @@ impl Fft2d {
 
     /// Inverse transform of a natural-layout spectrum `spec` (destroyed) into the column-major
     /// grid `out`, scaled by `scale` (use `1 / (rows * cols)` for the true inverse).
-    pub fn inverse(&self, spec: &mut [C64], out: &mut [f64], scale: f64, s: &mut FftScratch) {
+    pub fn inverse(&self, spec: &mut [Cx<T>], out: &mut [T], scale: T, s: &mut FftScratch<T>) {
         let rows = self.rows;
         let mut blocks = self.blocks.per_map(spec, 1).pop().unwrap_or_default();
         self.inverse_with(
             &mut blocks,
             |c, col| {
                 for (o, v) in out[c * rows..(c + 1) * rows].iter_mut().zip(col) {
-                    *o = scale * v;
+                    *o = scale * *v;
                 }
             },
             s,
@@ -309,16 +314,16 @@ impl Fft2d {
     /// top-left corner.
     pub fn filter_spectrum(
         &self,
-        filter: &[f64],
+        filter: &[T],
         fr: usize,
         fc: usize,
-        s: &mut FftScratch,
-    ) -> Vec<C64> {
-        let mut out = vec![C64::default(); self.spectrum_len()];
+        s: &mut FftScratch<T>,
+    ) -> Vec<Cx<T>> {
+        let mut out = vec![Cx::<T>::default(); self.spectrum_len()];
         let mut blocks = self.blocks.per_map(&mut out, 1).pop().unwrap_or_default();
         self.forward_with(
             |c, buf| {
-                buf.fill(0.0);
+                buf.fill(T::zero());
                 if c < fc {
                     buf[..fr].copy_from_slice(&filter[c * fr..(c + 1) * fr]);
                 }
@@ -337,7 +342,7 @@ mod tests {
     #[test]
     fn round_trip_and_parseval() {
         for (r, c) in [(8, 1), (7, 1), (6, 5), (5, 9), (16, 16), (1, 4), (3, 20)] {
-            let f = Fft2d::new(r, c);
+            let f = Fft2d::<f64>::new(r, c);
             let mut s = f.scratch();
             let x: Vec<f64> = (0..r * c).map(|i| ((i * 37 % 11) as f64) - 4.5).collect();
             let mut spec = vec![C64::default(); f.spectrum_len()];

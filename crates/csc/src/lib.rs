@@ -80,6 +80,7 @@ mod direct;
 pub mod error;
 pub mod explicit;
 pub(crate) mod fft;
+pub mod float;
 pub mod learn;
 pub mod local;
 pub mod masked_ccmod;
@@ -92,6 +93,7 @@ pub mod stream;
 
 pub use dictionary::{ConvDictionary, Grid};
 pub use error::{Error, Result};
+pub use float::Float;
 pub use learn::{ConvDictLearn, LearnResult};
 pub use masked_ccmod::{CcmodSolution, MaskedCcmod, MaskedLearnResult};
 pub use objective::cbpdn_objective;

@@ -11,7 +11,8 @@ use sparse_core::LinearOperator;
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::direct::{conv_add_cols, corr_add};
 use crate::error::{invalid, Result};
-use crate::fft::{Fft2d, C64};
+use crate::fft::{Cx, Fft2d, C64};
+use crate::float::Float;
 
 /// How a [`ConvOperator`] computes its convolutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -29,24 +30,42 @@ pub enum Method {
 /// The filters' spectra on one signal grid, computed once per operator and shared with the
 /// Fourier-domain pursuits.
 #[derive(Debug)]
-pub(crate) struct Spectra {
-    pub fft: Fft2d,
+pub(crate) struct Spectra<T: Float = f64> {
+    pub fft: Fft2d<T>,
     /// Spectra of the `m C_d` filter channels (channel `c` of filter `i` is map `i C_d + c`) in
     /// the blocked layout of [`crate::fft::Blocks`].
-    pub d: Vec<C64>,
+    pub d: Vec<Cx<T>>,
     /// Number of dictionary channels `C_d`.
     pub channels: usize,
     /// Parseval weight of every spectrum entry (natural layout).
-    pub weights: Vec<f64>,
+    pub weights: Vec<T>,
     /// `sum_i |d_i(w)|^2` at every frequency (natural layout), for single-channel dictionaries
     /// (else empty).
-    pub dd: Vec<f64>,
+    pub dd: Vec<T>,
 }
 
-impl Spectra {
+impl Spectra<f64> {
+    /// The same spectra rounded to `f32` (computed in `f64`, then rounded once), with float32
+    /// transforms of the same grid.
+    fn to_f32(&self) -> Spectra<f32> {
+        let c = |v: &C64| Cx::new(v.re as f32, v.im as f32);
+        Spectra {
+            fft: Fft2d::new(
+                self.fft.rows(),
+                self.fft.spectrum_len() / (self.fft.rows() / 2 + 1),
+            ),
+            d: self.d.iter().map(c).collect(),
+            channels: self.channels,
+            weights: self.weights.iter().map(|&v| v as f32).collect(),
+            dd: self.dd.iter().map(|&v| v as f32).collect(),
+        }
+    }
+}
+
+impl<T: Float> Spectra<T> {
     /// Block `blk` of the spectrum of channel `c` of filter `i`.
     #[inline]
-    pub fn filter(&self, i: usize, c: usize, blk: usize) -> &[C64] {
+    pub fn filter(&self, i: usize, c: usize, blk: usize) -> &[Cx<T>] {
         let n_maps = self.d.len() / self.fft.spectrum_len();
         self.fft
             .blocks()
@@ -55,7 +74,7 @@ impl Spectra {
 
     /// Block `blk` of all filter spectra (`m C_d` maps of the block's length, map after map).
     #[inline]
-    pub fn filters_block(&self, blk: usize) -> &[C64] {
+    pub fn filters_block(&self, blk: usize) -> &[Cx<T>] {
         let n_maps = self.d.len() / self.fft.spectrum_len();
         let (f0, len) = self.fft.blocks().range(blk);
         &self.d[n_maps * f0..n_maps * (f0 + len)]
@@ -83,6 +102,7 @@ pub struct ConvOperator {
     channels: usize,
     method: Method,
     spectra: OnceLock<Arc<Spectra>>,
+    spectra32: OnceLock<Arc<Spectra<f32>>>,
 }
 
 impl ConvOperator {
@@ -116,6 +136,7 @@ impl ConvOperator {
             channels,
             method: Method::Auto,
             spectra: OnceLock::new(),
+            spectra32: OnceLock::new(),
         })
     }
 
@@ -194,6 +215,21 @@ impl ConvOperator {
     /// Length of a code, `N m` (times `C` for a single-channel dictionary on `C` channels).
     pub fn code_len(&self) -> usize {
         self.n() * self.n_maps()
+    }
+
+    /// The filter spectra in precision `T` (the float32 ones are the float64 ones rounded,
+    /// computed on first use).
+    pub(crate) fn spectra_t<T: Float>(&self) -> &Arc<Spectra<T>> {
+        use std::any::Any;
+        if let Some(s) = (self.spectra() as &dyn Any).downcast_ref::<Arc<Spectra<T>>>() {
+            return s;
+        }
+        let s32 = self
+            .spectra32
+            .get_or_init(|| Arc::new(self.spectra().to_f32()));
+        (s32 as &dyn Any)
+            .downcast_ref::<Arc<Spectra<T>>>()
+            .expect("Float is sealed: f32 or f64")
     }
 
     pub(crate) fn spectra(&self) -> &Arc<Spectra> {

@@ -39,7 +39,7 @@ use rayon::prelude::*;
 use crate::error::{shape_mismatch, Result};
 
 /// Column `j` of `y` as a slice: borrowed when the column is contiguous, copied otherwise.
-pub fn column(y: MatRef<'_, f64>, j: usize) -> Cow<'_, [f64]> {
+pub fn column<T: Copy>(y: MatRef<'_, T>, j: usize) -> Cow<'_, [T]> {
     match y.col(j).try_as_col_major() {
         Some(c) => Cow::Borrowed(c.as_slice()),
         None => Cow::Owned(y.col(j).iter().copied().collect()),
@@ -58,8 +58,8 @@ pub fn block_width(b: usize, block: usize, par: Par) -> usize {
 /// column. `init` builds one scratch per rayon task. When `par` allows and there are several
 /// blocks, blocks run in parallel with `inner = Par::Seq`; otherwise they run on the calling
 /// thread with `inner = par`, so a lone block can parallelise its own products.
-pub fn for_each_block<R, S, I, K>(
-    out: MatMut<'_, f64>,
+pub fn for_each_block<T, R, S, I, K>(
+    out: MatMut<'_, T>,
     block: usize,
     par: Par,
     init: I,
@@ -68,7 +68,8 @@ pub fn for_each_block<R, S, I, K>(
 where
     R: Default + Send,
     I: Fn() -> S + Sync + Send,
-    K: Fn(&mut S, usize, MatMut<'_, f64>, &mut [R], Par) + Sync + Send,
+    T: Send,
+    K: Fn(&mut S, usize, MatMut<'_, T>, &mut [R], Par) + Sync + Send,
 {
     let b = out.ncols();
     let mut reports: Vec<R> = (0..b).map(|_| R::default()).collect();
@@ -92,15 +93,16 @@ where
     reports
 }
 
-/// Runs `kernel(scratch, j, y_j, out_j, inner) -> report` for every column `j` of `y`, writing
+/// Runs `kernel(scratch, j, y_j, out_j, inner) -> report` for every column `j` of `y` (any
+/// scalar `T`: `f64`, `f32`), writing
 /// into column `j` of `out` (a slice of `out.nrows()` entries holding its previous content;
 /// non-contiguous columns go through a copy), over the blocks of [`for_each_block`].
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when `y` and `out` have different numbers of columns.
-pub fn for_each_column<R, S, I, K>(
-    y: MatRef<'_, f64>,
-    out: MatMut<'_, f64>,
+pub fn for_each_column<T, R, S, I, K>(
+    y: MatRef<'_, T>,
+    out: MatMut<'_, T>,
     block: usize,
     par: Par,
     init: I,
@@ -109,7 +111,8 @@ pub fn for_each_column<R, S, I, K>(
 where
     R: Default + Send,
     I: Fn() -> S + Sync + Send,
-    K: Fn(&mut S, usize, &[f64], &mut [f64], Par) -> R + Sync + Send,
+    T: Copy + Send + Sync,
+    K: Fn(&mut S, usize, &[T], &mut [T], Par) -> R + Sync + Send,
 {
     if y.ncols() != out.ncols() {
         return Err(shape_mismatch(
@@ -130,7 +133,7 @@ where
                 *r = match o.as_mut().try_as_col_major_mut() {
                     Some(c) => kernel(s, first + k, &yj, c.as_slice_mut(), inner),
                     None => {
-                        let mut tmp: Vec<f64> = o.as_ref().iter().copied().collect();
+                        let mut tmp: Vec<T> = o.as_ref().iter().copied().collect();
                         let r = kernel(s, first + k, &yj, &mut tmp, inner);
                         o.iter_mut().zip(tmp).for_each(|(d, v)| *d = v);
                         r
@@ -187,7 +190,7 @@ mod tests {
         assert_eq!(t[(3, 1)], 3.0);
         assert_eq!(t[(3, 0)], 7.0);
         let mut bad = Mat::<f64>::zeros(3, 5);
-        let e = for_each_column::<(), _, _, _>(
+        let e = for_each_column::<f64, (), _, _, _>(
             y.as_ref(),
             bad.as_mut(),
             1,

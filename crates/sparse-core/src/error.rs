@@ -128,20 +128,22 @@ pub mod check {
     use super::*;
 
     /// `Err(NonFinite)` at the first NaN/inf entry of `m`.
-    pub fn finite(argument: &'static str, m: MatRef<'_, f64>) -> Result<()> {
+    /// Generic over the scalar (`f64`, `f32`: anything that widens to `f64`).
+    pub fn finite<T: Copy + Into<f64>>(argument: &'static str, m: MatRef<'_, T>) -> Result<()> {
+        let bad_entry = |v: &T| !(*v).into().is_finite();
         for j in 0..m.ncols() {
             let bad = match m.col(j).try_as_col_major() {
                 // Contiguous column: a branch-free scan the compiler vectorises (`v * 0` is NaN
                 // exactly when `v` is not finite).
                 Some(c) => {
                     let c = c.as_slice();
-                    if c.iter().fold(0.0, |acc, v| acc + v * 0.0) == 0.0 {
+                    if c.iter().fold(0.0, |acc, v| acc + (*v).into() * 0.0) == 0.0 {
                         None
                     } else {
-                        c.iter().position(|v| !v.is_finite())
+                        c.iter().position(bad_entry)
                     }
                 }
-                None => m.col(j).iter().position(|v| !v.is_finite()),
+                None => m.col(j).iter().position(bad_entry),
             };
             if let Some(row) = bad {
                 return Err(Error::NonFinite {
@@ -167,7 +169,7 @@ pub mod check {
     }
 
     /// `m` must have exactly `nrows` rows.
-    pub fn nrows(argument: &'static str, m: MatRef<'_, f64>, nrows: usize) -> Result<()> {
+    pub fn nrows<T>(argument: &'static str, m: MatRef<'_, T>, nrows: usize) -> Result<()> {
         if m.nrows() != nrows {
             return Err(Error::ShapeMismatch {
                 argument,
@@ -179,9 +181,9 @@ pub mod check {
     }
 
     /// `m` must be exactly `nrows x ncols`.
-    pub fn shape(
+    pub fn shape<T>(
         argument: &'static str,
-        m: MatRef<'_, f64>,
+        m: MatRef<'_, T>,
         nrows: usize,
         ncols: usize,
     ) -> Result<()> {
@@ -196,7 +198,7 @@ pub mod check {
     }
 
     /// A batch must hold at least one signal (column) of at least one entry.
-    pub fn non_empty(argument: &'static str, m: MatRef<'_, f64>) -> Result<()> {
+    pub fn non_empty<T>(argument: &'static str, m: MatRef<'_, T>) -> Result<()> {
         if m.ncols() == 0 || m.nrows() == 0 {
             return Err(Error::Empty {
                 argument,
@@ -207,7 +209,11 @@ pub mod check {
     }
 
     /// A batch of signals: non-empty, `nrows` rows, all entries finite.
-    pub fn batch(argument: &'static str, m: MatRef<'_, f64>, nrows: usize) -> Result<()> {
+    pub fn batch<T: Copy + Into<f64>>(
+        argument: &'static str,
+        m: MatRef<'_, T>,
+        nrows: usize,
+    ) -> Result<()> {
         non_empty(argument, m)?;
         self::nrows(argument, m, nrows)?;
         finite(argument, m)

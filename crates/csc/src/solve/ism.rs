@@ -12,24 +12,25 @@
 //! training code for the dictionary update (`X(w)^H X(w)`).
 
 use super::map_sum;
-use crate::fft::{Blocks, C64};
+use crate::fft::{Blocks, Cx};
+use crate::float::Float;
 
 /// The diagonal `A_0` of the factorised matrix: `rho I`, or `sigma + mu w_i g(f)` per filter
 /// `i` and frequency `f` (natural index), the x-step of gradient regularisation.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Shift<'a> {
-    Scalar(f64),
+pub(crate) enum Shift<'a, T = f64> {
+    Scalar(T),
     Diag {
-        sigma: f64,
-        mu: f64,
-        weights: &'a [f64],
-        ghg: &'a [f64],
+        sigma: T,
+        mu: T,
+        weights: &'a [T],
+        ghg: &'a [T],
     },
 }
 
-impl Shift<'_> {
+impl<T: Float> Shift<'_, T> {
     #[inline]
-    pub(crate) fn value(&self, i: usize, f: usize) -> f64 {
+    pub(crate) fn value(&self, i: usize, f: usize) -> T {
         match *self {
             Shift::Scalar(r) => r,
             Shift::Diag {
@@ -43,21 +44,21 @@ impl Shift<'_> {
 }
 
 /// The factorisation of `rho I + sum_j a_j a_j^H` at every frequency.
-pub(crate) struct Ism {
+pub(crate) struct Ism<T: Float = f64> {
     /// `g_{j,i}` (map `j m + i`), blocked.
-    g: Vec<C64>,
+    g: Vec<Cx<T>>,
     /// `delta_j` (map `j`), blocked.
-    delta: Vec<f64>,
+    delta: Vec<T>,
     k: usize,
     m: usize,
 }
 
-impl Ism {
+impl<T: Float> Ism<T> {
     /// Storage for `k` rank-one terms in `C^m` on spectra of length `f`.
     pub fn new(k: usize, m: usize, f: usize) -> Self {
         Self {
-            g: vec![C64::default(); k * m * f],
-            delta: vec![0.0; k * f],
+            g: vec![Cx::<T>::default(); k * m * f],
+            delta: vec![T::zero(); k * f],
             k,
             m,
         }
@@ -65,17 +66,17 @@ impl Ism {
 
     /// Factorises `rho I + sum_j a_j a_j^H` with `a_j[i] = conj(v(j, i, blk))`, where
     /// `v(j, i, blk)` is block `blk` of the spectrum `v_j[i]`.
-    pub fn factor<'a, V>(&mut self, blocks: Blocks, v: V, rho: f64, par: bool)
+    pub fn factor<'a, V>(&mut self, blocks: Blocks, v: V, rho: T, par: bool)
     where
-        V: Fn(usize, usize, usize) -> &'a [C64] + Sync,
+        V: Fn(usize, usize, usize) -> &'a [Cx<T>] + Sync,
     {
         self.factor_shift(blocks, v, Shift::Scalar(rho), par);
     }
 
     /// [`factor`](Self::factor) of `A_0 + sum_j a_j a_j^H` for a diagonal `A_0` ([`Shift`]).
-    pub fn factor_shift<'a, V>(&mut self, blocks: Blocks, v: V, shift: Shift<'_>, par: bool)
+    pub fn factor_shift<'a, V>(&mut self, blocks: Blocks, v: V, shift: Shift<'_, T>, par: bool)
     where
-        V: Fn(usize, usize, usize) -> &'a [C64] + Sync,
+        V: Fn(usize, usize, usize) -> &'a [Cx<T>] + Sync,
     {
         let (k, m) = (self.k, self.m);
         let chunk = blocks.range(0).1;
@@ -85,11 +86,11 @@ impl Ism {
         map_sum(
             items,
             par,
-            || vec![C64::default(); chunk],
+            || vec![Cx::<T>::default(); chunk],
             |coef, (blk, (gc, dc))| {
                 let len = blocks.range(blk).1;
-                let mut g: Vec<&mut [C64]> = gc.chunks_mut(len).collect();
-                let mut delta: Vec<&mut [f64]> = dc.chunks_mut(len).collect();
+                let mut g: Vec<&mut [Cx<T>]> = gc.chunks_mut(len).collect();
+                let mut delta: Vec<&mut [T]> = dc.chunks_mut(len).collect();
                 let f0 = blocks.range(blk).0;
                 for c in 0..k {
                     for i in 0..m {
@@ -111,34 +112,34 @@ impl Ism {
                     for j in 0..c {
                         // coef = g_j^H a_c / delta_j.
                         let coef = &mut coef[..len];
-                        coef.fill(C64::default());
+                        coef.fill(Cx::<T>::default());
                         for i in 0..m {
                             for ((cv, gv), vv) in
                                 coef.iter_mut().zip(g[j * m + i].iter()).zip(v(c, i, blk))
                             {
-                                *cv += (gv * vv).conj();
+                                *cv += (*gv * *vv).conj();
                             }
                         }
                         for (cv, dv) in coef.iter_mut().zip(delta[j].iter()) {
-                            *cv /= dv;
+                            *cv /= *dv;
                         }
                         let (lo, hi) = g.split_at_mut(c * m);
                         for i in 0..m {
                             for ((gc, gj), cv) in
                                 hi[i].iter_mut().zip(lo[j * m + i].iter()).zip(coef.iter())
                             {
-                                *gc -= gj * cv;
+                                *gc -= *gj * *cv;
                             }
                         }
                     }
                     let dl = &mut delta[c];
-                    dl.fill(1.0);
+                    dl.fill(T::one());
                     for i in 0..m {
                         for ((dv, vv), gv) in
                             dl.iter_mut().zip(v(c, i, blk)).zip(g[c * m + i].iter())
                         {
                             // a_c^H g_c = sum_i v_c[i] g_c[i].
-                            *dv += (vv * gv).re;
+                            *dv += (*vv * *gv).re;
                         }
                     }
                 }
@@ -149,7 +150,14 @@ impl Ism {
 
     /// Solves block `blk` in place: `b` holds the `m` right-hand sides of the block (map after
     /// map, `len` entries each) and receives `x`; `t` is scratch of `k len` entries.
-    pub fn solve_block(&self, blocks: Blocks, blk: usize, b: &mut [C64], t: &mut [C64], rho: f64) {
+    pub fn solve_block(
+        &self,
+        blocks: Blocks,
+        blk: usize,
+        b: &mut [Cx<T>],
+        t: &mut [Cx<T>],
+        rho: T,
+    ) {
         self.solve_block_shift(blocks, blk, b, t, Shift::Scalar(rho));
     }
 
@@ -158,33 +166,33 @@ impl Ism {
         &self,
         blocks: Blocks,
         blk: usize,
-        b: &mut [C64],
-        t: &mut [C64],
-        shift: Shift<'_>,
+        b: &mut [Cx<T>],
+        t: &mut [Cx<T>],
+        shift: Shift<'_, T>,
     ) {
         let (k, m) = (self.k, self.m);
         let len = blocks.range(blk).1;
         let t = &mut t[..k * len];
-        t.fill(C64::default());
+        t.fill(Cx::<T>::default());
         let g = |j: usize, i: usize| blocks.block(&self.g, k * m, j * m + i, blk);
         for (i, bm) in b.chunks(len).enumerate() {
             for j in 0..k {
                 for ((tv, gv), bv) in t[j * len..(j + 1) * len].iter_mut().zip(g(j, i)).zip(bm) {
-                    *tv += gv.conj() * bv;
+                    *tv += gv.conj() * *bv;
                 }
             }
         }
         for j in 0..k {
             let dl = blocks.block(&self.delta, k, j, blk);
             for (tv, dv) in t[j * len..(j + 1) * len].iter_mut().zip(dl) {
-                *tv /= dv;
+                *tv /= *dv;
             }
         }
         let f0 = blocks.range(blk).0;
         for (i, bm) in b.chunks_mut(len).enumerate() {
             match shift {
                 Shift::Scalar(rho) => {
-                    let inv_rho = 1.0 / rho;
+                    let inv_rho = T::one() / rho;
                     for v in bm.iter_mut() {
                         *v *= inv_rho;
                     }
@@ -197,7 +205,7 @@ impl Ism {
             }
             for j in 0..k {
                 for ((bv, gv), tv) in bm.iter_mut().zip(g(j, i)).zip(&t[j * len..(j + 1) * len]) {
-                    *bv -= gv * tv;
+                    *bv -= *gv * *tv;
                 }
             }
         }

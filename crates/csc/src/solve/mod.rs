@@ -30,7 +30,8 @@ use sparse_core::check;
 use sparse_core::solve::{Diagnostics, Iteration, Solution};
 
 use crate::error::{invalid, shape_mismatch, Result};
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::operator::{ConvOperator, Spectra};
 
 /// The internal per-signal trace of a convolutional pursuit, turned into the workspace's
@@ -76,9 +77,28 @@ pub enum L1Weights {
 
 /// The weights of one feature map.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum MapWeights<'a> {
-    Const(f64),
-    Slice(&'a [f64]),
+pub(crate) enum MapWeights<'a, T = f64> {
+    Const(T),
+    Slice(&'a [T]),
+}
+
+/// [`L1Weights`] in the precision of a solve (per-coefficient weights rounded once).
+#[derive(Debug, Clone)]
+pub(crate) enum TypedWeights<T> {
+    Uniform,
+    PerFilter(Vec<T>),
+    PerCoefficient(Vec<T>),
+}
+
+impl<T: Float> TypedWeights<T> {
+    /// Weights of feature map `map` (`N` entries).
+    pub(crate) fn map(&self, map: usize, m: usize, n: usize) -> MapWeights<'_, T> {
+        match self {
+            TypedWeights::Uniform => MapWeights::Const(T::one()),
+            TypedWeights::PerFilter(v) => MapWeights::Const(v[map % m]),
+            TypedWeights::PerCoefficient(v) => MapWeights::Slice(&v[map * n..(map + 1) * n]),
+        }
+    }
 }
 
 impl L1Weights {
@@ -115,6 +135,16 @@ impl L1Weights {
         Ok(())
     }
 
+    /// The weights in precision `T`.
+    pub(crate) fn typed<T: Float>(&self) -> TypedWeights<T> {
+        let cast = |v: &[f64]| v.iter().map(|&w| T::of(w)).collect();
+        match self {
+            L1Weights::Uniform => TypedWeights::Uniform,
+            L1Weights::PerFilter(v) => TypedWeights::PerFilter(cast(v)),
+            L1Weights::PerCoefficient(v) => TypedWeights::PerCoefficient(cast(v)),
+        }
+    }
+
     /// Weights of feature map `map` (`N` entries).
     pub(crate) fn map(&self, map: usize, m: usize, n: usize) -> MapWeights<'_> {
         match self {
@@ -126,9 +156,9 @@ impl L1Weights {
 }
 
 /// Checks a batch of signals for `op` and the shared parameters.
-pub(crate) fn validate(
+pub(crate) fn validate<T: Float>(
     op: &ConvOperator,
-    y: MatRef<'_, f64>,
+    y: MatRef<'_, T>,
     lambda: f64,
     weights: &L1Weights,
     max_iter: usize,
@@ -165,11 +195,16 @@ pub(crate) fn weighted_l1(weights: &L1Weights, z: &[f64], m: usize, n: usize) ->
 /// matrix with the workspace's batch driver ([`sparse_core::batch::for_each_column`], blocks of
 /// one signal): in parallel over signals when `par` allows and there are several, otherwise one
 /// signal at a time with the parallelism handed to the solver.
-pub(crate) fn run_batch<F>(op: &ConvOperator, y: MatRef<'_, f64>, par: Par, solve: F) -> Solution
+pub(crate) fn run_batch<T: Float, F>(
+    op: &ConvOperator,
+    y: MatRef<'_, T>,
+    par: Par,
+    solve: F,
+) -> Solution<Mat<T>>
 where
-    F: Fn(usize, &[f64], &mut [f64], bool) -> Trace + Sync + Send,
+    F: Fn(usize, &[T], &mut [T], bool) -> Trace + Sync + Send,
 {
-    let mut codes = Mat::<f64>::zeros(op.code_len(), y.ncols());
+    let mut codes = Mat::<T>::from_fn(op.code_len(), y.ncols(), |_, _| T::zero());
     let info: Vec<Trace> = for_each_column(
         y,
         codes.as_mut(),
@@ -208,10 +243,10 @@ where
 }
 
 /// Inverse transforms of `k` blocked spectra (destroyed) into `out` (`k` grids of `N`).
-pub(crate) fn inverse_all(
-    sp: &Spectra,
-    spec: &mut [C64],
-    out: &mut [f64],
+pub(crate) fn inverse_all<T: Float>(
+    sp: &Spectra<T>,
+    spec: &mut [Cx<T>],
+    out: &mut [T],
     k: usize,
     rows: usize,
     par: bool,
@@ -240,10 +275,10 @@ pub(crate) fn inverse_all(
 }
 
 /// Forward transforms of `k` grids into blocked spectra.
-pub(crate) fn forward_blocked(
-    sp: &Spectra,
-    x: &[f64],
-    spec: &mut [C64],
+pub(crate) fn forward_blocked<T: Float>(
+    sp: &Spectra<T>,
+    x: &[T],
+    spec: &mut [Cx<T>],
     k: usize,
     rows: usize,
     par: bool,
@@ -272,12 +307,12 @@ pub(crate) fn forward_blocked(
 }
 
 /// The spectra of the `C` channels of a signal.
-pub(crate) fn signal_spectra(op: &ConvOperator, y: &[f64]) -> Vec<C64> {
-    let sp = op.spectra();
+pub(crate) fn signal_spectra<T: Float>(op: &ConvOperator, y: &[T]) -> Vec<Cx<T>> {
+    let sp = op.spectra_t::<T>();
     let f = sp.fft.spectrum_len();
     let n = op.n();
     let mut s = sp.fft.scratch();
-    let mut out = vec![C64::default(); op.channels() * f];
+    let mut out = vec![Cx::<T>::default(); op.channels() * f];
     for (o, yc) in out.chunks_mut(f).zip(y.chunks(n)) {
         sp.fft.forward(yc, o, &mut s);
     }

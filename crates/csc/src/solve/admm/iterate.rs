@@ -6,20 +6,24 @@ use sparse_core::LinearOperator;
 
 use super::xstep::{single_channel_chunk, single_channel_diag_chunk, MultiChannel};
 use super::Cbpdn;
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::operator::{ConvOperator, Spectra};
 use crate::solve::ism::Shift;
 use crate::solve::kernels::{self, AdmmStep};
 use crate::solve::{map_sum, signal_spectra, weighted_l1, Sums, Trace};
 
 impl Cbpdn {
-    pub(super) fn solve_one(
+    /// One signal in precision `T` (the scalars of the iteration are rounded to `T` where they
+    /// enter the element-wise passes; `rho`, the residuals and the records stay `f64`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn solve_one<T: Float>(
         &self,
         op: &ConvOperator,
-        sp: &Spectra,
-        y: &[f64],
-        init: Option<&[f64]>,
-        z: &mut [f64],
+        sp: &Spectra<T>,
+        y: &[T],
+        init: Option<&[T]>,
+        z: &mut [T],
         par: bool,
     ) -> Trace {
         let fft = &sp.fft;
@@ -37,6 +41,7 @@ impl Cbpdn {
         });
         let mut rho = self.initial_rho();
         let inv_n = 1.0 / n as f64;
+        let inv_nt = T::of(inv_n);
         let blocks = fft.blocks();
         let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
@@ -44,24 +49,25 @@ impl Cbpdn {
         // Gradient regularisation: the x-step's shift is diagonal, sigma + mu_g w_i g(f).
         let mu_g = self.grad_reg.mu;
         let grad_on = mu_g > 0.0;
-        let ghg = if grad_on {
-            gradient_symbol(op)
+        let ghg: Vec<T> = if grad_on {
+            gradient_symbol(op).into_iter().map(T::of).collect()
         } else {
             Vec::new()
         };
         let gw: Vec<f64> = (0..m)
             .map(|i| self.grad_reg.weights.as_ref().map_or(1.0, |w| w[i]))
             .collect();
+        let gwt: Vec<T> = gw.iter().map(|&v| T::of(v)).collect();
         let shift = |rho: f64| {
             if grad_on {
                 Shift::Diag {
-                    sigma: rho + mu,
-                    mu: mu_g,
-                    weights: &gw,
+                    sigma: T::of(rho + mu),
+                    mu: T::of(mu_g),
+                    weights: &gwt,
                     ghg: &ghg,
                 }
             } else {
-                Shift::Scalar(rho + mu)
+                Shift::Scalar(T::of(rho + mu))
             }
         };
         let joint_on = self.joint > 0.0;
@@ -69,36 +75,42 @@ impl Cbpdn {
             .map(|i| self.joint_weights.as_ref().map_or(1.0, |w| w[i]))
             .collect();
         let mut xbuf = if joint_on {
-            vec![0.0; n_maps * n]
+            vec![T::zero(); n_maps * n]
         } else {
             Vec::new()
         };
+        let weights = self.weights.typed::<T>();
         let mut sys = (cd > 1).then(|| {
-            let mut mc = MultiChannel::new(op, sp, &s_hat, rho + mu, par);
+            let mut mc = MultiChannel::new(op, sp, &s_hat, T::of(rho + mu), par);
             if grad_on {
                 mc.factor_shift(sp, shift(rho), par);
             }
             mc
         });
-        let mut u = vec![0.0; n_maps * n];
+        let mut u = vec![T::zero(); n_maps * n];
         match init {
-            None => z.fill(0.0),
+            None => z.fill(T::zero()),
             Some(g0) => {
                 // u = D^T (y - D z) / rho: the scaled dual that makes x = z a fixed point of
-                // the x-step.
+                // the x-step (computed in f64).
                 z.copy_from_slice(g0);
-                let zm = MatRef::from_column_major_slice(z, z.len(), 1);
+                let zw: Vec<f64> = z.iter().map(|v| v.wide()).collect();
+                let zm = MatRef::from_column_major_slice(&zw, zw.len(), 1);
                 let ppar = if par { Par::rayon(0) } else { Par::Seq };
                 let mut r = Mat::<f64>::zeros(y.len(), 1);
                 op.apply_raw(zm, r.as_mut(), ppar);
                 for (rv, yv) in r.col_as_slice_mut(0).iter_mut().zip(y) {
-                    *rv = (yv - *rv) / rho;
+                    *rv = (yv.wide() - *rv) / rho;
                 }
-                let um = MatMut::from_column_major_slice_mut(&mut u, n_maps * n, 1);
+                let mut uw = vec![0.0; n_maps * n];
+                let um = MatMut::from_column_major_slice_mut(&mut uw, n_maps * n, 1);
                 op.apply_adjoint_raw(r.as_ref(), um, ppar);
+                for (o, v) in u.iter_mut().zip(&uw) {
+                    *o = T::of(*v);
+                }
             }
         }
-        let mut b = vec![C64::default(); n_maps * f];
+        let mut b = vec![Cx::<T>::default(); n_maps * f];
         let mut u_scale = 1.0;
         let sqrt_len = ((n_maps * n) as f64).sqrt();
         let mut info = Trace::default();
@@ -117,12 +129,13 @@ impl Cbpdn {
                     par,
                     || fft.scratch(),
                     |s, ((mut bm, zm), um)| {
+                        let us = T::of(u_scale);
                         fft.forward_with(
                             |c, buf| {
                                 let (zc, uc) =
                                     (&zm[c * rows..(c + 1) * rows], &um[c * rows..(c + 1) * rows]);
                                 for ((o, a), v) in buf.iter_mut().zip(zc).zip(uc) {
-                                    *o = a - u_scale * v;
+                                    *o = *a - us * *v;
                                 }
                             },
                             &mut bm,
@@ -139,13 +152,14 @@ impl Cbpdn {
                 .enumerate()
                 .collect();
             let sh = shift(rho);
+            let (rho_t, mu_t) = (T::of(rho), T::of(mu));
             let xs: Sums = match &sys {
                 None if !grad_on => map_sum(
                     items,
                     par,
-                    || vec![C64::default(); chunk],
+                    || vec![Cx::<T>::default(); chunk],
                     |acc, (blk, bc)| Sums {
-                        a: single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho, mu, inv_n),
+                        a: single_channel_chunk(op, sp, &s_hat, blk, bc, acc, rho_t, mu_t, inv_nt),
                         ..Sums::default()
                     },
                 ),
@@ -155,7 +169,7 @@ impl Cbpdn {
                     || (),
                     |_, (blk, bc)| {
                         let (a, b) = single_channel_diag_chunk(
-                            op, sp, &s_hat, blk, bc, rho, sh, &ghg, &gw, inv_n,
+                            op, sp, &s_hat, blk, bc, rho_t, sh, &ghg, &gwt, inv_nt,
                         );
                         Sums {
                             a,
@@ -167,11 +181,11 @@ impl Cbpdn {
                 Some(mc) => map_sum(
                     items,
                     par,
-                    || vec![C64::default(); 2 * cd * chunk],
+                    || vec![Cx::<T>::default(); 2 * cd * chunk],
                     |tmp, (blk, bc)| Sums {
-                        a: mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho, sh, inv_n),
+                        a: mc.solve_chunk(op, sp, &s_hat, blk, bc, tmp, rho_t, sh, inv_nt),
                         b: if grad_on {
-                            grad_energy(sp, blk, bc, m, &ghg, &gw, n)
+                            grad_energy(sp, blk, bc, m, &ghg, &gwt, n)
                         } else {
                             0.0
                         },
@@ -188,11 +202,11 @@ impl Cbpdn {
                 .zip(u.chunks_mut(n))
                 .enumerate()
                 .collect();
-            let weights = &self.weights;
+            let weights = &weights;
             let step = AdmmStep {
-                alpha,
-                t: lambda / rho,
-                u_scale,
+                alpha: T::of(alpha),
+                t: T::of(lambda / rho),
+                u_scale: T::of(u_scale),
                 nonneg,
             };
             let sums = if joint_on {
@@ -223,8 +237,8 @@ impl Cbpdn {
                     (m, n, n_maps / m),
                     step,
                     &jw.iter()
-                        .map(|w| w * self.joint / rho)
-                        .collect::<Vec<f64>>(),
+                        .map(|w| T::of(w * self.joint / rho))
+                        .collect::<Vec<T>>(),
                 )
             } else {
                 map_sum(
@@ -293,7 +307,9 @@ impl Cbpdn {
             }
         }
         // The returned code is the sparse variable z: its own objective and residual (the
-        // records above are those of x, which differs from z until convergence).
+        // records above are those of x, which differs from z until convergence), in f64.
+        let zw: Vec<f64> = z.iter().map(|v| v.wide()).collect();
+        let z = &zw[..];
         let zm = MatRef::from_column_major_slice(z, z.len(), 1);
         let mut r = Mat::<f64>::zeros(y.len(), 1);
         op.apply_raw(zm, r.as_mut(), if par { Par::rayon(0) } else { Par::Seq });
@@ -301,7 +317,7 @@ impl Cbpdn {
             .col_as_slice(0)
             .iter()
             .zip(y)
-            .map(|(dz, yv)| (yv - dz) * (yv - dz))
+            .map(|(dz, yv)| (yv.wide() - dz) * (yv.wide() - dz))
             .sum();
         let l1 = weighted_l1(&self.weights, z, m, n);
         let ridge = if mu == 0.0 {
@@ -352,13 +368,13 @@ pub(crate) fn gradient_symbol(op: &ConvOperator) -> Vec<f64> {
 
 /// `N sum_maps w_i sum_f w(f) g(f) |b(f)|^2` of one block of `x / N` spectra (`= sum_i w_i ||G
 /// x_i||^2` over the block).
-fn grad_energy(
-    sp: &Spectra,
+fn grad_energy<T: Float>(
+    sp: &Spectra<T>,
     blk: usize,
-    bc: &[C64],
+    bc: &[Cx<T>],
     m: usize,
-    ghg: &[f64],
-    gw: &[f64],
+    ghg: &[T],
+    gw: &[T],
     n: usize,
 ) -> f64 {
     let (f0, len) = sp.fft.blocks().range(blk);
@@ -366,9 +382,11 @@ fn grad_energy(
     let mut total = 0.0;
     for (map, bm) in bc.chunks(len).enumerate() {
         let wi = gw[map % m];
+        let mut t = T::zero();
         for ((v, wv), g) in bm.iter().zip(w).zip(&ghg[f0..f0 + len]) {
-            total += wi * wv * g * v.norm_sqr();
+            t += wi * *wv * *g * v.norm_sqr();
         }
+        total += t.wide();
     }
     total * n as f64
 }

@@ -28,12 +28,13 @@
 //! relaxation, shrinkage, dual update, residuals and l1 norm are one pass over each inverse
 //! transform's output.
 
-use faer::{MatRef, Par};
+use faer::{Mat, MatRef, Par};
 use sparse_core::check;
 use sparse_core::solve::Solve;
 
 use super::{check_admm, run_batch, validate, L1Weights, Solution};
 use crate::error::{invalid, Error, Result};
+use crate::float::Float;
 use crate::operator::ConvOperator;
 
 mod iterate;
@@ -293,7 +294,7 @@ impl Cbpdn {
         self.rho.unwrap_or(50.0 * self.lambda + 1.0)
     }
 
-    fn check(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<()> {
+    fn check<T: Float>(&self, op: &ConvOperator, y: MatRef<'_, T>) -> Result<()> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
         check_admm(
             self.rel_residual_tol,
@@ -322,17 +323,18 @@ impl Cbpdn {
     /// Codes every column of `y` starting from the codes `init` (`code_len x b`; a warm start,
     /// e.g. the previous codes in dictionary learning). The scaled dual variable starts at
     /// `u = D^T (y - D init) / rho`, the value for which `x = z = init` is a fixed point of the
-    /// x-step, so that a solution is left (nearly) unchanged.
-    pub fn solve_warm(
+    /// x-step, so that a solution is left (nearly) unchanged. In the precision of `y` and
+    /// `init` (`f64` or `f32`, see [`crate::float`]).
+    pub fn solve_warm<T: Float>(
         &self,
         op: &ConvOperator,
-        y: MatRef<'_, f64>,
-        init: MatRef<'_, f64>,
-    ) -> Result<Solution> {
+        y: MatRef<'_, T>,
+        init: MatRef<'_, T>,
+    ) -> Result<Solution<Mat<T>>> {
         self.check(op, y)?;
         check::shape("init", init, op.code_len(), y.ncols())?;
         check::finite("init", init)?;
-        let sp = op.spectra().clone();
+        let sp = op.spectra_t::<T>().clone();
         Ok(run_batch(op, y, self.par, |j, yj, xj, inner| {
             let g0 = sparse_core::batch::column(init, j);
             self.solve_one(op, &sp, yj, Some(&g0), xj, inner)
@@ -341,14 +343,16 @@ impl Cbpdn {
 }
 
 /// Codes every column of `y` (`signal_len x b`), starting from zero codes. Each signal's
-/// [`Diagnostics`] carries the history of SPORCO's functional and residuals.
-impl Solve<ConvOperator> for Cbpdn {
-    type Output = Solution;
+/// [`Diagnostics`] carries the history of SPORCO's functional and residuals. Computes in the
+/// precision of `y`: `f64`, or `f32` (SPORCO's `dtype=np.float32`; see [`crate::float`]), with
+/// `f64` diagnostics either way.
+impl<T: Float> Solve<ConvOperator, T> for Cbpdn {
+    type Output = Solution<Mat<T>>;
     type Error = Error;
 
-    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, T>) -> Result<Solution<Mat<T>>> {
         self.check(op, y)?;
-        let sp = op.spectra().clone();
+        let sp = op.spectra_t::<T>().clone();
         Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
             self.solve_one(op, &sp, yj, None, xj, inner)
         }))

@@ -1,6 +1,7 @@
 //! The Fourier-domain x-step: Sherman–Morrison (one channel) or iterated Sherman–Morrison.
 
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::operator::{ConvOperator, Spectra};
 use crate::solve::ism::{Ism, Shift};
 use crate::solve::kernels::{self};
@@ -13,16 +14,16 @@ use crate::solve::kernels::{self};
 /// block of every map (map after map); it is overwritten with `x / N`. Returns the block's
 /// `sum w |D x - y|^2` (spectral).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn single_channel_chunk(
+pub(crate) fn single_channel_chunk<T: Float>(
     op: &ConvOperator,
-    sp: &Spectra,
-    s_hat: &[C64],
+    sp: &Spectra<T>,
+    s_hat: &[Cx<T>],
     blk: usize,
-    bc: &mut [C64],
-    acc: &mut [C64],
-    rho: f64,
-    mu: f64,
-    inv_n: f64,
+    bc: &mut [Cx<T>],
+    acc: &mut [Cx<T>],
+    rho: T,
+    mu: T,
+    inv_n: T,
 ) -> f64 {
     let f = sp.fft.spectrum_len();
     let m = op.dictionary().n_filters();
@@ -37,22 +38,24 @@ pub(crate) fn single_channel_chunk(
     let mut df = 0.0;
     for (k, bk) in bc.chunks_mut(m * len).enumerate() {
         let s = &s_hat[k * f + f0..k * f + f0 + len];
-        acc.fill(C64::default());
+        acc.fill(Cx::<T>::default());
         for (d, bm) in dblk.chunks(len).zip(bk.chunks(len)) {
             kernels::mul_acc(acc, d, bm);
         }
+        let mut dfk = T::zero();
         for (((a, sv), ddv), wv) in acc.iter_mut().zip(s).zip(dd).zip(w) {
-            let c = (*sv * *ddv + *a * rho) / (sigma + ddv);
-            let diff = c - sv;
-            let dx_minus_s = if mu == 0.0 {
+            let c = (*sv * *ddv + *a * rho) / (sigma + *ddv);
+            let diff = c - *sv;
+            let dx_minus_s = if mu == T::zero() {
                 diff
             } else {
-                (*a * rho - diff * *ddv) / sigma - sv
+                (*a * rho - diff * *ddv) / sigma - *sv
             };
-            df += wv * dx_minus_s.norm_sqr();
+            dfk += *wv * dx_minus_s.norm_sqr();
             // (s - c) / (sigma N)
             *a = diff * scale;
         }
+        df += dfk.wide();
         for (d, bm) in dblk.chunks(len).zip(bk.chunks_mut(len)) {
             kernels::scale_conj_mul_add(bm, b_scale, d, acc);
         }
@@ -68,17 +71,17 @@ pub(crate) fn single_channel_chunk(
 /// `sum w |D x - y|^2` and `N sum_i w_i sum_f w(f) g(f) |x_i(f) / N|^2` (`= sum_i w_i ||G x_i||^2`),
 /// both spectral.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn single_channel_diag_chunk(
+pub(crate) fn single_channel_diag_chunk<T: Float>(
     op: &ConvOperator,
-    sp: &Spectra,
-    s_hat: &[C64],
+    sp: &Spectra<T>,
+    s_hat: &[Cx<T>],
     blk: usize,
-    bc: &mut [C64],
-    rho: f64,
-    shift: Shift<'_>,
-    ghg: &[f64],
-    grad_weights: &[f64],
-    inv_n: f64,
+    bc: &mut [Cx<T>],
+    rho: T,
+    shift: Shift<'_, T>,
+    ghg: &[T],
+    grad_weights: &[T],
+    inv_n: T,
 ) -> (f64, f64) {
     let f = sp.fft.spectrum_len();
     let m = op.dictionary().n_filters();
@@ -88,8 +91,9 @@ pub(crate) fn single_channel_diag_chunk(
     let (mut df, mut grad) = (0.0, 0.0);
     for (k, bk) in bc.chunks_mut(m * len).enumerate() {
         let s = &s_hat[k * f + f0..k * f + f0 + len];
+        let (mut dfk, mut gk) = (T::zero(), T::zero());
         for q in 0..len {
-            let (mut sd, mut sr) = (0.0, C64::default());
+            let (mut sd, mut sr) = (T::zero(), Cx::<T>::default());
             for i in 0..m {
                 let d = dblk[i * len + q];
                 let delta = shift.value(i, f0 + q);
@@ -98,34 +102,42 @@ pub(crate) fn single_channel_diag_chunk(
                 sr += d * r / delta;
                 bk[i * len + q] = r;
             }
-            let c = sr / (1.0 + sd);
-            df += w[q] * (c - s[q]).norm_sqr();
+            let c = sr / (T::one() + sd);
+            dfk += w[q] * (c - s[q]).norm_sqr();
             for i in 0..m {
                 let d = dblk[i * len + q];
                 let delta = shift.value(i, f0 + q);
                 let x = (bk[i * len + q] - d.conj() * c) / delta;
-                grad += w[q] * ghg[f0 + q] * grad_weights[i] * x.norm_sqr();
+                gk += w[q] * ghg[f0 + q] * grad_weights[i] * x.norm_sqr();
                 bk[i * len + q] = x * inv_n;
             }
         }
+        df += dfk.wide();
+        grad += gk.wide();
     }
-    (df, grad * inv_n)
+    (df, grad * inv_n.wide())
 }
 
 /// The multi-channel x-step: `D(w)^H D(w) + rho I` is `rho I` plus `C` rank-one terms
 /// `a_c a_c^H`, `a_c = conj(D_{c,.}(w))`, inverted by iterated Sherman–Morrison.
-pub(crate) struct MultiChannel {
+pub(crate) struct MultiChannel<T: Float = f64> {
     /// `sum_c conj(D_{c,i}) y_c` per filter (`m` spectra, blocked).
-    dhs: Vec<C64>,
-    ism: Ism,
+    dhs: Vec<Cx<T>>,
+    ism: Ism<T>,
 }
 
-impl MultiChannel {
-    pub(crate) fn new(op: &ConvOperator, sp: &Spectra, s_hat: &[C64], rho: f64, par: bool) -> Self {
+impl<T: Float> MultiChannel<T> {
+    pub(crate) fn new(
+        op: &ConvOperator,
+        sp: &Spectra<T>,
+        s_hat: &[Cx<T>],
+        rho: T,
+        par: bool,
+    ) -> Self {
         let f = sp.fft.spectrum_len();
         let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
         let mut me = Self {
-            dhs: vec![C64::default(); m * f],
+            dhs: vec![Cx::<T>::default(); m * f],
             ism: Ism::new(cd, m, f),
         };
         me.set_signal(op, sp, s_hat);
@@ -135,14 +147,14 @@ impl MultiChannel {
 
     /// Replaces the signal spectra `s_hat` (natural layout, channel after channel) of the
     /// right-hand side `D^H s` (the factorisation is kept).
-    pub(crate) fn set_signal(&mut self, op: &ConvOperator, sp: &Spectra, s_hat: &[C64]) {
+    pub(crate) fn set_signal(&mut self, op: &ConvOperator, sp: &Spectra<T>, s_hat: &[Cx<T>]) {
         let f = sp.fft.spectrum_len();
         let blocks = sp.fft.blocks();
         let (m, cd) = (op.dictionary().n_filters(), op.dictionary().channels());
         for (blk, chunk) in blocks.chunks(&mut self.dhs, m).into_iter().enumerate() {
             let (f0, len) = blocks.range(blk);
             for (i, o) in chunk.chunks_mut(len).enumerate() {
-                o.fill(C64::default());
+                o.fill(Cx::<T>::default());
                 for c in 0..cd {
                     let s = &s_hat[c * f + f0..c * f + f0 + len];
                     kernels::conj_mul_acc(o, sp.filter(i, c, blk), s);
@@ -152,12 +164,12 @@ impl MultiChannel {
     }
 
     /// Refactorises for a new shift `sigma` (`rho + mu`).
-    pub(crate) fn factor(&mut self, sp: &Spectra, rho: f64, par: bool) {
+    pub(crate) fn factor(&mut self, sp: &Spectra<T>, rho: T, par: bool) {
         self.factor_shift(sp, Shift::Scalar(rho), par);
     }
 
     /// Refactorises for a new diagonal shift (gradient regularisation).
-    pub(crate) fn factor_shift(&mut self, sp: &Spectra, shift: Shift<'_>, par: bool) {
+    pub(crate) fn factor_shift(&mut self, sp: &Spectra<T>, shift: Shift<'_, T>, par: bool) {
         self.ism.factor_shift(
             sp.fft.blocks(),
             |c, i, blk| sp.filter(i, c, blk),
@@ -174,14 +186,14 @@ impl MultiChannel {
     pub(crate) fn solve_chunk(
         &self,
         op: &ConvOperator,
-        sp: &Spectra,
-        s_hat: &[C64],
+        sp: &Spectra<T>,
+        s_hat: &[Cx<T>],
         blk: usize,
-        bc: &mut [C64],
-        tmp: &mut [C64],
-        rho: f64,
-        shift: Shift<'_>,
-        inv_n: f64,
+        bc: &mut [Cx<T>],
+        tmp: &mut [Cx<T>],
+        rho: T,
+        shift: Shift<'_, T>,
+        inv_n: T,
     ) -> f64 {
         let f = sp.fft.spectrum_len();
         let blocks = sp.fft.blocks();
@@ -192,10 +204,10 @@ impl MultiChannel {
         // b = D^H y + rho FFT(z - u), then x = (D^H D + sigma I)^{-1} b.
         let dhs = &self.dhs[m * f0..m * (f0 + len)];
         for (bv, dv) in bc.iter_mut().zip(dhs) {
-            *bv = dv + *bv * rho;
+            *bv = *dv + *bv * rho;
         }
         self.ism.solve_block_shift(blocks, blk, bc, t, shift);
-        dx.fill(C64::default());
+        dx.fill(Cx::<T>::default());
         for (i, bm) in bc.chunks_mut(len).enumerate() {
             for c in 0..cd {
                 kernels::mul_acc(&mut dx[c * len..(c + 1) * len], sp.filter(i, c, blk), bm);
@@ -208,9 +220,11 @@ impl MultiChannel {
         let mut df = 0.0;
         for c in 0..cd {
             let s = &s_hat[c * f + f0..c * f + f0 + len];
+            let mut dfc = T::zero();
             for ((xv, sv), wv) in dx[c * len..(c + 1) * len].iter().zip(s).zip(w) {
-                df += wv * (xv - sv).norm_sqr();
+                dfc += *wv * (*xv - *sv).norm_sqr();
             }
+            df += dfc.wide();
         }
         df
     }

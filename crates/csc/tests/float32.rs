@@ -1,0 +1,203 @@
+//! The float32 path of the Fourier-domain pursuits: the same iterates as float64 to float32
+//! precision on every operator configuration and problem variant, float32 runs that reach the
+//! float64 minimiser and meet the optimality conditions with tolerances scaled to float32, and
+//! the same input checks.
+
+mod common;
+
+use common::*;
+use csc::Solve;
+use csc::{Cbpdn, L1Weights, Summary};
+use faer::{Mat, MatRef};
+use sparse_core::LinearOperator;
+
+fn to_f32(m: MatRef<'_, f64>) -> Mat<f32> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] as f32)
+}
+
+fn to_f64(m: MatRef<'_, f32>) -> Mat<f64> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] as f64)
+}
+
+/// `max |a - b| / max |b|` over the whole batch.
+fn rel_max_diff(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
+    let scale = (0..b.ncols())
+        .flat_map(|j| b.col(j).iter().map(|v| v.abs()).collect::<Vec<_>>())
+        .fold(0.0, f64::max)
+        .max(1e-300);
+    max_diff(a, b) / scale
+}
+
+/// The solver variants every configuration is run with: plain, non-negative, weighted, the
+/// elastic net, gradient regularisation on the first filter, joint sparsity (single-channel
+/// dictionaries on several channels only); all with a fixed penalty (the adaptive penalty's
+/// updates are discrete decisions on the residual ratio, which rounding may flip: the runs to
+/// convergence below use it).
+fn variants(op: &csc::ConvOperator, lambda: f64) -> Vec<(&'static str, Cbpdn)> {
+    let w: Vec<f64> = (0..op.code_len())
+        .map(|i| 0.5 + (i % 5) as f64 / 4.0)
+        .collect();
+    let m = op.dictionary().n_filters();
+    let mut g = vec![0.0; m];
+    g[0] = 1.0;
+    let base = Cbpdn::new(lambda).auto_rho(csc::AutoRho::disabled());
+    let mut v = vec![
+        ("plain", base.clone()),
+        ("nonneg", base.clone().nonneg(true)),
+        (
+            "weighted",
+            base.clone().weights(L1Weights::PerCoefficient(w)),
+        ),
+        ("elastic-net", base.clone().mu(0.3)),
+        ("grad-reg", base.clone().grad_reg(0.5, Some(g))),
+        ("small-rho", base.clone().rho(0.5)),
+    ];
+    if op.dictionary().channels() == 1 && op.channels() > 1 {
+        v.push(("joint", base.joint(0.1)));
+    }
+    v
+}
+
+/// A fixed number of iterations (no stopping), float32 against float64: the codes agree to
+/// float32 precision and so do the recorded functionals and residuals.
+#[test]
+fn float32_iterates_follow_float64_on_every_configuration() {
+    let mut worst: f64 = 0.0;
+    for (k, (label, fg, cd, sg, cs, m)) in configurations().into_iter().enumerate() {
+        let op = operator(fg, cd, sg, cs, m, 300 + k as u64);
+        let y = gaussian(op.signal_len(), 3, 310 + k as u64);
+        let y32 = to_f32(y.as_ref());
+        for (name, solver) in variants(&op, 0.1) {
+            let solver = solver.max_iter(40).rel_residual_tol(1e-300);
+            let a = solver.solve(&op, y.as_ref()).unwrap();
+            let b = Solve::<_, f32>::solve(&solver, &op, y32.as_ref()).unwrap();
+            let d = rel_max_diff(to_f64(b.codes.as_ref()).as_ref(), a.codes.as_ref());
+            worst = worst.max(d);
+            assert!(d < 5e-5, "{label} {name}: codes differ by {d:e} (relative)");
+            for (da, db) in a.diagnostics.iter().zip(&b.diagnostics) {
+                assert_eq!(da.iterations, db.iterations, "{label} {name}");
+                assert!(!db.converged, "{label} {name}: no stopping rule was met");
+                let (ra, rb) = (da.records(), db.records());
+                assert_eq!(ra.len(), rb.len());
+                for (p, q) in ra.iter().zip(rb) {
+                    let rel = (p.objective - q.objective).abs() / p.objective.abs().max(1e-12);
+                    assert!(
+                        rel < 1e-4,
+                        "{label} {name}: functional {} vs {}",
+                        p.objective,
+                        q.objective
+                    );
+                    assert!(
+                        (p.step - q.step).abs() <= 1e-4 * p.step,
+                        "{label} {name}: rho"
+                    );
+                }
+                let rel = (da.objective - db.objective).abs() / da.objective.abs();
+                assert!(
+                    rel < 1e-4,
+                    "{label} {name}: final objective {} vs {}",
+                    da.objective,
+                    db.objective
+                );
+            }
+        }
+    }
+    eprintln!("largest relative code difference float32 vs float64: {worst:.2e}");
+}
+
+/// Run to convergence in float32: the objective reaches the float64 minimiser's to float32
+/// precision, and the codes meet the l1 subgradient conditions with float32 tolerances.
+#[test]
+fn float32_reaches_the_minimiser_and_its_optimality_conditions() {
+    let lambda = 0.05;
+    for (k, (label, fg, cd, sg, cs, m)) in configurations().into_iter().enumerate() {
+        let op = operator(fg, cd, sg, cs, m, 330 + k as u64);
+        let y = gaussian(op.signal_len(), 2, 340 + k as u64);
+        let exact = Cbpdn::new(lambda)
+            .max_iter(20_000)
+            .rel_residual_tol(1e-10)
+            .solve(&op, y.as_ref())
+            .unwrap();
+        let res = Cbpdn::new(lambda)
+            .max_iter(20_000)
+            .rel_residual_tol(1e-5)
+            .solve(&op, to_f32(y.as_ref()).as_ref())
+            .unwrap();
+        assert!(res.all_converged(), "{label}: float32 run did not converge");
+        let z = to_f64(res.codes.as_ref());
+        let r = op.apply(z.as_ref()).unwrap() - &y;
+        let g = op.apply_adjoint(r.as_ref()).unwrap();
+        let scale = (0..y.ncols())
+            .map(|j| y.col(j).norm_l2())
+            .fold(0.0, f64::max);
+        let mut kkt: f64 = 0.0;
+        for j in 0..y.ncols() {
+            let (pa, pb) = (exact.diagnostics[j].objective, res.diagnostics[j].objective);
+            assert!(
+                pb >= pa * (1.0 - 1e-6) && pb - pa <= 1e-4 * pa,
+                "{label} signal {j}: float32 objective {pb} vs minimum {pa}"
+            );
+            let mut on = 0;
+            for i in 0..z.nrows() {
+                let (zi, gi) = (z[(i, j)], g[(i, j)]);
+                // Tolerances of the float32 iterate: 1e-3 relative to lambda plus rounding of
+                // the correlations (eps_32 ||y||).
+                let tol = 2e-3 * lambda + 1e-5 * scale;
+                if zi.abs() > 1e-6 {
+                    on += 1;
+                    kkt = kkt.max((gi + lambda * zi.signum()).abs());
+                    assert!(
+                        (gi + lambda * zi.signum()).abs() < tol,
+                        "{label}: ({i}, {j}) gradient {gi}, code {zi}"
+                    );
+                } else {
+                    assert!(gi.abs() <= lambda + tol, "{label}: ({i}, {j}) {gi}");
+                }
+            }
+            assert!(on > 0, "{label}: all-zero code");
+        }
+        eprintln!("{label}: largest KKT violation {kkt:.2e} (lambda {lambda})");
+    }
+}
+
+/// Warm starts in float32 (the dual is initialised in float64 and rounded): starting at the
+/// float64 solution stays there to float32 precision.
+#[test]
+fn float32_warm_start_from_the_solution_stays_there() {
+    let op = operator(csc::Grid::d2(3, 3), 1, csc::Grid::d2(8, 8), 1, 3, 350);
+    let y = gaussian(op.signal_len(), 2, 351);
+    let solver = Cbpdn::new(0.3).rel_residual_tol(1e-10).max_iter(20_000);
+    let sol = solver.solve(&op, y.as_ref()).unwrap();
+    let warm = solver
+        .clone()
+        .max_iter(5)
+        .solve_warm(
+            &op,
+            to_f32(y.as_ref()).as_ref(),
+            to_f32(sol.codes.as_ref()).as_ref(),
+        )
+        .unwrap();
+    let d = rel_max_diff(to_f64(warm.codes.as_ref()).as_ref(), sol.codes.as_ref());
+    assert!(d < 1e-5, "warm start moved the codes by {d:e}");
+}
+
+/// The same checks as float64: errors name the argument, nothing panics.
+#[test]
+fn float32_bad_input_is_an_error() {
+    let op = operator(csc::Grid::d1(4), 1, csc::Grid::d1(16), 1, 2, 360);
+    let mut y = Mat::<f32>::zeros(16, 2);
+    y[(3, 1)] = f32::NAN;
+    let e = Cbpdn::new(0.1).solve(&op, y.as_ref()).unwrap_err();
+    assert!(e.to_string().contains('y'), "{e}");
+    let short = Mat::<f32>::zeros(15, 1);
+    assert!(Cbpdn::new(0.1).solve(&op, short.as_ref()).is_err());
+    let y = Mat::<f32>::zeros(16, 1);
+    let init = Mat::<f32>::zeros(3, 1);
+    let e = Cbpdn::new(0.1)
+        .solve_warm(&op, y.as_ref(), init.as_ref())
+        .unwrap_err();
+    assert!(e.to_string().contains("init"), "{e}");
+    // A zero signal codes to zero in float32 as in float64.
+    let res = Cbpdn::new(0.1).solve(&op, y.as_ref()).unwrap();
+    assert!(res.codes.col(0).iter().all(|v| *v == 0.0));
+}
