@@ -201,3 +201,91 @@ fn float32_bad_input_is_an_error() {
     let res = Cbpdn::new(0.1).solve(&op, y.as_ref()).unwrap();
     assert!(res.codes.col(0).iter().all(|v| *v == 0.0));
 }
+
+/// The masked data term (mask decoupling) and FISTA in float32: lockstep with float64 over a
+/// fixed number of iterations on every configuration, with a 0/1 mask and a real weight.
+#[test]
+fn float32_masked_and_fista_follow_float64() {
+    use csc::{CbpdnFista, MaskedCbpdn};
+    let mut worst: f64 = 0.0;
+    for (k, (label, fg, cd, sg, cs, m)) in configurations().into_iter().enumerate() {
+        let op = operator(fg, cd, sg, cs, m, 370 + k as u64);
+        let y = gaussian(op.signal_len(), 2, 380 + k as u64);
+        let y32 = to_f32(y.as_ref());
+        let binary = Mat::from_fn(
+            op.signal_len(),
+            1,
+            |i, _| if i % 3 == 1 { 0.0 } else { 1.0 },
+        );
+        let real = Mat::from_fn(op.signal_len(), 2, |i, j| 0.2 + ((i + j) % 4) as f64 / 3.0);
+        for (name, mask) in [("binary mask", binary), ("real weights", real)] {
+            let solver = MaskedCbpdn::new(0.1, mask)
+                .max_iter(40)
+                .rel_residual_tol(1e-300);
+            let a = solver.solve(&op, y.as_ref()).unwrap();
+            let b = Solve::<_, f32>::solve(&solver, &op, y32.as_ref()).unwrap();
+            let d = rel_max_diff(to_f64(b.codes.as_ref()).as_ref(), a.codes.as_ref());
+            worst = worst.max(d);
+            assert!(d < 5e-5, "{label} masked, {name}: codes differ by {d:e}");
+            for (da, db) in a.diagnostics.iter().zip(&b.diagnostics) {
+                let rel = (da.objective - db.objective).abs() / da.objective.abs();
+                assert!(
+                    rel < 1e-4,
+                    "{label} masked, {name}: {} vs {}",
+                    da.objective,
+                    db.objective
+                );
+            }
+        }
+        // Without the adaptive restart: a discrete decision (objective up or down) that
+        // rounding may flip.
+        let solver = CbpdnFista::new(0.1)
+            .max_iter(60)
+            .change_tol(1e-300)
+            .restart(false);
+        let a = solver.solve(&op, y.as_ref()).unwrap();
+        let b = Solve::<_, f32>::solve(&solver, &op, y32.as_ref()).unwrap();
+        let d = rel_max_diff(to_f64(b.codes.as_ref()).as_ref(), a.codes.as_ref());
+        worst = worst.max(d);
+        assert!(d < 5e-5, "{label} fista: codes differ by {d:e}");
+        for (da, db) in a.diagnostics.iter().zip(&b.diagnostics) {
+            let (p, q) = (da.final_objective(), db.final_objective());
+            assert!((p - q).abs() < 1e-4 * p, "{label} fista: {p} vs {q}");
+        }
+    }
+    eprintln!("largest relative code difference (masked, FISTA): {worst:.2e}");
+}
+
+/// Masked float32 runs to convergence reach the float64 masked minimiser's objective.
+#[test]
+fn float32_masked_reaches_the_float64_minimum() {
+    use csc::MaskedCbpdn;
+    let op = operator(csc::Grid::d2(3, 3), 1, csc::Grid::d2(10, 9), 1, 3, 390);
+    let y = gaussian(op.signal_len(), 2, 391);
+    let mask = Mat::from_fn(
+        op.signal_len(),
+        1,
+        |i, _| if i % 4 == 0 { 0.0 } else { 1.0 },
+    );
+    let exact = MaskedCbpdn::new(0.05, mask.clone())
+        .max_iter(50_000)
+        .rel_residual_tol(1e-9)
+        .solve(&op, y.as_ref())
+        .unwrap();
+    let res = MaskedCbpdn::new(0.05, mask)
+        .max_iter(50_000)
+        .rel_residual_tol(1e-5)
+        .solve(&op, to_f32(y.as_ref()).as_ref())
+        .unwrap();
+    for j in 0..2 {
+        let (pa, pb) = (exact.diagnostics[j].objective, res.diagnostics[j].objective);
+        assert!(
+            res.diagnostics[j].converged,
+            "signal {j}: float32 did not converge"
+        );
+        assert!(
+            pb >= pa * (1.0 - 1e-6) && pb - pa <= 1e-4 * pa,
+            "signal {j}: {pb} vs {pa}"
+        );
+    }
+}

@@ -68,9 +68,7 @@ def to_ours(X):  # (N0, N1, 1, 1, M) -> (M, N0 N1), each map column-major
     Xs = X.reshape(X.shape[0], X.shape[1], -1).astype(np.float64)
     return np.ascontiguousarray(np.transpose(Xs, (2, 1, 0)).reshape(Xs.shape[2], -1))
 for tag, dtype, threads in (("f64_t2", np.float64, 2), ("f64_t1", np.float64, 1),
-                            ("f32_t2", np.float32, 2)):
-    if tag == "f32_t2" and not LAST:
-        continue  # for information only: timed once, in the last round
+                            ("f32_t2", np.float32, 2), ("f32_t1", np.float32, 1)):
     sporco.fft.pyfftw_threads = threads
     Dd, Sd = D.astype(dtype), S.astype(dtype)
     cbpdn.ConvBPDN(Dd, Sd, LMBDA, options(dtype, 2)).solve()  # FFTW planning
@@ -83,7 +81,7 @@ for tag, dtype, threads in (("f64_t2", np.float64, 2), ("f64_t1", np.float64, 1)
     if threads == 1:
         print(f"cpu_{tag} {1e3 * c / its}", flush=True)
     print(f"iters_{tag} {its}", flush=True)
-    if LAST and tag != "f64_t1":
+    if LAST and tag in ("f64_t2", "f32_t2"):
         np.save(f"X_sporco_{tag}.npy", to_ours(X))
         print(f"pyfun_{tag} {functional(b, X)}", flush=True)
         print(f"rho_{tag} {float(b.rho)}", flush=True)
@@ -97,10 +95,11 @@ if LAST:
 "#;
 
 /// SPORCO's runs: tag, precision, pyfftw threads.
-const PEER_RUNS: [(&str, &str, usize); 3] = [
+const PEER_RUNS: [(&str, &str, usize); 4] = [
     ("f64_t2", "f64", 2),
     ("f64_t1", "f64", 1),
     ("f32_t2", "f32", 2),
+    ("f32_t1", "f32", 1),
 ];
 
 /// Timing rounds: every round times each configuration once, ours and SPORCO's in turn, so
@@ -144,8 +143,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     let op = dict.operator(Grid::d2(SIZE, SIZE))?;
     let y = Mat::from_fn(SIZE * SIZE, 1, |k, _| high[(k % SIZE, k / SIZE)]);
 
-    // Ours, one and two threads: warm-up, then one timed solve per round.
-    let configs: Vec<(usize, Cbpdn, rayon::ThreadPool)> = [1usize, 2]
+    // Ours, one and two threads, float64 and float32 (the same problem, rounded): warm-up,
+    // then one timed solve per round.
+    let y32 = Mat::from_fn(y.nrows(), 1, |k, _| y[(k, 0)] as f32);
+    let configs: Vec<(usize, Cbpdn, rayon::ThreadPool)> = [1usize, 2, 1, 2]
         .into_iter()
         .map(|threads| {
             let par = if threads == 1 {
@@ -163,10 +164,22 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             Ok((threads, solver, pool))
         })
         .collect::<BoxResult<_>>()?;
-    let time_ours = |(threads, solver, pool): &(usize, Cbpdn, rayon::ThreadPool)| {
+    // Configurations 0, 1: float64; 2, 3: float32 (codes returned widened to f64).
+    let precision = |k: usize| if k < 2 { "f64" } else { "f32" };
+    let time_ours = |k: usize| {
+        let (threads, solver, pool) = &configs[k];
         pool.install(|| {
             let (c0, t0) = (thread_cpu_secs(), Instant::now());
-            let res = solver.solve(&op, y.as_ref());
+            let res = if k < 2 {
+                solver.solve(&op, y.as_ref())
+            } else {
+                Solve::<_, f32>::solve(solver, &op, y32.as_ref()).map(|r| {
+                    let c = &r.codes;
+                    let wide = Mat::from_fn(c.nrows(), c.ncols(), |i, j| c[(i, j)] as f64);
+                    sparse_core::solve::Solution::new(wide, r.diagnostics)
+                        .expect("one diagnostics per column")
+                })
+            };
             let wall = t0.elapsed().as_secs_f64();
             let cpu = match (*threads, c0, thread_cpu_secs()) {
                 (1, Some(a), Some(b)) => Some(b - a),
@@ -175,10 +188,10 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             res.map(|r| (wall, cpu, r))
         })
     };
-    let mut ours_best = [Best::new(); 2];
+    let mut ours_best = [Best::new(); 4];
     let mut ours_res = Vec::new();
-    for c in &configs {
-        ours_res.push(time_ours(c)?.2);
+    for k in 0..configs.len() {
+        ours_res.push(time_ours(k)?.2);
     }
     let py = if peer {
         python_with(&["numpy", "sporco.admm.cbpdn"])
@@ -190,11 +203,11 @@ pub fn run(args: &[String]) -> BoxResult<()> {
         let codes = Mat::from_fn(N_FILTERS, SIZE * SIZE, |i, k| code[i * SIZE * SIZE + k]);
         write_npy(dir.join("X_ours.npy"), codes.as_ref())?;
     }
-    let mut peer_best = [Best::new(); 3];
+    let mut peer_best = [Best::new(); 4];
     let mut peer_out = Vec::new();
     for round in 0..ROUNDS {
-        for (c, best) in configs.iter().zip(ours_best.iter_mut()) {
-            let (wall, cpu, _) = time_ours(c)?;
+        for (k, best) in ours_best.iter_mut().enumerate() {
+            let (wall, cpu, _) = time_ours(k)?;
             best.add(wall / iters as f64, cpu.map(|c| c / iters as f64));
         }
         eprintln!(
@@ -224,11 +237,15 @@ pub fn run(args: &[String]) -> BoxResult<()> {
     }
 
     let mut rows = Vec::new();
-    for ((threads, _, _), (best, res)) in configs.iter().zip(ours_best.iter().zip(&ours_res)) {
+    for (k, ((threads, _, _), (best, res))) in configs
+        .iter()
+        .zip(ours_best.iter().zip(&ours_res))
+        .enumerate()
+    {
         let info = &res.diagnostics[0];
         rows.push(Row {
             name: "ours `Cbpdn`".into(),
-            precision: "f64",
+            precision: precision(k),
             threads: *threads,
             ms: 1e3 * best.wall,
             cpu_ms: best.cpu().map(|c| 1e3 * c),
@@ -254,7 +271,7 @@ pub fn run(args: &[String]) -> BoxResult<()> {
             let Some(its) = get(&format!("iters_{tag}")) else {
                 continue;
             };
-            let functional = if tag == "f64_t1" {
+            let functional = if threads == 1 {
                 None
             } else {
                 let x: Mat<f64> = read_npy(dir.join(format!("X_sporco_{tag}.npy")))?;
@@ -321,19 +338,22 @@ fn table(rows: &[Row], sporco_fun: Option<f64>, notes: &[String], iters: usize) 
          auto-scaling, target 1 + 18.3^(log10 lambda + 1)); RelStopTol = {TOL:e} so both run \
          every iteration. Time: the solve only (per-iteration objective and residuals included \
          on both sides), the best of {ROUNDS} rounds that alternate ours and SPORCO (so both \
-         meet the same load; SPORCO float32: last round only), wall-clock ms per iteration; \
+         meet the same load), wall-clock ms per iteration; \
          for one-thread runs also the CPU time of the solving thread (less sensitive to other \
          load on a shared machine). \
-         Speed-up: SPORCO float64 at the same thread count divided by the row. Functional: \
+         Speed-up: SPORCO at the same precision and thread count divided by the row (float32: \
+         the same problem rounded to float32, SPORCO's `DataType` float32). Functional: \
          1/2 ||D * X - S||^2 + lambda ||X||_1 of the final sparse code, evaluated by one \
          routine for every code. Ours: the {}. Load average when run: {}.\n\n",
         super::build_profile(),
         load_average()
     );
-    let sporco = |threads: usize| {
-        rows.iter()
-            .find(|r| r.name.starts_with("SPORCO") && r.precision == "f64" && r.threads == threads)
+    let sporco_at = |precision: &str, threads: usize| {
+        rows.iter().find(|r| {
+            r.name.starts_with("SPORCO") && r.precision == precision && r.threads == threads
+        })
     };
+    let sporco = |threads: usize| sporco_at("f64", threads);
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => format!("{:.1}x", a / b),
         _ => "-".into(),
@@ -341,7 +361,7 @@ fn table(rows: &[Row], sporco_fun: Option<f64>, notes: &[String], iters: usize) 
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let base = sporco(r.threads);
+            let base = sporco_at(r.precision, r.threads);
             let (fun, rel) = match (r.functional, sporco_fun) {
                 (Some(f), Some(s)) => (format!("{f:.6}"), format!("{:+.2e}", (f - s) / s)),
                 (Some(f), None) => (format!("{f:.6}"), "-".into()),
@@ -380,10 +400,12 @@ fn table(rows: &[Row], sporco_fun: Option<f64>, notes: &[String], iters: usize) 
     for n in notes {
         let _ = writeln!(md, "{n}");
     }
-    let ours = |threads: usize| {
-        rows.iter()
-            .find(|r| r.name.starts_with("ours") && r.threads == threads)
+    let ours_at = |precision: &str, threads: usize| {
+        rows.iter().find(|r| {
+            r.name.starts_with("ours") && r.precision == precision && r.threads == threads
+        })
     };
+    let ours = |threads: usize| ours_at("f64", threads);
     match (sporco(2), sporco_fun) {
         (Some(sp2), Some(f)) => {
             let best = ours(1)
@@ -412,6 +434,26 @@ fn table(rows: &[Row], sporco_fun: Option<f64>, notes: &[String], iters: usize) 
                 sp_best / best,
                 verdict(sp_best / best),
                 if rel <= 1e-4 { "met" } else { "missed" },
+            );
+            // float32: per core (CPU time of one thread) against SPORCO's float32, and the
+            // float32 code's functional against SPORCO's float64 one.
+            let cpu32 = sporco_at("f32", 1)
+                .and_then(|r| r.cpu_ms)
+                .unwrap_or(f64::NAN)
+                / ours_at("f32", 1).and_then(|r| r.cpu_ms).unwrap_or(f64::NAN);
+            let wall32 = sporco_at("f32", 2).map_or(f64::NAN, |r| r.ms)
+                / ours_at("f32", 2).map_or(f64::NAN, |r| r.ms);
+            let rel32 = ours_at("f32", 2)
+                .and_then(|r| r.functional)
+                .map_or(f64::NAN, |o| ((o - f) / f).abs());
+            let _ = writeln!(
+                md,
+                "\nfloat32: >= 2.5x SPORCO's float32 per core: {cpu32:.1}x in CPU time of one \
+                 thread ({}), {wall32:.1}x wall-clock at two threads each; our float32 code's \
+                 functional within {rel32:.1e} of SPORCO's float64 one ({} float32 precision, \
+                 1e-4).",
+                if cpu32 >= 2.5 { "met" } else { "missed" },
+                if rel32 <= 1e-4 { "within" } else { "outside" },
             );
         }
         _ => md.push_str(

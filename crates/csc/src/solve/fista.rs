@@ -7,7 +7,7 @@
 //! give the objective at `x_k` for free) and `m C_x` inverse FFTs (of the gradient step
 //! `z_k - D^T (D z_k - y) / L`), as many as one ADMM iteration.
 
-use faer::{MatRef, Par};
+use faer::{Mat, MatRef, Par};
 use sparse_core::check;
 use sparse_core::solve::{Iteration, Solve};
 
@@ -16,7 +16,8 @@ use super::{
     Sums, Trace,
 };
 use crate::error::{Error, Result};
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::operator::{ConvOperator, Spectra};
 
 /// Convolutional BPDN by FISTA in the Fourier domain (see the [module docs](self)).
@@ -94,13 +95,13 @@ impl CbpdnFista {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn solve_one(
+    fn solve_one<T: Float>(
         &self,
         op: &ConvOperator,
-        sp: &Spectra,
+        sp: &Spectra<T>,
         l: f64,
-        y: &[f64],
-        x: &mut [f64],
+        y: &[T],
+        x: &mut [T],
         par: bool,
     ) -> Trace {
         let fft = &sp.fft;
@@ -116,17 +117,18 @@ impl CbpdnFista {
         let inv_n = 1.0 / n as f64;
         let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, y);
-        x.fill(0.0);
+        let weights = self.weights.typed::<T>();
+        x.fill(T::zero());
         // Spectra of x_k and x_{k-1}, residuals D x_k - y and D x_{k-1} - y: blocked layout.
-        let mut xh = vec![C64::default(); n_maps * f];
-        let mut xh_prev = vec![C64::default(); n_maps * f];
-        let mut r = vec![C64::default(); cs * f];
-        let mut r_prev = vec![C64::default(); cs * f];
+        let mut xh = vec![Cx::<T>::default(); n_maps * f];
+        let mut xh_prev = vec![Cx::<T>::default(); n_maps * f];
+        let mut r = vec![Cx::<T>::default(); cs * f];
+        let mut r_prev = vec![Cx::<T>::default(); cs * f];
         for (blk, rc) in blocks.chunks(&mut r_prev, cs).into_iter().enumerate() {
             let (f0, len) = blocks.range(blk);
             for (c, rcc) in rc.chunks_mut(len).enumerate() {
                 for (rv, sv) in rcc.iter_mut().zip(&s_hat[c * f + f0..c * f + f0 + len]) {
-                    *rv = -sv;
+                    *rv = -*sv;
                 }
             }
         }
@@ -160,16 +162,18 @@ impl CbpdnFista {
                     let mut df = 0.0;
                     for (c, rcc) in rc.chunks_mut(len).enumerate() {
                         for (rv, sv) in rcc.iter_mut().zip(&s_hat[c * f + f0..c * f + f0 + len]) {
-                            *rv = -sv;
+                            *rv = -*sv;
                         }
                         for (map, xm) in xb.chunks(len).enumerate() {
                             if let Some(fc) = route(map, c) {
                                 kernels::mul_acc(rcc, sp.filter(map % m, fc, blk), xm);
                             }
                         }
+                        let mut dfc = T::zero();
                         for (rv, wv) in rcc.iter().zip(w) {
-                            df += wv * rv.norm_sqr();
+                            dfc += *wv * rv.norm_sqr();
                         }
+                        df += dfc.wide();
                     }
                     df
                 },
@@ -192,7 +196,7 @@ impl CbpdnFista {
             map_sum(
                 items,
                 par,
-                || vec![C64::default(); cs * chunk],
+                || vec![Cx::<T>::default(); cs * chunk],
                 |rz, (blk, vc)| {
                     let (f0, len) = blocks.range(blk);
                     let xb = &xh_ref[n_maps * f0..n_maps * (f0 + len)];
@@ -201,12 +205,14 @@ impl CbpdnFista {
                         &rp_ref[cs * f0..cs * (f0 + len)],
                     );
                     // rz = -step (D z - y) / N.
+                    let (b1, bt) = (T::of(1.0 + beta), T::of(beta));
+                    let (sn, it) = (T::of(-step * inv_n), T::of(inv_n));
                     for ((o, a), b) in rz[..cs * len].iter_mut().zip(rb).zip(rpb) {
-                        *o = (a * (1.0 + beta) - b * beta) * (-step * inv_n);
+                        *o = (*a * b1 - *b * bt) * sn;
                     }
                     for (map, (v, xm)) in vc.chunks_mut(len).zip(xb.chunks(len)).enumerate() {
                         for (vv, xv) in v.iter_mut().zip(xm) {
-                            *vv = (*xv * (1.0 + beta) - *vv * beta) * inv_n;
+                            *vv = (*xv * b1 - *vv * bt) * it;
                         }
                         for c in 0..cs {
                             if let Some(fc) = route(map, c) {
@@ -221,7 +227,8 @@ impl CbpdnFista {
             std::mem::swap(&mut xh, &mut xh_prev);
             std::mem::swap(&mut r, &mut r_prev);
             // (3) x_{k+1} = prox(v).
-            let weights = &self.weights;
+            let weights = &weights;
+            let thr = T::of(step * lambda);
             let items: Vec<_> = blocks
                 .per_map(&mut xh, n_maps)
                 .into_iter()
@@ -245,7 +252,7 @@ impl CbpdnFista {
                                     &mut xm[off..off + rows],
                                     w,
                                     off,
-                                    step * lambda,
+                                    thr,
                                     nonneg,
                                 );
                         },
@@ -277,19 +284,20 @@ impl CbpdnFista {
     }
 }
 
-/// Codes every column of `y` (`signal_len x b`) from zero codes.
-impl Solve<ConvOperator> for CbpdnFista {
-    type Output = Solution;
+/// Codes every column of `y` (`signal_len x b`) from zero codes, in the precision of `y`
+/// (`f64` or `f32`; see [`crate::float`]).
+impl<T: Float> Solve<ConvOperator, T> for CbpdnFista {
+    type Output = Solution<Mat<T>>;
     type Error = Error;
 
-    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, T>) -> Result<Solution<Mat<T>>> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
         check::positive("change_tol", self.change_tol)?;
         if let Some(l) = self.lipschitz {
             check::positive("lipschitz", l)?;
         }
         let l = self.lipschitz.unwrap_or_else(|| op.lipschitz_exact());
-        let sp = op.spectra().clone();
+        let sp = op.spectra_t::<T>().clone();
         Ok(run_batch(op, y, self.par, |_, yj, xj, inner| {
             self.solve_one(op, &sp, l, yj, xj, inner)
         }))

@@ -41,7 +41,8 @@ use super::{
     weighted_l1, AutoRho, L1Weights, Solution, Sums, Trace,
 };
 use crate::error::{shape_mismatch, Error, Result};
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::operator::{ConvOperator, Spectra};
 
 /// Convolutional BPDN with a masked data term, by mask decoupling (see the
@@ -148,7 +149,7 @@ impl MaskedCbpdn {
         par: Par,
     }
 
-    fn check(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<()> {
+    fn check<T: Float>(&self, op: &ConvOperator, y: MatRef<'_, T>) -> Result<()> {
         validate(op, y, self.lambda, &self.weights, self.max_iter)?;
         check_admm(
             self.rel_residual_tol,
@@ -175,13 +176,13 @@ impl MaskedCbpdn {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn solve_one(
+    fn solve_one<T: Float>(
         &self,
         op: &ConvOperator,
-        sp: &Spectra,
-        s: &[f64],
-        wt: &[f64],
-        z: &mut [f64],
+        sp: &Spectra<T>,
+        s: &[T],
+        wt: &[T],
+        z: &mut [T],
         par: bool,
     ) -> Trace {
         let fft = &sp.fft;
@@ -198,29 +199,32 @@ impl MaskedCbpdn {
         let xi = ar.target.unwrap_or(1.0);
         let mut rho = self.rho;
         let inv_n = 1.0 / n as f64;
+        let inv_nt = T::of(inv_n);
+        let (zero, one) = (T::zero(), T::one());
         let blocks = fft.blocks();
         let chunk = blocks.range(0).1;
         let s_hat = signal_spectra(op, s);
         // The x-step's shift is 1 whatever rho: factorised once.
-        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, 1.0, par));
-        let norm_s = s.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let mut sys = (cd > 1).then(|| MultiChannel::new(op, sp, &s_hat, one, par));
+        let norm_s = s.iter().map(|v| v.wide() * v.wide()).sum::<f64>().sqrt();
         let sqrt_nc = ((nc * n + n_maps * n) as f64).sqrt();
         let sqrt_nx = ((n_maps * n) as f64).sqrt();
         // State: y0, u0 (signal), y1 = z, u1 (codes); x and D x of the iteration.
-        let mut y0 = vec![0.0; nc * n];
-        let mut u0 = vec![0.0; nc * n];
-        let mut u1 = vec![0.0; n_maps * n];
-        z.fill(0.0);
-        let mut x = vec![0.0; n_maps * n];
-        let mut dx = vec![0.0; nc * n];
+        let mut y0 = vec![zero; nc * n];
+        let mut u0 = vec![zero; nc * n];
+        let mut u1 = vec![zero; n_maps * n];
+        z.fill(zero);
+        let mut x = vec![zero; n_maps * n];
+        let mut dx = vec![zero; nc * n];
         // Spectra: t = FFT(y0 + s - u0) (natural, per channel), b = FFT(y1 - u1) (blocked),
         // and FFT(u0) (natural), FFT(u1) (blocked) for the dual residual.
         let mut t_hat = s_hat.clone();
-        let mut b = vec![C64::default(); n_maps * f];
-        let mut dx_hat = vec![C64::default(); nc * f];
-        let mut u0_hat = vec![C64::default(); nc * f];
-        let mut u1_hat = vec![C64::default(); n_maps * f];
+        let mut b = vec![Cx::<T>::default(); n_maps * f];
+        let mut dx_hat = vec![Cx::<T>::default(); nc * f];
+        let mut u0_hat = vec![Cx::<T>::default(); nc * f];
+        let mut u1_hat = vec![Cx::<T>::default(); n_maps * f];
         let mut info = Trace::default();
+        let weights = self.weights.typed::<T>();
 
         for k in 0..self.max_iter {
             // (1) x-step per frequency block, b -> x / N; then D x / N per block.
@@ -239,11 +243,11 @@ impl MaskedCbpdn {
             map_sum(
                 items,
                 par,
-                || vec![C64::default(); 2 * cd.max(1) * chunk],
+                || vec![Cx::<T>::default(); 2 * cd.max(1) * chunk],
                 |tmp, (blk, (bc, dc))| {
                     match &sys {
                         None => {
-                            single_channel_chunk(op, sp, t_ref, blk, bc, tmp, 1.0, 0.0, inv_n);
+                            single_channel_chunk(op, sp, t_ref, blk, bc, tmp, one, zero, inv_nt);
                         }
                         Some(mc) => {
                             mc.solve_chunk(
@@ -253,14 +257,14 @@ impl MaskedCbpdn {
                                 blk,
                                 bc,
                                 tmp,
-                                1.0,
-                                Shift::Scalar(1.0),
-                                inv_n,
+                                one,
+                                Shift::Scalar(one),
+                                inv_nt,
                             );
                         }
                     }
                     let len = blocks.range(blk).1;
-                    dc.fill(C64::default());
+                    dc.fill(Cx::<T>::default());
                     if cd == 1 {
                         // Code channel k is signal channel k.
                         for (kc, dk) in dc.chunks_mut(len).enumerate() {
@@ -284,32 +288,37 @@ impl MaskedCbpdn {
             inverse_all(sp, &mut b, &mut x, n_maps, rows, par);
             inverse_all(sp, &mut dx_hat, &mut dx, nc, rows, par);
             // (3) the signal block: relaxation, y0, u0, residual terms, masked data term.
+            // (sums in f64; the terms in the precision T)
             let mut sig = [0.0f64; 5]; // r0^2, ||Dx||^2, ||y0||^2, ||u0||^2, ||W(Dx - s)||^2
+            let (alpha_t, rho_t) = (T::of(alpha), T::of(rho));
+            let one_minus = T::of(1.0 - alpha);
             for ((((y0v, u0v), dxv), sv), wv) in
                 y0.iter_mut().zip(u0.iter_mut()).zip(&dx).zip(s).zip(wt)
             {
-                let a0 = alpha * dxv + (1.0 - alpha) * (*y0v + sv);
+                let (dxv, sv, wv) = (*dxv, *sv, *wv);
+                let a0 = alpha_t * dxv + one_minus * (*y0v + sv);
                 let v = a0 + *u0v;
-                let y0n = rho * (v - sv) / (wv * wv + rho);
+                let y0n = rho_t * (v - sv) / (wv * wv + rho_t);
                 let u0n = v - sv - y0n;
-                let r0 = dxv - y0n - sv;
-                let e = wv * (dxv - sv);
+                let r0 = (dxv - y0n - sv).wide();
+                let e = (wv * (dxv - sv)).wide();
+                let (dxw, y0w, u0w) = (dxv.wide(), y0n.wide(), u0n.wide());
                 sig[0] += r0 * r0;
-                sig[1] += dxv * dxv;
-                sig[2] += y0n * y0n;
-                sig[3] += u0n * u0n;
+                sig[1] += dxw * dxw;
+                sig[2] += y0w * y0w;
+                sig[3] += u0w * u0w;
                 sig[4] += e * e;
                 *y0v = y0n;
                 *u0v = u0n;
             }
             // (4) the code block: relaxation, shrinkage, dual update (the kernel of Cbpdn).
             let step = AdmmStep {
-                alpha,
-                t: lambda / rho,
-                u_scale: 1.0,
+                alpha: alpha_t,
+                t: T::of(lambda / rho),
+                u_scale: one,
                 nonneg,
             };
-            let weights = &self.weights;
+            let weights = &weights;
             let items: Vec<_> = x
                 .chunks(n)
                 .zip(z.chunks_mut(n))
@@ -352,7 +361,7 @@ impl MaskedCbpdn {
             let rsf = ar.rho_factor(k, r, sres, xi);
             if rsf != 1.0 {
                 rho *= rsf;
-                let inv = 1.0 / rsf;
+                let inv = T::of(1.0 / rsf);
                 u0.iter_mut().for_each(|v| *v *= inv);
                 u1.iter_mut().for_each(|v| *v *= inv);
                 u0_hat.iter_mut().for_each(|v| *v *= inv);
@@ -365,14 +374,16 @@ impl MaskedCbpdn {
             // b = FFT(y1) - FFT(u1).
             forward_natural(sp, &y0, &mut t_hat, nc, par);
             for ((tv, sv), uv) in t_hat.iter_mut().zip(&s_hat).zip(&u0_hat) {
-                *tv += sv - uv;
+                *tv += *sv - *uv;
             }
             forward_blocked(sp, z, &mut b, n_maps, rows, par);
             for (bv, uv) in b.iter_mut().zip(&u1_hat) {
-                *bv -= uv;
+                *bv -= *uv;
             }
         }
-        // The returned code is y1 = z: its own masked objective and residual.
+        // The returned code is y1 = z: its own masked objective and residual (in f64).
+        let zw: Vec<f64> = z.iter().map(|v| v.wide()).collect();
+        let z = &zw[..];
         let zm = MatRef::from_column_major_slice(z, z.len(), 1);
         let mut rz = Mat::<f64>::zeros(s.len(), 1);
         op.apply_raw(zm, rz.as_mut(), if par { Par::rayon(0) } else { Par::Seq });
@@ -381,7 +392,7 @@ impl MaskedCbpdn {
             .iter()
             .zip(s)
             .zip(wt)
-            .map(|((dz, sv), wv)| (wv * (dz - sv)).powi(2))
+            .map(|((dz, sv), wv)| (wv.wide() * (dz - sv.wide())).powi(2))
             .sum();
         let l1 = weighted_l1(&self.weights, z, m, n);
         info.final_state = Some((0.5 * rr + lambda * l1, rr.sqrt()));
@@ -390,7 +401,7 @@ impl MaskedCbpdn {
 }
 
 /// Forward transforms of `k` grids into natural-layout spectra, channel after channel.
-fn forward_natural(sp: &Spectra, x: &[f64], spec: &mut [C64], k: usize, par: bool) {
+fn forward_natural<T: Float>(sp: &Spectra<T>, x: &[T], spec: &mut [Cx<T>], k: usize, par: bool) {
     let fft = &sp.fft;
     let (n, f) = (x.len() / k.max(1), fft.spectrum_len());
     let items: Vec<_> = spec.chunks_mut(f).zip(x.chunks(n)).collect();
@@ -407,10 +418,10 @@ fn forward_natural(sp: &Spectra, x: &[f64], spec: &mut [C64], k: usize, par: boo
 
 /// `N ||D^T u0 + u1||^2` from the spectra of `u0` (natural, per signal channel) and `u1`
 /// (blocked), by Parseval.
-fn dual_norm2(
-    sp: &Spectra,
-    u0_hat: &[C64],
-    u1_hat: &[C64],
+fn dual_norm2<T: Float>(
+    sp: &Spectra<T>,
+    u0_hat: &[Cx<T>],
+    u1_hat: &[Cx<T>],
     m: usize,
     cd: usize,
     nc: usize,
@@ -423,6 +434,7 @@ fn dual_norm2(
         let (f0, len) = blocks.range(blk);
         let w = &sp.weights[f0..f0 + len];
         for map in 0..n_maps {
+            let mut acc = T::zero();
             let u1b = blocks.block(u1_hat, n_maps, map, blk);
             // Map `map` is filter i of code channel kc (single-channel dictionary) or
             // filter i over all channels (multi-channel dictionary).
@@ -438,25 +450,36 @@ fn dual_norm2(
                         v += d.conj() * u0_hat[c * f + f0 + q];
                     }
                 }
-                total += wv * v.norm_sqr();
+                acc += *wv * v.norm_sqr();
             }
+            total += acc.wide();
         }
     }
     total
 }
 
 /// Codes every column of `y` (`signal_len x b`) from zero codes, with the mask column of each
-/// signal (or the shared one).
-impl Solve<ConvOperator> for MaskedCbpdn {
-    type Output = Solution;
+/// signal (or the shared one). In the precision of `y` (`f64` or `f32`: the mask is rounded to
+/// it; see [`crate::float`]).
+impl<T: Float> Solve<ConvOperator, T> for MaskedCbpdn {
+    type Output = Solution<Mat<T>>;
     type Error = Error;
 
-    fn solve(&self, op: &ConvOperator, y: MatRef<'_, f64>) -> Result<Solution> {
+    fn solve(&self, op: &ConvOperator, y: MatRef<'_, T>) -> Result<Solution<Mat<T>>> {
         self.check(op, y)?;
-        let sp = op.spectra().clone();
+        let sp = op.spectra_t::<T>().clone();
         let shared = self.mask.ncols() == 1;
+        let masks: Vec<Vec<T>> = (0..self.mask.ncols())
+            .map(|j| {
+                self.mask
+                    .col_as_slice(j)
+                    .iter()
+                    .map(|&v| T::of(v))
+                    .collect()
+            })
+            .collect();
         Ok(run_batch(op, y, self.par, |j, yj, xj, inner| {
-            let wj = self.mask.col_as_slice(if shared { 0 } else { j });
+            let wj = &masks[if shared { 0 } else { j }];
             self.solve_one(op, &sp, yj, wj, xj, inner)
         }))
     }
