@@ -22,7 +22,8 @@ use sparse_core::check;
 
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{shape_mismatch, Result};
-use crate::fft::{Fft2d, C64};
+use crate::fft::{Cx, Fft2d, C64};
+use crate::float::Float;
 use crate::operator::ConvOperator;
 use crate::solve::ism::Ism;
 use crate::solve::{kernels, map_sum, Cbpdn};
@@ -342,17 +343,17 @@ impl ConvDictLearn {
 
 /// Blocked spectra of `count` maps of the full grid; map `q` is read from column `col` of
 /// `src`, starting at entry `off`, where `(col, off) = at(q)`.
-pub(crate) fn map_spectra(
-    fft: &Fft2d,
+pub(crate) fn map_spectra<T: Float>(
+    fft: &Fft2d<T>,
     count: usize,
     at: &(dyn Fn(usize) -> (usize, usize) + Sync),
-    src: MatRef<'_, f64>,
+    src: MatRef<'_, T>,
     par: bool,
-) -> Vec<C64> {
+) -> Vec<Cx<T>> {
     let f = fft.spectrum_len();
     let blocks = fft.blocks();
     let g_rows = fft.rows();
-    let mut out = vec![C64::default(); count * f];
+    let mut out = vec![Cx::<T>::default(); count * f];
     let items: Vec<_> = blocks
         .per_map(&mut out, count)
         .into_iter()
@@ -445,14 +446,14 @@ impl Samples {
 
 /// The samples of `y` and `codes` over `op`, with the blocked spectra of the code maps
 /// (`nj m`, map `j m + i`) and of the targets (`nj cd`, map `j cd + c`).
-pub(crate) fn sample_spectra(
+pub(crate) fn sample_spectra<T: Float>(
     op: &ConvOperator,
-    y: MatRef<'_, f64>,
-    codes: MatRef<'_, f64>,
+    y: MatRef<'_, T>,
+    codes: MatRef<'_, T>,
     par: bool,
-) -> (Samples, Vec<C64>, Vec<C64>) {
+) -> (Samples, Vec<Cx<T>>, Vec<Cx<T>>) {
     let s = Samples::new(op, y.ncols());
-    let fft = &op.spectra().fft;
+    let fft = &op.spectra_t::<T>().fft;
     let xs = map_spectra(fft, s.nj * s.m, &|q| s.code(q), codes, par);
     let ss = map_spectra(fft, s.nj * s.cd, &|q| s.target(q), y, par);
     (s, xs, ss)

@@ -17,6 +17,7 @@
 //! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update, also streamed in memory independent of the number of signals ([`ConvDictLearn::learn_streaming`], [`CodeStatistics`]); [`MaskedCcmod`]: the dictionary update and learning with a masked data term (mask decoupling); [`OnlineConvDictLearn`]: online learning by projected SGD, one image at a time, in memory that does not grow with the data (Liu et al. 2018) |
 //! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
 //! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
+//! | precision | [`Float`]: [`Cbpdn`] (all its variants), [`MaskedCbpdn`], [`CbpdnFista`] and [`OnlineCdl::partial_fit`] compute in the precision of their input, `f64` or `f32` (SPORCO's `DataType`); diagnostics are `f64` |
 //!
 //! Every pursuit implements the workspace's one protocol [`Solve`] on a [`ConvOperator`] and
 //! returns a [`Solution`]: the codes and one [`Diagnostics`] per signal (iterations, converged,
@@ -50,6 +51,12 @@
 //! let res = Cbpdn::new(0.01).max_iter(300).solve(&op, y.as_ref())?;
 //! let info = &res.diagnostics[0];
 //! assert!(info.final_objective() < info.records()[0].objective);
+//!
+//! // The same pursuit in float32: the input's precision selects it.
+//! let y32 = Mat::<f32>::from_fn(y.nrows(), 1, |i, _| y[(i, 0)] as f32);
+//! let res32 = Cbpdn::new(0.01).max_iter(300).solve(&op, y32.as_ref())?;
+//! let rel = (res32.diagnostics[0].objective - info.objective).abs() / info.objective;
+//! assert!(rel < 1e-3);
 //! # Ok::<(), csc::Error>(())
 //! ```
 //!

@@ -45,7 +45,8 @@ use sparse_core::check;
 
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::Result;
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::learn::sample_spectra;
 use crate::solve::{kernels, map_sum, AutoRho, Cbpdn};
 use crate::{Diagnostics, Solve};
@@ -216,13 +217,17 @@ impl OnlineCdl {
     /// and one gradient step on the filters (see the [module docs](self)). Returns what the
     /// step did; the learner's filters are updated. `y` is not modified.
     ///
+    /// In the precision of `y` (`f64` or `f32`, SPORCO's `DataType`): with `f32` signals the
+    /// coding and the Fourier-domain gradient compute in float32; the filters stay `f64`
+    /// (rounded to float32 for the transforms) and the projection and records are `f64`.
+    ///
     /// Errors: those of [`Cbpdn`] on the operator of the current filters on `signal` (shape,
     /// non-finite signals, a signal grid smaller than the filters, coder options).
-    pub fn partial_fit(
+    pub fn partial_fit<T: Float>(
         &mut self,
         signal: Grid,
         channels: usize,
-        y: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
     ) -> Result<OnlineStep> {
         let op = self.dict.operator_with_channels(signal, channels)?;
         let sol = self.opts.coder.solve(&op, y)?;
@@ -245,15 +250,16 @@ impl OnlineCdl {
     /// `P(d - eta grad)` with the gradient of `1/2 sum_k ||D x_k - y_k||^2` at the codes
     /// `codes`; returns the new dictionary, `||zpad(d_new) - G||`, `||d_new - d_old||` and
     /// the filters kept for a zero projection.
-    fn gradient_step(
+    fn gradient_step<T: Float>(
         &self,
         op: &crate::ConvOperator,
-        y: MatRef<'_, f64>,
-        codes: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
+        codes: MatRef<'_, T>,
         eta: f64,
     ) -> Result<(ConvDictionary, f64, f64, Vec<usize>)> {
         let dict = &self.dict;
-        let sp = op.spectra();
+        let sp = op.spectra_t::<T>();
+        let eta_t = T::of(eta);
         let fft = &sp.fft;
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
@@ -265,16 +271,16 @@ impl OnlineCdl {
         // Gf = Df - eta sum_j conj(X_j) (sum_i D_i X_{j,i} - S_j), map i cd + c (the layout of
         // the filter spectra).
         let maps = m * cd;
-        let mut gf = vec![C64::default(); maps * f];
+        let mut gf = vec![Cx::<T>::default(); maps * f];
         let items: Vec<_> = blocks
             .chunks(&mut gf, maps)
             .into_iter()
             .enumerate()
             .collect();
-        map_sum(items, par, Vec::<C64>::new, |r, (blk, out)| {
+        map_sum(items, par, Vec::<Cx<T>>::new, |r, (blk, out)| {
             let len = blocks.range(blk).1;
-            r.resize(len, C64::default());
-            let mut grad = vec![C64::default(); maps * len];
+            r.resize(len, Cx::<T>::default());
+            let mut grad = vec![Cx::<T>::default(); maps * len];
             for j in 0..nj {
                 for c in 0..cd {
                     // R_{j,c} = sum_i D_{i,c} X_{j,i} - S_{j,c}.
@@ -282,7 +288,7 @@ impl OnlineCdl {
                         .iter_mut()
                         .zip(blocks.block(&ss, nj * cd, j * cd + c, blk))
                     {
-                        *rv = -sv;
+                        *rv = -*sv;
                     }
                     for i in 0..m {
                         let d = sp.filter(i, c, blk);
@@ -305,19 +311,20 @@ impl OnlineCdl {
                         .zip(d)
                         .zip(&grad[q * len..(q + 1) * len])
                     {
-                        *o = dv - *gv * eta;
+                        *o = *dv - *gv * eta_t;
                     }
                 }
             }
             0.0
         });
         drop((xs, ss));
-        // G on the full grid.
-        let mut g = vec![0.0; maps * n];
+        // G on the full grid (widened to f64 for the projection).
+        let mut gt = vec![T::zero(); maps * n];
         let rows = op.signal_grid().rows;
-        crate::solve::inverse_all(sp, &mut gf, &mut g, maps, rows, par);
+        crate::solve::inverse_all(sp, &mut gf, &mut gt, maps, rows, par);
         let inv_n = 1.0 / n as f64;
-        g.iter_mut().for_each(|v| *v *= inv_n);
+        let g: Vec<f64> = gt.iter().map(|v| v.wide() * inv_n).collect();
+        drop(gt);
         // P(G): crop, zero mean, unit norm (ConvDictionary::new scales to unit norm).
         let fg = dict.filter_grid();
         let len = fg.len();

@@ -289,3 +289,54 @@ fn float32_masked_reaches_the_float64_minimum() {
         );
     }
 }
+
+/// The online learner in float32 (coding and Fourier-domain gradient in float32, filters and
+/// projection in float64) follows the float64 learner: after three steps on every operator
+/// configuration the filters agree to float32 precision, and so do the step's records.
+#[test]
+fn float32_online_learning_follows_float64() {
+    use csc::{AutoRho, ConvDictionary, OnlineConvDictLearn};
+    for (k, (label, fg, cd, sg, cs, m)) in configurations().into_iter().enumerate() {
+        let mut rng = sparse_core::generate::rng(400 + k as u64);
+        let init = ConvDictionary::random(fg, cd, m, &mut rng).unwrap();
+        let opts = OnlineConvDictLearn::new(0.1);
+        // A fixed penalty and iteration count: no discrete decision that rounding could flip.
+        let coder = opts
+            .coder
+            .clone()
+            .max_iter(30)
+            .rel_residual_tol(1e-300)
+            .auto_rho(AutoRho::disabled());
+        let opts = opts.coder(coder);
+        let (mut a, mut b) = (opts.start(&init).unwrap(), opts.start(&init).unwrap());
+        for step in 0..3 {
+            let y = gaussian(sg.len() * cs, 2, 410 + 10 * k as u64 + step);
+            let sa = a.partial_fit(sg, cs, y.as_ref()).unwrap();
+            let sb = b.partial_fit(sg, cs, to_f32(y.as_ref()).as_ref()).unwrap();
+            assert_eq!(sa.eta, sb.eta);
+            assert!(
+                (sa.delta_d - sb.delta_d).abs() <= 1e-4 * sa.delta_d.max(1e-3),
+                "{label} step {step}: DeltaD {} vs {}",
+                sa.delta_d,
+                sb.delta_d
+            );
+            let (da, db) = (sa.objective(), sb.objective());
+            assert!(
+                (da - db).abs() <= 1e-4 * da,
+                "{label}: functional {da} vs {db}"
+            );
+        }
+        for i in 0..m {
+            let (fa, fb) = (
+                a.dictionary().filter(i).unwrap(),
+                b.dictionary().filter(i).unwrap(),
+            );
+            let d = fa
+                .iter()
+                .zip(fb)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max);
+            assert!(d < 5e-5, "{label} filter {i}: differs by {d:e}");
+        }
+    }
+}

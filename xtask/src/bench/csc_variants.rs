@@ -42,17 +42,21 @@ sporco.fft.pyfftw_threads = 1
 D = np.load("D.npy"); S = np.load("S.npy"); W = np.load("W.npy")
 Z = np.load("Z.npy").reshape(S.shape[1], S.shape[0], -1).transpose(1, 0, 2)
 S3 = np.stack([S, S[::-1, :], S[:, ::-1]], axis=2)
-def opt(cls, iters):
-    return cls.Options({"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL})
 def make(tag, iters):
-    if tag == "mask":
-        return cbpdn.ConvBPDNMaskDcpl(D, S, LMBDA, W, opt(cbpdn.ConvBPDNMaskDcpl, iters))
-    if tag == "grad":
-        return cbpdn.ConvBPDNGradReg(D, S, LMBDA, MU, opt(cbpdn.ConvBPDNGradReg, iters))
-    if tag == "enet":
-        return cbpdn.ConvElasticNet(D, S, LMBDA, MU, opt(cbpdn.ConvElasticNet, iters))
-    if tag == "joint":
-        return cbpdn.ConvBPDNJoint(D, S3, LMBDA, MU, opt(cbpdn.ConvBPDNJoint, iters), dimK=0)
+    name, _, prec = tag.partition("_")
+    dt = np.float32 if prec == "f32" else np.float64
+    def opt(cls, iters):
+        return cls.Options({"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL,
+                            "DataType": dt})
+    Dd, Sd, Wd, S3d = D.astype(dt), S.astype(dt), W.astype(dt), S3.astype(dt)
+    if name == "mask":
+        return cbpdn.ConvBPDNMaskDcpl(Dd, Sd, LMBDA, Wd, opt(cbpdn.ConvBPDNMaskDcpl, iters))
+    if name == "grad":
+        return cbpdn.ConvBPDNGradReg(Dd, Sd, LMBDA, MU, opt(cbpdn.ConvBPDNGradReg, iters))
+    if name == "enet":
+        return cbpdn.ConvElasticNet(Dd, Sd, LMBDA, MU, opt(cbpdn.ConvElasticNet, iters))
+    if name == "joint":
+        return cbpdn.ConvBPDNJoint(Dd, S3d, LMBDA, MU, opt(cbpdn.ConvBPDNJoint, iters), dimK=0)
     if tag == "ccmod":
         o = ccmodmd.ConvCnstrMODMaskDcplOptions(
             {"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL}, method="ism")
@@ -61,7 +65,8 @@ def make(tag, iters):
     o = onlinecdl.OnlineConvBPDNDictLearn.Options(
         {"CBPDN": {"MaxMainIter": iters, "RelStopTol": TOL}})
     return onlinecdl.OnlineConvBPDNDictLearn(D, LMBDA, o)
-for tag in ("mask", "grad", "enet", "joint", "ccmod", "online"):
+for tag in ("mask", "grad", "enet", "joint", "ccmod", "online",
+            "mask_f32", "grad_f32", "enet_f32", "joint_f32"):
     b = make(tag, 2)  # FFTW planning
     b.solve(S) if tag == "online" else b.solve()
     b = make(tag, ITERS)
@@ -76,8 +81,8 @@ for tag in ("mask", "grad", "enet", "joint", "ccmod", "online"):
     print(f"fun_{tag} {fun}", flush=True)
 "#;
 
-/// The variants: tag, our name, SPORCO's class.
-const VARIANTS: [(&str, &str, &str); 6] = [
+/// The variants: tag, our name, SPORCO's class (tags ending in `_f32`: float32 on both sides).
+const VARIANTS: [(&str, &str, &str); 10] = [
     ("mask", "`MaskedCbpdn`", "`ConvBPDNMaskDcpl`"),
     ("grad", "`Cbpdn::grad_reg`", "`ConvBPDNGradReg`"),
     ("enet", "`Cbpdn::mu`", "`ConvElasticNet`"),
@@ -87,6 +92,14 @@ const VARIANTS: [(&str, &str, &str); 6] = [
         "online",
         "`OnlineConvDictLearn` step",
         "`OnlineConvBPDNDictLearn`",
+    ),
+    ("mask_f32", "`MaskedCbpdn` f32", "`ConvBPDNMaskDcpl` f32"),
+    ("grad_f32", "`Cbpdn::grad_reg` f32", "`ConvBPDNGradReg` f32"),
+    ("enet_f32", "`Cbpdn::mu` f32", "`ConvElasticNet` f32"),
+    (
+        "joint_f32",
+        "`Cbpdn::joint` f32 (3 channels)",
+        "`ConvBPDNJoint` f32",
     ),
 ];
 
@@ -127,6 +140,7 @@ pub(super) fn run(
     write_npy(dir.join("W.npy"), mask.as_ref())?;
     let wcol = Mat::from_fn(n, 1, |k, _| mask[(k % h, k / h)]);
     let wcol_ref = wcol.clone();
+    let (y32, y3_32) = (to_f32(y.as_ref()), to_f32(y3.as_ref()));
 
     let base = Cbpdn::new(lambda)
         .max_iter(iters)
@@ -178,18 +192,33 @@ pub(super) fn run(
             let k = k.max(1) as f64;
             return Ok((wall / k, cpu / k, fun));
         }
-        let res = match tag {
-            "mask" => masked.solve(&op, y.as_ref())?,
-            "grad" => base.clone().grad_reg(MU, None).solve(&op, y.as_ref())?,
-            "enet" => base.clone().mu(MU).solve(&op, y.as_ref())?,
-            _ => base.clone().joint(MU).solve(&op3, y3.as_ref())?,
+        // The float32 rows return their diagnostics (f64 for every precision) only.
+        let diagnostics = match tag {
+            "mask" => masked.solve(&op, y.as_ref())?.diagnostics,
+            "grad" => {
+                base.clone()
+                    .grad_reg(MU, None)
+                    .solve(&op, y.as_ref())?
+                    .diagnostics
+            }
+            "enet" => base.clone().mu(MU).solve(&op, y.as_ref())?.diagnostics,
+            "joint" => base.clone().joint(MU).solve(&op3, y3.as_ref())?.diagnostics,
+            "mask_f32" => Solve::<_, f32>::solve(&masked, &op, y32.as_ref())?.diagnostics,
+            "grad_f32" => {
+                Solve::<_, f32>::solve(&base.clone().grad_reg(MU, None), &op, y32.as_ref())?
+                    .diagnostics
+            }
+            "enet_f32" => {
+                Solve::<_, f32>::solve(&base.clone().mu(MU), &op, y32.as_ref())?.diagnostics
+            }
+            _ => Solve::<_, f32>::solve(&base.clone().joint(MU), &op3, y3_32.as_ref())?.diagnostics,
         };
         let wall = t0.elapsed().as_secs_f64();
         let cpu = match (c0, thread_cpu_secs()) {
             (Some(a), Some(b)) => b - a,
             _ => f64::NAN,
         };
-        let info = &res.diagnostics[0];
+        let info = &diagnostics[0];
         let k = info.iterations.max(1) as f64;
         let fun = info.records().last().map_or(f64::NAN, |r| r.objective);
         Ok((wall / k, cpu / k, fun))
@@ -263,7 +292,8 @@ pub(super) fn run(
     }
     let mut md = format!(
         "\n## Variants, one thread\n\nThe same image and filters, lambda = {lambda}, mu = {MU}, \
-         {iters} iterations from zero, float64, one thread on both sides (SPORCO: one pyfftw \
+         {iters} iterations from zero, float64 (and, in the rows marked f32, float32 on both \
+         sides: SPORCO's `DataType` float32), one thread on both sides (SPORCO: one pyfftw \
          thread); best of {rounds} alternating rounds. Masked: half the pixels masked (seeded); \
          joint: three channels (the image, flipped up-down, flipped left-right); masked CCMOD: \
          the dictionary update for the CBPDN codes of the image, the same mask, from zero; \
@@ -285,4 +315,9 @@ pub(super) fn run(
         &body,
     ));
     Ok(md)
+}
+
+/// A float64 matrix rounded to float32.
+fn to_f32(m: MatRef<'_, f64>) -> Mat<f32> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] as f32)
 }
