@@ -22,7 +22,7 @@ use sparse_core::check;
 
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{shape_mismatch, Result};
-use crate::fft::{Cx, Fft2d, C64};
+use crate::fft::{Cx, Fft2d};
 use crate::float::Float;
 use crate::operator::ConvOperator;
 use crate::solve::ism::Ism;
@@ -54,13 +54,13 @@ pub struct ConvDictLearn {
     pub par: Par,
 }
 
-/// What [`ConvDictLearn::learn`] returns.
+/// What [`ConvDictLearn::learn`] returns (`T`: the precision of the training signals).
 #[derive(Debug, Clone)]
-pub struct LearnResult {
+pub struct LearnResult<T = f64> {
     /// The learned dictionary.
     pub dictionary: ConvDictionary,
     /// Codes of the training signals over the learned dictionary (one column per signal).
-    pub codes: Mat<f64>,
+    pub codes: Mat<T>,
     /// `sum_k 1/2 ||y_k - D Gamma_k||^2 + lambda ||Gamma_k||_1` after each coding step (the
     /// last entry is for the returned dictionary and codes).
     pub objective: Vec<f64>,
@@ -112,13 +112,17 @@ impl ConvDictLearn {
 
     /// Learns a dictionary from the training signals `y` (`N C x K`, one signal of `signal`
     /// samples and `channels` channels per column), starting from `init`.
-    pub fn learn(
+    ///
+    /// In the precision of `y` (`f64` or `f32`, SPORCO's `DataType`): with `f32` signals the
+    /// coding and the dictionary update compute in float32 (the filters are kept in `f64` and
+    /// rounded for the transforms; the objective is evaluated in `f64`).
+    pub fn learn<T: Float>(
         &self,
         init: &ConvDictionary,
         signal: Grid,
         channels: usize,
-        y: MatRef<'_, f64>,
-    ) -> Result<LearnResult> {
+        y: MatRef<'_, T>,
+    ) -> Result<LearnResult<T>> {
         self.check()?;
         let mut dict = init.clone();
         let mut objective = Vec::with_capacity(self.iterations + 1);
@@ -126,7 +130,7 @@ impl ConvDictLearn {
             .max_iter(self.coding_iter)
             .par(self.par);
         let mut it = 0;
-        let mut prev: Option<Mat<f64>> = None;
+        let mut prev: Option<Mat<T>> = None;
         loop {
             let op = dict.operator_with_channels(signal, channels)?;
             check::batch("y", y, op.signal_len())?;
@@ -135,12 +139,7 @@ impl ConvDictLearn {
                 None => coder.solve(&op, y)?.codes,
                 Some(c) => coder.solve_warm(&op, y, c.as_ref())?.codes,
             };
-            let mut r = op.synthesize(codes.as_ref(), self.par)?;
-            r -= y;
-            let l1: f64 = (0..codes.ncols())
-                .map(|j| sparse_core::norms::l1(codes.col_as_slice(j)))
-                .sum();
-            objective.push(0.5 * r.squared_norm_l2() + self.lambda * l1);
+            objective.push(self.objective(&op, y, codes.as_ref())?);
             if it == self.iterations {
                 return Ok(LearnResult {
                     dictionary: dict,
@@ -154,15 +153,43 @@ impl ConvDictLearn {
         }
     }
 
+    /// `sum_k 1/2 ||y_k - D x_k||^2 + lambda ||x_k||_1` in `f64`, a few signals at a time (no
+    /// widened copy of all codes).
+    fn objective<T: Float>(
+        &self,
+        op: &ConvOperator,
+        y: MatRef<'_, T>,
+        codes: MatRef<'_, T>,
+    ) -> Result<f64> {
+        const CHUNK: usize = 8;
+        let mut total = 0.0;
+        let mut j0 = 0;
+        while j0 < y.ncols() {
+            let w = CHUNK.min(y.ncols() - j0);
+            let cw = Mat::from_fn(codes.nrows(), w, |i, j| codes[(i, j0 + j)].wide());
+            let r = op.synthesize(cw.as_ref(), self.par)?;
+            for j in 0..w {
+                let l1: f64 = cw.col(j).iter().map(|v| v.abs()).sum();
+                let rr: f64 = (0..r.nrows())
+                    .map(|i| (r[(i, j)] - y[(i, j0 + j)].wide()).powi(2))
+                    .sum();
+                total += 0.5 * rr + self.lambda * l1;
+            }
+            j0 += w;
+        }
+        Ok(total)
+    }
+
     /// One dictionary update with the codes fixed: `dict_iter` ADMM iterations from `dict`
     /// (see the module docs). `codes` has one column of `N m C_x` entries per signal of `y`.
-    pub fn update_dictionary(
+    /// In the precision of `y` and `codes` (`f64` or `f32`).
+    pub fn update_dictionary<T: Float>(
         &self,
         dict: &ConvDictionary,
         signal: Grid,
         channels: usize,
-        y: MatRef<'_, f64>,
-        codes: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
+        codes: MatRef<'_, T>,
     ) -> Result<ConvDictionary> {
         self.check()?;
         let op = dict.operator_with_channels(signal, channels)?;
@@ -175,7 +202,7 @@ impl ConvDictLearn {
                 format!("{} x {}", codes.nrows(), codes.ncols()),
             ));
         }
-        let sp = op.spectra();
+        let sp = op.spectra_t::<T>();
         let fft = &sp.fft;
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
@@ -183,11 +210,12 @@ impl ConvDictLearn {
         let fg = dict.filter_grid();
         let g_rows = signal.rows;
         let par = self.par.degree() > 1;
+        let zero = T::zero();
         // Training samples j = (signal, code channel): codes X_j (m maps), targets (cd maps).
         let (samples, xs, ss) = sample_spectra(&op, y, codes, par);
         let nj = samples.nj;
         // sum_j conj(X_{j,i}) S_{j,c}, map c m + i.
-        let mut xhs = vec![C64::default(); cd * m * f];
+        let mut xhs = vec![Cx::<T>::default(); cd * m * f];
         for (blk, chunk) in blocks.chunks(&mut xhs, cd * m).into_iter().enumerate() {
             let len = blocks.range(blk).1;
             for (q, o) in chunk.chunks_mut(len).enumerate() {
@@ -200,9 +228,10 @@ impl ConvDictLearn {
             }
         }
         let sigma = self.sigma.unwrap_or_else(|| {
-            let total: f64 = xs.iter().map(|v| v.norm_sqr()).sum();
+            let total: f64 = xs.iter().map(|v| v.norm_sqr().wide()).sum();
             (total / (m * f) as f64).max(1e-8)
         });
+        let sigma = T::of(sigma);
         let mut ism = Ism::new(nj, m, f);
         ism.factor(
             blocks,
@@ -213,11 +242,11 @@ impl ConvDictLearn {
 
         // ADMM on d = g (spatial maps of the full grid, map c m + i).
         let maps = cd * m;
-        let mut g = zpad_filters(dict, signal);
-        let mut h = vec![0.0; maps * n];
-        let mut d = vec![0.0; maps * n];
-        let mut spec = vec![C64::default(); maps * f];
-        let inv_n = 1.0 / n as f64;
+        let mut g: Vec<T> = zpad_filters(dict, signal).into_iter().map(T::of).collect();
+        let mut h = vec![zero; maps * n];
+        let mut d = vec![zero; maps * n];
+        let mut spec = vec![Cx::<T>::default(); maps * f];
+        let inv_n = T::of(1.0 / n as f64);
         let chunk = blocks.range(0).1;
         for _ in 0..self.dict_iter {
             // V = FFT(g - h).
@@ -235,7 +264,7 @@ impl ConvDictLearn {
                         |c, buf| {
                             let r = c * g_rows..(c + 1) * g_rows;
                             for ((b, gv), hv) in buf.iter_mut().zip(&gm[r.clone()]).zip(&hm[r]) {
-                                *b = gv - hv;
+                                *b = *gv - *hv;
                             }
                         },
                         &mut o,
@@ -253,13 +282,13 @@ impl ConvDictLearn {
             map_sum(
                 items,
                 par,
-                || vec![C64::default(); nj * chunk],
+                || vec![Cx::<T>::default(); nj * chunk],
                 |t, (blk, bc)| {
                     let (f0, len) = blocks.range(blk);
                     let xb = &xhs[maps * f0..maps * (f0 + len)];
                     for (bcc, xbc) in bc.chunks_mut(m * len).zip(xb.chunks(m * len)) {
                         for (bv, xv) in bcc.iter_mut().zip(xbc) {
-                            *bv = xv + *bv * sigma;
+                            *bv = *xv + *bv * sigma;
                         }
                         ism.solve_block(blocks, blk, bcc, t, sigma);
                     }
@@ -280,7 +309,7 @@ impl ConvDictLearn {
                         &mut o,
                         |c, col| {
                             for (dv, v) in dm[c * g_rows..(c + 1) * g_rows].iter_mut().zip(col) {
-                                *dv = v * inv_n;
+                                *dv = *v * inv_n;
                             }
                         },
                         s,
@@ -289,11 +318,11 @@ impl ConvDictLearn {
                 },
             );
             // g = P(d + h); h = h + d - g.
-            let project = |i: usize, gi: &mut [Vec<f64>]| {
-                let mut nrm = 0.0;
+            let project = |i: usize, gi: &mut [Vec<T>]| {
+                let mut nrm = zero;
                 for (c, gc) in gi.iter_mut().enumerate() {
                     let q = c * m + i;
-                    gc.iter_mut().for_each(|v| *v = 0.0);
+                    gc.iter_mut().for_each(|v| *v = zero);
                     for b in 0..fg.cols {
                         for a in 0..fg.rows {
                             let k = a + g_rows * b;
@@ -305,12 +334,12 @@ impl ConvDictLearn {
                 }
                 nrm.sqrt()
             };
-            let new: Vec<Vec<Vec<f64>>> = (0..m)
+            let new: Vec<Vec<Vec<T>>> = (0..m)
                 .into_par_iter()
                 .map(|i| {
-                    let mut gi = vec![vec![0.0; n]; cd];
+                    let mut gi = vec![vec![zero; n]; cd];
                     let nrm = project(i, &mut gi);
-                    if nrm > 0.0 {
+                    if nrm > zero {
                         gi.iter_mut()
                             .for_each(|gc| gc.iter_mut().for_each(|v| *v /= nrm));
                     } else {
@@ -329,13 +358,13 @@ impl ConvDictLearn {
                 }
             }
             for ((hv, dv), gv) in h.iter_mut().zip(&d).zip(&g) {
-                *hv += dv - gv;
+                *hv += *dv - *gv;
             }
         }
         let filters = Mat::from_fn(fg.len() * cd, m, |r, i| {
             let (c, k) = (r / fg.len(), r % fg.len());
             let (a, b) = (k % fg.rows, k / fg.rows);
-            g[(c * m + i) * n + a + g_rows * b]
+            g[(c * m + i) * n + a + g_rows * b].wide()
         });
         ConvDictionary::new(fg, cd, filters.as_ref())
     }

@@ -340,3 +340,64 @@ fn float32_online_learning_follows_float64() {
         }
     }
 }
+
+/// The batch dictionary update in float32 (the same codes, rounded) equals the float64 one to
+/// float32 precision on every operator configuration; batch learning in float32 lowers its
+/// functional like the float64 learner and ends within float32 rounding of it.
+#[test]
+fn float32_batch_dictionary_learning_follows_float64() {
+    use csc::{ConvDictLearn, ConvDictionary};
+    for (k, (label, fg, cd, sg, cs, m)) in configurations().into_iter().enumerate() {
+        let mut rng = sparse_core::generate::rng(450 + k as u64);
+        let init = ConvDictionary::random(fg, cd, m, &mut rng).unwrap();
+        let op = init.operator_with_channels(sg, cs).unwrap();
+        let y = gaussian(op.signal_len(), 3, 460 + k as u64);
+        let codes = Cbpdn::new(0.1)
+            .max_iter(30)
+            .solve(&op, y.as_ref())
+            .unwrap()
+            .codes;
+        let learner = ConvDictLearn::new(0.1).dict_iter(20);
+        let a = learner
+            .update_dictionary(&init, sg, cs, y.as_ref(), codes.as_ref())
+            .unwrap();
+        let b = learner
+            .update_dictionary(
+                &init,
+                sg,
+                cs,
+                to_f32(y.as_ref()).as_ref(),
+                to_f32(codes.as_ref()).as_ref(),
+            )
+            .unwrap();
+        for i in 0..m {
+            let (fa, fb) = (a.filter(i).unwrap(), b.filter(i).unwrap());
+            let d = fa
+                .iter()
+                .zip(fb)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max);
+            assert!(d < 5e-5, "{label} filter {i}: update differs by {d:e}");
+        }
+    }
+    let mut rng = sparse_core::generate::rng(470);
+    let init = ConvDictionary::random(csc::Grid::d2(4, 4), 1, 4, &mut rng).unwrap();
+    let sg = csc::Grid::d2(16, 16);
+    let y = gaussian(sg.len(), 4, 471);
+    let learner = ConvDictLearn::new(0.1).iterations(4);
+    let a = learner.learn(&init, sg, 1, y.as_ref()).unwrap();
+    let b = learner
+        .learn(&init, sg, 1, to_f32(y.as_ref()).as_ref())
+        .unwrap();
+    assert!(
+        b.objective.last() < b.objective.first(),
+        "{:?}",
+        b.objective
+    );
+    for (p, q) in a.objective.iter().zip(&b.objective) {
+        assert!(
+            (p - q).abs() <= 1e-3 * p,
+            "objective {p} (f64) vs {q} (f32)"
+        );
+    }
+}
