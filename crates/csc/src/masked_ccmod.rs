@@ -29,7 +29,8 @@ use sparse_core::check;
 
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{shape_mismatch, Result};
-use crate::fft::C64;
+use crate::fft::Cx;
+use crate::float::Float;
 use crate::learn::{map_spectra, Samples};
 use crate::solve::ism::Ism;
 use crate::solve::MaskedCbpdn;
@@ -84,13 +85,13 @@ pub struct CcmodSolution {
     pub kept: Vec<usize>,
 }
 
-/// What [`MaskedCcmod::learn`] returns.
+/// What [`MaskedCcmod::learn`] returns (`T`: the precision of the training signals).
 #[derive(Debug, Clone)]
-pub struct MaskedLearnResult {
+pub struct MaskedLearnResult<T = f64> {
     /// The learned dictionary.
     pub dictionary: ConvDictionary,
     /// Codes of the training signals over it.
-    pub codes: Mat<f64>,
+    pub codes: Mat<T>,
     /// `sum_k 1/2 ||W_k (D x_k - s_k)||^2 + lambda ||x_k||_1` after every coding step.
     pub objective: Vec<f64>,
 }
@@ -150,15 +151,18 @@ impl MaskedCcmod {
     /// signal) of the signals `y` (`N C x K`) with the data weight `mask` (`N C x 1`, shared,
     /// or `N C x K`).
     ///
+    /// In the precision of `y` and `codes` (`f64` or `f32`, SPORCO's `DataType`; the mask is
+    /// rounded to it, the filters and records are `f64`).
+    ///
     /// Errors: option checks (naming the option), shapes and non-finite values of `y`,
     /// `codes`, `mask` (naming them).
-    pub fn solve(
+    pub fn solve<T: Float>(
         &self,
         init: &ConvDictionary,
         signal: Grid,
         channels: usize,
-        y: MatRef<'_, f64>,
-        codes: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
+        codes: MatRef<'_, T>,
         mask: MatRef<'_, f64>,
     ) -> Result<CcmodSolution> {
         check::count("max_iter", self.max_iter, usize::MAX)?;
@@ -186,11 +190,12 @@ impl MaskedCcmod {
             ));
         }
         check::finite("mask", mask)?;
-        let sp = op.spectra();
+        let sp = op.spectra_t::<T>();
         let fft = &sp.fft;
         let blocks = fft.blocks();
         let (n, f) = (op.n(), fft.spectrum_len());
         let rows = signal.rows;
+        let (zero, one) = (T::zero(), T::one());
         let (m, cd) = (init.n_filters(), init.channels());
         let fg = init.filter_grid();
         let par = self.par.degree() > 1;
@@ -200,25 +205,31 @@ impl MaskedCcmod {
         let nj = samples.nj;
         let nq = nj * cd;
         let maps = cd * m;
-        let gather = |src: MatRef<'_, f64>, shared: bool| -> Vec<f64> {
-            let mut out = vec![0.0; nq * n];
+        fn gather<T: Float, U: Copy + Into<f64>>(
+            samples: &Samples,
+            n: usize,
+            nq: usize,
+            src: MatRef<'_, U>,
+            shared: bool,
+        ) -> Vec<T> {
+            let mut out = vec![T::zero(); nq * n];
             for (q, o) in out.chunks_mut(n).enumerate() {
                 let (k, off) = samples.target(q);
                 let col = src.col(if shared { 0 } else { k });
                 for (p, v) in o.iter_mut().enumerate() {
-                    *v = col[off + p];
+                    *v = T::of(col[off + p].into());
                 }
             }
             out
-        };
-        let s = gather(y, false);
-        let w = gather(mask, mask.ncols() == 1);
+        }
+        let s: Vec<T> = gather(&samples, n, nq, y, false);
+        let w: Vec<T> = gather(&samples, n, nq, mask, mask.ncols() == 1);
         let zs = map_spectra(fft, nj * m, &|q| samples.code(q), codes, par);
         let mut ism = Ism::new(nj, m, f);
         ism.factor(
             blocks,
             |j, i, blk| blocks.block(&zs, nj * m, j * m + i, blk),
-            1.0,
+            one,
             par,
         );
         let chunk = blocks.range(0).1;
@@ -226,42 +237,47 @@ impl MaskedCcmod {
         let ar = self.auto_rho;
         let xi = ar.target.unwrap_or(1.0);
         let mut rho = self.rho;
-        let inv_n = 1.0 / n as f64;
-        let norm_s = s.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let inv_n = T::of(1.0 / n as f64);
+        let norm_s = s.iter().map(|v| v.wide() * v.wide()).sum::<f64>().sqrt();
         let sqrt_nc = ((nq * n + maps * n) as f64).sqrt();
         let sqrt_nx = ((maps * n) as f64).sqrt();
         // State: y0, u0 (per target), y1, u1 (dictionary maps c m + i, full grid).
-        let mut y0 = vec![0.0; nq * n];
-        let mut u0 = vec![0.0; nq * n];
-        let mut y1 = vec![0.0; maps * n];
-        let mut u1 = vec![0.0; maps * n];
+        let mut y0 = vec![zero; nq * n];
+        let mut u0 = vec![zero; nq * n];
+        let mut y1 = vec![zero; maps * n];
+        let mut u1 = vec![zero; maps * n];
         if self.warm_start {
-            y1 = crate::learn::zpad_filters(init, signal);
-            let synth = op.synthesize(codes, pp)?;
-            let ds = gather(synth.as_ref(), false);
+            y1 = crate::learn::zpad_filters(init, signal)
+                .into_iter()
+                .map(T::of)
+                .collect();
+            let cw = Mat::from_fn(codes.nrows(), codes.ncols(), |i, j| codes[(i, j)].wide());
+            let synth = op.synthesize(cw.as_ref(), pp)?;
+            drop(cw);
+            let ds: Vec<T> = gather(&samples, n, nq, synth.as_ref(), false);
             for ((v, d), sv) in y0.iter_mut().zip(&ds).zip(&s) {
-                *v = d - sv;
+                *v = *d - *sv;
             }
         }
-        let mut x = vec![0.0; maps * n];
-        let mut ax0 = vec![0.0; nq * n];
-        let mut t_hat = vec![C64::default(); nq * f];
-        let mut b = vec![C64::default(); maps * f];
-        let mut ax_hat = vec![C64::default(); nq * f];
-        let mut u0_hat = vec![C64::default(); nq * f];
-        let mut u1_hat = vec![C64::default(); maps * f];
-        let mut tmp_sp = vec![0.0; nq * n];
+        let mut x = vec![zero; maps * n];
+        let mut ax0 = vec![zero; nq * n];
+        let mut t_hat = vec![Cx::<T>::default(); nq * f];
+        let mut b = vec![Cx::<T>::default(); maps * f];
+        let mut ax_hat = vec![Cx::<T>::default(); nq * f];
+        let mut u0_hat = vec![Cx::<T>::default(); nq * f];
+        let mut u1_hat = vec![Cx::<T>::default(); maps * f];
+        let mut tmp_sp = vec![zero; nq * n];
         let mut history = Vec::new();
         let (mut iterations, mut converged) = (0, false);
-        let project = |v: &mut [f64]| project_filters(v, m, cd, n, rows, fg, self.zero_mean);
+        let project = |v: &mut [T]| project_filters(v, m, cd, n, rows, fg, self.zero_mean);
         for k in 0..self.max_iter {
             // (1) right-hand sides: T = FFT(y0 - u0 + s), B = FFT(y1 - u1).
             for (((t, a), bu), sv) in tmp_sp.iter_mut().zip(&y0).zip(&u0).zip(&s) {
-                *t = a - bu + sv;
+                *t = *a - *bu + *sv;
             }
             forward_blocked(sp, &tmp_sp, &mut t_hat, nq, rows, par);
             for ((xv, a), bu) in x.iter_mut().zip(&y1).zip(&u1) {
-                *xv = a - bu;
+                *xv = *a - *bu;
             }
             forward_blocked(sp, &x, &mut b, maps, rows, par);
             // (2) per block: b_{c,i} += sum_j conj(Z_{j,i}) T_{j,c}; solve; A0 d spectra.
@@ -275,7 +291,7 @@ impl MaskedCcmod {
             map_sum(
                 items,
                 par,
-                || vec![C64::default(); nj * chunk],
+                || vec![Cx::<T>::default(); nj * chunk],
                 |tmp, (blk, (bc, ac))| {
                     let len = blocks.range(blk).1;
                     for (c, bcc) in bc.chunks_mut(m * len).enumerate() {
@@ -287,9 +303,9 @@ impl MaskedCcmod {
                                 kernels::conj_mul_acc(o, z, t);
                             }
                         }
-                        ism.solve_block(blocks, blk, bcc, tmp, 1.0);
+                        ism.solve_block(blocks, blk, bcc, tmp, one);
                     }
-                    ac.fill(C64::default());
+                    ac.fill(Cx::<T>::default());
                     for (q, aq) in ac.chunks_mut(len).enumerate() {
                         let (j, c) = (q / cd, q % cd);
                         for i in 0..m {
@@ -306,20 +322,24 @@ impl MaskedCcmod {
             x.iter_mut().for_each(|v| *v *= inv_n);
             ax0.iter_mut().for_each(|v| *v *= inv_n);
             // (3)-(4) block 0: relaxation, y0, u0, residual terms, masked data term.
+            // (sums in f64; the terms in the precision T)
             let mut sig = [0.0f64; 5]; // r0^2, ||A0 d||^2, ||y0||^2, ||u0||^2, 2 DFid
+            let (alpha_t, rho_t, one_minus) = (T::of(alpha), T::of(rho), T::of(1.0 - alpha));
             for ((((y0v, u0v), av), sv), wv) in
                 y0.iter_mut().zip(u0.iter_mut()).zip(&ax0).zip(&s).zip(&w)
             {
-                let a0 = alpha * av + (1.0 - alpha) * (*y0v + sv);
+                let (av, sv, wv) = (*av, *sv, *wv);
+                let a0 = alpha_t * av + one_minus * (*y0v + sv);
                 let v = a0 + *u0v;
-                let y0n = rho * (v - sv) / (wv * wv + rho);
+                let y0n = rho_t * (v - sv) / (wv * wv + rho_t);
                 let u0n = v - sv - y0n;
-                let r0 = av - y0n - sv;
-                let e = wv * (av - sv);
+                let r0 = (av - y0n - sv).wide();
+                let e = (wv * (av - sv)).wide();
+                let (aw, y0w, u0w) = (av.wide(), y0n.wide(), u0n.wide());
                 sig[0] += r0 * r0;
-                sig[1] += av * av;
-                sig[2] += y0n * y0n;
-                sig[3] += u0n * u0n;
+                sig[1] += aw * aw;
+                sig[2] += y0w * y0w;
+                sig[3] += u0w * u0w;
                 sig[4] += e * e;
                 *y0v = y0n;
                 *u0v = u0n;
@@ -330,33 +350,34 @@ impl MaskedCcmod {
                 project(&mut px);
                 px.iter()
                     .zip(&x)
-                    .map(|(a, b)| (a - b) * (a - b))
+                    .map(|(a, b)| (a.wide() - b.wide()).powi(2))
                     .sum::<f64>()
                     .sqrt()
             };
-            let mut a1 = vec![0.0; maps * n];
+            let mut a1 = vec![zero; maps * n];
             for ((a, xv), yv) in a1.iter_mut().zip(&x).zip(&y1) {
-                *a = alpha * xv + (1.0 - alpha) * yv;
+                *a = alpha_t * *xv + one_minus * *yv;
             }
-            let mut v1: Vec<f64> = a1.iter().zip(&u1).map(|(a, u)| a + u).collect();
+            let mut v1: Vec<T> = a1.iter().zip(&u1).map(|(a, u)| *a + *u).collect();
             project(&mut v1);
             let mut sig1 = [0.0f64; 4]; // r1^2, ||d||^2, ||y1||^2, ||u1||^2
             for ((((u1v, y1v), a), xv), yn) in
                 u1.iter_mut().zip(y1.iter_mut()).zip(&a1).zip(&x).zip(&v1)
             {
-                *u1v += a - yn;
-                let r1 = xv - yn;
+                *u1v += *a - *yn;
+                let r1 = (*xv - *yn).wide();
+                let (xw, yw, uw) = (xv.wide(), yn.wide(), u1v.wide());
                 sig1[0] += r1 * r1;
-                sig1[1] += xv * xv;
-                sig1[2] += yn * yn;
-                sig1[3] += *u1v * *u1v;
+                sig1[1] += xw * xw;
+                sig1[2] += yw * yw;
+                sig1[3] += uw * uw;
                 *y1v = *yn;
             }
             // Dual residual rho ||A0^T u0 + u1|| by Parseval.
             forward_blocked(sp, &u0, &mut u0_hat, nq, rows, par);
             forward_blocked(sp, &u1, &mut u1_hat, maps, rows, par);
             let mut dual2 = 0.0;
-            let mut acc = vec![C64::default(); chunk];
+            let mut acc = vec![Cx::<T>::default(); chunk];
             for blk in 0..blocks.count() {
                 let (f0, len) = blocks.range(blk);
                 let wts = &sp.weights[f0..f0 + len];
@@ -372,12 +393,13 @@ impl MaskedCcmod {
                         dual2 += a
                             .iter()
                             .zip(wts)
-                            .map(|(v, wt)| wt * v.norm_sqr())
-                            .sum::<f64>();
+                            .map(|(v, wt)| *wt * v.norm_sqr())
+                            .sum::<T>()
+                            .wide();
                     }
                 }
             }
-            dual2 *= inv_n;
+            dual2 *= inv_n.wide();
             let rn = (sig[1] + sig1[1])
                 .sqrt()
                 .max((sig[2] + sig1[2]).sqrt())
@@ -402,7 +424,7 @@ impl MaskedCcmod {
             let rsf = ar.rho_factor(k, r, sres, xi);
             if rsf != 1.0 {
                 rho *= rsf;
-                let inv = 1.0 / rsf;
+                let inv = T::of(1.0 / rsf);
                 u0.iter_mut().for_each(|v| *v *= inv);
                 u1.iter_mut().for_each(|v| *v *= inv);
             }
@@ -417,7 +439,7 @@ impl MaskedCcmod {
                 let src = &y1[(c * m + i) * n..(c * m + i + 1) * n];
                 for bb in 0..fg.cols {
                     for a in 0..fg.rows {
-                        col[c * len + a + fg.rows * bb] = src[a + rows * bb];
+                        col[c * len + a + fg.rows * bb] = src[a + rows * bb].wide();
                     }
                 }
             }
@@ -445,18 +467,19 @@ impl MaskedCcmod {
     /// iterations, its other options SPORCO's defaults) and this dictionary update
     /// (warm-started at the current filters), from `init`.
     /// `objective` holds the masked functional after every coding step.
+    /// In the precision of `y` (`f64` or `f32`).
     #[allow(clippy::too_many_arguments)]
-    pub fn learn(
+    pub fn learn<T: Float>(
         &self,
         init: &ConvDictionary,
         signal: Grid,
         channels: usize,
-        y: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
         mask: MatRef<'_, f64>,
         lambda: f64,
         iterations: usize,
         coding_iter: usize,
-    ) -> Result<MaskedLearnResult> {
+    ) -> Result<MaskedLearnResult<T>> {
         let mut dict = init.clone();
         let mut objective = Vec::with_capacity(iterations + 1);
         let coder = MaskedCbpdn::new(lambda, mask.to_owned())
@@ -469,7 +492,7 @@ impl MaskedCcmod {
             let codes = coder.solve(&op, y)?.codes;
             let dfid = masked_fidelity(&dict, signal, channels, y, codes.as_ref(), mask, pp)?;
             let l1: f64 = (0..codes.ncols())
-                .map(|j| sparse_core::norms::l1(codes.col_as_slice(j)))
+                .map(|j| codes.col(j).iter().map(|v| v.wide().abs()).sum::<f64>())
                 .sum();
             objective.push(dfid + lambda * l1);
             if it == iterations {
@@ -487,33 +510,41 @@ impl MaskedCcmod {
     }
 }
 
-/// `1/2 sum_k ||W_k (D x_k - s_k)||^2`.
-fn masked_fidelity(
+/// `1/2 sum_k ||W_k (D x_k - s_k)||^2`, in `f64`, a few signals at a time.
+fn masked_fidelity<T: Float>(
     dict: &ConvDictionary,
     signal: Grid,
     channels: usize,
-    y: MatRef<'_, f64>,
-    codes: MatRef<'_, f64>,
+    y: MatRef<'_, T>,
+    codes: MatRef<'_, T>,
     mask: MatRef<'_, f64>,
     par: Par,
 ) -> Result<f64> {
+    const CHUNK: usize = 8;
     let op = dict.operator_with_channels(signal, channels)?;
-    let synth = op.synthesize(codes, par)?;
     let mut total = 0.0;
-    for k in 0..y.ncols() {
-        let wk = mask.col(if mask.ncols() == 1 { 0 } else { k });
-        for p in 0..y.nrows() {
-            let e = wk[p] * (synth[(p, k)] - y[(p, k)]);
-            total += e * e;
+    let mut k0 = 0;
+    while k0 < y.ncols() {
+        let w = CHUNK.min(y.ncols() - k0);
+        let cw = Mat::from_fn(codes.nrows(), w, |i, j| codes[(i, k0 + j)].wide());
+        let synth = op.synthesize(cw.as_ref(), par)?;
+        for j in 0..w {
+            let k = k0 + j;
+            let wk = mask.col(if mask.ncols() == 1 { 0 } else { k });
+            for p in 0..y.nrows() {
+                let e = wk[p] * (synth[(p, j)] - y[(p, k)].wide());
+                total += e * e;
+            }
         }
+        k0 += w;
     }
     Ok(0.5 * total)
 }
 
 /// `P_C` on full-grid filter maps (`c m + i`): crop to the support, optionally subtract each
 /// channel's mean, scale every filter (over its channels) to unit norm; zero stays zero.
-fn project_filters(
-    v: &mut [f64],
+fn project_filters<T: Float>(
+    v: &mut [T],
     m: usize,
     cd: usize,
     n: usize,
@@ -522,20 +553,20 @@ fn project_filters(
     zero_mean: bool,
 ) {
     for i in 0..m {
-        let mut nrm = 0.0;
+        let mut nrm = T::zero();
         for c in 0..cd {
             let map = &mut v[(c * m + i) * n..(c * m + i + 1) * n];
-            let mut sum = 0.0;
+            let mut sum = T::zero();
             for (p, x) in map.iter_mut().enumerate() {
                 let (a, b) = (p % rows, p / rows);
                 if a >= fg.rows || b >= fg.cols {
-                    *x = 0.0;
+                    *x = T::zero();
                 } else {
                     sum += *x;
                 }
             }
             if zero_mean {
-                let mean = sum / fg.len() as f64;
+                let mean = sum / T::of(fg.len() as f64);
                 for b in 0..fg.cols {
                     for a in 0..fg.rows {
                         map[a + rows * b] -= mean;
@@ -549,7 +580,7 @@ fn project_filters(
             }
         }
         let nrm = nrm.sqrt();
-        if nrm > 0.0 {
+        if nrm > T::zero() {
             for c in 0..cd {
                 v[(c * m + i) * n..(c * m + i + 1) * n]
                     .iter_mut()
