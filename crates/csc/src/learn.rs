@@ -155,7 +155,7 @@ impl ConvDictLearn {
 
     /// `sum_k 1/2 ||y_k - D x_k||^2 + lambda ||x_k||_1` in `f64`, a few signals at a time (no
     /// widened copy of all codes).
-    fn objective<T: Float>(
+    pub(crate) fn objective<T: Float>(
         &self,
         op: &ConvOperator,
         y: MatRef<'_, T>,

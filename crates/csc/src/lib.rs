@@ -17,7 +17,7 @@
 //! | learning | [`ConvDictLearn`]: alternating CBPDN and a Fourier-domain constrained dictionary update, also streamed in memory independent of the number of signals ([`ConvDictLearn::learn_streaming`], [`CodeStatistics`]); [`MaskedCcmod`]: the dictionary update and learning with a masked data term (mask decoupling); [`OnlineConvDictLearn`]: online learning by projected SGD, one image at a time, in memory that does not grow with the data (Liu et al. 2018) |
 //! | objective | [`cbpdn_objective`]: `1/2 ||D x - y||^2 + lambda ||x||_1` of any batch of codes |
 //! | pre-processing | [`tikhonov_filter`]: SPORCO's low-pass / high-pass split of an image |
-//! | precision | [`Float`]: [`Cbpdn`] (all its variants), [`MaskedCbpdn`], [`CbpdnFista`] and [`OnlineCdl::partial_fit`] compute in the precision of their input, `f64` or `f32` (SPORCO's `DataType`); diagnostics are `f64` |
+//! | precision | [`Float`]: the Fourier-domain pursuits ([`Cbpdn`] and all its variants, [`MaskedCbpdn`], [`CbpdnFista`]) and the learners ([`ConvDictLearn::learn`], [`ConvDictLearn::update_dictionary`], [`MaskedCcmod`], [`OnlineCdl::partial_fit`], [`CodeStatistics::accumulate`] / [`ConvDictLearn::learn_streaming`]) compute in the precision of their input, `f64` or `f32` (SPORCO's `DataType`); filters, statistics and diagnostics are `f64`; [`ConvThresholding`] and [`SlicePursuit`] are `f64` only |
 //!
 //! Every pursuit implements the workspace's one protocol [`Solve`] on a [`ConvOperator`] and
 //! returns a [`Solution`]: the codes and one [`Diagnostics`] per signal (iterations, converged,

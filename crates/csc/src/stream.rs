@@ -23,7 +23,8 @@ use sparse_core::check;
 
 use crate::dictionary::{ConvDictionary, Grid};
 use crate::error::{invalid, shape_mismatch, Result};
-use crate::fft::{Fft2d, C64};
+use crate::fft::{Cx, Fft2d, C64};
+use crate::float::Float;
 use crate::learn::ConvDictLearn;
 use crate::operator::ConvOperator;
 use crate::solve::Cbpdn;
@@ -79,12 +80,14 @@ impl CodeStatistics {
 
     /// Adds the statistics of the signals `y` (`N C x b`) and their codes `codes`
     /// (`code_len x b`) over the operator `op` (of the dictionary the statistics were made
-    /// for).
-    pub fn accumulate(
+    /// for). In the precision of `y` and `codes` (`f64` or `f32`): the spectra and their
+    /// products are computed in it, the statistics accumulate in `f64` (they sum over every
+    /// training signal).
+    pub fn accumulate<T: Float>(
         &mut self,
         op: &ConvOperator,
-        y: MatRef<'_, f64>,
-        codes: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
+        codes: MatRef<'_, T>,
     ) -> Result<()> {
         if op.signal_grid() != self.signal
             || op.channels() != self.channels
@@ -103,14 +106,14 @@ impl CodeStatistics {
         let (m, cd, f) = (self.m, self.cd, self.f);
         let n = op.n();
         let cx = op.code_channels();
-        let fft = Fft2d::new(self.signal.rows, self.signal.cols);
+        let fft = Fft2d::<T>::new(self.signal.rows, self.signal.cols);
         let nj = y.ncols() * cx;
         // Natural-layout spectra: code maps j m + i, targets j cd + c.
         let spectra =
-            |count: usize, at: &(dyn Fn(usize) -> (usize, usize) + Sync), src: MatRef<'_, f64>| {
-                let mut out = vec![C64::default(); count * f];
+            |count: usize, at: &(dyn Fn(usize) -> (usize, usize) + Sync), src: MatRef<'_, T>| {
+                let mut out = vec![Cx::<T>::default(); count * f];
                 out.par_chunks_mut(f).enumerate().for_each_init(
-                    || (fft.scratch(), vec![0.0; n]),
+                    || (fft.scratch(), vec![T::zero(); n]),
                     |(s, buf), (q, o)| {
                         let (col, off) = at(q);
                         let c = src.col(col);
@@ -135,7 +138,8 @@ impl CodeStatistics {
                 |v, (w, (a, b))| {
                     for j in 0..nj {
                         for (i, vi) in v.iter_mut().enumerate() {
-                            *vi = xs[(j * m + i) * f + w];
+                            let x = xs[(j * m + i) * f + w];
+                            *vi = C64::new(x.re.wide(), x.im.wide());
                         }
                         let mut at = 0;
                         for i in 0..m {
@@ -146,7 +150,8 @@ impl CodeStatistics {
                             at += i + 1;
                         }
                         for c in 0..cd {
-                            let s = ss[(j * cd + c) * f + w];
+                            let sv = ss[(j * cd + c) * f + w];
+                            let s = C64::new(sv.re.wide(), sv.im.wide());
                             for (bb, vi) in b[c * m..(c + 1) * m].iter_mut().zip(v.iter()) {
                                 *bb += vi.conj() * s;
                             }
@@ -201,7 +206,9 @@ impl ConvDictLearn {
     /// `iterations` passes, each coding every batch by [`Cbpdn`] (`coding_iter` iterations,
     /// from zero) and then updating the filters from the statistics (`dict_iter` ADMM
     /// iterations, `sigma`). `observer(pass, functional)` sees each pass's functional.
-    pub fn learn_streaming<F>(
+    /// The batches' precision `T` (`f64` or `f32`) is the coding's; the statistics and the
+    /// update are `f64`.
+    pub fn learn_streaming<T: Float, F>(
         &self,
         init: &ConvDictionary,
         signal: Grid,
@@ -211,7 +218,7 @@ impl ConvDictLearn {
         mut observer: impl FnMut(usize, f64),
     ) -> Result<StreamingLearnResult>
     where
-        F: FnMut(usize) -> Result<Mat<f64>>,
+        F: FnMut(usize) -> Result<Mat<T>>,
     {
         check::count("batches", batches, usize::MAX)?;
         let coder = Cbpdn::new(self.lambda)
@@ -228,8 +235,7 @@ impl ConvDictLearn {
             for k in 0..batches {
                 let y = fetch(k)?;
                 let codes = coder.solve(&op, y.as_ref())?.codes;
-                total +=
-                    crate::cbpdn_objective(&op, codes.as_ref(), y.as_ref(), self.lambda, self.par)?;
+                total += self.objective(&op, y.as_ref(), codes.as_ref())?;
                 if it < self.iterations {
                     stats.accumulate(&op, y.as_ref(), codes.as_ref())?;
                 }

@@ -496,3 +496,61 @@ fn float32_masked_ccmod_follows_float64() {
         );
     }
 }
+
+/// Streamed batch learning with float32 batches (coding and spectra in float32, statistics
+/// accumulated in float64): the statistics' update equals the float64 one to float32
+/// precision, and the streamed learner lowers its functional as the float64 one does.
+#[test]
+fn float32_streamed_learning_follows_float64() {
+    use csc::{CodeStatistics, ConvDictLearn, ConvDictionary};
+    let mut rng = sparse_core::generate::rng(530);
+    let init = ConvDictionary::random(csc::Grid::d2(3, 3), 1, 3, &mut rng).unwrap();
+    let sg = csc::Grid::d2(12, 10);
+    let op = init.operator(sg).unwrap();
+    let y = gaussian(sg.len(), 4, 531);
+    let codes = Cbpdn::new(0.1)
+        .max_iter(30)
+        .solve(&op, y.as_ref())
+        .unwrap()
+        .codes;
+    let learner = ConvDictLearn::new(0.1).dict_iter(30);
+    let mut s64 = CodeStatistics::new(&init, sg, 1).unwrap();
+    s64.accumulate(&op, y.as_ref(), codes.as_ref()).unwrap();
+    let mut s32 = CodeStatistics::new(&init, sg, 1).unwrap();
+    s32.accumulate(
+        &op,
+        to_f32(y.as_ref()).as_ref(),
+        to_f32(codes.as_ref()).as_ref(),
+    )
+    .unwrap();
+    let a = learner.update_from_statistics(&init, &s64).unwrap();
+    let b = learner.update_from_statistics(&init, &s32).unwrap();
+    for i in 0..3 {
+        let (fa, fb) = (a.filter(i).unwrap(), b.filter(i).unwrap());
+        let d = fa
+            .iter()
+            .zip(fb)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
+        assert!(d < 5e-5, "filter {i}: differs by {d:e}");
+    }
+    let learner = ConvDictLearn::new(0.1).iterations(3);
+    let batch = |k: usize| y.as_ref().subcols(2 * k, 2);
+    let ra = learner
+        .learn_streaming(&init, sg, 1, 2, |k| Ok(batch(k).to_owned()), |_, _| {})
+        .unwrap();
+    let rb = learner
+        .learn_streaming(&init, sg, 1, 2, |k| Ok(to_f32(batch(k))), |_, _| {})
+        .unwrap();
+    assert!(
+        rb.objective.last() < rb.objective.first(),
+        "{:?}",
+        rb.objective
+    );
+    for (p, q) in ra.objective.iter().zip(&rb.objective) {
+        assert!(
+            (p - q).abs() <= 1e-3 * p,
+            "objective {p} (f64) vs {q} (f32)"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! The second part of `cargo xtask bench csc`: the variants of convolutional BPDN next to
 //! SPORCO's classes of the same names, on the same image and filters as the first part, one
-//! thread each (SPORCO with one pyfftw thread), float64, the same iteration count from zero
+//! thread each (SPORCO with one pyfftw thread), float64 and float32, the same iteration count from zero
 //! codes with `RelStopTol = 1e-12` (every iteration runs):
 //!
 //! | ours | SPORCO | data |
@@ -11,6 +11,9 @@
 //! | `Cbpdn::joint(0.1)` | `ConvBPDNJoint(mu = 0.1, dimK = 0)` | 3 channels: the image, flipped up-down, flipped left-right |
 //! | [`MaskedCcmod`] (from zero) | `ConvCnstrMODMaskDcpl` (ISM; defaults) | the CBPDN codes of the image, half the pixels masked |
 //! | one [`OnlineConvDictLearn`] step | one `OnlineConvBPDNDictLearn.solve` | the image, from the filters |
+//!
+//! Every row is repeated in float32 (tags `_f32`: the same data rounded, SPORCO with its
+//! `DataType` option float32).
 //!
 //! For the last two the functional is `DFid` (the masked misfit of the dictionary iterate) and
 //! the coding step's `ObjFun`; the online step's time is per CBPDN iteration of its coding.
@@ -57,32 +60,35 @@ def make(tag, iters):
         return cbpdn.ConvElasticNet(Dd, Sd, LMBDA, MU, opt(cbpdn.ConvElasticNet, iters))
     if name == "joint":
         return cbpdn.ConvBPDNJoint(Dd, S3d, LMBDA, MU, opt(cbpdn.ConvBPDNJoint, iters), dimK=0)
-    if tag == "ccmod":
+    if name == "ccmod":
         o = ccmodmd.ConvCnstrMODMaskDcplOptions(
-            {"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL}, method="ism")
-        return ccmodmd.ConvCnstrMODMaskDcpl(Z[:, :, None, None, :], S[:, :, None],
-                                            W[:, :, None], D.shape, o, dimK=1, method="ism")
+            {"Verbose": False, "MaxMainIter": iters, "RelStopTol": TOL, "DataType": dt},
+            method="ism")
+        return ccmodmd.ConvCnstrMODMaskDcpl(Z.astype(dt)[:, :, None, None, :], Sd[:, :, None],
+                                            Wd[:, :, None], D.shape, o, dimK=1, method="ism")
     o = onlinecdl.OnlineConvBPDNDictLearn.Options(
-        {"CBPDN": {"MaxMainIter": iters, "RelStopTol": TOL}})
-    return onlinecdl.OnlineConvBPDNDictLearn(D, LMBDA, o)
+        {"CBPDN": {"MaxMainIter": iters, "RelStopTol": TOL}, "DataType": dt})
+    return onlinecdl.OnlineConvBPDNDictLearn(Dd, LMBDA, o)
 for tag in ("mask", "grad", "enet", "joint", "ccmod", "online",
-            "mask_f32", "grad_f32", "enet_f32", "joint_f32"):
+            "mask_f32", "grad_f32", "enet_f32", "joint_f32", "ccmod_f32", "online_f32"):
+    name = tag.partition("_")[0]
+    Sx = S.astype(np.float32) if tag.endswith("_f32") else S
     b = make(tag, 2)  # FFTW planning
-    b.solve(S) if tag == "online" else b.solve()
+    b.solve(Sx) if name == "online" else b.solve()
     b = make(tag, ITERS)
     c = time.thread_time(); t = time.perf_counter()
-    b.solve(S) if tag == "online" else b.solve()
+    b.solve(Sx) if name == "online" else b.solve()
     t = time.perf_counter() - t; c = time.thread_time() - c
     st = b.getitstat()
-    its = ITERS if tag == "online" else len(st.Iter)
-    fun = st.DFid[-1] if tag == "ccmod" else st.ObjFun[-1]
+    its = ITERS if name == "online" else len(st.Iter)
+    fun = st.DFid[-1] if name == "ccmod" else st.ObjFun[-1]
     print(f"ms_{tag} {1e3 * t / its}", flush=True)
     print(f"cpu_{tag} {1e3 * c / its}", flush=True)
     print(f"fun_{tag} {fun}", flush=True)
 "#;
 
 /// The variants: tag, our name, SPORCO's class (tags ending in `_f32`: float32 on both sides).
-const VARIANTS: [(&str, &str, &str); 10] = [
+const VARIANTS: [(&str, &str, &str); 12] = [
     ("mask", "`MaskedCbpdn`", "`ConvBPDNMaskDcpl`"),
     ("grad", "`Cbpdn::grad_reg`", "`ConvBPDNGradReg`"),
     ("enet", "`Cbpdn::mu`", "`ConvElasticNet`"),
@@ -100,6 +106,16 @@ const VARIANTS: [(&str, &str, &str); 10] = [
         "joint_f32",
         "`Cbpdn::joint` f32 (3 channels)",
         "`ConvBPDNJoint` f32",
+    ),
+    (
+        "ccmod_f32",
+        "`MaskedCcmod` f32",
+        "`ConvCnstrMODMaskDcpl` f32",
+    ),
+    (
+        "online_f32",
+        "`OnlineConvDictLearn` step f32",
+        "`OnlineConvBPDNDictLearn` f32",
     ),
 ];
 
@@ -155,6 +171,7 @@ pub(super) fn run(
     let m = dict.n_filters();
     let z2 = Mat::from_fn(n, m, |k, i| codes[(i * n + k, 0)]);
     write_npy(dir.join("Z.npy"), z2.as_ref())?;
+    let codes32 = to_f32(codes.as_ref());
     let ccmod = MaskedCcmod::new()
         .max_iter(iters)
         .rel_residual_tol(tol)
@@ -171,17 +188,33 @@ pub(super) fn run(
     );
     let solve = |tag: &str| -> BoxResult<(f64, f64, f64)> {
         let (c0, t0) = (thread_cpu_secs(), Instant::now());
-        if tag == "ccmod" || tag == "online" {
-            let (k, fun) = if tag == "ccmod" {
-                let sol =
-                    ccmod.solve(dict, grid, 1, y.as_ref(), codes.as_ref(), wcol_ref.as_ref())?;
+        if tag.starts_with("ccmod") || tag.starts_with("online") {
+            let f32 = tag.ends_with("_f32");
+            let (k, fun) = if tag.starts_with("ccmod") {
+                let sol = if f32 {
+                    ccmod.solve(
+                        dict,
+                        grid,
+                        1,
+                        y32.as_ref(),
+                        codes32.as_ref(),
+                        wcol_ref.as_ref(),
+                    )?
+                } else {
+                    ccmod.solve(dict, grid, 1, y.as_ref(), codes.as_ref(), wcol_ref.as_ref())?
+                };
                 let d = sol.diagnostics;
                 (
                     d.iterations,
                     d.records().last().map_or(f64::NAN, |r| r.data_fidelity),
                 )
             } else {
-                let step = online.start(dict)?.partial_fit(grid, 1, y.as_ref())?;
+                let mut learner = online.start(dict)?;
+                let step = if f32 {
+                    learner.partial_fit(grid, 1, y32.as_ref())?
+                } else {
+                    learner.partial_fit(grid, 1, y.as_ref())?
+                };
                 (step.coding[0].iterations, step.objective())
             };
             let wall = t0.elapsed().as_secs_f64();
