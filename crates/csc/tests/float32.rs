@@ -28,6 +28,34 @@ fn rel_max_diff(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
     max_diff(a, b) / scale
 }
 
+/// Asserts that two dictionaries' filters agree to `5e-5` (float32 precision of unit filters).
+fn assert_filters_close(label: &str, a: &csc::ConvDictionary, b: &csc::ConvDictionary) {
+    for i in 0..a.n_filters() {
+        let (fa, fb) = (a.filter(i).unwrap(), b.filter(i).unwrap());
+        let d = fa
+            .iter()
+            .zip(fb)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
+        assert!(d < 5e-5, "{label} filter {i}: differs by {d:e}");
+    }
+}
+
+/// Asserts that a float32 learning run lowered its functional and stayed within `1e-3`
+/// (relative) of the float64 run's functional at every outer iteration.
+fn assert_learning_follows(f64_objective: &[f64], f32_objective: &[f64]) {
+    assert!(
+        f32_objective.last() < f32_objective.first(),
+        "{f32_objective:?}"
+    );
+    for (p, q) in f64_objective.iter().zip(f32_objective) {
+        assert!(
+            (p - q).abs() <= 1e-3 * p,
+            "objective {p} (f64) vs {q} (f32)"
+        );
+    }
+}
+
 /// The solver variants every configuration is run with: plain, non-negative, weighted, the
 /// elastic net, gradient regularisation on the first filter, joint sparsity (single-channel
 /// dictionaries on several channels only); all with a fixed penalty (the adaptive penalty's
@@ -326,18 +354,7 @@ fn float32_online_learning_follows_float64() {
                 "{label}: functional {da} vs {db}"
             );
         }
-        for i in 0..m {
-            let (fa, fb) = (
-                a.dictionary().filter(i).unwrap(),
-                b.dictionary().filter(i).unwrap(),
-            );
-            let d = fa
-                .iter()
-                .zip(fb)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max);
-            assert!(d < 5e-5, "{label} filter {i}: differs by {d:e}");
-        }
+        assert_filters_close(label, a.dictionary(), b.dictionary());
     }
 }
 
@@ -370,15 +387,7 @@ fn float32_batch_dictionary_learning_follows_float64() {
                 to_f32(codes.as_ref()).as_ref(),
             )
             .unwrap();
-        for i in 0..m {
-            let (fa, fb) = (a.filter(i).unwrap(), b.filter(i).unwrap());
-            let d = fa
-                .iter()
-                .zip(fb)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max);
-            assert!(d < 5e-5, "{label} filter {i}: update differs by {d:e}");
-        }
+        assert_filters_close(label, &a, &b);
     }
     let mut rng = sparse_core::generate::rng(470);
     let init = ConvDictionary::random(csc::Grid::d2(4, 4), 1, 4, &mut rng).unwrap();
@@ -389,17 +398,7 @@ fn float32_batch_dictionary_learning_follows_float64() {
     let b = learner
         .learn(&init, sg, 1, to_f32(y.as_ref()).as_ref())
         .unwrap();
-    assert!(
-        b.objective.last() < b.objective.first(),
-        "{:?}",
-        b.objective
-    );
-    for (p, q) in a.objective.iter().zip(&b.objective) {
-        assert!(
-            (p - q).abs() <= 1e-3 * p,
-            "objective {p} (f64) vs {q} (f32)"
-        );
-    }
+    assert_learning_follows(&a.objective, &b.objective);
 }
 
 /// The masked dictionary update (mask decoupling, SPORCO's `ConvCnstrMODMaskDcpl`) in float32
@@ -441,21 +440,8 @@ fn float32_masked_ccmod_follows_float64() {
                     mask.as_ref(),
                 )
                 .unwrap();
-            for i in 0..m {
-                let (fa, fb) = (
-                    a.dictionary.filter(i).unwrap(),
-                    b.dictionary.filter(i).unwrap(),
-                );
-                let d = fa
-                    .iter()
-                    .zip(fb)
-                    .map(|(p, q)| (p - q).abs())
-                    .fold(0.0, f64::max);
-                assert!(
-                    d < 5e-5,
-                    "{label} (warm {warm}) filter {i}: differs by {d:e}"
-                );
-            }
+            let what = format!("{label} (warm {warm})");
+            assert_filters_close(&what, &a.dictionary, &b.dictionary);
             let (p, q) = (a.diagnostics.objective, b.diagnostics.objective);
             assert!(
                 (p - q).abs() <= 1e-4 * p.max(1e-6),
@@ -484,17 +470,7 @@ fn float32_masked_ccmod_follows_float64() {
             60,
         )
         .unwrap();
-    assert!(
-        b.objective.last() < b.objective.first(),
-        "{:?}",
-        b.objective
-    );
-    for (p, q) in a.objective.iter().zip(&b.objective) {
-        assert!(
-            (p - q).abs() <= 1e-3 * p,
-            "objective {p} (f64) vs {q} (f32)"
-        );
-    }
+    assert_learning_follows(&a.objective, &b.objective);
 }
 
 /// Streamed batch learning with float32 batches (coding and spectra in float32, statistics
@@ -525,15 +501,7 @@ fn float32_streamed_learning_follows_float64() {
     .unwrap();
     let a = learner.update_from_statistics(&init, &s64).unwrap();
     let b = learner.update_from_statistics(&init, &s32).unwrap();
-    for i in 0..3 {
-        let (fa, fb) = (a.filter(i).unwrap(), b.filter(i).unwrap());
-        let d = fa
-            .iter()
-            .zip(fb)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max);
-        assert!(d < 5e-5, "filter {i}: differs by {d:e}");
-    }
+    assert_filters_close("streamed", &a, &b);
     let learner = ConvDictLearn::new(0.1).iterations(3);
     let batch = |k: usize| y.as_ref().subcols(2 * k, 2);
     let ra = learner
@@ -542,15 +510,5 @@ fn float32_streamed_learning_follows_float64() {
     let rb = learner
         .learn_streaming(&init, sg, 1, 2, |k| Ok(to_f32(batch(k))), |_, _| {})
         .unwrap();
-    assert!(
-        rb.objective.last() < rb.objective.first(),
-        "{:?}",
-        rb.objective
-    );
-    for (p, q) in ra.objective.iter().zip(&rb.objective) {
-        assert!(
-            (p - q).abs() <= 1e-3 * p,
-            "objective {p} (f64) vs {q} (f32)"
-        );
-    }
+    assert_learning_follows(&ra.objective, &rb.objective);
 }
