@@ -13,6 +13,8 @@
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
+use faer::MatRef;
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
@@ -43,6 +45,22 @@ pub trait Float:
     fn wide(self) -> f64 {
         self.into()
     }
+    /// The slice itself when `Self` is `f64` (so that float64 code paths borrow instead of
+    /// copying), `None` for `f32`.
+    #[doc(hidden)]
+    fn f64_slice(s: &[Self]) -> Option<&[f64]>;
+    /// [`f64_slice`](Self::f64_slice), mutable.
+    #[doc(hidden)]
+    fn f64_slice_mut(s: &mut [Self]) -> Option<&mut [f64]>;
+    /// The matrix itself when `Self` is `f64`, `None` for `f32`.
+    #[doc(hidden)]
+    fn f64_mat(m: MatRef<'_, Self>) -> Option<MatRef<'_, f64>>;
+    /// The vector itself when `Self` is `f64` (`Ok`), else given back (`Err`).
+    #[doc(hidden)]
+    fn f64_vec(v: Vec<Self>) -> Result<Vec<f64>, Vec<Self>>;
+    /// A float64 slice as `&[Self]` when `Self` is `f64`, `None` for `f32`.
+    #[doc(hidden)]
+    fn from_f64_slice(s: &[f64]) -> Option<&[Self]>;
 }
 
 impl Float for f32 {
@@ -50,11 +68,49 @@ impl Float for f32 {
     fn of(v: f64) -> Self {
         v as f32
     }
+    fn f64_slice(_: &[Self]) -> Option<&[f64]> {
+        None
+    }
+    fn f64_slice_mut(_: &mut [Self]) -> Option<&mut [f64]> {
+        None
+    }
+    fn f64_mat(_: MatRef<'_, Self>) -> Option<MatRef<'_, f64>> {
+        None
+    }
+    fn f64_vec(v: Vec<Self>) -> Result<Vec<f64>, Vec<Self>> {
+        Err(v)
+    }
+    fn from_f64_slice(_: &[f64]) -> Option<&[Self]> {
+        None
+    }
 }
 
 impl Float for f64 {
     #[inline]
     fn of(v: f64) -> Self {
         v
+    }
+    fn f64_slice(s: &[Self]) -> Option<&[f64]> {
+        Some(s)
+    }
+    fn f64_slice_mut(s: &mut [Self]) -> Option<&mut [f64]> {
+        Some(s)
+    }
+    fn f64_mat(m: MatRef<'_, Self>) -> Option<MatRef<'_, f64>> {
+        Some(m)
+    }
+    fn f64_vec(v: Vec<Self>) -> Result<Vec<f64>, Vec<Self>> {
+        Ok(v)
+    }
+    fn from_f64_slice(s: &[f64]) -> Option<&[Self]> {
+        Some(s)
+    }
+}
+
+/// `s` as `f64`: borrowed when it already is, widened otherwise.
+pub(crate) fn wide_slice<T: Float>(s: &[T]) -> std::borrow::Cow<'_, [f64]> {
+    match T::f64_slice(s) {
+        Some(w) => std::borrow::Cow::Borrowed(w),
+        None => std::borrow::Cow::Owned(s.iter().map(|v| v.wide()).collect()),
     }
 }

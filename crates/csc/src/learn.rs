@@ -153,29 +153,26 @@ impl ConvDictLearn {
         }
     }
 
-    /// `sum_k 1/2 ||y_k - D x_k||^2 + lambda ||x_k||_1` in `f64`, a few signals at a time (no
-    /// widened copy of all codes).
+    /// `sum_k 1/2 ||y_k - D x_k||^2 + lambda ||x_k||_1` in `f64`: float64 codes as they are,
+    /// float32 codes widened one signal at a time (no widened copy of all codes).
     pub(crate) fn objective<T: Float>(
         &self,
         op: &ConvOperator,
         y: MatRef<'_, T>,
         codes: MatRef<'_, T>,
     ) -> Result<f64> {
-        const CHUNK: usize = 8;
+        if let (Some(c), Some(yw)) = (T::f64_mat(codes), T::f64_mat(y)) {
+            return crate::cbpdn_objective(op, c, yw, self.lambda, self.par);
+        }
         let mut total = 0.0;
-        let mut j0 = 0;
-        while j0 < y.ncols() {
-            let w = CHUNK.min(y.ncols() - j0);
-            let cw = Mat::from_fn(codes.nrows(), w, |i, j| codes[(i, j0 + j)].wide());
+        for k in 0..y.ncols() {
+            let cw = Mat::from_fn(codes.nrows(), 1, |i, _| codes[(i, k)].wide());
             let r = op.synthesize(cw.as_ref(), self.par)?;
-            for j in 0..w {
-                let l1: f64 = cw.col(j).iter().map(|v| v.abs()).sum();
-                let rr: f64 = (0..r.nrows())
-                    .map(|i| (r[(i, j)] - y[(i, j0 + j)].wide()).powi(2))
-                    .sum();
-                total += 0.5 * rr + self.lambda * l1;
-            }
-            j0 += w;
+            let l1: f64 = cw.col(0).iter().map(|v| v.abs()).sum();
+            let rr: f64 = (0..r.nrows())
+                .map(|i| (r[(i, 0)] - y[(i, k)].wide()).powi(2))
+                .sum();
+            total += 0.5 * rr + self.lambda * l1;
         }
         Ok(total)
     }

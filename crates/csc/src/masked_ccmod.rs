@@ -251,9 +251,14 @@ impl MaskedCcmod {
                 .into_iter()
                 .map(T::of)
                 .collect();
-            let cw = Mat::from_fn(codes.nrows(), codes.ncols(), |i, j| codes[(i, j)].wide());
-            let synth = op.synthesize(cw.as_ref(), pp)?;
-            drop(cw);
+            let synth = match T::f64_mat(codes) {
+                Some(c) => op.synthesize(c, pp)?,
+                None => {
+                    let cw =
+                        Mat::from_fn(codes.nrows(), codes.ncols(), |i, j| codes[(i, j)].wide());
+                    op.synthesize(cw.as_ref(), pp)?
+                }
+            };
             let ds: Vec<T> = gather(&samples, n, nq, synth.as_ref(), false);
             for ((v, d), sv) in y0.iter_mut().zip(&ds).zip(&s) {
                 *v = *d - *sv;
@@ -510,7 +515,8 @@ impl MaskedCcmod {
     }
 }
 
-/// `1/2 sum_k ||W_k (D x_k - s_k)||^2`, in `f64`, a few signals at a time.
+/// `1/2 sum_k ||W_k (D x_k - s_k)||^2`, in `f64` (float32 codes widened one signal at a
+/// time).
 fn masked_fidelity<T: Float>(
     dict: &ConvDictionary,
     signal: Grid,
@@ -520,23 +526,28 @@ fn masked_fidelity<T: Float>(
     mask: MatRef<'_, f64>,
     par: Par,
 ) -> Result<f64> {
-    const CHUNK: usize = 8;
     let op = dict.operator_with_channels(signal, channels)?;
     let mut total = 0.0;
-    let mut k0 = 0;
-    while k0 < y.ncols() {
-        let w = CHUNK.min(y.ncols() - k0);
-        let cw = Mat::from_fn(codes.nrows(), w, |i, j| codes[(i, k0 + j)].wide());
-        let synth = op.synthesize(cw.as_ref(), par)?;
-        for j in 0..w {
-            let k = k0 + j;
-            let wk = mask.col(if mask.ncols() == 1 { 0 } else { k });
-            for p in 0..y.nrows() {
-                let e = wk[p] * (synth[(p, j)] - y[(p, k)].wide());
-                total += e * e;
+    let mut add = |k: usize, synth: MatRef<'_, f64>, j: usize| {
+        let wk = mask.col(if mask.ncols() == 1 { 0 } else { k });
+        for p in 0..y.nrows() {
+            let e = wk[p] * (synth[(p, j)] - y[(p, k)].wide());
+            total += e * e;
+        }
+    };
+    match T::f64_mat(codes) {
+        Some(c) => {
+            let synth = op.synthesize(c, par)?;
+            for k in 0..y.ncols() {
+                add(k, synth.as_ref(), k);
             }
         }
-        k0 += w;
+        None => {
+            for k in 0..y.ncols() {
+                let cw = Mat::from_fn(codes.nrows(), 1, |i, _| codes[(i, k)].wide());
+                add(k, op.synthesize(cw.as_ref(), par)?.as_ref(), 0);
+            }
+        }
     }
     Ok(0.5 * total)
 }

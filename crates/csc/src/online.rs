@@ -323,8 +323,13 @@ impl OnlineCdl {
         let rows = op.signal_grid().rows;
         crate::solve::inverse_all(sp, &mut gf, &mut gt, maps, rows, par);
         let inv_n = 1.0 / n as f64;
-        let g: Vec<f64> = gt.iter().map(|v| v.wide() * inv_n).collect();
-        drop(gt);
+        let g: Vec<f64> = match T::f64_vec(gt) {
+            Ok(mut g) => {
+                g.iter_mut().for_each(|v| *v *= inv_n);
+                g
+            }
+            Err(gt) => gt.iter().map(|v| v.wide() * inv_n).collect(),
+        };
         // P(G): crop, zero mean, unit norm (ConvDictionary::new scales to unit norm).
         let fg = dict.filter_grid();
         let len = fg.len();

@@ -378,7 +378,7 @@ pub(crate) fn joint_update<T: Float>(
     x: &[T],
     z: &mut [T],
     u: &mut [T],
-    weights: &crate::solve::TypedWeights<T>,
+    weights: &crate::solve::TypedWeights<'_, T>,
     (m, n, cx): (usize, usize, usize),
     p: AdmmStep<T>,
     beta: &[T],

@@ -382,7 +382,7 @@ impl MaskedCbpdn {
             }
         }
         // The returned code is y1 = z: its own masked objective and residual (in f64).
-        let zw: Vec<f64> = z.iter().map(|v| v.wide()).collect();
+        let zw = crate::float::wide_slice(z);
         let z = &zw[..];
         let zm = MatRef::from_column_major_slice(z, z.len(), 1);
         let mut rz = Mat::<f64>::zeros(s.len(), 1);

@@ -82,15 +82,15 @@ pub(crate) enum MapWeights<'a, T = f64> {
     Slice(&'a [T]),
 }
 
-/// [`L1Weights`] in the precision of a solve (per-coefficient weights rounded once).
+/// [`L1Weights`] in the precision of a solve: borrowed in float64, rounded once in float32.
 #[derive(Debug, Clone)]
-pub(crate) enum TypedWeights<T> {
+pub(crate) enum TypedWeights<'a, T: Clone> {
     Uniform,
     PerFilter(Vec<T>),
-    PerCoefficient(Vec<T>),
+    PerCoefficient(std::borrow::Cow<'a, [T]>),
 }
 
-impl<T: Float> TypedWeights<T> {
+impl<T: Float> TypedWeights<'_, T> {
     /// Weights of feature map `map` (`N` entries).
     pub(crate) fn map(&self, map: usize, m: usize, n: usize) -> MapWeights<'_, T> {
         match self {
@@ -136,12 +136,17 @@ impl L1Weights {
     }
 
     /// The weights in precision `T`.
-    pub(crate) fn typed<T: Float>(&self) -> TypedWeights<T> {
-        let cast = |v: &[f64]| v.iter().map(|&w| T::of(w)).collect();
+    pub(crate) fn typed<T: Float>(&self) -> TypedWeights<'_, T> {
+        let cast = |v: &[f64]| v.iter().map(|&w| T::of(w)).collect::<Vec<T>>();
         match self {
             L1Weights::Uniform => TypedWeights::Uniform,
             L1Weights::PerFilter(v) => TypedWeights::PerFilter(cast(v)),
-            L1Weights::PerCoefficient(v) => TypedWeights::PerCoefficient(cast(v)),
+            L1Weights::PerCoefficient(v) => {
+                TypedWeights::PerCoefficient(match T::from_f64_slice(v) {
+                    Some(w) => std::borrow::Cow::Borrowed(w),
+                    None => std::borrow::Cow::Owned(cast(v)),
+                })
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use sparse_core::LinearOperator;
 use super::xstep::{single_channel_chunk, single_channel_diag_chunk, MultiChannel};
 use super::Cbpdn;
 use crate::fft::Cx;
-use crate::float::Float;
+use crate::float::{wide_slice, Float};
 use crate::operator::{ConvOperator, Spectra};
 use crate::solve::ism::Shift;
 use crate::solve::kernels::{self, AdmmStep};
@@ -94,19 +94,28 @@ impl Cbpdn {
                 // u = D^T (y - D z) / rho: the scaled dual that makes x = z a fixed point of
                 // the x-step (computed in f64).
                 z.copy_from_slice(g0);
-                let zw: Vec<f64> = z.iter().map(|v| v.wide()).collect();
+                let zw = wide_slice(z);
                 let zm = MatRef::from_column_major_slice(&zw, zw.len(), 1);
                 let ppar = if par { Par::rayon(0) } else { Par::Seq };
                 let mut r = Mat::<f64>::zeros(y.len(), 1);
                 op.apply_raw(zm, r.as_mut(), ppar);
+                drop(zw);
                 for (rv, yv) in r.col_as_slice_mut(0).iter_mut().zip(y) {
                     *rv = (yv.wide() - *rv) / rho;
                 }
-                let mut uw = vec![0.0; n_maps * n];
-                let um = MatMut::from_column_major_slice_mut(&mut uw, n_maps * n, 1);
-                op.apply_adjoint_raw(r.as_ref(), um, ppar);
-                for (o, v) in u.iter_mut().zip(&uw) {
-                    *o = T::of(*v);
+                match T::f64_slice_mut(&mut u) {
+                    Some(uw) => {
+                        let um = MatMut::from_column_major_slice_mut(uw, n_maps * n, 1);
+                        op.apply_adjoint_raw(r.as_ref(), um, ppar);
+                    }
+                    None => {
+                        let mut uw = vec![0.0; n_maps * n];
+                        let um = MatMut::from_column_major_slice_mut(&mut uw, n_maps * n, 1);
+                        op.apply_adjoint_raw(r.as_ref(), um, ppar);
+                        for (o, v) in u.iter_mut().zip(&uw) {
+                            *o = T::of(*v);
+                        }
+                    }
                 }
             }
         }
@@ -308,7 +317,7 @@ impl Cbpdn {
         }
         // The returned code is the sparse variable z: its own objective and residual (the
         // records above are those of x, which differs from z until convergence), in f64.
-        let zw: Vec<f64> = z.iter().map(|v| v.wide()).collect();
+        let zw = wide_slice(z);
         let z = &zw[..];
         let zm = MatRef::from_column_major_slice(z, z.len(), 1);
         let mut r = Mat::<f64>::zeros(y.len(), 1);
