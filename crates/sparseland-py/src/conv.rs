@@ -150,7 +150,7 @@ fn records_of(diag: &csc::Diagnostics) -> Vec<Record> {
 /// `auto_rho`: `(enabled, period, scaling, ratio, target, auto_scaling)`, `None` for SPORCO's
 /// `ConvBPDN` defaults. `l1_weight`: one weight per filter (`M` values) or `None`.
 #[pyfunction]
-#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None, grad_mu=0.0, grad_weight=None, joint=0.0))]
+#[pyo3(signature = (d, s, lmbda, max_iter=1000, rel_stop_tol=1e-3, abs_stop_tol=0.0, rho=None, relax=1.8, auto_rho=None, nonneg=false, l1_weight=None, n_threads=0, mu=0.0, mask=None, grad_mu=0.0, grad_weight=None, joint=0.0, single=false))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_bpdn<'py>(
     py: Python<'py>,
@@ -171,6 +171,7 @@ pub(crate) fn conv_bpdn<'py>(
     grad_mu: f64,
     grad_weight: Option<Vec<f64>>,
     joint: f64,
+    single: bool,
 ) -> PyResult<(Bound<'py, PyArrayDyn<f64>>, Vec<Record>, bool)> {
     let Filters {
         shape: _,
@@ -275,19 +276,36 @@ pub(crate) fn conv_bpdn<'py>(
                     solver
                 }};
             }
+            // `single`: the solve in float32 (SPORCO's `DataType = float32`), the codes
+            // widened back for the layout below.
+            let y32 = single.then(|| Mat::<f32>::from_fn(y.nrows(), 1, |k, _| y[(k, 0)] as f32));
+            let widen =
+                |c: Mat<f32>| Mat::<f64>::from_fn(c.nrows(), c.ncols(), |i, j| c[(i, j)] as f64);
+            macro_rules! run {
+                ($solver:expr) => {{
+                    let solver = $solver;
+                    match &y32 {
+                        None => solver.solve(&op, y.as_ref()),
+                        Some(y32) => Solve::<_, f32>::solve(&solver, &op, y32.as_ref()).map(|s| {
+                            let d = s.diagnostics;
+                            sparse_core::solve::Solution::new(widen(s.codes), d)
+                                .expect("one diagnostics per column")
+                        }),
+                    }
+                }};
+            }
             let sol = match wmat {
                 // Codes n_m x_m: ||G x_m||^2 = ||G z_m||^2 / n_m^2.
                 // Codes n_m x_m: ||(x_{c,m})_c|| = ||(z_{c,m})_c|| / n_m.
-                None => configure!(Cbpdn::new(lmbda)
+                None => run!(configure!(Cbpdn::new(lmbda)
                     .mu(mu)
                     .grad_reg(grad_mu, grad_weights)
                     .joint(joint)
                     .joint_weights(
                         (!norms.iter().all(|&v| v == 1.0))
                             .then(|| norms.iter().map(|v| 1.0 / v).collect())
-                    ))
-                .solve(&op, y.as_ref()),
-                Some(wm) => configure!(MaskedCbpdn::new(lmbda, wm)).solve(&op, y.as_ref()),
+                    ))),
+                Some(wm) => run!(configure!(MaskedCbpdn::new(lmbda, wm))),
             }
             .map_err(e)?;
             let diag = &sol.diagnostics[0];

@@ -28,8 +28,8 @@ default (``getitstat()`` records SPORCO's default functional, of the primal vari
 ``converged`` and the codes returned are those of the sparse variable); display and memory
 options (``Verbose``, ``StatusHeader``, ``IterTimer``,
 ``FastSolve``, ``LinSolveCheck``, ``HighMemSolve``) are accepted and have no effect; an
-unknown option is a ``ValueError`` naming it. ``DataType = np.float32`` returns float32 codes
-(the solve itself runs in float64).
+unknown option is a ``ValueError`` naming it. ``DataType = np.float32`` (or float32 ``D`` and
+``S``) solves in float32, as SPORCO does, and returns float32 codes; the records are float64.
 """
 
 import collections
@@ -207,6 +207,7 @@ class ConvBPDN:
             l1_weight=l1,
             mu=float(self.mu),
             mask=self._mask(),
+            single=bool(self.dtype == np.float32),
             **self._extra(),
         )
         self.X = X.astype(self.dtype, copy=False)
