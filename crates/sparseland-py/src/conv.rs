@@ -423,7 +423,7 @@ pub(crate) fn conv_dict_learn<'py>(
 /// met its stopping rule, the step, `||zpad(d_new) - G||` and `||d_new - d||`. The GIL is
 /// released.
 #[pyfunction]
-#[pyo3(signature = (d, s, lmbda, t, eta_a=10.0, eta_b=5.0, zero_mean=false, max_iter=100, rel_stop_tol=1e-3, rho=None, relax=1.8, auto_rho=None, n_threads=0))]
+#[pyo3(signature = (d, s, lmbda, t, eta_a=10.0, eta_b=5.0, zero_mean=false, max_iter=100, rel_stop_tol=1e-3, rho=None, relax=1.8, auto_rho=None, n_threads=0, single=false))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_online_step<'py>(
     py: Python<'py>,
@@ -440,6 +440,7 @@ pub(crate) fn conv_online_step<'py>(
     relax: f64,
     auto_rho: Option<(bool, usize, f64, f64, Option<f64>, bool)>,
     n_threads: usize,
+    single: bool,
 ) -> PyResult<(
     Bound<'py, PyArrayDyn<f64>>,
     Vec<Record>,
@@ -488,9 +489,14 @@ pub(crate) fn conv_online_step<'py>(
             }
             opts = opts.coder(coder);
             let mut learner = opts.resume(&init, t).map_err(e)?;
-            let step = learner
-                .partial_fit(Grid::d2(h, w), sc, y.as_ref())
-                .map_err(e)?;
+            // `single`: coding and gradient in float32 (SPORCO's `DataType = float32`).
+            let step = if single {
+                let y32 = Mat::<f32>::from_fn(y.nrows(), y.ncols(), |i, j| y[(i, j)] as f32);
+                learner.partial_fit(Grid::d2(h, w), sc, y32.as_ref())
+            } else {
+                learner.partial_fit(Grid::d2(h, w), sc, y.as_ref())
+            }
+            .map_err(e)?;
             let diag = &step.coding[0];
             let records = records_of(diag);
             Ok((

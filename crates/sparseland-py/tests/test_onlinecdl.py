@@ -57,6 +57,28 @@ def test_iterates_equal_sporcos(opt):
     assert ours.getitstat().Iter == list(range(6))
 
 
+def test_float32_follows_sporcos_float32():
+    """``DataType = float32``: coding and gradient step in float32 on both sides; the filters
+    agree to float32 precision after every image (with SPORCO's float32 run and with the
+    float64 one), and are returned as float32."""
+    rng = np.random.default_rng(3)
+    D0 = rng.normal(size=(5, 5, 6))
+    opt = {"DataType": np.float32, "CBPDN": {"MaxMainIter": 30}}
+    ours = onlinecdl.OnlineConvBPDNDictLearn(D0, 0.1, opt)
+    ours64 = onlinecdl.OnlineConvBPDNDictLearn(D0, 0.1, {"CBPDN": {"MaxMainIter": 30}})
+    theirs = sp_onlinecdl.OnlineConvBPDNDictLearn(
+        D0.astype(np.float32), 0.1, sp_onlinecdl.OnlineConvBPDNDictLearn.Options(opt))
+    for S in images(4):
+        a = ours.solve(S)
+        b = theirs.solve(S.astype(np.float32)).squeeze().reshape(a.shape)
+        c = ours64.solve(S)
+        assert a.dtype == np.float32 and b.dtype == np.float32
+        assert np.abs(a - b).max() < 1e-4
+        assert np.abs(a - c).max() < 1e-4
+    fa, fb = ours.getitstat().ObjFun, theirs.getitstat().ObjFun
+    assert np.allclose(fa, fb, rtol=1e-4, atol=0)
+
+
 def test_colour_images_single_and_multi_channel_dictionaries():
     rng = np.random.default_rng(2)
     imgs = images(4, shape=(20, 18), channels=3, seed=3)

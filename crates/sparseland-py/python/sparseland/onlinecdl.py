@@ -22,8 +22,10 @@ or ``(H, W, C)`` (one image per call: SPORCO's ``dimK = 0``); ``getdict()`` retu
 in the shape of ``D0``. ``getitstat()`` has SPORCO's fields (``ObjFun``, ``DFid``, ``RegL1``,
 ``PrimalRsdl``, ``DualRsdl``, ``Rho`` of the coding step's last iteration; ``Cnstr``, ``DeltaD``,
 ``Eta`` of the dictionary step). ``CBPDN`` takes ``MaxMainIter``, ``RelStopTol``, ``rho``,
-``RelaxParam`` and ``AutoRho``; display options are accepted without effect; ``CUDA_CBPDN``,
-``DictSize`` and ``DataType`` other than their defaults raise ``NotImplementedError``.
+``RelaxParam`` and ``AutoRho``; display options are accepted without effect; ``DataType``
+``np.float32`` codes and takes the gradient step in float32 (the filters are kept in float64 and
+returned as float32); ``CUDA_CBPDN`` and ``DictSize`` other than their defaults raise
+``NotImplementedError``.
 """
 
 import collections
@@ -127,9 +129,14 @@ class OnlineConvBPDNDictLearn:
             raise NotImplementedError(
                 "OnlineConvBPDNDictLearn: one image per solve call (dimK = 0 or None)")
         self.opt = opt if isinstance(opt, self.Options) else self.Options(opt)
-        for k, ok in (("CUDA_CBPDN", False), ("DictSize", None), ("DataType", None)):
+        for k, ok in (("CUDA_CBPDN", False), ("DictSize", None)):
             if not (self.opt[k] is ok or self.opt[k] == ok):
                 raise NotImplementedError(f"OnlineConvBPDNDictLearn option {k!r} is not supported")
+        dt = self.opt["DataType"]
+        self.dtype = np.dtype(np.float64 if dt is None else dt)
+        if self.dtype not in (np.float32, np.float64):
+            raise NotImplementedError(
+                f"OnlineConvBPDNDictLearn option 'DataType' = {dt!r}: float32 or float64")
         if self.opt["CBPDN"]["AutoRho"]["StdResiduals"]:
             raise NotImplementedError("option 'CBPDN' / 'AutoRho' / 'StdResiduals' = True")
         if lmbda is None:
@@ -162,6 +169,7 @@ class OnlineConvBPDNDictLearn:
             np.asarray(S, dtype=np.float64),
             self.lmbda,
             self.j,
+            single=bool(self.dtype == np.float32),
             eta_a=float(o["eta_a"]),
             eta_b=float(o["eta_b"]),
             zero_mean=bool(o["ZeroMean"]),
@@ -185,11 +193,11 @@ class OnlineConvBPDNDictLearn:
         self.converged = bool(converged)
         self.D = D
         self.j += 1
-        return self.D
+        return self.getdict()
 
     def getdict(self):
-        """The current filters (the shape of ``D0``, unit norm)."""
-        return self.D
+        """The current filters (the shape of ``D0``, unit norm; in ``DataType``)."""
+        return self.D.astype(self.dtype, copy=False)
 
     def getitstat(self):
         """The records as a named tuple of lists (SPORCO's ``getitstat``)."""
