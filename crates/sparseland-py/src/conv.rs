@@ -338,7 +338,7 @@ pub(crate) fn conv_bpdn<'py>(
 /// (unit norm), the codes `(H, W, K, M)` and the functional before the first update and after
 /// every outer iteration. The GIL is released.
 #[pyfunction]
-#[pyo3(signature = (d0, s, lmbda, iterations=20, coding_iter=50, dict_iter=20, sigma=None, n_threads=0))]
+#[pyo3(signature = (d0, s, lmbda, iterations=20, coding_iter=50, dict_iter=20, sigma=None, n_threads=0, single=false))]
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub(crate) fn conv_dict_learn<'py>(
     py: Python<'py>,
@@ -350,6 +350,7 @@ pub(crate) fn conv_dict_learn<'py>(
     dict_iter: usize,
     sigma: Option<f64>,
     n_threads: usize,
+    single: bool,
 ) -> PyResult<(
     Bound<'py, PyArrayDyn<f64>>,
     Bound<'py, PyArrayDyn<f64>>,
@@ -392,9 +393,24 @@ pub(crate) fn conv_dict_learn<'py>(
             if let Some(sg) = sigma {
                 learner = learner.sigma(sg);
             }
-            learner
-                .learn(&init, Grid::d2(h, w), 1, y.as_ref())
-                .map_err(e)
+            // `single`: coding and filter updates in float32 (SPORCO's `DataType = float32`),
+            // the codes widened for the layout below.
+            if single {
+                let y32 = Mat::<f32>::from_fn(y.nrows(), y.ncols(), |i, j| y[(i, j)] as f32);
+                let r = learner
+                    .learn(&init, Grid::d2(h, w), 1, y32.as_ref())
+                    .map_err(e)?;
+                let c = &r.codes;
+                Ok(csc::LearnResult {
+                    codes: Mat::from_fn(c.nrows(), c.ncols(), |i, j| c[(i, j)] as f64),
+                    dictionary: r.dictionary,
+                    objective: r.objective,
+                })
+            } else {
+                learner
+                    .learn(&init, Grid::d2(h, w), 1, y.as_ref())
+                    .map_err(e)
+            }
         })
         .map_err(value_error)?;
     let mut dl = Vec::with_capacity(fh * fw * m);

@@ -45,6 +45,7 @@ _DEFAULTS = {
     "Callback": None,
     "AccurateDFid": False,
     "DictSize": None,
+    "DataType": None,
     "CBPDN": {"MaxMainIter": 50},
     "CCMOD": {"MaxMainIter": 20, "rho": None},
 }
@@ -73,7 +74,9 @@ class ConvBPDNDictLearn:
     opt : ConvBPDNDictLearn.Options or dict, optional
         ``MaxMainIter`` (outer iterations), ``CBPDN.MaxMainIter``, ``CCMOD.MaxMainIter`` and
         ``CCMOD.rho`` (the filter update's penalty; default: the mean diagonal of the code
-        statistics); display options are accepted and ignored; ``Callback``, ``DictSize`` and
+        statistics); ``DataType`` (``np.float32``: coding and filter updates in float32,
+        filters and codes returned as float32; default: float32 when ``D0`` and ``S`` are);
+        display options are accepted and ignored; ``Callback``, ``DictSize`` and
         ``AccurateDFid`` other than their defaults raise ``NotImplementedError``.
     xmethod, dmethod, dimK, dimN :
         SPORCO's solver and axis choices: only the defaults (ADMM, ``dimK = 1``, ``dimN = 2``).
@@ -94,6 +97,11 @@ class ConvBPDNDictLearn:
             raise NotImplementedError("ConvBPDNDictLearn option 'AccurateDFid' = True")
         if lmbda is None:
             raise NotImplementedError("ConvBPDNDictLearn: lmbda must be given")
+        dt = self.opt["DataType"]
+        self.dtype = np.dtype(dt if dt is not None else np.result_type(D0, S, np.float32))
+        if self.dtype not in (np.float32, np.float64):
+            raise NotImplementedError(
+                f"ConvBPDNDictLearn option 'DataType' = {dt!r}: float32 or float64")
         self.D0 = np.asarray(D0, dtype=np.float64)
         self.S = np.asarray(S, dtype=np.float64)
         self.lmbda = float(lmbda)
@@ -111,8 +119,10 @@ class ConvBPDNDictLearn:
             coding_iter=int(o["CBPDN"]["MaxMainIter"]),
             dict_iter=int(o["CCMOD"]["MaxMainIter"]),
             sigma=None if rho is None else float(rho),
+            single=bool(self.dtype == np.float32),
         )
-        self.D, self.X = D, X
+        self.D = D.astype(self.dtype, copy=False)
+        self.X = X.astype(self.dtype, copy=False)
         # objective[0] is the functional before the first filter update; then one per
         # outer iteration.
         self.itstat = [IterationStats(k, f) for k, f in enumerate(objective[1:])]
