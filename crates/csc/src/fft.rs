@@ -170,6 +170,11 @@ impl<T: Float> Fft2d<T> {
         self.rows
     }
 
+    /// Columns of the grid.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
     /// Length of a spectrum, `(rows / 2 + 1) * cols`.
     pub fn spectrum_len(&self) -> usize {
         self.half * self.cols

@@ -50,10 +50,7 @@ impl Spectra<f64> {
     fn to_f32(&self) -> Spectra<f32> {
         let c = |v: &C64| Cx::new(v.re as f32, v.im as f32);
         Spectra {
-            fft: Fft2d::new(
-                self.fft.rows(),
-                self.fft.spectrum_len() / (self.fft.rows() / 2 + 1),
-            ),
+            fft: Fft2d::new(self.fft.rows(), self.fft.cols()),
             d: self.d.iter().map(c).collect(),
             channels: self.channels,
             weights: self.weights.iter().map(|&v| v as f32).collect(),

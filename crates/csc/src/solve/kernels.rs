@@ -169,14 +169,7 @@ fn admm_update_lanes<T: Float, const L: usize>(
     p: AdmmStep<T>,
 ) -> Sums {
     let n = x.len();
-    let ws = match w {
-        MapWeights::Const(_) => None,
-        MapWeights::Slice(ws) => Some(&ws[off..off + n]),
-    };
-    let wc = match w {
-        MapWeights::Const(c) => c,
-        MapWeights::Slice(_) => T::one(),
-    };
+    let (ws, wc) = w.split(off, n);
     let splat = [wc; L];
     let mut acc = [[T::zero(); L]; 7];
     let full = n / L * L;
@@ -298,14 +291,7 @@ fn fista_prox_lanes<T: Float, const L: usize>(
     nonneg: bool,
 ) -> Sums {
     let n = v.len();
-    let ws = match w {
-        MapWeights::Const(_) => None,
-        MapWeights::Slice(ws) => Some(&ws[off..off + n]),
-    };
-    let wc = match w {
-        MapWeights::Const(c) => c,
-        MapWeights::Slice(_) => T::one(),
-    };
+    let (ws, wc) = w.split(off, n);
     let splat = [wc; L];
     let mut acc = [[T::zero(); L]; 3];
     let full = n / L * L;

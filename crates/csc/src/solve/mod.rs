@@ -82,6 +82,18 @@ pub(crate) enum MapWeights<'a, T = f64> {
     Slice(&'a [T]),
 }
 
+impl<'a, T: Float> MapWeights<'a, T> {
+    /// The weights of the `n` entries from `off` on: `(Some(slice), 1)` for per-coefficient
+    /// weights, `(None, c)` for a constant `c`.
+    #[inline(always)]
+    pub(crate) fn split(self, off: usize, n: usize) -> (Option<&'a [T]>, T) {
+        match self {
+            MapWeights::Const(c) => (None, c),
+            MapWeights::Slice(ws) => (Some(&ws[off..off + n]), T::one()),
+        }
+    }
+}
+
 /// [`L1Weights`] in the precision of a solve: borrowed in float64, rounded once in float32.
 #[derive(Debug, Clone)]
 pub(crate) enum TypedWeights<'a, T: Clone> {
@@ -149,15 +161,6 @@ impl L1Weights {
             }
         }
     }
-
-    /// Weights of feature map `map` (`N` entries).
-    pub(crate) fn map(&self, map: usize, m: usize, n: usize) -> MapWeights<'_> {
-        match self {
-            L1Weights::Uniform => MapWeights::Const(1.0),
-            L1Weights::PerFilter(v) => MapWeights::Const(v[map % m]),
-            L1Weights::PerCoefficient(v) => MapWeights::Slice(&v[map * n..(map + 1) * n]),
-        }
-    }
 }
 
 /// Checks a batch of signals for `op` and the shared parameters.
@@ -186,6 +189,7 @@ pub(crate) fn check_admm(rel: f64, abs: f64, relax: f64, auto_rho: &AutoRho) -> 
 
 /// `sum_maps sum_p w |z|` of a code with the l1 weights of each map.
 pub(crate) fn weighted_l1(weights: &L1Weights, z: &[f64], m: usize, n: usize) -> f64 {
+    let weights = weights.typed::<f64>();
     let mut l1 = 0.0;
     for (map, zm) in z.chunks(n).enumerate() {
         l1 += match weights.map(map, m, n) {
