@@ -13,7 +13,7 @@ use crate::result::Report;
 pub(crate) const CHUNK: usize = 32;
 
 /// Column `k` of an owned-matrix view as a mutable slice.
-pub(crate) fn column_mut<'a>(x: MatMut<'a, f64>, k: usize) -> &'a mut [f64] {
+pub(crate) fn column_mut<'a, T>(x: MatMut<'a, T>, k: usize) -> &'a mut [T] {
     x.col_mut(k)
         .try_as_col_major_mut()
         .expect("columns of an owned matrix are contiguous")
@@ -24,18 +24,19 @@ pub(crate) fn column_mut<'a>(x: MatMut<'a, f64>, k: usize) -> &'a mut [f64] {
 /// columns of `y` ([`for_each_block`]), where `x_chunk` (`n_out x chunk`, zeroed) receives the
 /// codes of those signals and `first` is the index of the chunk's first column. The kernel's
 /// products run sequentially.
-pub(crate) fn map_chunks<S, I, K>(
-    y: MatRef<'_, f64>,
+pub(crate) fn map_chunks<T, S, I, K>(
+    y: MatRef<'_, T>,
     n_out: usize,
     par: Par,
     init: I,
     kernel: K,
-) -> (Mat<f64>, Vec<Report>)
+) -> (Mat<T>, Vec<Report>)
 where
+    T: faer::traits::ComplexField + Sync + Send,
     I: Fn() -> S + Sync + Send,
-    K: Fn(&mut S, usize, MatRef<'_, f64>, MatMut<'_, f64>, &mut [Report]) + Sync + Send,
+    K: Fn(&mut S, usize, MatRef<'_, T>, MatMut<'_, T>, &mut [Report]) + Sync + Send,
 {
-    let mut x = Mat::<f64>::zeros(n_out, y.ncols());
+    let mut x = Mat::<T>::zeros(n_out, y.ncols());
     let reports = for_each_block(x.as_mut(), CHUNK, par, init, |s, first, xc, rc, _| {
         kernel(s, first, y.subcols(first, rc.len()), xc, rc)
     });

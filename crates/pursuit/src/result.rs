@@ -32,7 +32,7 @@ impl Report {
 }
 
 /// Assembles a solution from codes and one report per column.
-pub(crate) fn assemble(codes: Mat<f64>, reports: &[Report], has_gap: bool) -> Solution {
+pub(crate) fn assemble<T>(codes: Mat<T>, reports: &[Report], has_gap: bool) -> Solution<Mat<T>> {
     debug_assert_eq!(codes.ncols(), reports.len());
     let diagnostics = reports.iter().map(|r| r.diagnostics(has_gap)).collect();
     Solution::new(codes, diagnostics).expect("one report per column")

@@ -42,10 +42,14 @@ struct Codes {
     lars_nonneg: Mat<f64>,
     cd: Mat<f64>,
     cd_nonneg: Mat<f64>,
+    /// Batch-OMP and ORMP of the signals rounded to `f32` (codes widened to `f64`).
+    omp32: Mat<f64>,
+    ormp32: Mat<f64>,
 }
 
-fn run(d: &Dictionary, y: MatRef<'_, f64>) -> Codes {
+fn run(d: &Dictionary, y: MatRef<'_, f64>, y32: MatRef<'_, f32>) -> Codes {
     let omp = BatchOmp::new(Stop::Sparsity(6));
+    let wide = |m: Mat<f32>| Mat::<f64>::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] as f64);
     let gram = d.gram();
     let mut dty = Mat::<f64>::zeros(d.n_atoms(), y.ncols());
     faer::linalg::matmul::matmul(
@@ -73,6 +77,8 @@ fn run(d: &Dictionary, y: MatRef<'_, f64>) -> Codes {
             .solve(d, y)
             .unwrap()
             .codes,
+        omp32: wide(omp.solve(d, y32).unwrap().codes),
+        ormp32: wide(omp.selection(Selection::Ormp).solve(d, y32).unwrap().codes),
     }
 }
 
@@ -95,12 +101,16 @@ fn both_builds_give_the_same_codes() {
         let x = generate::sparseland_codes(m, 5, 40, 0.3, 1.0, &mut rng).unwrap();
         let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng).unwrap();
         let y = Mat::<f64>::from_fn(n, y.noisy.ncols(), |i, j| y.noisy[(i, j)] * scale);
+        // The float32 signals: the extreme case near 2^-100 (within f32's normal range, beyond
+        // its safe exponent), which also takes the rescaled path.
+        let s32 = if scale == 1.0 { 1.0 } else { 2f64.powi(-100) };
+        let y32 = Mat::<f32>::from_fn(n, y.ncols(), |i, j| (y[(i, j)] / scale * s32) as f32);
         let y = y.as_ref();
         force_portable(true);
         assert_eq!(Avx2Fma::detect(), None);
-        let portable = run(&d, y);
+        let portable = run(&d, y, y32.as_ref());
         force_portable(false);
-        let detected = run(&d, y);
+        let detected = run(&d, y, y32.as_ref());
         let label = |what: &str| format!("{what}, {n} x {m}, scale {scale:e}");
         assert!(
             bits(portable.lars.as_ref()) == bits(detected.lars.as_ref()),
@@ -148,5 +158,11 @@ fn both_builds_give_the_same_codes() {
             detected.ormp.as_ref(),
             1e-10,
         );
+        for (what, p, q) in [
+            ("float32 Batch-OMP", &portable.omp32, &detected.omp32),
+            ("float32 ORMP", &portable.ormp32, &detected.ormp32),
+        ] {
+            assert_close(&label(what), p.as_ref(), q.as_ref(), 1e-4);
+        }
     }
 }

@@ -387,7 +387,7 @@ fn exponent(v: f64) -> i32 {
 /// The scale exponent of a signal with largest magnitude `linf`: 0 when the signal is safe (or
 /// zero), else its exponent (clamped so that `2^k` is a normal number), which brings the
 /// signal to unit size (its largest entry in `[1, 2)`, or `[2^-52, 1)` for subnormal signals).
-fn scale_key(linf: f64, safe_exponent: i32) -> i32 {
+fn scale_key(linf: f64, safe_exponent: i32, (lo, hi): (i32, i32)) -> i32 {
     if linf == 0.0 || !linf.is_finite() {
         return 0;
     }
@@ -395,7 +395,38 @@ fn scale_key(linf: f64, safe_exponent: i32) -> i32 {
     if e.abs() <= safe_exponent {
         0
     } else {
-        e.clamp(-1022, 1023)
+        e.clamp(lo, hi)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The scalars of the signals [`by_magnitude`] rescales: `f64` and `f32` (sealed).
+pub trait MagnitudeScalar: sealed::Sealed + Copy + Into<f64> + 'static {
+    /// The exponents `e` for which `2^e` is a normal number of the type.
+    const NORMAL_EXPONENTS: (i32, i32);
+    /// `v` rounded to the type (exact for the rescaled values of [`by_magnitude`] unless they
+    /// overflow).
+    fn from_f64(v: f64) -> Self;
+}
+
+impl MagnitudeScalar for f64 {
+    const NORMAL_EXPONENTS: (i32, i32) = (-1022, 1023);
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+impl MagnitudeScalar for f32 {
+    const NORMAL_EXPONENTS: (i32, i32) = (-126, 127);
+    #[inline]
+    fn from_f64(v: f64) -> Self {
+        v as f32
     }
 }
 
@@ -431,17 +462,21 @@ pub fn magnitude_scale(linf: f64, safe_exponent: i32) -> f64 {
 /// rescaled objective that overflows is reported as `inf`, which clears `converged` (see
 /// [`Diagnostics::new`]): the codes are still right, but no finite objective certifies them;
 /// a code entry that overflows (`inf`) clears `converged` too.
-pub fn by_magnitude<E>(
-    y: MatRef<'_, f64>,
+///
+/// The signals may be `f64` or `f32` ([`MagnitudeScalar`]); the codes come back in the same
+/// type (an `f32` entry beyond `f32::MAX` after the rescaling is `inf` and clears `converged`).
+pub fn by_magnitude<T: MagnitudeScalar, E>(
+    y: MatRef<'_, T>,
     homogeneity: Homogeneity,
     safe_exponent: i32,
-    mut solve: impl FnMut(MatRef<'_, f64>, f64, &[usize]) -> std::result::Result<Solution, E>,
-) -> std::result::Result<Solution, E> {
+    mut solve: impl FnMut(MatRef<'_, T>, f64, &[usize]) -> std::result::Result<Solution<Mat<T>>, E>,
+) -> std::result::Result<Solution<Mat<T>>, E> {
     let keys: Vec<i32> = (0..y.ncols())
         .map(|j| {
             scale_key(
-                y.col(j).iter().fold(0.0f64, |m, v| m.max(v.abs())),
+                y.col(j).iter().fold(0.0f64, |m, &v| m.max(v.into().abs())),
                 safe_exponent,
+                T::NORMAL_EXPONENTS,
             )
         })
         .collect();
@@ -452,15 +487,19 @@ pub fn by_magnitude<E>(
     let mut distinct = keys.clone();
     distinct.sort_unstable();
     distinct.dedup();
-    let mut codes: Option<Mat<f64>> = None;
+    let mut codes: Option<Mat<T>> = None;
     let mut diagnostics: Vec<Diagnostics> = vec![Diagnostics::default(); y.ncols()];
     for key in distinct {
         let cols: Vec<usize> = (0..y.ncols()).filter(|&j| keys[j] == key).collect();
         let s = 2f64.powi(key);
         let inv = 2f64.powi(-key);
-        let ys = Mat::<f64>::from_fn(y.nrows(), cols.len(), |i, c| y[(i, cols[c])] * inv);
+        let ys = Mat::<T>::from_fn(y.nrows(), cols.len(), |i, c| {
+            T::from_f64(y[(i, cols[c])].into() * inv)
+        });
         let sol = solve(ys.as_ref(), s, &cols)?;
-        let out = codes.get_or_insert_with(|| Mat::zeros(sol.codes.nrows(), y.ncols()));
+        let out = codes.get_or_insert_with(|| {
+            Mat::from_fn(sol.codes.nrows(), y.ncols(), |_, _| T::from_f64(0.0))
+        });
         let p = match homogeneity {
             Homogeneity::Linear => 1,
             Homogeneity::Quadratic => 2,
@@ -470,8 +509,8 @@ pub fn by_magnitude<E>(
         for (c, &j) in cols.iter().enumerate() {
             let mut finite = true;
             for i in 0..sol.codes.nrows() {
-                let v = sol.codes[(i, c)] * s;
-                finite &= v.is_finite();
+                let v = T::from_f64(sol.codes[(i, c)].into() * s);
+                finite &= v.into().is_finite();
                 out[(i, j)] = v;
             }
             let mut d = sol.diagnostics[c].clone();
@@ -490,7 +529,7 @@ pub fn by_magnitude<E>(
             diagnostics[j] = d;
         }
     }
-    let codes = codes.unwrap_or_else(|| Mat::zeros(0, y.ncols()));
+    let codes = codes.unwrap_or_else(|| Mat::from_fn(0, y.ncols(), |_, _| T::from_f64(0.0)));
     Ok(Solution { codes, diagnostics })
 }
 
@@ -576,11 +615,12 @@ mod tests {
             let e2 = e.clamp(-1020, 1022);
             assert_eq!(exponent(-1.5 * 2f64.powi(e2)), e2);
         }
-        assert_eq!(scale_key(1.0, SAFE_EXPONENT), 0);
-        assert_eq!(scale_key(1e70, SAFE_EXPONENT), 0);
-        assert_eq!(scale_key(0.0, SAFE_EXPONENT), 0);
+        let r = <f64 as MagnitudeScalar>::NORMAL_EXPONENTS;
+        assert_eq!(scale_key(1.0, SAFE_EXPONENT, r), 0);
+        assert_eq!(scale_key(1e70, SAFE_EXPONENT, r), 0);
+        assert_eq!(scale_key(0.0, SAFE_EXPONENT, r), 0);
         for v in [1e300, 1e-300, 5e-324, f64::MAX] {
-            let k = scale_key(v, SAFE_EXPONENT);
+            let k = scale_key(v, SAFE_EXPONENT, r);
             assert!(
                 k != 0 && (-52..=0).contains(&exponent(v * 2f64.powi(-k))),
                 "{v:e}"

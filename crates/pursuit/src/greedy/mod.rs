@@ -7,6 +7,7 @@
 mod mp;
 mod omp;
 mod ormp;
+mod real;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 mod threshold;
@@ -16,6 +17,7 @@ pub use omp::{BatchOmp, Omp, Selection};
 pub use threshold::Thresholding;
 
 use crate::error::{invalid, Error, Result};
+pub(crate) use real::Real;
 
 /// When a greedy pursuit stops adding atoms.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,9 +87,10 @@ impl Stop {
 /// position inside the first block that holds it; the one-entry-at-a-time scan was a quarter
 /// of ORMP's time in the profile).
 #[inline(always)]
-pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
+pub(crate) fn argmax_abs<T: Real>(v: &[T]) -> (usize, T) {
     const L: usize = 8;
-    let mut lanes = [-1.0f64; L];
+    let neg = -T::one();
+    let mut lanes = [neg; L];
     let chunks = v.chunks_exact(L);
     let rest = chunks.remainder();
     for ch in chunks {
@@ -96,9 +99,7 @@ pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
             lanes[l] = if a > lanes[l] { a } else { lanes[l] };
         }
     }
-    let mut mx = lanes
-        .iter()
-        .fold(-1.0f64, |m, &a| if a > m { a } else { m });
+    let mut mx = lanes.iter().fold(neg, |m, &a| if a > m { a } else { m });
     for &x in rest {
         let a = x.abs();
         mx = if a > mx { a } else { mx };
@@ -114,18 +115,18 @@ pub(crate) fn argmax_abs(v: &[f64]) -> (usize, f64) {
         }
         base += ch.len();
     }
-    (0, mx.max(0.0)) // empty or all-NaN input
+    (0, mx.max(T::zero())) // empty or all-NaN input
 }
 
 /// Scatters the coefficients of a greedy pursuit into the code `xj` and reports it: the
 /// objective of a greedy method is its residual norm `sqrt(res2)`.
 #[inline]
-pub(crate) fn finish(
+pub(crate) fn finish<T: Real>(
     support: &[usize],
-    coefs: &[f64],
-    res2: f64,
+    coefs: &[T],
+    res2: T,
     converged: bool,
-    xj: &mut [f64],
+    xj: &mut [T],
 ) -> crate::result::Report {
     for (&t, &c) in support.iter().zip(coefs) {
         xj[t] = c;
@@ -133,8 +134,8 @@ pub(crate) fn finish(
     crate::result::Report {
         iterations: support.len(),
         converged,
-        objective: res2.sqrt(),
-        residual_norm: res2.sqrt(),
+        objective: res2.sqrt().into(),
+        residual_norm: res2.sqrt().into(),
         duality_gap: 0.0,
     }
 }
@@ -145,22 +146,18 @@ pub(crate) fn finish(
 /// The solves are O(k^2) vector substitutions on a factor of at most `min(n, m)` rows; faer's
 /// blocked triangular solvers are built for matrices and cost more than the arithmetic here.
 #[derive(Debug, Clone)]
-pub(crate) struct GrowingCholesky {
+pub(crate) struct GrowingCholesky<T = f64> {
     cap: usize,
     k: usize,
-    l: Vec<f64>,
+    l: Vec<T>,
 }
 
-/// Below this squared pivot (relative to the atom's squared norm) a new atom is taken as
-/// linearly dependent on the selected ones.
-pub(crate) const DEPENDENCE_TOL: f64 = 1e-10;
-
-impl GrowingCholesky {
+impl<T: Real> GrowingCholesky<T> {
     pub(crate) fn new(cap: usize) -> Self {
         Self {
             cap,
             k: 0,
-            l: vec![0.0; cap * cap],
+            l: vec![T::zero(); cap * cap],
         }
     }
 
@@ -171,13 +168,13 @@ impl GrowingCholesky {
     /// Appends an atom with squared norm `gii` and inner products `g_si` with the selected
     /// atoms (overwritten by `L^{-1} g_si`). Returns `false`, leaving the factor unchanged, when
     /// the atom is (numerically) in the span of the selected ones.
-    pub(crate) fn push(&mut self, g_si: &mut [f64], gii: f64) -> bool {
+    pub(crate) fn push(&mut self, g_si: &mut [T], gii: T) -> bool {
         let k = self.k;
         debug_assert!(k < self.cap && g_si.len() == k);
         self.forward(g_si);
-        let w2: f64 = g_si.iter().map(|v| v * v).sum();
+        let w2: T = g_si.iter().map(|&v| v * v).sum();
         let d = gii - w2;
-        if d <= DEPENDENCE_TOL * gii {
+        if d <= T::DEPENDENCE_TOL * gii {
             return false;
         }
         let row = &mut self.l[k * self.cap..k * self.cap + k + 1];
@@ -188,16 +185,16 @@ impl GrowingCholesky {
     }
 
     /// Row `k` of the factor (`k + 1` entries, the diagonal last).
-    pub(crate) fn row(&self, k: usize) -> &[f64] {
+    pub(crate) fn row(&self, k: usize) -> &[T] {
         &self.l[k * self.cap..k * self.cap + k + 1]
     }
 
     /// In place `b <- L^{-1} b` (forward substitution), `b.len() == len()` (or the pending row).
     #[inline]
-    pub(crate) fn forward(&self, b: &mut [f64]) {
+    pub(crate) fn forward(&self, b: &mut [T]) {
         for i in 0..b.len() {
             let row = &self.l[i * self.cap..i * self.cap + i];
-            let s: f64 = row.iter().zip(&b[..i]).map(|(a, c)| a * c).sum();
+            let s: T = row.iter().zip(&b[..i]).map(|(&a, &c)| a * c).sum();
             b[i] = (b[i] - s) / self.l[i * self.cap + i];
         }
     }
@@ -206,22 +203,22 @@ impl GrowingCholesky {
     /// previous entries `z` (for `len() - 1` rows) and `b`'s new last entry: the same arithmetic
     /// as [`forward`](Self::forward) on the whole `b`, without redoing the first rows.
     #[inline]
-    pub(crate) fn forward_push(&self, z: &mut Vec<f64>, b_last: f64) {
+    pub(crate) fn forward_push(&self, z: &mut Vec<T>, b_last: T) {
         let i = z.len();
         debug_assert!(i + 1 == self.k);
         let row = &self.l[i * self.cap..i * self.cap + i];
-        let s: f64 = row.iter().zip(&z[..i]).map(|(a, c)| a * c).sum();
+        let s: T = row.iter().zip(&z[..i]).map(|(&a, &c)| a * c).sum();
         z.push((b_last - s) / self.l[i * self.cap + i]);
     }
 
     /// In place `b <- L^{-T} b` (backward substitution).
     #[inline]
-    pub(crate) fn backward(&self, b: &mut [f64]) {
+    pub(crate) fn backward(&self, b: &mut [T]) {
         let k = b.len();
         for i in (0..k).rev() {
             let mut s = b[i];
             for (j, bj) in b.iter().enumerate().take(k).skip(i + 1) {
-                s -= self.l[j * self.cap + i] * bj;
+                s -= self.l[j * self.cap + i] * *bj;
             }
             b[i] = s / self.l[i * self.cap + i];
         }

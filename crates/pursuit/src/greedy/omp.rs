@@ -6,15 +6,11 @@ use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::ormp::{ormp_one, OrmpScratch};
-use super::{argmax_abs, finish, GrowingCholesky, Stop};
+use super::{argmax_abs, finish, GrowingCholesky, Real, Stop};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Result, Solve};
 use sparse_core::simd::Avx2Fma;
-
-/// Relative size of the largest correlation below which the residual is taken as orthogonal to
-/// every atom (the signal is represented exactly).
-pub(crate) const ORTHOGONAL_TOL: f64 = 1e-13;
 
 /// Orthogonal Matching Pursuit (Pati, Rezaiifar & Krishnaprasad 1993; Davis, Mallat & Zhang
 /// 1994): at each step select the atom most correlated with the residual, then project the
@@ -54,19 +50,19 @@ impl Omp {
     }
 }
 
-struct OmpScratch {
-    chol: GrowingCholesky,
+struct OmpScratch<T = f64> {
+    chol: GrowingCholesky<T>,
     support: Vec<usize>,
-    xs: Vec<f64>,
-    rhs: Vec<f64>,
+    xs: Vec<T>,
+    rhs: Vec<T>,
     /// `L^{-1} rhs`, grown by one entry per atom.
-    z: Vec<f64>,
-    g: Vec<f64>,
-    r: Vec<f64>,
-    alpha: Vec<f64>,
+    z: Vec<T>,
+    g: Vec<T>,
+    r: Vec<T>,
+    alpha: Vec<T>,
 }
 
-impl OmpScratch {
+impl<T: Real> OmpScratch<T> {
     fn new(kmax: usize, m: usize) -> Self {
         Self {
             chol: GrowingCholesky::new(kmax),
@@ -76,7 +72,7 @@ impl OmpScratch {
             z: Vec::with_capacity(kmax),
             g: Vec::with_capacity(kmax),
             r: Vec::new(),
-            alpha: vec![0.0; m],
+            alpha: vec![T::zero(); m],
         }
     }
 }
@@ -150,7 +146,7 @@ impl Omp {
                         s.alpha[i] = 0.0;
                     }
                     let (i, a) = argmax_abs(&s.alpha);
-                    if a <= ORTHOGONAL_TOL * ynorm {
+                    if a <= <f64 as Real>::ORTHOGONAL_TOL * ynorm {
                         converged = true; // y is exactly represented
                         break;
                     }
@@ -272,21 +268,22 @@ impl BatchOmp {
                 stop: self.stop.divided(s),
                 ..*self
             }
-            .code_with_gram_unscaled(d, gram, ys)
+            .code_with_gram_unscaled(d.matrix(), gram, ys)
         })
     }
 
-    /// [`code_with_gram`](Self::code_with_gram) for checked inputs of safe magnitude.
-    fn code_with_gram_unscaled(
+    /// [`code_with_gram`](Self::code_with_gram) for checked inputs of safe magnitude, in the
+    /// precision `T` of `dm` (the dictionary's atoms), `gram` and `y`.
+    fn code_with_gram_unscaled<T: Real>(
         &self,
-        d: &Dictionary,
-        gram: MatRef<'_, f64>,
-        y: MatRef<'_, f64>,
-    ) -> Result<Solution> {
-        let (n, m) = (d.signal_len(), d.n_atoms());
+        dm: MatRef<'_, T>,
+        gram: MatRef<'_, T>,
+        y: MatRef<'_, T>,
+    ) -> Result<Solution<Mat<T>>> {
+        let (n, m) = (dm.nrows(), dm.ncols());
         let (kmax, eps2) = self.stop.budget(n, m)?;
+        let eps2 = T::of(eps2);
         let gram = gram.to_owned(); // contiguous columns for the inner axpy loops
-        let dm = d.matrix();
         let simd = Avx2Fma::detect();
         // Per chunk of signals: one GEMM for D^T Y (kept in cache), then the per-signal steps.
         let (codes, reports) = map_chunks(
@@ -296,7 +293,7 @@ impl BatchOmp {
             || {
                 (
                     Scratch::new(self.selection, kmax, &gram),
-                    Mat::<f64>::zeros(m, CHUNK),
+                    Mat::<T>::zeros(m, CHUNK),
                 )
             },
             |(s, dty), _first, yc, mut xc, rc| {
@@ -307,12 +304,12 @@ impl BatchOmp {
                     Accum::Replace,
                     dm.transpose(),
                     yc,
-                    1.0,
+                    T::one(),
                     Par::Seq,
                 );
                 for (k, r) in rc.iter_mut().enumerate() {
                     let a0 = column(dty.as_ref(), k);
-                    let yn2 = yc.col(k).squared_norm_l2();
+                    let yn2 = yc.col(k).iter().map(|&v| v * v).sum::<T>();
                     *r = s.run(
                         simd,
                         &gram,
@@ -411,13 +408,13 @@ impl BatchOmp {
 }
 
 /// The per-worker scratch of the selected rule.
-enum Scratch {
-    Omp(OmpScratch),
-    Ormp(OrmpScratch),
+enum Scratch<T> {
+    Omp(OmpScratch<T>),
+    Ormp(OrmpScratch<T>),
 }
 
-impl Scratch {
-    fn new(selection: Selection, kmax: usize, gram: &Mat<f64>) -> Self {
+impl<T: Real> Scratch<T> {
+    fn new(selection: Selection, kmax: usize, gram: &Mat<T>) -> Self {
         let m = gram.nrows();
         match selection {
             Selection::Omp => Scratch::Omp(OmpScratch::new(kmax, m)),
@@ -430,12 +427,12 @@ impl Scratch {
     fn run(
         &mut self,
         simd: Option<Avx2Fma>,
-        gram: &Mat<f64>,
-        a0: &[f64],
-        ynorm2: f64,
+        gram: &Mat<T>,
+        a0: &[T],
+        ynorm2: T,
         kmax: usize,
-        eps2: f64,
-        xj: &mut [f64],
+        eps2: T,
+        xj: &mut [T],
     ) -> Report {
         match self {
             Scratch::Omp(s) => batch_omp_dispatch(simd, s, gram, a0, ynorm2, kmax, eps2, xj),
@@ -449,15 +446,15 @@ impl Scratch {
 /// where the portable loop rounds twice, so the two paths agree to rounding, not bit for bit.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn batch_omp_dispatch(
+fn batch_omp_dispatch<T: Real>(
     simd: Option<Avx2Fma>,
-    s: &mut OmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+    s: &mut OmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
+    eps2: T,
+    xj: &mut [T],
 ) -> Report {
     #[cfg(target_arch = "x86_64")]
     if let Some(token) = simd {
@@ -473,15 +470,15 @@ fn batch_omp_dispatch(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn batch_omp_avx2(
-    _: Avx2Fma,
-    s: &mut OmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+unsafe fn batch_omp_avx2<T: Real>(
+    token: Avx2Fma,
+    s: &mut OmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
+    eps2: T,
+    xj: &mut [T],
 ) -> Report {
     let g = gram.as_ref(); // owned: unit row stride; support indices are < m by construction
     batch_omp_steps(
@@ -492,20 +489,20 @@ unsafe fn batch_omp_avx2(
         kmax,
         eps2,
         xj,
-        |v| super::simd::argmax_abs(v),
-        |alpha, support, xs| super::simd::update_alpha(alpha, a0, g, support, xs),
+        |v| unsafe { T::argmax_abs_avx2(token, v) },
+        |alpha, support, xs| unsafe { T::update_alpha_avx2(token, alpha, a0, g, support, xs) },
     )
 }
 
 /// One signal of Batch-OMP from its correlations `a0 = D^T y`, with the portable kernels.
-fn batch_omp_one(
-    s: &mut OmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+fn batch_omp_one<T: Real>(
+    s: &mut OmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
+    eps2: T,
+    xj: &mut [T],
 ) -> Report {
     batch_omp_steps(
         s,
@@ -520,11 +517,11 @@ fn batch_omp_one(
             // alpha = a0 - G_S x_S (the first column fused with the copy of a0)
             let (t0, c0) = (support[0], xs[0]);
             for ((av, a0v), gv) in alpha.iter_mut().zip(a0).zip(gram.col_as_slice(t0)) {
-                *av = a0v - c0 * gv;
+                *av = *a0v - c0 * *gv;
             }
             for (&t, &c) in support.iter().zip(xs).skip(1) {
                 for (av, gv) in alpha.iter_mut().zip(gram.col_as_slice(t)) {
-                    *av -= c * gv;
+                    *av -= c * *gv;
                 }
             }
         },
@@ -535,16 +532,16 @@ fn batch_omp_one(
 /// (largest `|alpha_i|`, lowest index on ties) and `update` (`alpha = a0 - G_S x_S`).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn batch_omp_steps(
-    s: &mut OmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+fn batch_omp_steps<T: Real>(
+    s: &mut OmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
-    argmax: impl Fn(&[f64]) -> (usize, f64),
-    update: impl Fn(&mut [f64], &[usize], &[f64]),
+    eps2: T,
+    xj: &mut [T],
+    argmax: impl Fn(&[T]) -> (usize, T),
+    update: impl Fn(&mut [T], &[usize], &[T]),
 ) -> Report {
     s.chol.clear();
     s.support.clear();
@@ -556,7 +553,7 @@ fn batch_omp_steps(
     let mut res2 = ynorm2;
     let mut converged = false;
     loop {
-        if res2 <= eps2 || (s.support.len() == kmax && eps2 < 0.0) {
+        if res2 <= eps2 || (s.support.len() == kmax && eps2 < T::zero()) {
             converged = true;
             break;
         }
@@ -564,7 +561,7 @@ fn batch_omp_steps(
             break;
         }
         let (i, a) = argmax(&s.alpha);
-        if a <= ORTHOGONAL_TOL * ynorm {
+        if a <= T::ORTHOGONAL_TOL * ynorm {
             converged = true;
             break;
         }
@@ -581,14 +578,14 @@ fn batch_omp_steps(
         s.xs.clear();
         s.xs.extend_from_slice(&s.z);
         s.chol.backward(&mut s.xs);
-        let explained: f64 = s.xs.iter().zip(&s.rhs).map(|(x, r)| x * r).sum();
-        res2 = (ynorm2 - explained).max(0.0);
+        let explained: T = s.xs.iter().zip(&s.rhs).map(|(&x, &r)| x * r).sum();
+        res2 = (ynorm2 - explained).max(T::zero());
         // The correlations are needed only if the next step selects another atom (the tests at
         // the top of the loop depend on `res2` and the support size alone).
         if res2 > eps2 && s.support.len() < kmax {
             update(&mut s.alpha, &s.support, &s.xs);
             for &t in &s.support {
-                s.alpha[t] = 0.0;
+                s.alpha[t] = T::zero();
             }
         }
     }
@@ -609,7 +606,41 @@ impl Solve<Dictionary> for BatchOmp {
                 stop: self.stop.divided(s),
                 ..*self
             }
-            .code_with_gram_unscaled(d, gram.as_ref(), ys)
+            .code_with_gram_unscaled(d.matrix(), gram.as_ref(), ys)
         })
     }
 }
+
+/// Batch-OMP (and ORMP) of `f32` signals in `f32`: the Gram matrix (formed in `f64`) and the
+/// atoms are rounded to `f32` once per call, `D^T Y` and every step run in `f32` (eight lanes
+/// per AVX2 register instead of four); the codes are `f32`, the residual norms in the
+/// diagnostics `f64`. Selections equal those of the `f64` solve unless two candidates' scores
+/// are within `f32` rounding of each other.
+impl Solve<Dictionary, f32> for BatchOmp {
+    type Output = Solution<Mat<f32>>;
+    type Error = Error;
+
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f32>) -> Result<Solution<Mat<f32>>> {
+        check::batch("y", y, d.signal_len())?;
+        self.stop.budget(d.signal_len(), d.n_atoms())?;
+        let gram64 = d.gram_par(self.par);
+        let gram =
+            Mat::<f32>::from_fn(gram64.nrows(), gram64.ncols(), |i, j| gram64[(i, j)] as f32);
+        drop(gram64);
+        let dm = d.matrix();
+        let dm = Mat::<f32>::from_fn(dm.nrows(), dm.ncols(), |i, j| dm[(i, j)] as f32);
+        by_magnitude(y, Homogeneity::Linear, F32_SAFE_EXPONENT, |ys, s, _| {
+            BatchOmp {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .code_with_gram_unscaled(dm.as_ref(), gram.as_ref(), ys)
+        })
+    }
+}
+
+/// `f32` signals whose largest entry lies within `2^-F32_SAFE_EXPONENT ..= 2^F32_SAFE_EXPONENT`
+/// are coded as given (their squared norms, sums of at most a few million squares, stay within
+/// `f32`'s normal range); others are rescaled by a power of two
+/// ([`sparse_core::solve::by_magnitude`]).
+const F32_SAFE_EXPONENT: i32 = 40;

@@ -11,39 +11,39 @@
 use faer::{Mat, MatRef};
 use sparse_core::simd::Avx2Fma;
 
-use super::{argmax_abs, finish, GrowingCholesky, DEPENDENCE_TOL};
+use super::{argmax_abs, finish, GrowingCholesky, Real};
 use crate::result::Report;
 
 /// Scratch of one ORMP worker.
-pub(crate) struct OrmpScratch {
-    chol: GrowingCholesky,
+pub(crate) struct OrmpScratch<T = f64> {
+    chol: GrowingCholesky<T>,
     support: Vec<usize>,
     /// `q_k^T y` for each selected atom (the forward-substituted right-hand side).
-    z: Vec<f64>,
+    z: Vec<T>,
     /// `u_k = D^T q_k`, column-major `m x kmax`.
-    u: Vec<f64>,
-    alpha: Vec<f64>,
-    nu: Vec<f64>,
-    score: Vec<f64>,
-    g: Vec<f64>,
+    u: Vec<T>,
+    alpha: Vec<T>,
+    nu: Vec<T>,
+    score: Vec<T>,
+    g: Vec<T>,
     /// Squared atom norms `G_ii` (the diagonal is strided in `G`: read it once).
-    diag: Vec<f64>,
+    diag: Vec<T>,
     /// `0, 1, ..., kmax - 1`: the column indices of `U` for the AVX2 combine kernel.
     idx: Vec<usize>,
 }
 
-impl OrmpScratch {
-    pub(crate) fn new(kmax: usize, gram: &Mat<f64>) -> Self {
+impl<T: Real> OrmpScratch<T> {
+    pub(crate) fn new(kmax: usize, gram: &Mat<T>) -> Self {
         let m = gram.nrows();
         Self {
             diag: (0..m).map(|i| gram[(i, i)]).collect(),
             chol: GrowingCholesky::new(kmax),
             support: Vec::with_capacity(kmax),
             z: Vec::with_capacity(kmax),
-            u: vec![0.0; kmax * m],
-            alpha: vec![0.0; m],
-            nu: vec![0.0; m],
-            score: vec![0.0; m],
+            u: vec![T::zero(); kmax * m],
+            alpha: vec![T::zero(); m],
+            nu: vec![T::zero(); m],
+            score: vec![T::zero(); m],
             g: Vec::with_capacity(kmax),
             idx: (0..kmax).collect(),
         }
@@ -54,15 +54,15 @@ impl OrmpScratch {
 /// FMA kernels (the token proves the CPU has them, see [`sparse_core::simd`]; the FMA update
 /// agrees with the portable one to rounding, not bit for bit).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn ormp_one(
+pub(crate) fn ormp_one<T: Real>(
     simd: Option<Avx2Fma>,
-    s: &mut OrmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+    s: &mut OrmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
+    eps2: T,
+    xj: &mut [T],
 ) -> Report {
     #[cfg(target_arch = "x86_64")]
     if let Some(token) = simd {
@@ -83,7 +83,7 @@ pub(crate) fn ormp_one(
             out.copy_from_slice(a);
             for (t, &c) in coefs.iter().enumerate() {
                 for (o, uv) in out.iter_mut().zip(u.col(t).iter()) {
-                    *o -= c * uv;
+                    *o -= c * *uv;
                 }
             }
         },
@@ -94,15 +94,15 @@ pub(crate) fn ormp_one(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn ormp_avx2(
-    _: Avx2Fma,
-    s: &mut OrmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+unsafe fn ormp_avx2<T: Real>(
+    token: Avx2Fma,
+    s: &mut OrmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
+    eps2: T,
+    xj: &mut [T],
 ) -> Report {
     // The index list is moved out for the call so the kernel can read it while `s` is borrowed.
     let idx = std::mem::take(&mut s.idx);
@@ -114,10 +114,12 @@ unsafe fn ormp_avx2(
         kmax,
         eps2,
         xj,
-        |out, a, u, coefs| super::simd::update_alpha(out, a, u, &idx[..coefs.len()], coefs),
+        |out, a, u, coefs| unsafe {
+            T::update_alpha_avx2(token, out, a, u, &idx[..coefs.len()], coefs)
+        },
         // SAFETY: the token proves AVX2 (the compare-and-mask scan for the first maximum;
         // the portable scan one entry at a time was a quarter of ORMP's time in the profile).
-        |v| unsafe { super::simd::argmax_abs(v) },
+        |v| unsafe { T::argmax_abs_avx2(token, v) },
     );
     s.idx = idx;
     report
@@ -127,16 +129,16 @@ unsafe fn ormp_avx2(
 /// selection `argmax(v)`: the index of the largest `|v_i|` (lowest on ties) and its value.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn ormp_steps(
-    s: &mut OrmpScratch,
-    gram: &Mat<f64>,
-    a0: &[f64],
-    ynorm2: f64,
+fn ormp_steps<T: Real>(
+    s: &mut OrmpScratch<T>,
+    gram: &Mat<T>,
+    a0: &[T],
+    ynorm2: T,
     kmax: usize,
-    eps2: f64,
-    xj: &mut [f64],
-    combine: impl Fn(&mut [f64], &[f64], MatRef<'_, f64>, &[f64]),
-    argmax: impl Fn(&[f64]) -> (usize, f64),
+    eps2: T,
+    xj: &mut [T],
+    combine: impl Fn(&mut [T], &[T], MatRef<'_, T>, &[T]),
+    argmax: impl Fn(&[T]) -> (usize, T),
 ) -> Report {
     let m = a0.len();
     s.chol.clear();
@@ -145,12 +147,12 @@ fn ormp_steps(
     s.alpha.copy_from_slice(a0);
     s.nu.copy_from_slice(&s.diag);
     let ynorm = ynorm2.sqrt();
-    let floor = (super::omp::ORTHOGONAL_TOL * ynorm).powi(2);
+    let floor = (T::ORTHOGONAL_TOL * ynorm).powi(2);
     let mut res2 = ynorm2;
     let mut converged = false;
     loop {
         let k = s.support.len();
-        if res2 <= eps2 || (k == kmax && eps2 < 0.0) {
+        if res2 <= eps2 || (k == kmax && eps2 < T::zero()) {
             converged = true;
             break;
         }
@@ -158,14 +160,14 @@ fn ormp_steps(
             break;
         }
         for (((sc, &a), &nu), &g) in s.score.iter_mut().zip(&s.alpha).zip(&s.nu).zip(&s.diag) {
-            *sc = if nu > DEPENDENCE_TOL * g {
+            *sc = if nu > T::DEPENDENCE_TOL * g {
                 a * a / nu
             } else {
-                0.0
+                T::zero()
             };
         }
         for &t in &s.support {
-            s.score[t] = 0.0;
+            s.score[t] = T::zero();
         }
         let (i, sc) = argmax(&s.score);
         if sc <= floor {
@@ -187,8 +189,8 @@ fn ormp_steps(
             MatRef::from_column_major_slice(done, m, k),
             &row[..k],
         );
-        let inv = 1.0 / row[k];
-        let zk = (a0[i] - row[..k].iter().zip(&s.z).map(|(l, z)| l * z).sum::<f64>()) * inv;
+        let inv = T::one() / row[k];
+        let zk = (a0[i] - row[..k].iter().zip(&s.z).map(|(&l, &z)| l * z).sum::<T>()) * inv;
         for ((a, nu), u) in s.alpha.iter_mut().zip(s.nu.iter_mut()).zip(uk.iter_mut()) {
             *u *= inv;
             *a -= zk * *u;
@@ -196,7 +198,7 @@ fn ormp_steps(
         }
         s.support.push(i);
         s.z.push(zk);
-        res2 = (ynorm2 - s.z.iter().map(|z| z * z).sum::<f64>()).max(0.0);
+        res2 = (ynorm2 - s.z.iter().map(|&z| z * z).sum::<T>()).max(T::zero());
     }
     // x_S = L^{-T} z
     let mut x = s.z.clone();
