@@ -39,6 +39,13 @@ pub struct DlConfig {
     pub tag: String,
     /// Seed of the initialisation and the shuffling.
     pub seed: u64,
+    /// `lambda_1, lambda_2` of the two-layer ML-FISTA coding of `Gamma_2` (`g2mlf`).
+    pub mlf_lambda: (f64, f64),
+    /// Non-negative ML-FISTA codes (`g2mlf`).
+    pub mlf_nonneg: bool,
+    /// A folder where every feature row's training and test features are written (CSR,
+    /// little-endian binaries) for an outside classifier.
+    pub dump: Option<PathBuf>,
 }
 
 impl Default for DlConfig {
@@ -68,6 +75,9 @@ impl Default for DlConfig {
             model: None,
             tag: String::new(),
             seed: 2019,
+            mlf_lambda: (0.0, 0.1),
+            mlf_nonneg: false,
+            dump: None,
         }
     }
 }
@@ -99,6 +109,12 @@ impl DlConfig {
                 "--dl-model" => c.model = Some(PathBuf::from(v)),
                 "--dl-tag" => c.tag = v.clone(),
                 "--seed" => c.seed = v.parse()?,
+                "--dl-mlf-lambda" => {
+                    let (a, b) = v.split_once(',').ok_or("`--dl-mlf-lambda` takes L1,L2")?;
+                    c.mlf_lambda = (a.trim().parse()?, b.trim().parse()?);
+                }
+                "--dl-mlf-nonneg" => c.mlf_nonneg = v.parse()?,
+                "--dl-dump" => c.dump = Some(PathBuf::from(v)),
                 "--dl-zeta" => {
                     let (a, b) = v.split_once(',').ok_or("`--dl-zeta` takes Z2,Z3")?;
                     c.zeta = (a.trim().parse()?, b.trim().parse()?);

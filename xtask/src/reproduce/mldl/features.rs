@@ -1,10 +1,12 @@
 //! Feature rows: their parsing, the cached coding of their blocks, the classifier probe.
 
 use sparse_core::Solve;
+use std::path::Path;
 use std::time::Instant;
 
 use faer::MatRef;
 use mlcsc::supervised::{LinearClassifier, SparseFeatures};
+use mlcsc::{MlFista, MlModel};
 use sparse_core::Dictionary;
 
 use super::codes::{omp_sparse, synth_sparse, thr_sparse, CODE_CHUNK};
@@ -22,7 +24,7 @@ pub(super) fn parse_feature(spec: &str, cfg: &DlConfig) -> BoxResult<Feature> {
         let default = match name {
             "raw" | "g3bp" => 0,
             "g3" | "g2" => cfg.sparsity,
-            "g2omp" | "g2thr" => 40,
+            "g2omp" | "g2thr" | "g2mlf" => 40,
             "g3thr" => 64,
             "g1omp" => 40,
             _ => return Err(format!("feature `{spec}`: unknown block `{name}`").into()),
@@ -77,6 +79,33 @@ impl Coder<'_> {
                     .model
                     .effective_dense(1, if name == "g3thr" { 3 } else { 2 })?;
                 (thr_sparse(&eff, p, self.ytr), thr_sparse(&eff, p, self.yte))
+            }
+            "g2mlf" => {
+                let two = MlModel::new(vec![
+                    self.model.layer(1)?.clone(),
+                    self.model.layer(2)?.clone(),
+                ])?;
+                let (l1, l2) = self.mlf_lambda;
+                let fista = MlFista::new(vec![l1, l2])
+                    .iterations(p)
+                    .nonneg(self.mlf_nonneg);
+                let code = |y: MatRef<'_, f64>| -> BoxResult<SparseFeatures> {
+                    let mut out = SparseFeatures::new(two.code_len(2)?);
+                    let mut start = 0;
+                    while start < y.ncols() {
+                        let w = CODE_CHUNK.min(y.ncols() - start);
+                        let sol = fista.solve(&two, y.subcols(start, w))?;
+                        out.append_dense(sol.deepest().as_ref());
+                        start += w;
+                        println!(
+                            "    g2mlf: {start} of {} coded, {:.1} non-zeros per digit",
+                            y.ncols(),
+                            out.nnz() as f64 / out.ncols() as f64
+                        );
+                    }
+                    Ok(out)
+                };
+                (code(self.ytr)?, code(self.yte)?)
             }
             "g1omp" => {
                 let eff = self.model.effective_dense(1, 1)?;
@@ -142,4 +171,42 @@ pub(super) fn probe(
     }
     let m = clf.clone().l2(best.1).fit_sparse(xtr, ltr, 10)?;
     Ok((best.1, 1.0 - best.0, 1.0 - m.accuracy_sparse(xte, lte)?))
+}
+
+/// Writes the training and test features of row `spec` under `dir/<spec>/` for an outside
+/// classifier (`xtask/scripts/probe_features.py`): per split, `{split}_indptr.u64`,
+/// `{split}_indices.u32`, `{split}_data.f64` (CSR with one row per digit, little-endian) and
+/// `{split}_labels.u8`; `meta.txt` holds the dimension.
+pub(super) fn dump_features(
+    dir: &Path,
+    spec: &str,
+    xtr: &SparseFeatures,
+    ltr: &[usize],
+    xte: &SparseFeatures,
+    lte: &[usize],
+) -> BoxResult<()> {
+    let name: String = spec
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d)?;
+    for (split, x, l) in [("train", xtr, ltr), ("test", xte, lte)] {
+        let (mut ptr, mut idx, mut val) = (vec![0u64], Vec::new(), Vec::new());
+        for j in 0..x.ncols() {
+            let (i, v) = x.col(j);
+            idx.extend(i.iter().flat_map(|i| i.to_le_bytes()));
+            val.extend(v.iter().flat_map(|v| v.to_le_bytes()));
+            ptr.push(ptr[j] + i.len() as u64);
+        }
+        let ptr: Vec<u8> = ptr.iter().flat_map(|p| p.to_le_bytes()).collect();
+        let lab: Vec<u8> = l.iter().map(|&c| c as u8).collect();
+        std::fs::write(d.join(format!("{split}_indptr.u64")), ptr)?;
+        std::fs::write(d.join(format!("{split}_indices.u32")), idx)?;
+        std::fs::write(d.join(format!("{split}_data.f64")), val)?;
+        std::fs::write(d.join(format!("{split}_labels.u8")), lab)?;
+    }
+    std::fs::write(d.join("meta.txt"), format!("{}\n", xtr.dim()))?;
+    println!("    wrote the features of `{spec}` to {}", d.display());
+    Ok(())
 }

@@ -119,13 +119,15 @@ mod features;
 
 use codes::{init_model, layer_stats};
 pub use config::DlConfig;
-use features::{parse_feature, probe};
+use features::{dump_features, parse_feature, probe};
 
 /// A feature row: `+`-joined blocks, each `name[@param]`, then an optional `/norm`.
 /// Blocks: `raw` (pixels), `g3@s` (the projection: OMP of `s` atoms on `D_1 D_2 D_3`),
 /// `g2@s` (`D_3 Gamma_3` of that projection), `g3bp` (basis pursuit on `D_1 D_2 D_3`, Lasso
 /// weight `--dl-lambda`, by LARS), `g2omp@s` (`Gamma_2` by its own projection: OMP of `s`
-/// atoms on `D_1 D_2`), `g1omp@s` (OMP on `D_1`), `g3thr@k` / `g2thr@k` (the `k` largest
+/// atoms on `D_1 D_2`), `g2mlf@k` (`Gamma_2` of the two-layer model `D_1 D_2` by `k` ML-FISTA
+/// iterations, penalties `--dl-mlf-lambda L1,L2`, non-negative with `--dl-mlf-nonneg true`),
+/// `g1omp@s` (OMP on `D_1`), `g3thr@k` / `g2thr@k` (the `k` largest
 /// correlations with the normalised atoms of `D_1 D_2 D_3` / `D_1 D_2`: thresholding). Norms: `std` (per-feature standardisation,
 /// the default), `none`, `abs` (absolute values, standardised), `split` (positive and negative
 /// parts as separate features, standardised).
@@ -140,6 +142,8 @@ struct Coder<'a> {
     ytr: MatRef<'a, f64>,
     yte: MatRef<'a, f64>,
     lambda: f64,
+    mlf_lambda: (f64, f64),
+    mlf_nonneg: bool,
     cache: HashMap<(String, usize), (SparseFeatures, SparseFeatures, f64)>,
 }
 
@@ -309,6 +313,8 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
         ytr,
         yte: test.images.as_ref(),
         lambda: cfg.lambda,
+        mlf_lambda: cfg.mlf_lambda,
+        mlf_nonneg: cfg.mlf_nonneg,
         cache: HashMap::new(),
     };
     let clf = LinearClassifier::new().iterations(cfg.iters);
@@ -343,6 +349,9 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
             }
             _ => clf.clone(),
         };
+        if let Some(d) = &cfg.dump {
+            dump_features(d, spec, &xtr, ltr, &xte, &test.labels)?;
+        }
         let t = Instant::now();
         let (l2, val_err, test_err) = probe(&c, &cfg.l2, cfg.valid, &xtr, ltr, &xte, &test.labels)?;
         let row = Row {
