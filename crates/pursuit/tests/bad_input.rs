@@ -316,6 +316,16 @@ fn every_solver_on_bad_signals_and_parameters() {
             Lars::new(lam).path(&d, good.subcols(0, 1))
         });
     }
+    log.check("cd ws_start=0", Expect::Err("ws_start"), || {
+        CoordinateDescent::new(0.1).ws_start(0).solve(&d, y)
+    });
+    for r in [nan, -1.0, 0.0, 1.5, f64::INFINITY] {
+        log.check(
+            &format!("cd ws_inner_ratio={r}"),
+            Expect::Err("ws_inner_ratio"),
+            || CoordinateDescent::new(0.1).ws_inner_ratio(r).solve(&d, y),
+        );
+    }
     for tol in [nan, -1.0] {
         let e = Expect::Err("gap_tol");
         log.check(&format!("fista gap_tol={tol}"), e, || {

@@ -5,14 +5,16 @@
 //! Four solvers, all stopping on the relative duality gap and reporting it:
 //! ISTA and FISTA (Beck & Teboulle 2009, with O'Donoghue & Candès adaptive restart) on any
 //! [`LinearOperator`](sparse_core::LinearOperator); cyclic coordinate descent with a precomputed
-//! Gram (Friedman, Hastie & Tibshirani 2010); and LARS-Lasso / homotopy (Efron et al. 2004;
-//! Osborne, Presnell & Turlach 2000), which computes the whole regularisation path.
+//! Gram (Friedman, Hastie & Tibshirani 2010) on working sets with Gap Safe screening
+//! (Massias, Gramfort & Salmon 2018; Fercoq, Gramfort & Salmon 2015); and LARS-Lasso /
+//! homotopy (Efron et al. 2004; Osborne, Presnell & Turlach 2000), which computes the whole
+//! regularisation path.
 //!
 //! | solver | operator | work per signal | best for |
 //! | --- | --- | --- | --- |
 //! | [`Ista`] | any `LinearOperator` | two products per step (GEMM on blocks) | reference, monotone |
 //! | [`Fista`] | any `LinearOperator` | two products per step (GEMM on blocks) | large or implicit operators |
-//! | [`CoordinateDescent`] | `Dictionary` (Gram) | `O(m)` per changed coordinate | moderate `lambda` |
+//! | [`CoordinateDescent`] | `Dictionary` (Gram) | `O(|W|)` per changed coordinate (working set `W`) | moderate `lambda` |
 //! | [`Lars`] | `Dictionary` (Gram) | `O(m k)` per path event | sparse solutions, whole paths |
 //!
 //! ```
