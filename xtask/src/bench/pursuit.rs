@@ -56,6 +56,28 @@ except ImportError:
     pass
 "#;
 
+/// A float32 solve measured as a float64 one: the signals are rounded to `f32`, coded in `f32`
+/// and the codes widened back, both conversions inside the timed call (SPAMS' `omp` has no
+/// float32 path, so its float64 figure is the peer).
+struct F32(BatchOmp);
+
+impl pursuit::Solve<Dictionary> for F32 {
+    type Output = pursuit::Solution;
+    type Error = pursuit::Error;
+    fn solve(
+        &self,
+        d: &Dictionary,
+        y: faer::MatRef<'_, f64>,
+    ) -> Result<pursuit::Solution, pursuit::Error> {
+        let y32 = Mat::<f32>::from_fn(y.nrows(), y.ncols(), |i, j| y[(i, j)] as f32);
+        let s = self.0.solve(d, y32.as_ref())?;
+        let codes = Mat::<f64>::from_fn(s.codes.nrows(), s.codes.ncols(), |i, j| {
+            s.codes[(i, j)] as f64
+        });
+        Ok(pursuit::Solution::new(codes, s.diagnostics)?)
+    }
+}
+
 pub fn run() -> BoxResult<()> {
     let dir = out_dir("pursuit")?;
     let mut rng = generate::rng(64256);
@@ -108,6 +130,18 @@ pub fn run() -> BoxResult<()> {
                             .selection(Selection::Ormp)
                             .par(par),
                     ),
+                ),
+                (
+                    "batch-omp f32",
+                    "spams_omp",
+                    Box::new(F32(BatchOmp::new(Stop::Sparsity(K)).par(par))),
+                ),
+                (
+                    "batch-ormp f32",
+                    "spams_omp",
+                    Box::new(F32(BatchOmp::new(Stop::Sparsity(K))
+                        .selection(Selection::Ormp)
+                        .par(par))),
                 ),
                 (
                     "omp",
