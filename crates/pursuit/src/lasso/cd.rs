@@ -174,6 +174,46 @@ impl WsScratch {
     }
 }
 
+/// How a signal's run ended: the best certified gap of its final iterate (from an extrapolated
+/// dual point; `inf` when none), the sweeps made and whether the tolerance was met.
+struct End {
+    gap: f64,
+    sweeps: usize,
+    converged: bool,
+}
+
+impl End {
+    /// The signal's report: objective, residual and the plain (rescaled-residual) gap at the
+    /// final `x`, with the extrapolated gap when it is tighter.
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        self,
+        d: MatRef<'_, f64>,
+        g: MatRef<'_, f64>,
+        y: &[f64],
+        dty: &[f64],
+        x: &[f64],
+        lambda: f64,
+        nonneg: bool,
+        s: &mut Scratch,
+    ) -> Report {
+        let (objective, plain_gap, residual_norm) =
+            sparse_diagnostics(d, g, y, dty, x, lambda, nonneg, &mut s.r, &mut s.c);
+        let duality_gap = if self.gap.is_finite() && self.gap < plain_gap {
+            self.gap
+        } else {
+            plain_gap
+        };
+        Report {
+            iterations: self.sweeps,
+            converged: self.converged,
+            objective,
+            residual_norm,
+            duality_gap,
+        }
+    }
+}
+
 impl CoordinateDescent {
     /// Coordinate descent with penalty `lambda` and the defaults of the table above.
     pub fn new(lambda: f64) -> Self {
@@ -400,21 +440,12 @@ impl CoordinateDescent {
             }
             sweeps += 1;
         }
-        let (objective, plain_gap, residual_norm) =
-            sparse_diagnostics(d, g, y, dty, x, lambda, self.nonneg, &mut s.r, &mut s.c);
-        // The certified gap: the extrapolated dual's (of this very iterate) when it is tighter.
-        let duality_gap = if gap.is_finite() && gap < plain_gap {
-            gap
-        } else {
-            plain_gap
-        };
-        Report {
-            iterations: sweeps,
+        let end = End {
+            gap,
+            sweeps,
             converged,
-            objective,
-            residual_norm,
-            duality_gap,
-        }
+        };
+        end.report(d, g, y, dty, x, lambda, self.nonneg, s)
     }
 
     /// The working-set solver on one signal (see the type's documentation).
@@ -592,20 +623,12 @@ impl CoordinateDescent {
             has_acc = acc;
             outer += 1;
         }
-        let (objective, plain_gap, residual_norm) =
-            sparse_diagnostics(d, g, y, dty, x, lambda, nonneg, &mut s.r, &mut s.c);
-        let duality_gap = if gap.is_finite() && gap < plain_gap {
-            gap
-        } else {
-            plain_gap
-        };
-        Report {
-            iterations: sweeps,
+        let end = End {
+            gap,
+            sweeps,
             converged,
-            objective,
-            residual_norm,
-            duality_gap,
-        }
+        };
+        end.report(d, g, y, dty, x, lambda, nonneg, s)
     }
 
     /// Coordinate descent on the working set `w.set` from `x` (supported on it) and its exact
