@@ -12,6 +12,10 @@
 //! | Lasso | [`lasso::Ista`], [`lasso::Fista`], [`lasso::CoordinateDescent`], [`lasso::Lars`] |
 //! | Basis Pursuit | [`admm::BasisPursuit`], [`admm::Bpdn`] |
 //!
+//! [`BatchOmp`] (OMP and ORMP) also codes `f32` signals in `f32`: `solve(&d, y32.as_ref())` with
+//! `y32: Mat<f32>` returns `Solution<Mat<f32>>` (the Gram matrix and atoms rounded once, the
+//! steps in 8-lane `f32`); the other solvers are `f64`.
+//!
 //! ```
 //! use pursuit::{Omp, Solve, Stop};
 //! use sparse_core::{generate, Dictionary, Noise};
