@@ -39,8 +39,9 @@ pub struct DlConfig {
     pub tag: String,
     /// Seed of the initialisation and the shuffling.
     pub seed: u64,
-    /// `lambda_1, lambda_2` of the two-layer ML-FISTA coding of `Gamma_2` (`g2mlf`).
-    pub mlf_lambda: (f64, f64),
+    /// `lambda_1, lambda_2` of the two-layer ML-FISTA coding of `Gamma_2` (`g2mlf`), and
+    /// optionally `lambda_3` of the three-layer coding (`g3mlf`, `g2mlf3`).
+    pub mlf_lambda: Vec<f64>,
     /// Non-negative ML-FISTA codes (`g2mlf`).
     pub mlf_nonneg: bool,
     /// A folder where every feature row's training and test features are written (CSR,
@@ -75,7 +76,7 @@ impl Default for DlConfig {
             model: None,
             tag: String::new(),
             seed: 2019,
-            mlf_lambda: (0.0, 0.1),
+            mlf_lambda: vec![0.0, 0.1],
             mlf_nonneg: false,
             dump: None,
         }
@@ -110,8 +111,15 @@ impl DlConfig {
                 "--dl-tag" => c.tag = v.clone(),
                 "--seed" => c.seed = v.parse()?,
                 "--dl-mlf-lambda" => {
-                    let (a, b) = v.split_once(',').ok_or("`--dl-mlf-lambda` takes L1,L2")?;
-                    c.mlf_lambda = (a.trim().parse()?, b.trim().parse()?);
+                    c.mlf_lambda = list(v)?;
+                    if !(2..=3).contains(&c.mlf_lambda.len())
+                        || c.mlf_lambda.iter().any(|l| !l.is_finite() || *l < 0.0)
+                    {
+                        return Err(
+                            "`--dl-mlf-lambda` takes L1,L2 or L1,L2,L3 (finite, non-negative)"
+                                .into(),
+                        );
+                    }
                 }
                 "--dl-mlf-nonneg" => c.mlf_nonneg = v.parse()?,
                 "--dl-dump" => c.dump = Some(PathBuf::from(v)),
@@ -132,7 +140,11 @@ impl DlConfig {
             return Err("`--dl-l2`, `--dl-features`, `--dl-atoms`, `--dl-sparsity` must be non-empty / positive".into());
         }
         for f in &c.features {
-            parse_feature(f, &c)?;
+            let f = parse_feature(f, &c)?;
+            if c.mlf_lambda.len() < 3 && f.blocks.iter().any(|(b, _)| b == "g3mlf" || b == "g2mlf3")
+            {
+                return Err("`g3mlf` / `g2mlf3` need `--dl-mlf-lambda L1,L2,L3`".into());
+            }
         }
         Ok(c)
     }

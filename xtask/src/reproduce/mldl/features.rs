@@ -25,6 +25,7 @@ pub(super) fn parse_feature(spec: &str, cfg: &DlConfig) -> BoxResult<Feature> {
             "raw" | "g3bp" => 0,
             "g3" | "g2" => cfg.sparsity,
             "g2omp" | "g2thr" | "g2mlf" => 40,
+            "g3mlf" | "g2mlf3" => 20,
             "g3thr" => 64,
             "g1omp" => 40,
             _ => return Err(format!("feature `{spec}`: unknown block `{name}`").into()),
@@ -85,8 +86,7 @@ impl Coder<'_> {
                     self.model.layer(1)?.clone(),
                     self.model.layer(2)?.clone(),
                 ])?;
-                let (l1, l2) = self.mlf_lambda;
-                let fista = MlFista::new(vec![l1, l2])
+                let fista = MlFista::new(self.mlf_lambda[..2].to_vec())
                     .iterations(p)
                     .nonneg(self.mlf_nonneg);
                 let code = |y: MatRef<'_, f64>| -> BoxResult<SparseFeatures> {
@@ -106,6 +106,48 @@ impl Coder<'_> {
                     Ok(out)
                 };
                 (code(self.ytr)?, code(self.yte)?)
+            }
+            "g3mlf" | "g2mlf3" => {
+                // One three-layer run fills both blocks' cache entries.
+                let fista = MlFista::new(self.mlf_lambda.clone())
+                    .iterations(p)
+                    .nonneg(self.mlf_nonneg);
+                let model = self.model;
+                let code = |y: MatRef<'_, f64>| -> BoxResult<[SparseFeatures; 2]> {
+                    let mut g2 = SparseFeatures::new(model.code_len(2)?);
+                    let mut g3 = SparseFeatures::new(model.code_len(3)?);
+                    let mut start = 0;
+                    while start < y.ncols() {
+                        let w = CODE_CHUNK.min(y.ncols() - start);
+                        let sol = fista.solve(model, y.subcols(start, w))?;
+                        let layer = |i| sol.layer(i).ok_or("ML-FISTA returned too few layers");
+                        g2.append_dense(layer(2)?.as_ref());
+                        g3.append_dense(layer(3)?.as_ref());
+                        start += w;
+                        println!(
+                            "    g3mlf: {start} of {} coded, {:.1} / {:.1} non-zeros per digit in Gamma_2 / Gamma_3",
+                            y.ncols(),
+                            g2.nnz() as f64 / g2.ncols() as f64,
+                            g3.nnz() as f64 / g3.ncols() as f64
+                        );
+                    }
+                    Ok([g2, g3])
+                };
+                let [tr2, tr3] = code(self.ytr)?;
+                let [te2, te3] = code(self.yte)?;
+                let s = t.elapsed().as_secs_f64();
+                let other = if name == "g3mlf" { "g2mlf3" } else { "g3mlf" };
+                let (mine, theirs) = if name == "g3mlf" {
+                    ((tr3, te3), (tr2, te2))
+                } else {
+                    ((tr2, te2), (tr3, te3))
+                };
+                // The run's time is charged to the block asked for first.
+                self.cache
+                    .insert((other.to_string(), p), (theirs.0, theirs.1, 0.0));
+                let v = (mine.0, mine.1, s);
+                self.cache.insert(key, v.clone());
+                return Ok(v);
             }
             "g1omp" => {
                 let eff = self.model.effective_dense(1, 1)?;

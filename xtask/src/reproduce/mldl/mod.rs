@@ -127,6 +127,8 @@ use features::{dump_features, parse_feature, probe};
 /// weight `--dl-lambda`, by LARS), `g2omp@s` (`Gamma_2` by its own projection: OMP of `s`
 /// atoms on `D_1 D_2`), `g2mlf@k` (`Gamma_2` of the two-layer model `D_1 D_2` by `k` ML-FISTA
 /// iterations, penalties `--dl-mlf-lambda L1,L2`, non-negative with `--dl-mlf-nonneg true`),
+/// `g3mlf@k` / `g2mlf3@k` (`Gamma_3` / `Gamma_2` of one `k`-iteration ML-FISTA run on the
+/// three-layer model, penalties `--dl-mlf-lambda L1,L2,L3`; both blocks share the run),
 /// `g1omp@s` (OMP on `D_1`), `g3thr@k` / `g2thr@k` (the `k` largest
 /// correlations with the normalised atoms of `D_1 D_2 D_3` / `D_1 D_2`: thresholding). Norms: `std` (per-feature standardisation,
 /// the default), `none`, `abs` (absolute values, standardised), `split` (positive and negative
@@ -142,7 +144,7 @@ struct Coder<'a> {
     ytr: MatRef<'a, f64>,
     yte: MatRef<'a, f64>,
     lambda: f64,
-    mlf_lambda: (f64, f64),
+    mlf_lambda: Vec<f64>,
     mlf_nonneg: bool,
     cache: HashMap<(String, usize), (SparseFeatures, SparseFeatures, f64)>,
 }
@@ -313,7 +315,7 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
         ytr,
         yte: test.images.as_ref(),
         lambda: cfg.lambda,
-        mlf_lambda: cfg.mlf_lambda,
+        mlf_lambda: cfg.mlf_lambda.clone(),
         mlf_nonneg: cfg.mlf_nonneg,
         cache: HashMap::new(),
     };
