@@ -17,7 +17,7 @@ pub use omp::{BatchOmp, Omp, Selection};
 pub use threshold::Thresholding;
 
 use crate::error::{invalid, Error, Result};
-pub(crate) use real::Real;
+pub(crate) use real::{Real, F32_SAFE_EXPONENT};
 
 /// When a greedy pursuit stops adding atoms.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -6,7 +6,7 @@ use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::ormp::{ormp_one, OrmpScratch};
-use super::{argmax_abs, finish, GrowingCholesky, Real, Stop};
+use super::{argmax_abs, finish, GrowingCholesky, Real, Stop, F32_SAFE_EXPONENT};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Result, Solve};
@@ -638,9 +638,3 @@ impl Solve<Dictionary, f32> for BatchOmp {
         })
     }
 }
-
-/// `f32` signals whose largest entry lies within `2^-F32_SAFE_EXPONENT ..= 2^F32_SAFE_EXPONENT`
-/// are coded as given (their squared norms, sums of at most a few million squares, stay within
-/// `f32`'s normal range); others are rescaled by a power of two
-/// ([`sparse_core::solve::by_magnitude`]).
-const F32_SAFE_EXPONENT: i32 = 40;

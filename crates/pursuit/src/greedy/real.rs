@@ -11,6 +11,12 @@ use std::ops::{AddAssign, MulAssign, SubAssign};
 use faer::MatRef;
 use sparse_core::simd::Avx2Fma;
 
+/// `f32` signals whose largest entry lies within `2^-F32_SAFE_EXPONENT ..= 2^F32_SAFE_EXPONENT`
+/// are coded as given (their squared norms, sums of at most a few million squares, stay within
+/// `f32`'s normal range); others are rescaled by a power of two
+/// ([`sparse_core::solve::by_magnitude`]).
+pub(crate) const F32_SAFE_EXPONENT: i32 = 40;
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
@@ -38,6 +44,9 @@ pub(crate) trait Real:
     /// Relative size of the largest correlation below which the residual counts as orthogonal
     /// to every atom.
     const ORTHOGONAL_TOL: Self;
+    /// LARS: relative size of the squared Cholesky pivot of a joining atom below which it
+    /// counts as linearly dependent on the active ones.
+    const LARS_PIVOT_TOL: Self;
     /// `v` rounded to this precision.
     fn of(v: f64) -> Self;
     /// `alpha = a0 - G_S x_S` with the AVX2 + FMA kernels (`gram`: unit row stride, the
@@ -65,6 +74,7 @@ pub(crate) trait Real:
 impl Real for f64 {
     const DEPENDENCE_TOL: f64 = 1e-10;
     const ORTHOGONAL_TOL: f64 = 1e-13;
+    const LARS_PIVOT_TOL: f64 = 1e-12;
     #[inline]
     fn of(v: f64) -> Self {
         v
@@ -93,6 +103,7 @@ impl Real for f64 {
 impl Real for f32 {
     const DEPENDENCE_TOL: f32 = 1e-4;
     const ORTHOGONAL_TOL: f32 = 1e-6;
+    const LARS_PIVOT_TOL: f32 = 1e-6;
     #[inline]
     fn of(v: f64) -> Self {
         v as f32

@@ -58,7 +58,7 @@ pub mod lars;
 pub use cd::CoordinateDescent;
 pub use fista::Fista;
 pub use ista::Ista;
-pub use lars::Lars;
+pub use lars::{Lars, F32_GAP_FLOOR};
 
 /// The regularisation path of one signal: the knots `(lambda_k, x_k)` where the active set
 /// changes, from `lambda_0 = lambda_max` (`x_0 = 0`) down to the requested `lambda` (the last

@@ -11,13 +11,15 @@
 // Index loops over several parallel arrays read better than zipped iterators here.
 #![allow(clippy::needless_range_loop)]
 
-use faer::{Mat, MatRef, Par};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
 use sparse_core::{check, Dictionary};
 
 use super::{check_common, gemm, gram_and_correlations, sparse_diagnostics, LarsPath};
-use crate::batch::{column, map_columns};
+use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::error::Result;
+use crate::greedy::F32_SAFE_EXPONENT;
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Solve};
 
@@ -40,7 +42,7 @@ mod update;
 /// | Name | Default | Meaning |
 /// | --- | --- | --- |
 /// | `lambda` | (required) | penalty `lambda >= 0` at which the path stops |
-/// | `gap_tol` | `1e-6` | `converged` also requires the final relative duality gap `<= gap_tol` |
+/// | `gap_tol` | `1e-6` | `converged` also requires the final relative duality gap `<= gap_tol` (for `f32` signals `<= max(gap_tol, 1e-4)`, [`F32_GAP_FLOOR`]) |
 /// | `max_iter` | `1000` | cap on path events (joins + drops) per signal |
 /// | `nonneg` | `false` | the non-negative Lasso (only positive joins) |
 /// | `par` | `Par::rayon(0)` | parallelism across signals (and for the two GEMMs) |
@@ -209,6 +211,128 @@ impl Solve<Dictionary> for Lars {
     }
 }
 
+/// The smallest relative duality gap that an `f32` LARS code is asked to certify (see the
+/// `Solve<Dictionary, f32>` implementation of [`Lars`]).
+pub const F32_GAP_FLOOR: f64 = 1e-4;
+
+/// LARS-Lasso of `f32` signals in `f32`: the Gram matrix (formed in `f64`) and the atoms are
+/// rounded to `f32` once per call, `D^T Y` and the homotopy (Cholesky updates and downdates,
+/// the correlation direction `G[:, A] w`, the event scan) run in `f32`, eight lanes per AVX2
+/// register instead of four; the path stops at `lambda` rounded to `f32`. The codes are `f32`;
+/// the diagnostics are computed in `f64` at `lambda` from the exact `f64` dictionary and
+/// signal, so `converged` certifies the `f32` code as a solution of the `f64` problem: target
+/// reached and relative duality gap `<= max(gap_tol, F32_GAP_FLOOR)` (`1e-4`). The floor is
+/// the resolution of an `f32` code: rounding the exact solution to `f32` alone leaves gaps up
+/// to `~2e-6` at small penalties, the `f32` path (whose Gram is rounded too) `~2e-5`.
+/// Supports equal those of the `f64` solve unless an event ties to within `f32` rounding.
+impl Solve<Dictionary, f32> for Lars {
+    type Output = Solution<Mat<f32>>;
+    type Error = Error;
+
+    /// Signals of extreme magnitude are coded divided by a power of two, with `lambda`
+    /// ([`sparse_core::solve::by_magnitude`]), so that their squared norms stay `f32`-finite.
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f32>) -> Result<Solution<Mat<f32>>> {
+        check_common(self.lambda, self.gap_tol, self.max_iter)?;
+        check::batch("y", y, d.signal_len())?;
+        let g64 = d.gram_par(self.par);
+        by_magnitude(y, Homogeneity::Quadratic, F32_SAFE_EXPONENT, |ys, s, _| {
+            Lars {
+                lambda: self.lambda / s,
+                ..self.clone()
+            }
+            .run_f32(d, g64.as_ref(), ys)
+        })
+    }
+}
+
+impl Lars {
+    /// The `f32` solve of signals of safe magnitude (`g64` is the `f64` Gram matrix).
+    fn run_f32(
+        &self,
+        d: &Dictionary,
+        g64: MatRef<'_, f64>,
+        y: MatRef<'_, f32>,
+    ) -> Result<Solution<Mat<f32>>> {
+        let (n, m) = (d.signal_len(), d.n_atoms());
+        let d64 = d.matrix();
+        let g = Mat::<f32>::from_fn(m, m, |i, j| g64[(i, j)] as f32);
+        let d32 = Mat::<f32>::from_fn(n, m, |i, j| d64[(i, j)] as f32);
+        let lam = self.lambda as f32;
+        // Per chunk: D^T Y in f32 for the path, and in f64 for the diagnostics.
+        let (codes, reports) = map_chunks(
+            y,
+            m,
+            self.par,
+            || {
+                (
+                    LarsScratch::<f32>::new(n, m),
+                    Mat::<f32>::zeros(m, CHUNK),
+                    Mat::<f64>::zeros(m, CHUNK),
+                    Mat::<f64>::zeros(n, CHUNK),
+                    (vec![0.0f64; m], vec![0.0f64; n], vec![0.0f64; m]),
+                )
+            },
+            |(s, dty, dty64, y64, (x64, r, dtr)), _first, yc, mut xc, rc| {
+                let w = yc.ncols();
+                let mut dty = dty.as_mut().subcols_mut(0, w);
+                matmul(
+                    dty.as_mut(),
+                    Accum::Replace,
+                    d32.transpose(),
+                    yc,
+                    1.0,
+                    Par::Seq,
+                );
+                let mut y64 = y64.as_mut().subcols_mut(0, w);
+                y64.copy_from(faer::zip!(yc).map(|faer::unzip!(v)| *v as f64));
+                let mut dty64 = dty64.as_mut().subcols_mut(0, w);
+                matmul(
+                    dty64.as_mut(),
+                    Accum::Replace,
+                    d64.transpose(),
+                    y64.as_ref(),
+                    1.0,
+                    Par::Seq,
+                );
+                for (k, rep) in rc.iter_mut().enumerate() {
+                    let a0 = column(dty.as_ref(), k);
+                    let h = Homotopy {
+                        g: g.as_ref(),
+                        dty: &a0,
+                        target: Target::Lambda(lam),
+                        nonneg: self.nonneg,
+                        max_iter: self.max_iter,
+                    };
+                    let xj = column_mut(xc.as_mut(), k);
+                    let out = s.run(&h, xj, None);
+                    for (a, &b) in x64.iter_mut().zip(xj.iter()) {
+                        *a = b as f64;
+                    }
+                    let (objective, duality_gap, residual_norm) = sparse_diagnostics(
+                        d64,
+                        g64,
+                        &column(y64.as_ref(), k),
+                        &column(dty64.as_ref(), k),
+                        x64,
+                        self.lambda,
+                        self.nonneg,
+                        r,
+                        dtr,
+                    );
+                    *rep = Report {
+                        iterations: out.steps,
+                        converged: out.reached && duality_gap <= self.gap_tol.max(F32_GAP_FLOOR),
+                        objective,
+                        residual_norm,
+                        duality_gap,
+                    };
+                }
+            },
+        );
+        Ok(assemble(codes, &reports, true))
+    }
+}
+
 /// BPDN `min ||x||_1 s.t. ||y - D x|| <= eps` for every column of `y` by the homotopy: the
 /// path stopped where the residual norm reaches `eps` (see `admm::Bpdn`). Inputs are checked
 /// by the caller.
@@ -254,71 +378,71 @@ pub(crate) fn bpdn_homotopy(
 }
 
 /// Called at every knot with `(lambda, active set, active coefficients)`.
-pub(crate) type KnotRecorder<'a> = &'a mut dyn FnMut(f64, &[usize], &[f64]);
+pub(crate) type KnotRecorder<'a, T = f64> = &'a mut dyn FnMut(T, &[usize], &[T]);
 
 /// Where the homotopy stops.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Target<'a> {
+pub(crate) enum Target<'a, T = f64> {
     /// At penalty `lambda`.
-    Lambda(f64),
+    Lambda(T),
     /// Where the residual norm `||y - D x||` first falls to `eps` (the BPDN solution, see
     /// `admm::Bpdn`); the residual is formed explicitly from the dictionary `d` and signal `y`.
     Residual {
-        eps: f64,
-        d: MatRef<'a, f64>,
-        y: &'a [f64],
+        eps: T,
+        d: MatRef<'a, T>,
+        y: &'a [T],
     },
 }
 
 /// One homotopy problem: Gram `g`, correlations `dty = D^T y`, where to stop, the sign
 /// constraint and the cap on path events.
 #[derive(Clone, Copy)]
-pub(crate) struct Homotopy<'a> {
-    pub g: MatRef<'a, f64>,
-    pub dty: &'a [f64],
-    pub target: Target<'a>,
+pub(crate) struct Homotopy<'a, T = f64> {
+    pub g: MatRef<'a, T>,
+    pub dty: &'a [T],
+    pub target: Target<'a, T>,
     pub nonneg: bool,
     pub max_iter: usize,
 }
 
 /// How one homotopy run ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Outcome {
+pub(crate) struct Outcome<T = f64> {
     /// Path events taken.
     pub steps: usize,
     /// Whether the target was reached.
     pub reached: bool,
     /// The penalty at the end point.
-    pub lambda: f64,
+    pub lambda: T,
 }
 
 /// The next event on the current segment.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Event {
+enum Event<T> {
     Target,
     /// `lambda` reaches 0 before the target.
     End,
     Drop(usize),
-    Add(usize, f64),
+    Add(usize, T),
 }
 
 /// Workspace of the homotopy for one signal, reused across the signals of a rayon task.
-pub(crate) struct LarsScratch {
+pub(crate) struct LarsScratch<T = f64> {
     /// Correlations `D^T r`.
-    c: Vec<f64>,
+    c: Vec<T>,
     /// Direction of the correlations, `G[:, A] w` (also diagnostics scratch).
-    a: Vec<f64>,
+    a: Vec<T>,
     /// Residual (length `n`): diagnostics scratch, and `y - D x` for a residual target.
-    pub r: Vec<f64>,
+    pub r: Vec<T>,
     /// `D_A w` (length `n`), for a residual target.
-    u: Vec<f64>,
+    u: Vec<T>,
     active: Vec<usize>,
-    sign: Vec<f64>,
-    xa: Vec<f64>,
-    w: Vec<f64>,
-    tmp: Vec<f64>,
+    sign: Vec<T>,
+    xa: Vec<T>,
+    w: Vec<T>,
+    tmp: Vec<T>,
     in_a: Vec<bool>,
     /// Row-major lower Cholesky factor of `G_AA`, row stride `kmax`.
-    l: Vec<f64>,
+    l: Vec<T>,
     kmax: usize,
 }

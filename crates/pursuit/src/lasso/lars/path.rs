@@ -4,23 +4,24 @@
 use sparse_core::simd::Avx2Fma;
 
 use super::{Event, Homotopy, KnotRecorder, LarsScratch, Outcome, Target};
+use crate::greedy::Real;
 
-impl LarsScratch {
+impl<T: Real> LarsScratch<T> {
     /// Scratch for signals of length `n` over `m` atoms.
     pub(crate) fn new(n: usize, m: usize) -> Self {
         let kmax = n.min(m);
         Self {
-            c: vec![0.0; m],
-            a: vec![0.0; m],
-            r: vec![0.0; n],
-            u: vec![0.0; n],
+            c: vec![T::zero(); m],
+            a: vec![T::zero(); m],
+            r: vec![T::zero(); n],
+            u: vec![T::zero(); n],
             active: Vec::with_capacity(kmax),
             sign: Vec::with_capacity(kmax),
             xa: Vec::with_capacity(kmax),
-            w: vec![0.0; kmax],
-            tmp: vec![0.0; kmax],
+            w: vec![T::zero(); kmax],
+            tmp: vec![T::zero(); kmax],
             in_a: vec![false; m],
-            l: vec![0.0; kmax * kmax],
+            l: vec![T::zero(); kmax * kmax],
             kmax,
         }
     }
@@ -30,10 +31,10 @@ impl LarsScratch {
     /// last included.
     pub(crate) fn run(
         &mut self,
-        h: &Homotopy<'_>,
-        x: &mut [f64],
-        record: Option<KnotRecorder<'_>>,
-    ) -> Outcome {
+        h: &Homotopy<'_, T>,
+        x: &mut [T],
+        record: Option<KnotRecorder<'_, T>>,
+    ) -> Outcome<T> {
         #[cfg(target_arch = "x86_64")]
         if let Some(token) = Avx2Fma::detect() {
             // SAFETY: the token proves that the CPU supports AVX2 and FMA.
@@ -49,20 +50,20 @@ impl LarsScratch {
     unsafe fn run_avx2(
         &mut self,
         _: Avx2Fma,
-        h: &Homotopy<'_>,
-        x: &mut [f64],
-        record: Option<KnotRecorder<'_>>,
-    ) -> Outcome {
+        h: &Homotopy<'_, T>,
+        x: &mut [T],
+        record: Option<KnotRecorder<'_, T>>,
+    ) -> Outcome<T> {
         self.run_impl(h, x, record)
     }
 
     #[inline(always)]
     fn run_impl(
         &mut self,
-        h: &Homotopy<'_>,
-        x: &mut [f64],
-        mut record: Option<KnotRecorder<'_>>,
-    ) -> Outcome {
+        h: &Homotopy<'_, T>,
+        x: &mut [T],
+        mut record: Option<KnotRecorder<'_, T>>,
+    ) -> Outcome<T> {
         let (g, dty, target, nonneg, max_iter) = (h.g, h.dty, h.target, h.nonneg, h.max_iter);
         let m = dty.len();
         let kmax = self.kmax;
@@ -72,7 +73,7 @@ impl LarsScratch {
         self.sign.clear();
         self.xa.clear();
         // lambda_0 and the first atom.
-        let (mut j0, mut lam) = (0usize, 0.0f64);
+        let (mut j0, mut lam) = (0usize, T::zero());
         for (j, &cj) in self.c.iter().enumerate() {
             let v = if nonneg { cj } else { cj.abs() };
             if v > lam {
@@ -84,13 +85,13 @@ impl LarsScratch {
         }
         let y2 = match target {
             Target::Residual { y, .. } => dot(y, y),
-            Target::Lambda(_) => 0.0,
+            Target::Lambda(_) => T::zero(),
         };
         let done = match target {
             Target::Lambda(t) => lam <= t,
             Target::Residual { eps, .. } => y2 <= eps * eps,
         };
-        if done || lam == 0.0 {
+        if done || lam == T::zero() {
             if let (Some(rec), Target::Lambda(t)) = (record.as_mut(), target) {
                 if t < lam {
                     rec(t, &[], &[]);
@@ -103,7 +104,11 @@ impl LarsScratch {
             };
         }
         let lam0 = lam;
-        let s0 = if self.c[j0] >= 0.0 { 1.0 } else { -1.0 };
+        let s0 = if self.c[j0] >= T::zero() {
+            T::one()
+        } else {
+            -T::one()
+        };
         self.push(g, j0, s0);
         let mut steps = 0usize;
         let mut banned: Option<usize> = None;
@@ -131,14 +136,14 @@ impl LarsScratch {
                 }
             }
             // a = G[:, A] w.
-            self.a.fill(0.0);
+            self.a.fill(T::zero());
             for p in 0..k {
                 let gi = g
                     .col(self.active[p])
                     .try_as_col_major()
                     .expect("owned Gram");
                 let wp = self.w[p];
-                for (av, gv) in self.a.iter_mut().zip(gi.as_slice()) {
+                for (av, &gv) in self.a.iter_mut().zip(gi.as_slice()) {
                     *av += wp * gv;
                 }
             }
@@ -148,11 +153,11 @@ impl LarsScratch {
                     // ||r - gamma u||^2 = eps^2 with r = y - D_A x_A, u = D_A w (explicit, so
                     // that a tiny eps is resolved), by the cancellation-free root formula.
                     self.r.copy_from_slice(y);
-                    self.u.fill(0.0);
+                    self.u.fill(T::zero());
                     for p in 0..k {
                         let dp = d.col(self.active[p]);
                         let (xp, wp) = (self.xa[p], self.w[p]);
-                        for ((rv, uv), dv) in self.r.iter_mut().zip(&mut self.u).zip(dp.iter()) {
+                        for ((rv, uv), &dv) in self.r.iter_mut().zip(&mut self.u).zip(dp.iter()) {
                             *rv -= xp * dv;
                             *uv += wp * dv;
                         }
@@ -163,17 +168,17 @@ impl LarsScratch {
                     // as reaching eps (eps = 0: Basis Pursuit).
                     let uu = dot(&self.u, &self.u);
                     let gs = dot(&self.r, &self.u) / uu;
-                    let rmin2: f64 = (self.r.iter().zip(&self.u))
-                        .map(|(a, b)| (a - gs * b) * (a - gs * b))
+                    let rmin2: T = (self.r.iter().zip(&self.u))
+                        .map(|(&a, &b)| (a - gs * b) * (a - gs * b))
                         .sum();
-                    let g = if gs > 0.0 && rmin2 <= eps * eps + 1e-26 * y2 {
-                        (gs - ((eps * eps - rmin2).max(0.0) / uu).sqrt()).max(0.0)
+                    let g = if gs > T::zero() && rmin2 <= eps * eps + T::of(1e-26) * y2 {
+                        (gs - ((eps * eps - rmin2).max(T::zero()) / uu).sqrt()).max(T::zero())
                     } else {
-                        f64::INFINITY
+                        T::infinity()
                     };
                     // The slack absorbs the drift of the tracked lambda on the last segment
                     // of a path that runs down to lambda ~ 0 (eps ~ 0).
-                    if g <= lam + 1e-9 * lam0 {
+                    if g <= lam + T::of(1e-9) * lam0 {
                         (g, Event::Target)
                     } else {
                         (lam, Event::End)
@@ -183,9 +188,9 @@ impl LarsScratch {
             let (target_gamma, target_event) = (gamma, event);
             for p in 0..k {
                 let wp = self.w[p];
-                if wp != 0.0 {
+                if wp != T::zero() {
                     let gp = -self.xa[p] / wp;
-                    if gp > 0.0 && gp < gamma {
+                    if gp > T::zero() && gp < gamma {
                         (gamma, event) = (gp, Event::Drop(p));
                     }
                 }
@@ -201,14 +206,14 @@ impl LarsScratch {
                     continue;
                 }
                 let (cj, aj) = (self.c[j], self.a[j]);
-                let (d1, n1) = (1.0 - aj, lam - cj);
-                if d1 > 0.0 && n1 < gamma * d1 {
-                    (gamma, event) = (n1.max(0.0) / d1, Event::Add(j, 1.0));
+                let (d1, n1) = (T::one() - aj, lam - cj);
+                if d1 > T::zero() && n1 < gamma * d1 {
+                    (gamma, event) = (n1.max(T::zero()) / d1, Event::Add(j, T::one()));
                 }
                 if !nonneg {
-                    let (d2, n2) = (1.0 + aj, lam + cj);
-                    if d2 > 0.0 && n2 < gamma * d2 {
-                        (gamma, event) = (n2.max(0.0) / d2, Event::Add(j, -1.0));
+                    let (d2, n2) = (T::one() + aj, lam + cj);
+                    if d2 > T::zero() && n2 < gamma * d2 {
+                        (gamma, event) = (n2.max(T::zero()) / d2, Event::Add(j, -T::one()));
                     }
                 }
             }
@@ -218,7 +223,7 @@ impl LarsScratch {
             // When y lies in the span of the active atoms every correlation vanishes with the
             // residual at the end of the path, so joins tie with a residual target: take it.
             if let (Target::Residual { .. }, Event::Target) = (target, target_event) {
-                if gamma >= target_gamma * (1.0 - 1e-9) {
+                if gamma >= target_gamma * (T::one() - T::of(1e-9)) {
                     (gamma, event) = (target_gamma, Event::Target);
                 }
             }
@@ -226,16 +231,16 @@ impl LarsScratch {
             for p in 0..k {
                 self.xa[p] += gamma * self.w[p];
             }
-            for (cv, av) in self.c.iter_mut().zip(&self.a) {
+            for (cv, &av) in self.c.iter_mut().zip(&self.a) {
                 *cv -= gamma * av;
             }
             lam = match event {
                 Event::Target => match target {
                     Target::Lambda(t) => t,
-                    Target::Residual { .. } => (lam - gamma).max(0.0),
+                    Target::Residual { .. } => (lam - gamma).max(T::zero()),
                 },
-                Event::End => 0.0,
-                _ => (lam - gamma).max(0.0),
+                Event::End => T::zero(),
+                _ => (lam - gamma).max(T::zero()),
             };
             steps += 1;
             let mut stop = false;
@@ -275,6 +280,6 @@ impl LarsScratch {
 }
 
 #[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(u, v)| u * v).sum()
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).map(|(&u, &v)| u * v).sum()
 }

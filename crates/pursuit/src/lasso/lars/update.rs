@@ -3,12 +3,13 @@
 use faer::MatRef;
 
 use super::LarsScratch;
+use crate::greedy::Real;
 
-impl LarsScratch {
+impl<T: Real> LarsScratch<T> {
     /// Adds atom `j` with sign `s` to the active set, extending the Cholesky factor by one row.
     /// Returns false (and leaves the set unchanged) when `j` is dependent on the active atoms.
     #[inline(always)]
-    pub(super) fn push(&mut self, g: MatRef<'_, f64>, j: usize, s: f64) -> bool {
+    pub(super) fn push(&mut self, g: MatRef<'_, T>, j: usize, s: T) -> bool {
         let (k, kmax) = (self.active.len(), self.kmax);
         let gj = g.col(j);
         for p in 0..k {
@@ -20,15 +21,15 @@ impl LarsScratch {
             self.tmp[p] = v / row[p];
         }
         let gjj = gj[j];
-        let d = gjj - self.tmp[..k].iter().map(|v| v * v).sum::<f64>();
-        if d.is_nan() || d <= 1e-12 * gjj {
+        let d = gjj - self.tmp[..k].iter().map(|&v| v * v).sum::<T>();
+        if d.is_nan() || d <= T::LARS_PIVOT_TOL * gjj {
             return false;
         }
         self.l[k * kmax..k * kmax + k].copy_from_slice(&self.tmp[..k]);
         self.l[k * kmax + k] = d.sqrt();
         self.active.push(j);
         self.sign.push(s);
-        self.xa.push(0.0);
+        self.xa.push(T::zero());
         self.in_a[j] = true;
         true
     }
@@ -53,7 +54,7 @@ impl LarsScratch {
                 l[t * kmax + i] = cs * u + sn * v;
                 l[t * kmax + i + 1] = -sn * u + cs * v;
             }
-            l[i * kmax + i + 1] = 0.0;
+            l[i * kmax + i + 1] = T::zero();
         }
         let j = self.active.remove(p);
         self.in_a[j] = false;
