@@ -59,9 +59,17 @@ except ImportError:
 /// A float32 solve measured as a float64 one: the signals are rounded to `f32`, coded in `f32`
 /// and the codes widened back, both conversions inside the timed call (SPAMS' `omp` has no
 /// float32 path, so its float64 figure is the peer).
-struct F32(BatchOmp);
+struct F32<S>(S);
 
-impl pursuit::Solve<Dictionary> for F32 {
+impl<S> pursuit::Solve<Dictionary> for F32<S>
+where
+    S: pursuit::Solve<
+        Dictionary,
+        f32,
+        Output = pursuit::Solution<Mat<f32>>,
+        Error = pursuit::Error,
+    >,
+{
     type Output = pursuit::Solution;
     type Error = pursuit::Error;
     fn solve(
@@ -152,6 +160,11 @@ pub fn run() -> BoxResult<()> {
                     "lars-lasso",
                     "spams_lasso",
                     Box::new(Lars::new(lambda).gap_tol(tol).par(par)),
+                ),
+                (
+                    "lars-lasso f32",
+                    "spams_lasso",
+                    Box::new(F32(Lars::new(lambda).gap_tol(tol).par(par))),
                 ),
                 (
                     "cd-lasso",
