@@ -2,7 +2,9 @@
 //! Salmon 2018; skglm, Bertrand et al. 2022; Fercoq, Gramfort & Salmon 2015): optimality,
 //! agreement with plain coordinate descent and LARS, honest certificates, bad input.
 
-use faer::{Mat, MatRef, Par};
+mod common;
+use common::kkt_violation;
+use faer::{Mat, Par};
 use pursuit::lasso::{CoordinateDescent, Lars};
 use pursuit::Solve;
 use sparse_core::Summary;
@@ -23,37 +25,6 @@ fn bench_like(d: &Dictionary, b: usize, seed: u64, frac: f64) -> (Mat<f64>, f64)
     }
     let lambda = frac * d.apply_adjoint(y.as_ref()).unwrap().norm_max();
     (y, lambda)
-}
-
-/// Largest violation of the optimality conditions, relative to `lambda`: `d_i^T r = lambda
-/// sign(x_i)` on the support, `|d_i^T r| <= lambda` off it (`d_i^T r <= lambda`, `x >= 0` for
-/// the non-negative Lasso).
-fn kkt_violation(
-    d: &Dictionary,
-    y: MatRef<'_, f64>,
-    x: MatRef<'_, f64>,
-    lambda: f64,
-    nonneg: bool,
-) -> f64 {
-    let r = y - d.apply(x).unwrap();
-    let c = d.apply_adjoint(r.as_ref()).unwrap();
-    let mut worst = 0.0f64;
-    for j in 0..x.ncols() {
-        for i in 0..x.nrows() {
-            let (xi, ci) = (x[(i, j)], c[(i, j)]);
-            let v = if nonneg && xi < 0.0 {
-                f64::INFINITY
-            } else if xi != 0.0 {
-                (ci - lambda * xi.signum()).abs()
-            } else if nonneg {
-                (ci - lambda).max(0.0)
-            } else {
-                (ci.abs() - lambda).max(0.0)
-            };
-            worst = worst.max(v);
-        }
-    }
-    worst / lambda
 }
 
 fn dictionaries() -> Vec<(&'static str, Dictionary)> {
