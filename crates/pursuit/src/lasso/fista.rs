@@ -9,15 +9,16 @@
 // Index loops over several parallel arrays read better than zipped iterators here.
 #![allow(clippy::needless_range_loop)]
 
-use faer::{Mat, MatMut, MatRef, Par};
-use sparse_core::shrink::{nonneg_soft, soft};
-use sparse_core::{check, LinearOperator};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::{
-    check_common, check_lipschitz, check_warm, lasso_gap, rescaled_observer, run_blocks,
-    select_columns, Observer, Progress, WorkingSet,
+    check_common, check_lipschitz, check_warm, lasso_gap_of, rescaled_observer, run_blocks,
+    select_columns, Observer, Progress, WorkingSet, F32_GAP_FLOOR,
 };
 use crate::error::Result;
+use crate::greedy::{Real, F32_SAFE_EXPONENT};
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Solve};
 use sparse_core::solve::{by_magnitude, Homogeneity, SAFE_EXPONENT};
@@ -161,6 +162,63 @@ impl<Op: LinearOperator + ?Sized> Solve<Op> for Fista {
     }
 }
 
+/// FISTA of `f32` signals in `f32` on a dense dictionary: the atoms are rounded to `f32` once
+/// per call and the iterations (the GEMMs `D Z`, `D^T R`, shrinkage, momentum) run in `f32`,
+/// with the step `1/L` from the `f64` dictionary's `L = ||D||_2^2`. A signal stops when its
+/// relative duality gap, accumulated in `f64` from the `f32` iterates, is
+/// `<= max(gap_tol, F32_GAP_FLOOR) / 2` ([`F32_GAP_FLOOR`], `1e-4`: the resolution of an `f32`
+/// code; the half is a margin for the rounding of the `f32` correlations) or at `max_iter`. The codes are `f32`; the reported objective, gap and residual norm
+/// are recomputed in `f64` from the exact `f64` dictionary and signal, and `converged` requires
+/// that certified gap to be `<= max(gap_tol, F32_GAP_FLOOR)` as well. There is no `f32` warm
+/// start.
+impl Solve<Dictionary, f32> for Fista {
+    type Output = Solution<Mat<f32>>;
+    type Error = Error;
+
+    /// Signals of extreme magnitude are coded divided by a power of two, with `lambda`
+    /// ([`sparse_core::solve::by_magnitude`]), so that their squared norms stay `f32`-finite.
+    fn solve(&self, d: &Dictionary, y: MatRef<'_, f32>) -> Result<Solution<Mat<f32>>> {
+        self.engine(true)?.run_f32(d, y)
+    }
+}
+
+/// The two products of a proximal-gradient step, in the precision `T` of the iterates.
+pub(crate) trait Products<T>: Sync {
+    /// `(signal length, code length)`.
+    fn dims(&self) -> (usize, usize);
+    /// `out = D x`.
+    fn forward(&self, x: MatRef<'_, T>, out: MatMut<'_, T>, par: Par);
+    /// `out = D^T r`.
+    fn adjoint(&self, r: MatRef<'_, T>, out: MatMut<'_, T>, par: Par);
+}
+
+impl<Op: LinearOperator + ?Sized> Products<f64> for Op {
+    fn dims(&self) -> (usize, usize) {
+        (self.nrows(), self.ncols())
+    }
+    fn forward(&self, x: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        self.apply_raw(x, out, par)
+    }
+    fn adjoint(&self, r: MatRef<'_, f64>, out: MatMut<'_, f64>, par: Par) {
+        self.apply_adjoint_raw(r, out, par)
+    }
+}
+
+/// A dense dictionary's atoms rounded to `f32` (products by faer's `f32` GEMM).
+struct Dense32(Mat<f32>);
+
+impl Products<f32> for Dense32 {
+    fn dims(&self) -> (usize, usize) {
+        (self.0.nrows(), self.0.ncols())
+    }
+    fn forward(&self, x: MatRef<'_, f32>, out: MatMut<'_, f32>, par: Par) {
+        matmul(out, Accum::Replace, self.0.as_ref(), x, 1.0, par);
+    }
+    fn adjoint(&self, r: MatRef<'_, f32>, out: MatMut<'_, f32>, par: Par) {
+        matmul(out, Accum::Replace, self.0.transpose(), r, 1.0, par);
+    }
+}
+
 /// The proximal-gradient engine behind [`Fista`] and [`Ista`](super::Ista).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ProxGrad<'a> {
@@ -179,10 +237,12 @@ pub(crate) struct ProxGrad<'a> {
 }
 
 /// Per-block constants.
-struct Ctx<'a, Op: ?Sized> {
+struct Ctx<'a, T, Op: ?Sized> {
     p: &'a ProxGrad<'a>,
     op: &'a Op,
-    step: f64,
+    step: T,
+    /// The gap tolerance of the iterations (`gap_tol`, floored for `f32`).
+    tol: f64,
     par: Par,
 }
 
@@ -236,24 +296,128 @@ impl<'a> ProxGrad<'a> {
         x0: Option<MatRef<'_, f64>>,
         l: f64,
     ) -> Result<Solution> {
-        let (m, b) = (op.ncols(), y.ncols());
-        let (codes, reports) = run_blocks(self.par, self.block_size, m, b, |first, xc, rc, par| {
+        let (codes, reports) = self.blocks(op, y, x0, 1.0 / l, self.gap_tol);
+        Ok(assemble(codes, &reports, true))
+    }
+
+    /// The blocks of the solve, in the precision `T` of `op`'s products.
+    fn blocks<T: Real, P: Products<T> + ?Sized>(
+        &self,
+        op: &P,
+        y: MatRef<'_, T>,
+        x0: Option<MatRef<'_, T>>,
+        step: T,
+        tol: f64,
+    ) -> (Mat<T>, Vec<Report>) {
+        let (m, b) = (op.dims().1, y.ncols());
+        run_blocks(self.par, self.block_size, m, b, |first, xc, rc, par| {
             let ctx = Ctx {
                 p: self,
                 op,
-                step: 1.0 / l,
+                step,
+                tol,
                 par,
             };
             let w = xc.ncols();
             let x0b = x0.map(|x0| x0.subcols(first, w));
             run_block(&ctx, y.subcols(first, w), x0b, first, xc, rc);
-        });
-        Ok(assemble(codes, &reports, true))
+        })
+    }
+
+    /// The `f32` solve on a dense dictionary (see `Solve<Dictionary, f32> for Fista`).
+    pub(crate) fn run_f32(&self, d: &Dictionary, y: MatRef<'_, f32>) -> Result<Solution<Mat<f32>>> {
+        check::batch("y", y, d.signal_len())?;
+        let l = self.lipschitz.unwrap_or_else(|| d.lipschitz());
+        check_lipschitz(l)?;
+        let d64 = d.matrix();
+        let d32 = Dense32(Mat::from_fn(d64.nrows(), d64.ncols(), |i, j| {
+            d64[(i, j)] as f32
+        }));
+        // The rounded atoms' norm exceeds `L` by a relative `~1e-7` at most: a step of
+        // `1 / (L (1 + 1e-6))` stays below `1 / ||D_32||^2`.
+        let step = (1.0 / (l * (1.0 + 1e-6))) as f32;
+        // The iterations aim at half the tolerance: the gap accumulated from `f32` correlations
+        // differs from the certified one by up to a few percent of the floor.
+        let tol = self.gap_tol.max(F32_GAP_FLOOR);
+        by_magnitude(
+            y,
+            Homogeneity::Quadratic,
+            F32_SAFE_EXPONENT,
+            |ys, s, cols| {
+                let observer = self.observer.map(|o| rescaled_observer(o, cols, s));
+                let scaled = ProxGrad {
+                    lambda: self.lambda / s,
+                    observer: observer.as_ref(),
+                    ..*self
+                };
+                let (codes, mut reports) = scaled.blocks(&d32, ys, None, step, 0.5 * tol);
+                let (lam, nonneg) = (scaled.lambda, self.nonneg);
+                certify_f32(
+                    d64,
+                    ys,
+                    codes.as_ref(),
+                    &mut reports,
+                    lam,
+                    nonneg,
+                    tol,
+                    self.par,
+                );
+                Ok(assemble(codes, &reports, true))
+            },
+        )
+    }
+}
+
+/// Replaces the diagnostics of `f32` codes of `y` by their `f64` values on the exact
+/// dictionary `d` (`R = Y - D X` and `D^T R` by GEMMs over chunks of columns); a code stays
+/// `converged` only if the certified gap is `<= tol`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn certify_f32(
+    d: MatRef<'_, f64>,
+    y: MatRef<'_, f32>,
+    codes: MatRef<'_, f32>,
+    reports: &mut [Report],
+    lambda: f64,
+    nonneg: bool,
+    tol: f64,
+    par: Par,
+) {
+    const CHUNK: usize = 256;
+    let (n, m, b) = (d.nrows(), d.ncols(), y.ncols());
+    let mut r = Mat::<f64>::zeros(n, CHUNK.min(b));
+    let mut c = Mat::<f64>::zeros(m, CHUNK.min(b));
+    let mut x = Mat::<f64>::zeros(m, CHUNK.min(b));
+    for first in (0..b).step_by(CHUNK) {
+        let w = CHUNK.min(b - first);
+        let mut xw = x.as_mut().subcols_mut(0, w);
+        xw.copy_from(faer::zip!(codes.subcols(first, w)).map(|faer::unzip!(v)| *v as f64));
+        let mut rw = r.as_mut().subcols_mut(0, w);
+        rw.copy_from(faer::zip!(y.subcols(first, w)).map(|faer::unzip!(v)| *v as f64));
+        matmul(rw.as_mut(), Accum::Add, d, xw.as_ref(), -1.0, par);
+        let mut cw = c.as_mut().subcols_mut(0, w);
+        matmul(
+            cw.as_mut(),
+            Accum::Replace,
+            d.transpose(),
+            rw.as_ref(),
+            1.0,
+            par,
+        );
+        for j in 0..w {
+            let y64: Vec<f64> = y.col(first + j).iter().map(|&v| v as f64).collect();
+            let (rj, cj, xj) = (r.col_as_slice(j), c.col_as_slice(j), x.col_as_slice(j));
+            let (objective, gap) = lasso_gap_of(&y64, rj, cj, xj, lambda, nonneg);
+            let rep = &mut reports[first + j];
+            rep.objective = objective;
+            rep.duality_gap = gap;
+            rep.residual_norm = dot(rj, rj).sqrt();
+            rep.converged = rep.converged && gap <= tol;
+        }
     }
 }
 
 /// `dst[:, j] = a[:, j] - b[:, j]` for the first `w` columns.
-fn sub_into(mut dst: MatMut<'_, f64>, a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: usize) {
+fn sub_into<T: Real>(mut dst: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, w: usize) {
     for j in 0..w {
         for i in 0..dst.nrows() {
             dst[(i, j)] = a[(i, j)] - b[(i, j)];
@@ -261,41 +425,53 @@ fn sub_into(mut dst: MatMut<'_, f64>, a: MatRef<'_, f64>, b: MatRef<'_, f64>, w:
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(u, v)| u * v).sum()
+fn dot<T: Real>(a: &[T], b: &[T]) -> f64 {
+    a.iter().zip(b).map(|(&u, &v)| u.into() * v.into()).sum()
+}
+
+/// Soft thresholding `sign(v) max(|v| - t, 0)`, or its non-negative form `max(v - t, 0)`.
+#[inline(always)]
+fn shrink<T: Real>(v: T, t: T, nonneg: bool) -> T {
+    if v > t {
+        v - t
+    } else if !nonneg && v < -t {
+        v + t
+    } else {
+        T::zero()
+    }
 }
 
 /// The iterations on one block of signals; writes the codes into `out` and the reports.
-fn run_block<Op: LinearOperator + ?Sized>(
-    ctx: &Ctx<'_, Op>,
-    y: MatRef<'_, f64>,
-    x0: Option<MatRef<'_, f64>>,
+fn run_block<T: Real, Op: Products<T> + ?Sized>(
+    ctx: &Ctx<'_, T, Op>,
+    y: MatRef<'_, T>,
+    x0: Option<MatRef<'_, T>>,
     first: usize,
-    mut out: MatMut<'_, f64>,
+    mut out: MatMut<'_, T>,
     reports: &mut [Report],
 ) {
     let p = ctx.p;
-    let (n, m, w0) = (ctx.op.nrows(), ctx.op.ncols(), y.ncols());
+    let ((n, m), w0) = (ctx.op.dims(), y.ncols());
     let accel = p.accelerated;
-    let thr = p.lambda * ctx.step;
+    let thr = T::of(p.lambda) * ctx.step;
     let mut yb = y.to_owned();
     let mut x = match x0 {
         Some(x0) => x0.to_owned(),
         None => Mat::zeros(m, w0),
     };
-    let mut dx = Mat::<f64>::zeros(n, w0);
+    let mut dx = Mat::<T>::zeros(n, w0);
     if x0.is_some() {
-        ctx.op.apply_raw(x.as_ref(), dx.as_mut(), ctx.par);
+        ctx.op.forward(x.as_ref(), dx.as_mut(), ctx.par);
     }
-    let mut xp = Mat::<f64>::zeros(m, w0);
-    let mut dxp = Mat::<f64>::zeros(n, w0);
+    let mut xp = Mat::<T>::zeros(m, w0);
+    let mut dxp = Mat::<T>::zeros(n, w0);
     let (mut z, mut dz) = if accel {
         (x.clone(), dx.clone())
     } else {
         (Mat::zeros(0, 0), Mat::zeros(0, 0))
     };
-    let mut r = Mat::<f64>::zeros(n, w0);
-    let mut c = Mat::<f64>::zeros(m, w0);
+    let mut r = Mat::<T>::zeros(n, w0);
+    let mut c = Mat::<T>::zeros(m, w0);
     // The per-signal state is the FISTA momentum t.
     let mut ws = WorkingSet::new(vec![1.0f64; w0]);
     let mut k = 0usize;
@@ -306,7 +482,7 @@ fn run_block<Op: LinearOperator + ?Sized>(
             sub_into(r.as_mut(), yb.as_ref(), dx.as_ref(), w);
         }
         if !accel || check {
-            ctx.op.apply_adjoint_raw(
+            ctx.op.adjoint(
                 r.as_ref().subcols(0, w),
                 c.as_mut().subcols_mut(0, w),
                 ctx.par,
@@ -314,8 +490,9 @@ fn run_block<Op: LinearOperator + ?Sized>(
         }
         if let Some(obs) = p.observer {
             for j in 0..w {
-                let r2: f64 = r.col_as_slice(j).iter().map(|v| v * v).sum();
-                let l1: f64 = x.col_as_slice(j).iter().map(|v| v.abs()).sum();
+                let rj = r.col_as_slice(j);
+                let r2 = dot(rj, rj);
+                let l1: f64 = x.col_as_slice(j).iter().map(|&v| v.into().abs()).sum();
                 obs.report(Progress {
                     signal: first + ws.idx[j],
                     iteration: k,
@@ -328,13 +505,13 @@ fn run_block<Op: LinearOperator + ?Sized>(
             for j in 0..w {
                 let (rj, xj, cj) = (r.col_as_slice(j), x.col_as_slice(j), c.col_as_slice(j));
                 let yj = yb.col_as_slice(j);
-                let (obj, gap) = lasso_gap(yj, rj, cj, xj, p.lambda, p.nonneg);
+                let (obj, gap) = lasso_gap_of(yj, rj, cj, xj, p.lambda, p.nonneg);
                 // A NaN gap is an overflowed (diverged) iterate, e.g. from a `lipschitz` below
                 // `||D||_2^2`: it never recovers, so the signal stops there, unconverged.
-                if gap <= p.gap_tol || k >= p.max_iter || gap.is_nan() {
+                if gap <= ctx.tol || k >= p.max_iter || gap.is_nan() {
                     let rep = Report {
                         iterations: k,
-                        converged: gap <= p.gap_tol,
+                        converged: gap <= ctx.tol,
                         objective: obj,
                         residual_norm: dot(rj, rj).sqrt(),
                         duality_gap: gap,
@@ -353,7 +530,7 @@ fn run_block<Op: LinearOperator + ?Sized>(
         // Gradient at the extrapolated point: c = D^T (y - D z).
         if accel {
             sub_into(r.as_mut(), yb.as_ref(), dz.as_ref(), w);
-            ctx.op.apply_adjoint_raw(
+            ctx.op.adjoint(
                 r.as_ref().subcols(0, w),
                 c.as_mut().subcols_mut(0, w),
                 ctx.par,
@@ -370,15 +547,15 @@ fn run_block<Op: LinearOperator + ?Sized>(
             );
             if p.nonneg {
                 for i in 0..m {
-                    xj[i] = nonneg_soft(fj[i] + ctx.step * cj[i], thr);
+                    xj[i] = shrink(fj[i] + ctx.step * cj[i], thr, true);
                 }
             } else {
                 for i in 0..m {
-                    xj[i] = soft(fj[i] + ctx.step * cj[i], thr);
+                    xj[i] = shrink(fj[i] + ctx.step * cj[i], thr, false);
                 }
             }
         }
-        ctx.op.apply_raw(
+        ctx.op.forward(
             x.as_ref().subcols(0, w),
             dx.as_mut().subcols_mut(0, w),
             ctx.par,
@@ -389,8 +566,8 @@ fn run_block<Op: LinearOperator + ?Sized>(
                 let zj = z.col_as_slice(j);
                 let mut restart_now = false;
                 if p.restart {
-                    let s: f64 = (0..m).map(|i| (zj[i] - xj[i]) * (xj[i] - xpj[i])).sum();
-                    restart_now = s > 0.0;
+                    let s: T = (0..m).map(|i| (zj[i] - xj[i]) * (xj[i] - xpj[i])).sum();
+                    restart_now = s > T::zero();
                 }
                 let beta = if restart_now {
                     ws.val[j] = 1.0;
@@ -401,6 +578,7 @@ fn run_block<Op: LinearOperator + ?Sized>(
                     ws.val[j] = tn;
                     beta
                 };
+                let beta = T::of(beta);
                 let zj = z.col_as_slice_mut(j);
                 for i in 0..m {
                     zj[i] = xj[i] + beta * (xj[i] - xpj[i]);

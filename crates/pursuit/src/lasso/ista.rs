@@ -132,3 +132,19 @@ impl<Op: LinearOperator + ?Sized> Solve<Op> for Ista {
         self.as_fista().engine(false)?.run(op, y, None)
     }
 }
+
+/// ISTA of `f32` signals in `f32` on a dense dictionary, with the `f64` certification of the
+/// `f32` [`Fista`](super::Fista) (`converged` at a certified relative gap
+/// `<= max(gap_tol, F32_GAP_FLOOR)`, [`F32_GAP_FLOOR`](super::F32_GAP_FLOOR) = `1e-4`).
+impl Solve<sparse_core::Dictionary, f32> for Ista {
+    type Output = Solution<faer::Mat<f32>>;
+    type Error = Error;
+
+    fn solve(
+        &self,
+        d: &sparse_core::Dictionary,
+        y: MatRef<'_, f32>,
+    ) -> Result<Solution<faer::Mat<f32>>> {
+        self.as_fista().engine(false)?.run_f32(d, y)
+    }
+}

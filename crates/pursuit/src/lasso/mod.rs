@@ -175,20 +175,38 @@ pub fn lasso_gap(
     lambda: f64,
     nonneg: bool,
 ) -> (f64, f64) {
-    let r2: f64 = r.iter().map(|v| v * v).sum();
-    let ry: f64 = r.iter().zip(y).map(|(a, b)| a * b).sum();
-    let y2: f64 = y.iter().map(|v| v * v).sum();
+    lasso_gap_of(y, r, dtr, x, lambda, nonneg)
+}
+
+/// [`lasso_gap`] of `f32` or `f64` vectors, accumulated in `f64`.
+pub(crate) fn lasso_gap_of<T: Copy + Into<f64>>(
+    y: &[T],
+    r: &[T],
+    dtr: &[T],
+    x: &[T],
+    lambda: f64,
+    nonneg: bool,
+) -> (f64, f64) {
+    let r2: f64 = r.iter().map(|&v| v.into() * v.into()).sum();
+    let ry: f64 = r.iter().zip(y).map(|(&a, &b)| a.into() * b.into()).sum();
+    let y2: f64 = y.iter().map(|&v| v.into() * v.into()).sum();
     gap_from_parts(r2, ry, y2, dtr, x, lambda, nonneg)
 }
 
 /// The Lasso dual objective `D(theta) = <theta, y> - 1/2 ||theta||^2` at the feasible dual
 /// point `theta = s r`, `s = min(1, lambda / ||D^T r||_inf)` (the positive part's maximum for
 /// the non-negative Lasso), from `||r||^2`, `<r, y>` and `D^T r`.
-pub(crate) fn dual_from_parts(r2: f64, ry: f64, dtr: &[f64], lambda: f64, nonneg: bool) -> f64 {
+pub(crate) fn dual_from_parts<T: Copy + Into<f64>>(
+    r2: f64,
+    ry: f64,
+    dtr: &[T],
+    lambda: f64,
+    nonneg: bool,
+) -> f64 {
     let dual_norm = if nonneg {
-        dtr.iter().fold(0.0f64, |m, &v| m.max(v))
+        dtr.iter().fold(0.0f64, |m, &v| m.max(v.into()))
     } else {
-        dtr.iter().fold(0.0f64, |m, &v| m.max(v.abs()))
+        dtr.iter().fold(0.0f64, |m, &v| m.max(v.into().abs()))
     };
     let s = if dual_norm > lambda {
         lambda / dual_norm
@@ -200,18 +218,18 @@ pub(crate) fn dual_from_parts(r2: f64, ry: f64, dtr: &[f64], lambda: f64, nonneg
 
 /// [`lasso_gap`] from `||r||^2`, `<r, y>` and `||y||^2` instead of the vectors `r` and `y`
 /// (for solvers that track them through the Gram matrix).
-pub(crate) fn gap_from_parts(
+pub(crate) fn gap_from_parts<T: Copy + Into<f64>>(
     r2: f64,
     ry: f64,
     y2: f64,
-    dtr: &[f64],
-    x: &[f64],
+    dtr: &[T],
+    x: &[T],
     lambda: f64,
     nonneg: bool,
 ) -> (f64, f64) {
-    let l1: f64 = x.iter().map(|v| v.abs()).sum();
+    let l1: f64 = x.iter().map(|&v| v.into().abs()).sum();
     let primal = 0.5 * r2 + lambda * l1;
-    if nonneg && x.iter().any(|&v| v < 0.0) {
+    if nonneg && x.iter().any(|&v| v.into() < 0.0) {
         return (primal, f64::INFINITY);
     }
     let dual = dual_from_parts(r2, ry, dtr, lambda, nonneg);
@@ -255,7 +273,7 @@ pub fn lambda_max(dty: &[f64], nonneg: bool) -> f64 {
 
 /// Moves columns `keep[i]` to position `i` (with `keep` strictly increasing, so `keep[i] >= i`
 /// and the move never overwrites a column still to be read).
-pub(crate) fn compact_columns(mut m: MatMut<'_, f64>, keep: &[usize]) {
+pub(crate) fn compact_columns<T: Copy>(mut m: MatMut<'_, T>, keep: &[usize]) {
     for (i, &j) in keep.iter().enumerate() {
         debug_assert!(j >= i);
         if i != j {
@@ -357,17 +375,17 @@ pub(crate) fn gram_and_correlations(
 /// columns (fewer when that leaves threads idle) and runs `block(first, codes, reports, par)`
 /// on each: blocks in parallel with sequential products when there are several, else one block
 /// with the parallelism `par` inside its products.
-pub(crate) fn run_blocks<F>(
+pub(crate) fn run_blocks<T: faer::traits::ComplexField, F>(
     par: Par,
     block_size: usize,
     m: usize,
     b: usize,
     block: F,
-) -> (Mat<f64>, Vec<Report>)
+) -> (Mat<T>, Vec<Report>)
 where
-    F: Fn(usize, MatMut<'_, f64>, &mut [Report], Par) + Sync + Send,
+    F: Fn(usize, MatMut<'_, T>, &mut [Report], Par) + Sync + Send,
 {
-    let mut codes = Mat::<f64>::zeros(m, b);
+    let mut codes = Mat::<T>::zeros(m, b);
     let reports = sparse_core::batch::for_each_block(
         codes.as_mut(),
         block_size,
@@ -379,7 +397,7 @@ where
 }
 
 /// Copies `x` into column `j` of `out`.
-pub(crate) fn store_column(mut out: MatMut<'_, f64>, j: usize, x: &[f64]) {
+pub(crate) fn store_column<T: Copy>(mut out: MatMut<'_, T>, j: usize, x: &[T]) {
     out.as_mut()
         .col_mut(j)
         .iter_mut()
@@ -414,12 +432,12 @@ impl WorkingSet {
     }
 
     /// Stores `x` and `report` as the result of working column `j`.
-    pub fn finish(
+    pub fn finish<T: Copy>(
         &self,
         j: usize,
-        x: &[f64],
+        x: &[T],
         report: Report,
-        out: MatMut<'_, f64>,
+        out: MatMut<'_, T>,
         reports: &mut [Report],
     ) {
         store_column(out, self.idx[j], x);
@@ -428,7 +446,7 @@ impl WorkingSet {
 
     /// Keeps only the working columns listed in `keep`, in `mats` and in the set; returns
     /// false when none is left.
-    pub fn compact(&mut self, mats: &mut [&mut Mat<f64>]) -> bool {
+    pub fn compact<T: Copy>(&mut self, mats: &mut [&mut Mat<T>]) -> bool {
         if self.keep.len() < self.w {
             for mat in mats.iter_mut() {
                 compact_columns(mat.as_mut(), &self.keep);
