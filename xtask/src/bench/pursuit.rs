@@ -176,6 +176,11 @@ pub fn run() -> BoxResult<()> {
                     "spams_lasso",
                     Box::new(Fista::new(lambda).gap_tol(tol).par(par)),
                 ),
+                (
+                    "fista-lasso f32",
+                    "spams_lasso",
+                    Box::new(F32(Fista::new(lambda).gap_tol(tol).par(par))),
+                ),
             ]
         };
         let configs: Vec<(usize, Vec<_>)> = vec![(1, coders(Par::Seq)), (2, coders(Par::rayon(2)))];
