@@ -8,8 +8,12 @@ use sparse_core::io::patches::PatchGrid;
 use sparse_core::{check, generate, Dictionary};
 
 use super::codes::{CodesExt, SparseCodes};
-use super::{AtomUpdate, InitDict, IterationReport, Ksvd, LearnOptions, LearnedDictionary};
+use super::{
+    float32_options, widen, AtomUpdate, InitDict, IterationReport, Ksvd, LearnOptions,
+    LearnedDictionary, TrainingScalar,
+};
 use crate::error::{invalid, Result};
+use crate::greedy::Float32Atoms;
 use crate::{BatchOmp, Stop};
 
 /// Patches coded per Batch-OMP call in the final reconstruction (bounds the dense code matrix).
@@ -55,6 +59,11 @@ const CODING_CHUNK: usize = 8192;
 /// +0.054 dB for single runs, inside the spread of the exact update's own results over seeds (up to
 /// 0.074 dB). Each atom update only touches the patches that use the atom. The output is not
 /// clipped to the pixel range.
+///
+/// An `f32` image is denoised with `f32` sparse coding (Batch-OMP in `f32` in K-SVD's coding
+/// stages and in the final coding, [`Coder::BatchOmpF32`](super::Coder::BatchOmpF32)); the
+/// patches, means, dictionary updates and the average stay `f64`, and the image returned is
+/// `f64`.
 ///
 /// ```
 /// use pursuit::dictlearn::Denoiser;
@@ -263,44 +272,76 @@ impl Denoiser {
     }
 
     /// Denoises with the fixed overcomplete DCT dictionary (no learning).
-    pub fn denoise_dct(&self, noisy: MatRef<'_, f64>) -> Result<Denoised> {
-        let grid = self.validate(noisy)?;
-        let d = Dictionary::overcomplete_dct(self.patch_size, self.n_atoms)?;
-        let (patches, means) = self.patches(&grid, noisy)?;
-        self.reconstruct(&grid, noisy, &patches, &means, d, Vec::new(), 0)
+    pub fn denoise_dct<T: TrainingScalar>(&self, noisy: MatRef<'_, T>) -> Result<Denoised> {
+        self.with_f64(noisy, |noisy, f32c| {
+            let grid = self.validate(noisy)?;
+            let d = Dictionary::overcomplete_dct(self.patch_size, self.n_atoms)?;
+            let (patches, means) = self.patches(&grid, noisy)?;
+            self.reconstruct(&grid, noisy, &patches, &means, d, Vec::new(), 0, f32c)
+        })
+    }
+
+    /// Runs `f` on the image in `f64` and whether to code in `f32` (for an `f32` image).
+    fn with_f64<T: TrainingScalar>(
+        &self,
+        noisy: MatRef<'_, T>,
+        f: impl FnOnce(MatRef<'_, f64>, bool) -> Result<Denoised>,
+    ) -> Result<Denoised> {
+        match T::as_f64(noisy) {
+            Some(y) => f(y, false),
+            None => f(widen(noisy).as_ref(), true),
+        }
     }
 
     /// Denoises with a given dictionary of `patch_size^2`-long atoms (no learning).
-    pub fn denoise_with(&self, noisy: MatRef<'_, f64>, d: &Dictionary) -> Result<Denoised> {
-        let grid = self.validate(noisy)?;
-        check::nrows("d", d.matrix(), grid.patch_len())?;
-        let (patches, means) = self.patches(&grid, noisy)?;
-        self.reconstruct(&grid, noisy, &patches, &means, d.clone(), Vec::new(), 0)
+    pub fn denoise_with<T: TrainingScalar>(
+        &self,
+        noisy: MatRef<'_, T>,
+        d: &Dictionary,
+    ) -> Result<Denoised> {
+        self.with_f64(noisy, |noisy, f32c| {
+            let grid = self.validate(noisy)?;
+            check::nrows("d", d.matrix(), grid.patch_len())?;
+            let (patches, means) = self.patches(&grid, noisy)?;
+            self.reconstruct(
+                &grid,
+                noisy,
+                &patches,
+                &means,
+                d.clone(),
+                Vec::new(),
+                0,
+                f32c,
+            )
+        })
     }
 
     /// Denoises with a dictionary learned by K-SVD on the noisy patches.
-    pub fn denoise_ksvd(&self, noisy: MatRef<'_, f64>) -> Result<Denoised> {
+    pub fn denoise_ksvd<T: TrainingScalar>(&self, noisy: MatRef<'_, T>) -> Result<Denoised> {
         self.denoise_ksvd_observed(noisy, |_| {})
     }
 
     /// [`denoise_ksvd`](Self::denoise_ksvd), calling `observer` after every K-SVD iteration.
-    pub fn denoise_ksvd_observed(
+    pub fn denoise_ksvd_observed<T: TrainingScalar>(
         &self,
-        noisy: MatRef<'_, f64>,
+        noisy: MatRef<'_, T>,
         observer: impl FnMut(&IterationReport),
     ) -> Result<Denoised> {
-        let grid = self.validate(noisy)?;
-        let (patches, means) = self.patches(&grid, noisy)?;
-        let (learned, n_training) = self.learn(&patches, observer)?;
-        self.reconstruct(
-            &grid,
-            noisy,
-            &patches,
-            &means,
-            learned.dictionary,
-            learned.history,
-            n_training,
-        )
+        self.with_f64(noisy, |noisy, f32c| {
+            let grid = self.validate(noisy)?;
+            let (patches, means) = self.patches(&grid, noisy)?;
+            let (learned, n_training) = self.learn(&patches, observer, f32c)?;
+            self.reconstruct(
+                &grid,
+                noisy,
+                &patches,
+                &means,
+                learned.dictionary,
+                learned.history,
+                n_training,
+                f32c,
+            )
+        })
     }
 
     /// K-SVD on a random subset of the mean-removed patches, from the overcomplete DCT.
@@ -308,6 +349,7 @@ impl Denoiser {
         &self,
         patches: &Mat<f64>,
         observer: impl FnMut(&IterationReport),
+        f32_coding: bool,
     ) -> Result<(LearnedDictionary, usize)> {
         let total = patches.ncols();
         let training = if total > self.max_training {
@@ -324,6 +366,9 @@ impl Denoiser {
         options.iterations = self.iterations;
         options.seed = self.seed;
         options.par = self.par;
+        if f32_coding {
+            options = float32_options(&options);
+        }
         let ksvd = Ksvd::with_options(options).update(self.update);
         let learned = ksvd.fit_observed(training.as_ref(), observer)?;
         Ok((learned, training.ncols()))
@@ -341,18 +386,26 @@ impl Denoiser {
         d: Dictionary,
         history: Vec<IterationReport>,
         n_training: usize,
+        f32_coding: bool,
     ) -> Result<Denoised> {
         let lambda = self.lambda_value();
         let mut sum = Mat::<f64>::from_fn(grid.height, grid.width, |i, j| lambda * noisy[(i, j)]);
         let mut count = Mat::<f64>::from_fn(grid.height, grid.width, |_, _| lambda);
         let omp = BatchOmp::new(self.stop()).par(self.par);
-        let gram = d.gram_par(self.par);
+        let (gram, atoms32) = if f32_coding {
+            (Mat::zeros(0, 0), Some(Float32Atoms::new(&d, self.par)))
+        } else {
+            (d.gram_par(self.par), None)
+        };
         let ph = grid.patch_h;
         let mut nnz = 0.0;
         for first in (0..patches.ncols()).step_by(CODING_CHUNK) {
             let len = CODING_CHUNK.min(patches.ncols() - first);
             let chunk = patches.as_ref().subcols(first, len);
-            let codes = omp.code_with_gram(&d, gram.as_ref(), chunk)?;
+            let codes = match &atoms32 {
+                Some(a) => omp.code_in_f32(a, chunk)?,
+                None => omp.code_with_gram(&d, gram.as_ref(), chunk)?,
+            };
             let codes = SparseCodes::from_dense(codes.codes.as_ref());
             nnz += codes.mean_sparsity() * len as f64;
             let rec = codes.synthesize(d.matrix(), self.par);

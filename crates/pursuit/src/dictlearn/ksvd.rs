@@ -76,15 +76,16 @@ impl Ksvd {
     }
 
     /// Learns a dictionary for the columns of `y` (`n x N`).
-    pub fn fit(&self, y: MatRef<'_, f64>) -> Result<LearnedDictionary> {
+    /// `f32` signals are coded in `f32` ([`TrainingScalar`](super::TrainingScalar)).
+    pub fn fit<T: super::TrainingScalar>(&self, y: MatRef<'_, T>) -> Result<LearnedDictionary> {
         self.fit_observed(y, |_| {})
     }
 
     /// [`fit`](Self::fit), calling `observer` after every iteration. Signals of extreme
     /// magnitude are learned at unit size and scaled back ([`super::fit_at_safe_magnitude`]).
-    pub fn fit_observed(
+    pub fn fit_observed<T: super::TrainingScalar>(
         &self,
-        y: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
         mut observer: impl FnMut(&IterationReport),
     ) -> Result<LearnedDictionary> {
         super::fit_at_safe_magnitude(&self.options, y, &mut observer, |o, y, observer| {

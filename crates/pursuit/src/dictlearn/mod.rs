@@ -61,7 +61,49 @@ use rand_distr::{Distribution, StandardNormal};
 use sparse_core::{check, Dictionary, SparseCodes};
 
 use crate::error::{invalid, Result};
+use crate::greedy::Float32Atoms;
 use crate::{BatchOmp, Solution, Solve, SparseCoder, Stop};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The precision of training signals, `f64` or `f32` (sealed). With `f32` signals the learners
+/// code in `f32` ([`Coder::BatchOmpF32`] in place of [`Coder::BatchOmp`]; a custom coder runs
+/// in `f64` on the signals widened to `f64`) and update the dictionary in `f64`.
+pub trait TrainingScalar: sealed::Sealed + Copy + Into<f64> + Send + Sync + 'static {
+    /// `y` itself when it is `f64`, else `None`.
+    #[doc(hidden)]
+    fn as_f64<'a>(y: MatRef<'a, Self>) -> Option<MatRef<'a, f64>>;
+}
+
+impl TrainingScalar for f64 {
+    fn as_f64<'a>(y: MatRef<'a, f64>) -> Option<MatRef<'a, f64>> {
+        Some(y)
+    }
+}
+
+impl TrainingScalar for f32 {
+    fn as_f64<'a>(_: MatRef<'a, f32>) -> Option<MatRef<'a, f64>> {
+        None
+    }
+}
+
+/// The options for `f32` signals: the Batch-OMP coder becomes its `f32` form.
+pub(crate) fn float32_options(o: &LearnOptions) -> LearnOptions {
+    let coder = match &o.coder {
+        Coder::BatchOmp(stop) | Coder::BatchOmpF32(stop) => Coder::BatchOmpF32(*stop),
+        Coder::Custom(c) => Coder::Custom(c.clone()),
+    };
+    LearnOptions { coder, ..o.clone() }
+}
+
+/// `y` widened (exactly) to `f64`.
+pub(crate) fn widen<T: TrainingScalar>(y: MatRef<'_, T>) -> Mat<f64> {
+    Mat::<f64>::from_fn(y.nrows(), y.ncols(), |i, j| y[(i, j)].into())
+}
 
 /// The first dictionary of a learner.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +127,11 @@ pub enum Coder {
     /// Batch-OMP (Rubinstein, Zibulevsky & Elad 2008) with this stopping rule, run with the
     /// options' `par`.
     BatchOmp(Stop),
+    /// Batch-OMP in `f32` with this stopping rule: the signals are rounded to `f32` for the
+    /// coding stage (eight lanes per AVX2 register, half the memory traffic), the codes widened
+    /// back to `f64` for the dictionary update, which stays `f64`. Chosen automatically when a
+    /// learner's `fit` is given `f32` signals; also usable with `f64` ones.
+    BatchOmpF32(Stop),
     /// Any sparse coder (OMP, a Lasso solver, ...).
     Custom(Arc<dyn SparseCoder>),
 }
@@ -93,6 +140,7 @@ impl std::fmt::Debug for Coder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Coder::BatchOmp(stop) => f.debug_tuple("BatchOmp").field(stop).finish(),
+            Coder::BatchOmpF32(stop) => f.debug_tuple("BatchOmpF32").field(stop).finish(),
             Coder::Custom(_) => f.write_str("Custom(<dyn SparseCoder>)"),
         }
     }
@@ -103,12 +151,16 @@ impl Coder {
     pub fn solve(&self, d: &Dictionary, y: MatRef<'_, f64>, par: Par) -> Result<Solution> {
         match self {
             Coder::BatchOmp(stop) => BatchOmp::new(*stop).par(par).solve(d, y),
+            Coder::BatchOmpF32(stop) => BatchOmp::new(*stop)
+                .par(par)
+                .code_in_f32(&Float32Atoms::new(d, par), y),
             Coder::Custom(c) => c.solve(d, y),
         }
     }
 }
 
-/// Runs a whole-batch learner `learn` on training signals of any finite magnitude.
+/// Runs a whole-batch learner `learn` on training signals of any finite magnitude, in `f64` or,
+/// for `f32` signals, with the `f32` coder ([`float32_options`]) on the signals widened to `f64`.
 ///
 /// Learning forms squared norms and the statistics `X X^T` of the codes, which overflow for
 /// signals near `1e155` (and lose everything to underflow near `1e-155`). When the largest
@@ -118,9 +170,9 @@ impl Coder {
 /// observer) are multiplied by `s`. The dictionary is scale-free, so the result is the one the
 /// same signals at unit size give, up to the scaling. A custom coder's parameters cannot be
 /// rescaled: with one, such signals are refused with an `Err` naming `y`.
-pub(crate) fn fit_at_safe_magnitude(
+pub(crate) fn fit_at_safe_magnitude<T: TrainingScalar>(
     o: &LearnOptions,
-    y: MatRef<'_, f64>,
+    y: MatRef<'_, T>,
     observer: &mut dyn FnMut(&IterationReport),
     learn: impl FnOnce(
         &LearnOptions,
@@ -129,6 +181,14 @@ pub(crate) fn fit_at_safe_magnitude(
     ) -> Result<LearnedDictionary>,
 ) -> Result<LearnedDictionary> {
     use sparse_core::solve::{magnitude_scale, SAFE_EXPONENT};
+    let (wide, o32);
+    let (o, y) = match T::as_f64(y) {
+        Some(y) => (o, y),
+        None => {
+            (wide, o32) = (widen(y), float32_options(o));
+            (&o32, wide.as_ref())
+        }
+    };
     o.validate(y)?;
     let linf = (0..y.ncols())
         .flat_map(|j| y.col(j).iter().copied())
@@ -139,6 +199,7 @@ pub(crate) fn fit_at_safe_magnitude(
     }
     let coder = match &o.coder {
         Coder::BatchOmp(stop) => Coder::BatchOmp(stop.divided(s)),
+        Coder::BatchOmpF32(stop) => Coder::BatchOmpF32(stop.divided(s)),
         Coder::Custom(_) => {
             return Err(invalid(
                 "y",

@@ -236,15 +236,16 @@ impl OnlineDictLearning {
     /// signals in a fresh random order, in mini-batches of `batch_size`. The codes returned are
     /// those of every signal over the final dictionary; each report aggregates the epoch's
     /// mini-batches (errors measured before each batch's update).
-    pub fn fit(&self, y: MatRef<'_, f64>) -> Result<LearnedDictionary> {
+    /// `f32` signals are coded in `f32` ([`TrainingScalar`](super::TrainingScalar)).
+    pub fn fit<T: super::TrainingScalar>(&self, y: MatRef<'_, T>) -> Result<LearnedDictionary> {
         self.fit_observed(y, |_| {})
     }
 
     /// [`fit`](Self::fit), calling `observer` after every epoch. Signals of extreme magnitude
     /// are learned at unit size and scaled back ([`super::fit_at_safe_magnitude`]).
-    pub fn fit_observed(
+    pub fn fit_observed<T: super::TrainingScalar>(
         &self,
-        y: MatRef<'_, f64>,
+        y: MatRef<'_, T>,
         mut observer: impl FnMut(&IterationReport),
     ) -> Result<LearnedDictionary> {
         super::fit_at_safe_magnitude(&self.options, y, &mut observer, |o, y, observer| {

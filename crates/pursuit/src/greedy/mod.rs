@@ -13,6 +13,7 @@ mod simd;
 mod threshold;
 
 pub use mp::MatchingPursuit;
+pub(crate) use omp::Float32Atoms;
 pub use omp::{BatchOmp, Omp, Selection};
 pub use threshold::Thresholding;
 

@@ -623,18 +623,61 @@ impl Solve<Dictionary, f32> for BatchOmp {
     fn solve(&self, d: &Dictionary, y: MatRef<'_, f32>) -> Result<Solution<Mat<f32>>> {
         check::batch("y", y, d.signal_len())?;
         self.stop.budget(d.signal_len(), d.n_atoms())?;
-        let gram64 = d.gram_par(self.par);
-        let gram =
-            Mat::<f32>::from_fn(gram64.nrows(), gram64.ncols(), |i, j| gram64[(i, j)] as f32);
-        drop(gram64);
-        let dm = d.matrix();
-        let dm = Mat::<f32>::from_fn(dm.nrows(), dm.ncols(), |i, j| dm[(i, j)] as f32);
+        let (dm, gram) = Float32Atoms::new(d, self.par).into_parts();
         by_magnitude(y, Homogeneity::Linear, F32_SAFE_EXPONENT, |ys, s, _| {
             BatchOmp {
                 stop: self.stop.divided(s),
                 ..*self
             }
             .code_with_gram_unscaled(dm.as_ref(), gram.as_ref(), ys)
+        })
+    }
+}
+
+/// A dictionary's atoms and Gram matrix (formed in `f64`) rounded to `f32`, for repeated
+/// float32 Batch-OMP coding over the same dictionary.
+pub(crate) struct Float32Atoms {
+    dm: Mat<f32>,
+    gram: Mat<f32>,
+}
+
+impl Float32Atoms {
+    pub(crate) fn new(d: &Dictionary, par: Par) -> Self {
+        let g = d.gram_par(par);
+        let gram = Mat::<f32>::from_fn(g.nrows(), g.ncols(), |i, j| g[(i, j)] as f32);
+        let dm = d.matrix();
+        let dm = Mat::<f32>::from_fn(dm.nrows(), dm.ncols(), |i, j| dm[(i, j)] as f32);
+        Self { dm, gram }
+    }
+
+    fn into_parts(self) -> (Mat<f32>, Mat<f32>) {
+        (self.dm, self.gram)
+    }
+}
+
+impl BatchOmp {
+    /// Codes `f64` signals in `f32` over `atoms`: each signal is rounded to `f32` (after a
+    /// power-of-two scaling when its magnitude is outside `2^-40 ..= 2^40`), coded by the
+    /// `f32` Batch-OMP, and its code widened back to `f64` (the dictionary learners' and the
+    /// denoiser's float32 coding stage).
+    pub(crate) fn code_in_f32(&self, atoms: &Float32Atoms, y: MatRef<'_, f64>) -> Result<Solution> {
+        let n = atoms.dm.nrows();
+        check::batch("y", y, n)?;
+        self.stop.budget(n, atoms.dm.ncols())?;
+        by_magnitude(y, Homogeneity::Linear, F32_SAFE_EXPONENT, |ys, s, _| {
+            let y32 = Mat::<f32>::from_fn(ys.nrows(), ys.ncols(), |i, j| ys[(i, j)] as f32);
+            let sol = BatchOmp {
+                stop: self.stop.divided(s),
+                ..*self
+            }
+            .code_with_gram_unscaled(
+                atoms.dm.as_ref(),
+                atoms.gram.as_ref(),
+                y32.as_ref(),
+            )?;
+            let c = &sol.codes;
+            let codes = Mat::<f64>::from_fn(c.nrows(), c.ncols(), |i, j| c[(i, j)] as f64);
+            Ok(Solution::new(codes, sol.diagnostics)?)
         })
     }
 }
