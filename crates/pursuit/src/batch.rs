@@ -46,18 +46,19 @@ where
 /// Runs `kernel(scratch, j, y_j, x_j)` for every column `j` of `y`, writing the code of signal `j`
 /// into `x_j` (a zeroed slice of length `n_out`) and returning its report ([`for_each_column`]
 /// over chunks of [`CHUNK`]).
-pub(crate) fn map_columns<S, I, K>(
-    y: MatRef<'_, f64>,
+pub(crate) fn map_columns<T, S, I, K>(
+    y: MatRef<'_, T>,
     n_out: usize,
     par: Par,
     init: I,
     kernel: K,
-) -> (Mat<f64>, Vec<Report>)
+) -> (Mat<T>, Vec<Report>)
 where
+    T: faer::traits::ComplexField + Copy + Sync + Send,
     I: Fn() -> S + Sync + Send,
-    K: Fn(&mut S, usize, &[f64], &mut [f64]) -> Report + Sync + Send,
+    K: Fn(&mut S, usize, &[T], &mut [T]) -> Report + Sync + Send,
 {
-    let mut x = Mat::<f64>::zeros(n_out, y.ncols());
+    let mut x = Mat::<T>::zeros(n_out, y.ncols());
     let reports = for_each_column(y, x.as_mut(), CHUNK, par, init, |s, j, yj, xj, _| {
         kernel(s, j, yj, xj)
     })

@@ -33,6 +33,30 @@
 //! # Ok::<(), pursuit::Error>(())
 //! ```
 //!
+//! ## float32
+//! Every solver also codes `f32` signals in `f32` on a dense [`Dictionary`](sparse_core::Dictionary)
+//! (`Solve<Dictionary, f32>`, selected by the input type): the atoms (and the Gram) are
+//! rounded to `f32` once per call, the iterations run in `f32`, and the diagnostics are
+//! recomputed in `f64` against the exact dictionary, so `converged` certifies the `f32` code
+//! as a solution of the `f64` problem to a relative gap `max(gap_tol, F32_GAP_FLOOR)`
+//! ([`F32_GAP_FLOOR`] = `1e-4`, the resolution of an `f32` code).
+//!
+//! ```
+//! use faer::Mat;
+//! use pursuit::{Solve, Summary};
+//! use pursuit::lasso::CoordinateDescent;
+//! use sparse_core::{generate, Dictionary, Noise};
+//!
+//! let mut rng = generate::rng(3);
+//! let d = Dictionary::random_gaussian(32, 64, &mut rng)?;
+//! let x = generate::sparseland_codes(64, 3, 8, 0.5, 1.0, &mut rng)?;
+//! let y = generate::signals(&d, x.as_ref(), Noise::Sigma(0.01), &mut rng)?.noisy;
+//! let y32 = Mat::<f32>::from_fn(32, 8, |i, j| y[(i, j)] as f32);
+//! let sol = CoordinateDescent::new(0.05).solve(&d, y32.as_ref())?; // codes: Mat<f32>
+//! assert!(sol.all_converged() && sol.max_duality_gap().unwrap() <= 1e-4);
+//! # Ok::<(), pursuit::Error>(())
+//! ```
+//!
 //! ## Duality gap
 //! With residual `r = y - D x`, the point `theta = s r`, `s = min(1, lambda / ||D^T r||_inf)`
 //! is dual feasible (`||D^T theta||_inf <= lambda`; for the non-negative Lasso the constraint is
