@@ -96,7 +96,9 @@ pub fn run() -> BoxResult<()> {
          {} at the start. Rounds of the peers' script and of ours alternate (`ROUNDS`, default \
          3); each figure is the best round, wall time and, for one-thread runs, the CPU time of \
          the solving thread, with the ratios in both. SPAMS' `omp` is ORMP (orthogonal least \
-         squares); compare its supports with `batch-ormp`.\n\n",
+         squares); compare its supports with `batch-ormp`. `f32` rows: the signals rounded to \
+         float32 and coded in float32 (conversions timed); their Lasso gaps are certified in \
+         float64 at the float32 floor `max(gap_tol, 1e-4)`.\n\n",
         super::build_profile(),
         load_average()
     );
@@ -170,6 +172,11 @@ pub fn run() -> BoxResult<()> {
                     "cd-lasso",
                     "spams_lasso",
                     Box::new(CoordinateDescent::new(lambda).gap_tol(tol).par(par)),
+                ),
+                (
+                    "cd-lasso f32",
+                    "spams_lasso",
+                    Box::new(F32(CoordinateDescent::new(lambda).gap_tol(tol).par(par))),
                 ),
                 (
                     "fista-lasso",

@@ -12,7 +12,7 @@ use faer::{Accum, Mat, MatRef, Par};
 use sparse_core::simd::Avx2Fma;
 use sparse_core::{check, Dictionary};
 
-use super::fista::{certify_f32, shrink};
+use super::fista::shrink;
 use super::{
     check_common, dual_from_parts, rescaled_observer, sparse_diagnostics, Observer, Progress,
     F32_GAP_FLOOR,
@@ -20,7 +20,7 @@ use super::{
 
 /// Residuals combined by the dual extrapolation.
 pub const EXTRAPOLATION: usize = 5;
-use crate::batch::{column, map_columns};
+use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::error::Result;
 use crate::greedy::{Real, F32_SAFE_EXPONENT};
 use crate::result::{assemble, Report, Solution};
@@ -129,8 +129,24 @@ pub struct CoordinateDescent {
 }
 
 /// The precisions of the sweeps: `f64` and `f32` (the gaps accumulate in `f64` in both).
-trait Scalar: Real + Into<f64> {}
-impl<T: Real + Into<f64>> Scalar for T {}
+trait Scalar: Real + Into<f64> {
+    /// The rounding allowance, relative to `||y||^2`, added to a gap computed in this
+    /// precision before it sizes the Gap Safe sphere (`m` atoms).
+    fn screening_slack(m: usize) -> f64;
+}
+impl Scalar for f64 {
+    fn screening_slack(m: usize) -> f64 {
+        64.0 * m as f64 * f64::EPSILON
+    }
+}
+impl Scalar for f32 {
+    /// The gap accumulates in `f64` from `f32` correlations and codes, each within a few
+    /// `f32` roundings of `||y||` and `||y||^2`: `256 eps_32` (`3e-5`) covers it without
+    /// disabling the screening (as `m eps_32` would for large dictionaries).
+    fn screening_slack(_: usize) -> f64 {
+        256.0 * f32::EPSILON as f64
+    }
+}
 
 /// Per-task scratch, in the precision `T` of the sweeps.
 struct Scratch<T> {
@@ -333,15 +349,6 @@ impl CoordinateDescent {
         let g64 = d.gram_par(self.par);
         let g = Mat::<f32>::from_fn(m, m, |i, j| g64[(i, j)] as f32);
         let d32 = Mat::<f32>::from_fn(n, m, |i, j| d64[(i, j)] as f32);
-        let mut dty = Mat::<f32>::zeros(m, y.ncols());
-        matmul(
-            dty.as_mut(),
-            Accum::Replace,
-            d32.transpose(),
-            y,
-            1.0,
-            self.par,
-        );
         // The sweeps aim at half the tolerance: their gap, accumulated in f64 from the f32
         // correlations, differs from the certified one by a fraction of the floor.
         let tol = self.gap_tol.max(F32_GAP_FLOOR);
@@ -349,36 +356,94 @@ impl CoordinateDescent {
             gap_tol: 0.5 * tol,
             ..self.clone()
         };
-        // Each signal's output column holds its code, then the point whose rescaled residual
-        // gave its best dual value (certified again in f64 below).
-        let (out, mut reports) = map_columns(
-            dty.as_ref(),
-            2 * m,
+        let (lambda, nonneg) = (self.lambda, self.nonneg);
+        // Per chunk: D^T Y in f32 for the sweeps, and in f64 for the certificate.
+        let (codes, reports) = map_chunks(
+            y,
+            m,
             self.par,
-            || Scratch::new(g.as_ref(), n, self.working_set),
-            |s, j, dtyj, out| {
-                let (xj, uj) = out.split_at_mut(m);
-                let end = inner.kernel(s, g.as_ref(), &column(y, j), dtyj, j, xj, Some(uj));
-                Report {
-                    iterations: end.sweeps,
-                    converged: end.converged,
-                    objective: f64::NAN,
-                    residual_norm: f64::NAN,
-                    duality_gap: f64::NAN,
+            || F32Scratch {
+                cd: Scratch::new(g.as_ref(), n, self.working_set),
+                dty: Mat::zeros(m, CHUNK),
+                dty64: Mat::zeros(m, CHUNK),
+                y64: Mat::zeros(n, CHUNK),
+                x64: vec![0.0; m],
+                u32: vec![0.0; m],
+                r: vec![0.0; n],
+                dtr: vec![0.0; m],
+            },
+            |f, first, yc, mut xc, rc| {
+                let w = yc.ncols();
+                let mut dty = f.dty.as_mut().subcols_mut(0, w);
+                let ta = d32.transpose();
+                matmul(dty.as_mut(), Accum::Replace, ta, yc, 1.0, Par::Seq);
+                let mut y64 = f.y64.as_mut().subcols_mut(0, w);
+                y64.copy_from(faer::zip!(yc).map(|faer::unzip!(v)| *v as f64));
+                let mut dty64 = f.dty64.as_mut().subcols_mut(0, w);
+                let ta = d64.transpose();
+                matmul(
+                    dty64.as_mut(),
+                    Accum::Replace,
+                    ta,
+                    y64.as_ref(),
+                    1.0,
+                    Par::Seq,
+                );
+                for (k, rep) in rc.iter_mut().enumerate() {
+                    let xj = column_mut(xc.as_mut(), k);
+                    f.u32.fill(0.0);
+                    let end = inner.kernel(
+                        &mut f.cd,
+                        g.as_ref(),
+                        &column(yc, k),
+                        &column(dty.as_ref(), k),
+                        first + k,
+                        xj,
+                        Some(&mut f.u32),
+                    );
+                    for (a, &b) in f.x64.iter_mut().zip(xj.iter()) {
+                        *a = b as f64;
+                    }
+                    let (yk, dtyk) = (column(y64.as_ref(), k), column(dty64.as_ref(), k));
+                    let (objective, mut gap, residual_norm) = sparse_diagnostics(
+                        d64,
+                        g64.as_ref(),
+                        &yk,
+                        &dtyk,
+                        &f.x64,
+                        lambda,
+                        nonneg,
+                        &mut f.r,
+                        &mut f.dtr,
+                    );
+                    // The best dual point of the sweeps, its rescaled residual in f64.
+                    if gap.is_finite() && objective > 0.0 {
+                        for (a, &b) in f.x64.iter_mut().zip(f.u32.iter()) {
+                            *a = b as f64;
+                        }
+                        let dual = dual_at(
+                            d64,
+                            g64.as_ref(),
+                            &yk,
+                            &dtyk,
+                            &f.x64,
+                            lambda,
+                            nonneg,
+                            &mut f.r,
+                            &mut f.dtr,
+                        );
+                        let y2: f64 = yk.iter().map(|v| v * v).sum();
+                        gap = gap.min(relative_gap(objective, dual, y2));
+                    }
+                    *rep = Report {
+                        iterations: end.sweeps,
+                        converged: end.converged && gap <= tol,
+                        objective,
+                        residual_norm,
+                        duality_gap: gap,
+                    };
                 }
             },
-        );
-        let codes = out.subrows(0, m).to_owned();
-        certify_f32(
-            d64,
-            y,
-            codes.as_ref(),
-            Some(out.subrows(m, m)),
-            &mut reports,
-            self.lambda,
-            self.nonneg,
-            tol,
-            self.par,
         );
         Ok(assemble(codes, &reports, true))
     }
@@ -588,7 +653,7 @@ impl CoordinateDescent {
         let (lambda, nonneg, m) = (self.lambda, self.nonneg, x.len());
         let y2: f64 = y.iter().map(|&v| v.into() * v.into()).sum();
         // Rounding allowance on the gap before it sizes the Gap Safe sphere.
-        let slack = 64.0 * m as f64 * T::epsilon().into() * y2;
+        let slack = T::screening_slack(m) * y2;
         s.ws.screened.fill(false);
         let mut sweeps = 0;
         let mut converged = false;
@@ -1073,6 +1138,51 @@ fn extrapolate<T: Scalar>(
         x: x_acc,
         c: c_acc,
     })
+}
+
+/// Per-task scratch of the `f32` solve: the sweeps' scratch, a chunk's `D^T Y` in `f32` and
+/// in `f64`, its signals in `f64`, and the `f64` certificate's vectors.
+struct F32Scratch {
+    cd: Scratch<f32>,
+    dty: Mat<f32>,
+    dty64: Mat<f64>,
+    y64: Mat<f64>,
+    x64: Vec<f64>,
+    u32: Vec<f32>,
+    r: Vec<f64>,
+    dtr: Vec<f64>,
+}
+
+/// The dual value at the rescaled residual `s (y - D u)` (feasible for every `u`), with
+/// `r = y - D u` and `D^T r = D^T y - G u` formed over the support of `u`; `r` and `dtr` are
+/// scratch of lengths `n` and `m`.
+#[allow(clippy::too_many_arguments)]
+fn dual_at(
+    d: MatRef<'_, f64>,
+    g: MatRef<'_, f64>,
+    y: &[f64],
+    dty: &[f64],
+    u: &[f64],
+    lambda: f64,
+    nonneg: bool,
+    r: &mut [f64],
+    dtr: &mut [f64],
+) -> f64 {
+    r.copy_from_slice(y);
+    dtr.copy_from_slice(dty);
+    for (i, &ui) in u.iter().enumerate() {
+        if ui != 0.0 {
+            for (rv, dv) in r.iter_mut().zip(d.col(i).iter()) {
+                *rv -= ui * dv;
+            }
+            for (cv, gv) in dtr.iter_mut().zip(gcol(g, i)) {
+                *cv -= ui * gv;
+            }
+        }
+    }
+    let r2: f64 = r.iter().map(|v| v * v).sum();
+    let ry: f64 = r.iter().zip(y).map(|(a, b)| a * b).sum();
+    dual_from_parts(r2, ry, dtr, lambda, nonneg)
 }
 
 /// `c = D^T y - G x`, over the support of `x`.

@@ -14,8 +14,8 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 use sparse_core::{check, Dictionary, LinearOperator};
 
 use super::{
-    check_common, check_lipschitz, check_warm, dual_from_parts, lasso_gap_of, rescaled_observer,
-    run_blocks, select_columns, Observer, Progress, WorkingSet, F32_GAP_FLOOR,
+    check_common, check_lipschitz, check_warm, lasso_gap_of, rescaled_observer, run_blocks,
+    select_columns, Observer, Progress, WorkingSet, F32_GAP_FLOOR,
 };
 use crate::error::Result;
 use crate::greedy::{Real, F32_SAFE_EXPONENT};
@@ -356,7 +356,6 @@ impl<'a> ProxGrad<'a> {
                     d64,
                     ys,
                     codes.as_ref(),
-                    None,
                     &mut reports,
                     lam,
                     nonneg,
@@ -371,16 +370,12 @@ impl<'a> ProxGrad<'a> {
 
 /// Replaces the diagnostics of `f32` codes of `y` by their `f64` values on the exact
 /// dictionary `d` (`R = Y - D X` and `D^T R` by GEMMs over chunks of columns); a code stays
-/// `converged` only if the certified gap is `<= tol`. The gap is that of the rescaled residual
-/// and, with `duals`, of the rescaled residual `y - D u` of each signal's column `u` of
-/// `duals` as well (a dual point found by the solver, e.g. by extrapolation), whichever is
-/// tighter: every rescaled residual is dual feasible, so both are valid bounds.
+/// `converged` only if the certified gap is `<= tol`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn certify_f32(
     d: MatRef<'_, f64>,
     y: MatRef<'_, f32>,
     codes: MatRef<'_, f32>,
-    duals: Option<MatRef<'_, f32>>,
     reports: &mut [Report],
     lambda: f64,
     nonneg: bool,
@@ -392,24 +387,8 @@ pub(crate) fn certify_f32(
     let mut r = Mat::<f64>::zeros(n, CHUNK.min(b));
     let mut c = Mat::<f64>::zeros(m, CHUNK.min(b));
     let mut x = Mat::<f64>::zeros(m, CHUNK.min(b));
-    let (mut ru, mut cu) = match duals {
-        Some(_) => (
-            Mat::<f64>::zeros(n, CHUNK.min(b)),
-            Mat::<f64>::zeros(m, CHUNK.min(b)),
-        ),
-        None => (Mat::new(), Mat::new()),
-    };
     for first in (0..b).step_by(CHUNK) {
         let w = CHUNK.min(b - first);
-        if let Some(u) = duals {
-            let mut xw = x.as_mut().subcols_mut(0, w);
-            xw.copy_from(faer::zip!(u.subcols(first, w)).map(|faer::unzip!(v)| *v as f64));
-            let mut rw = ru.as_mut().subcols_mut(0, w);
-            rw.copy_from(faer::zip!(y.subcols(first, w)).map(|faer::unzip!(v)| *v as f64));
-            matmul(rw.as_mut(), Accum::Add, d, xw.as_ref(), -1.0, par);
-            let cw = cu.as_mut().subcols_mut(0, w);
-            matmul(cw, Accum::Replace, d.transpose(), rw.as_ref(), 1.0, par);
-        }
         let mut xw = x.as_mut().subcols_mut(0, w);
         xw.copy_from(faer::zip!(codes.subcols(first, w)).map(|faer::unzip!(v)| *v as f64));
         let mut rw = r.as_mut().subcols_mut(0, w);
@@ -427,16 +406,7 @@ pub(crate) fn certify_f32(
         for j in 0..w {
             let y64: Vec<f64> = y.col(first + j).iter().map(|&v| v as f64).collect();
             let (rj, cj, xj) = (r.col_as_slice(j), c.col_as_slice(j), x.col_as_slice(j));
-            let (objective, mut gap) = lasso_gap_of(&y64, rj, cj, xj, lambda, nonneg);
-            if duals.is_some() && gap.is_finite() {
-                let (ruj, cuj) = (ru.col_as_slice(j), cu.col_as_slice(j));
-                let dual = dual_from_parts(dot(ruj, ruj), dot(ruj, &y64), cuj, lambda, nonneg);
-                let y2 = dot(&y64, &y64);
-                if dual.is_finite() && objective > 0.0 {
-                    let rel = (objective - dual).max(0.0) / objective.max(f64::EPSILON * 0.5 * y2);
-                    gap = gap.min(rel);
-                }
-            }
+            let (objective, gap) = lasso_gap_of(&y64, rj, cj, xj, lambda, nonneg);
             let rep = &mut reports[first + j];
             rep.objective = objective;
             rep.duality_gap = gap;
