@@ -66,6 +66,13 @@ struct F32<S>(S, Timer);
 /// The wall and (one-thread) CPU seconds of an [`F32`] row's last timed section.
 type Timer = std::sync::Arc<std::sync::Mutex<Option<(f64, Option<f64>)>>>;
 
+/// A row of the table: our name, the peer's key, the coder and (for [`F32`] rows) its timer.
+type Row = (
+    &'static str,
+    &'static str,
+    (Box<dyn SparseCoder>, Option<Timer>),
+);
+
 /// An [`F32`] row and its timer.
 fn f32_row<S>(s: S) -> (Box<dyn SparseCoder>, Option<Timer>)
 where
@@ -144,11 +151,7 @@ pub fn run() -> BoxResult<()> {
 
         let mut rows: Vec<Vec<String>> = Vec::new();
         let tol = 1e-6;
-        let coders = |par: Par| -> Vec<(
-            &'static str,
-            &'static str,
-            (Box<dyn SparseCoder>, Option<Timer>),
-        )> {
+        let coders = |par: Par| -> Vec<Row> {
             vec![
                 (
                     "batch-omp",
