@@ -167,16 +167,21 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
     let tag = &cfg.tag;
     let t0 = Instant::now();
     let zeta = [0.0, cfg.zeta.0, cfg.zeta.1];
+    // A loaded model's deepest layer sets the atom count of the report (not `--dl-atoms`).
+    let loaded = cfg.model.as_ref().map(MlModel::load).transpose()?;
+    let atoms = loaded
+        .as_ref()
+        .and_then(|m| m.dims().last().copied())
+        .unwrap_or(cfg.atoms);
     let mut md = format!(
         "# Convolutional ML-CSC dictionary learning on MNIST, linear classifiers on the codes\n\n\
          Valid convolutions `D_1`: 32 filters 7x7 stride 2, `D_2`: 128 filters 5x5x32, `D_3`: \
          {} filters 7x7x128 (the setting of the lecture notes, 004). Sparse coding of the deepest \
          layer by OMP on `D_1 D_2 D_3`; proximal-gradient updates of every layer's filters, l1 on \
          `D_2`, `D_3`.\n\n",
-        cfg.atoms
+        atoms
     );
-    let (init, learned, learn_s) = if let Some(path) = &cfg.model {
-        let m = MlModel::load(path)?;
+    let (init, learned, learn_s) = if let (Some(m), Some(path)) = (loaded, &cfg.model) {
         let _ = writeln!(md, "Model loaded from `{}`.\n", path.display());
         (None, m, 0.0)
     } else {
@@ -406,7 +411,7 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
          atoms_d12{tag}.png (128 molecules 15x15), atoms_d123{tag}.png (the first 256 of {} \
          atoms, 27x27).",
         t0.elapsed().as_secs_f64(),
-        cfg.atoms
+        atoms
     );
     std::fs::write(dir.join(format!("dictlearn{tag}.md")), &md)?;
     println!("{md}");
