@@ -14,8 +14,8 @@ use sparse_core::{check, Dictionary};
 
 use super::fista::shrink;
 use super::{
-    check_common, dual_from_parts, rescaled_observer, sparse_diagnostics, Observer, Progress,
-    F32_GAP_FLOOR,
+    check_common, dual_from_parts, rescaled_observer, sparse_diagnostics, sparse_residual,
+    Observer, Progress, F32_GAP_FLOOR,
 };
 
 /// Residuals combined by the dual extrapolation.
@@ -1111,14 +1111,8 @@ fn extrapolate<T: Scalar>(
     if !x_acc.iter().all(|v| v.is_finite()) {
         return None;
     }
-    let mut c_acc = dty.to_vec();
-    for (i, &xi) in x_acc.iter().enumerate() {
-        if xi != T::zero() {
-            for (cv, &gv) in c_acc.iter_mut().zip(gcol(g, i)) {
-                *cv -= xi * gv;
-            }
-        }
-    }
+    let mut c_acc = vec![T::zero(); m];
+    exact_correlations(g, &x_acc, dty, &mut c_acc);
     let xd = dot(&x_acc, dty);
     let xc = dot(&x_acc, &c_acc);
     let r2 = (y2 - xd - xc).max(0.0);
@@ -1168,18 +1162,7 @@ fn dual_at(
     r: &mut [f64],
     dtr: &mut [f64],
 ) -> f64 {
-    r.copy_from_slice(y);
-    dtr.copy_from_slice(dty);
-    for (i, &ui) in u.iter().enumerate() {
-        if ui != 0.0 {
-            for (rv, dv) in r.iter_mut().zip(d.col(i).iter()) {
-                *rv -= ui * dv;
-            }
-            for (cv, gv) in dtr.iter_mut().zip(gcol(g, i)) {
-                *cv -= ui * gv;
-            }
-        }
-    }
+    sparse_residual(d, g, y, dty, u, r, dtr);
     let r2: f64 = r.iter().map(|v| v * v).sum();
     let ry: f64 = r.iter().zip(y).map(|(a, b)| a * b).sum();
     dual_from_parts(r2, ry, dtr, lambda, nonneg)

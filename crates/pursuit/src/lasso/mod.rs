@@ -357,6 +357,23 @@ pub(crate) fn sparse_diagnostics(
     r: &mut [f64],
     dtr: &mut [f64],
 ) -> (f64, f64, f64) {
+    sparse_residual(d, g, y, dty, x, r, dtr);
+    let (obj, gap) = lasso_gap(y, r, dtr, x, lambda, nonneg);
+    let rn = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+    (obj, gap, rn)
+}
+
+/// `r = y - D x` and `dtr = D^T r = D^T y - G x`, formed over the support of `x` only
+/// (`O((n + m) ||x||_0)`).
+pub(crate) fn sparse_residual(
+    d: MatRef<'_, f64>,
+    g: MatRef<'_, f64>,
+    y: &[f64],
+    dty: &[f64],
+    x: &[f64],
+    r: &mut [f64],
+    dtr: &mut [f64],
+) {
     r.copy_from_slice(y);
     dtr.copy_from_slice(dty);
     for (i, &xi) in x.iter().enumerate() {
@@ -371,9 +388,6 @@ pub(crate) fn sparse_diagnostics(
             }
         }
     }
-    let (obj, gap) = lasso_gap(y, r, dtr, x, lambda, nonneg);
-    let rn = r.iter().map(|v| v * v).sum::<f64>().sqrt();
-    (obj, gap, rn)
 }
 
 /// `G = D^T D` and `D^T Y` (two GEMMs).
