@@ -69,6 +69,36 @@ pub(crate) trait Real:
     /// The CPU must support AVX2 and FMA (the token proves it).
     #[cfg(target_arch = "x86_64")]
     unsafe fn argmax_abs_avx2(token: Avx2Fma, v: &[Self]) -> (usize, Self);
+    /// ORMP's selection `argmax_i alpha_i^2 / nu_i` (`0` where `nu_i <= tolg_i`) with AVX2,
+    /// without a division per atom (see [`super::simd::ormp_select`]; `score` is scratch).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA (the token proves it).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn ormp_select_avx2(
+        token: Avx2Fma,
+        score: &mut [Self],
+        alpha: &[Self],
+        nu: &[Self],
+        tolg: &[Self],
+    ) -> (usize, Self);
+    /// ORMP's update `u *= inv`, `alpha -= zk u`, `nu -= u^2` fused with the next
+    /// [`Real::ormp_select_avx2`] (see [`super::simd::ormp_update_select`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA (the token proves it).
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn ormp_update_select_avx2(
+        token: Avx2Fma,
+        u: &mut [Self],
+        inv: Self,
+        zk: Self,
+        score: &mut [Self],
+        alpha: &mut [Self],
+        nu: &mut [Self],
+        tolg: &[Self],
+    ) -> (usize, Self);
 }
 
 impl Real for f64 {
@@ -98,6 +128,33 @@ impl Real for f64 {
         // SAFETY: as above.
         unsafe { super::simd::argmax_abs(v) }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_select_avx2(
+        _: Avx2Fma,
+        score: &mut [f64],
+        alpha: &[f64],
+        nu: &[f64],
+        tolg: &[f64],
+    ) -> (usize, f64) {
+        // SAFETY: as above.
+        unsafe { super::simd::ormp_select(score, alpha, nu, tolg) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_update_select_avx2(
+        _: Avx2Fma,
+        u: &mut [f64],
+        inv: f64,
+        zk: f64,
+        score: &mut [f64],
+        alpha: &mut [f64],
+        nu: &mut [f64],
+        tolg: &[f64],
+    ) -> (usize, f64) {
+        // SAFETY: as above.
+        unsafe { super::simd::ormp_update_select(u, inv, zk, score, alpha, nu, tolg) }
+    }
 }
 
 impl Real for f32 {
@@ -126,5 +183,32 @@ impl Real for f32 {
     unsafe fn argmax_abs_avx2(_: Avx2Fma, v: &[f32]) -> (usize, f32) {
         // SAFETY: as above.
         unsafe { super::simd::argmax_abs_f32(v) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_select_avx2(
+        _: Avx2Fma,
+        score: &mut [f32],
+        alpha: &[f32],
+        nu: &[f32],
+        tolg: &[f32],
+    ) -> (usize, f32) {
+        // SAFETY: as above.
+        unsafe { super::simd::ormp_select_f32(score, alpha, nu, tolg) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_update_select_avx2(
+        _: Avx2Fma,
+        u: &mut [f32],
+        inv: f32,
+        zk: f32,
+        score: &mut [f32],
+        alpha: &mut [f32],
+        nu: &mut [f32],
+        tolg: &[f32],
+    ) -> (usize, f32) {
+        // SAFETY: as above.
+        unsafe { super::simd::ormp_update_select_f32(u, inv, zk, score, alpha, nu, tolg) }
     }
 }

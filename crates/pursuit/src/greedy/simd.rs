@@ -213,3 +213,527 @@ pub(crate) unsafe fn argmax_abs_f32(v: &[f32]) -> (usize, f32) {
     }
     (0, mx) // empty or all-NaN input
 }
+
+/// `2^-9`: the relative margin of [`ormp_select`]'s candidates. The approximate scores are
+/// within `1.5 * 2^-12` (the documented bound of `rcpps`) plus a few `f32` roundings of the
+/// exact ones, so the exact maximum's approximation is at least `1 - 2^-9` times the largest
+/// approximation.
+const ORMP_MARGIN: f64 = 1.0 / 512.0;
+
+/// ORMP's selection: the index of the largest score `alpha_i^2 / nu_i` (`0` where
+/// `nu_i <= tolg_i`; the lowest index on ties) and that score, bit for bit as the portable
+/// `score` pass and [`argmax_abs`] compute it, without a division per atom.
+///
+/// Pass 1 scores every atom with `rcpps`, the approximate reciprocal of `nu_i` rounded to
+/// `f32` (one instruction a cycle, where a division takes eight per four lanes), and keeps
+/// their maximum `mx`; `score` receives the approximations. Pass 2 computes the exact score
+/// of the candidates whose approximation is at least `(1 - 2^-9) mx` (the exact maximum is
+/// among them, see [`ORMP_MARGIN`]; usually it is alone) and returns the largest.
+///
+/// The caller must keep every `nu_i > tolg_i` within `f32`'s normal range (the atoms' squared
+/// norms within `1e-25 ..= 1e25`), so that rounding `nu_i` to `f32` neither overflows nor
+/// underflows.
+///
+/// Panics unless `score`, `alpha`, `nu` and `tolg` have one length.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn ormp_select(
+    score: &mut [f64],
+    alpha: &[f64],
+    nu: &[f64],
+    tolg: &[f64],
+) -> (usize, f64) {
+    let n = score.len();
+    assert!(alpha.len() == n && nu.len() == n && tolg.len() == n);
+    // SAFETY: the lengths are checked; `alpha` and `nu` are only read (`UPDATE = false`).
+    let mx = unsafe {
+        ormp_pass1::<false>(
+            score,
+            alpha.as_ptr().cast_mut(),
+            nu.as_ptr().cast_mut(),
+            tolg,
+            std::ptr::null_mut(),
+            0.0,
+            0.0,
+        )
+    };
+    ormp_pass2(score, alpha, nu, tolg, mx)
+}
+
+/// ORMP's update after selecting an atom, fused with the next selection: `u *= inv`,
+/// `alpha -= zk u`, `nu -= u^2` (the portable loop's operations, in its order), then
+/// [`ormp_select`] on the updated `alpha`, `nu` in the same pass over the atoms.
+///
+/// Panics unless the five slices have one length.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn ormp_update_select(
+    u: &mut [f64],
+    inv: f64,
+    zk: f64,
+    score: &mut [f64],
+    alpha: &mut [f64],
+    nu: &mut [f64],
+    tolg: &[f64],
+) -> (usize, f64) {
+    let n = score.len();
+    assert!(alpha.len() == n && nu.len() == n && tolg.len() == n && u.len() == n);
+    // SAFETY: the lengths are checked and the slices are exclusive.
+    let mx = unsafe {
+        ormp_pass1::<true>(
+            score,
+            alpha.as_mut_ptr(),
+            nu.as_mut_ptr(),
+            tolg,
+            u.as_mut_ptr(),
+            inv,
+            zk,
+        )
+    };
+    ormp_pass2(score, alpha, nu, tolg, mx)
+}
+
+/// Pass 1 of [`ormp_select`] (after [`ormp_update_select`]'s update when `UPDATE`): the
+/// approximate scores into `score` and their maximum.
+///
+/// # Safety
+/// AVX2 and FMA; `alpha`, `nu` (and `u` when `UPDATE`) point to `score.len()` entries, written
+/// only when `UPDATE`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn ormp_pass1<const UPDATE: bool>(
+    score: &mut [f64],
+    ap: *mut f64,
+    np: *mut f64,
+    tolg: &[f64],
+    up: *mut f64,
+    inv: f64,
+    zk: f64,
+) -> f64 {
+    let n = score.len();
+    let (sp, tp) = (score.as_mut_ptr(), tolg.as_ptr());
+    let (invv, zkv) = (_mm256_set1_pd(inv), _mm256_set1_pd(zk));
+    // The (updated and) approximately scored four entries at `i`.
+    let approx = |i: usize| {
+        let (mut a, mut v) = (_mm256_loadu_pd(ap.add(i)), _mm256_loadu_pd(np.add(i)));
+        if UPDATE {
+            let u = _mm256_mul_pd(_mm256_loadu_pd(up.add(i)), invv);
+            _mm256_storeu_pd(up.add(i), u);
+            a = _mm256_sub_pd(a, _mm256_mul_pd(zkv, u));
+            v = _mm256_sub_pd(v, _mm256_mul_pd(u, u));
+            _mm256_storeu_pd(ap.add(i), a);
+            _mm256_storeu_pd(np.add(i), v);
+        }
+        let r = _mm256_cvtps_pd(_mm_rcp_ps(_mm256_cvtpd_ps(v)));
+        let ok = _mm256_cmp_pd::<_CMP_GT_OQ>(v, _mm256_loadu_pd(tp.add(i)));
+        let s = _mm256_and_pd(_mm256_mul_pd(_mm256_mul_pd(a, a), r), ok);
+        _mm256_storeu_pd(sp.add(i), s);
+        s
+    };
+    // Four independent maxima: one chain would wait on `vmaxpd`'s latency every four atoms.
+    let mut acc = [_mm256_setzero_pd(); 4];
+    let mut i = 0;
+    // SAFETY (pointer arithmetic): `i + 16 <= n` (then `i + 4 <= n`) and every pointer has
+    // `n` entries.
+    while i + 16 <= n {
+        for (l, m) in acc.iter_mut().enumerate() {
+            *m = _mm256_max_pd(*m, approx(i + 4 * l));
+        }
+        i += 16;
+    }
+    while i + 4 <= n {
+        acc[0] = _mm256_max_pd(acc[0], approx(i));
+        i += 4;
+    }
+    let m0 = _mm256_max_pd(_mm256_max_pd(acc[0], acc[1]), _mm256_max_pd(acc[2], acc[3]));
+    let mut lanes = [0.0f64; 4];
+    _mm256_storeu_pd(lanes.as_mut_ptr(), m0);
+    let mut mx = lanes[0].max(lanes[1]).max(lanes[2]).max(lanes[3]);
+    for k in i..n {
+        if UPDATE {
+            let u = &mut *up.add(k);
+            *u *= inv;
+            *ap.add(k) -= zk * *u;
+            *np.add(k) -= *u * *u;
+        }
+        let (a, v) = (*ap.add(k), *np.add(k));
+        score[k] = if v > tolg[k] { a * a / v } else { 0.0 };
+        mx = mx.max(score[k]);
+    }
+    mx
+}
+
+/// Pass 2 of [`ormp_select`]: the exact scores of the candidates within [`ORMP_MARGIN`] of
+/// the largest approximation `mx`, and the first largest.
+#[target_feature(enable = "avx2,fma")]
+fn ormp_pass2(score: &[f64], alpha: &[f64], nu: &[f64], tolg: &[f64], mx: f64) -> (usize, f64) {
+    if mx.is_nan() || mx <= 0.0 {
+        return (0, 0.0); // every score is zero (or the input is not finite)
+    }
+    let n = score.len();
+    let exact = |k: usize| {
+        if nu[k] > tolg[k] {
+            alpha[k] * alpha[k] / nu[k]
+        } else {
+            0.0
+        }
+    };
+    let thr_s = mx * (1.0 - ORMP_MARGIN);
+    let thr = _mm256_set1_pd(thr_s);
+    let sp = score.as_ptr();
+    // SAFETY (the loads below): `j + 4 * l + 4 <= n` for each of them.
+    let hits = |j: usize| unsafe { _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_loadu_pd(sp.add(j)), thr) };
+    let (mut best_i, mut best) = (usize::MAX, 0.0);
+    let mut take = |k: usize| {
+        let e = exact(k);
+        if best_i == usize::MAX || e > best {
+            (best_i, best) = (k, e);
+        }
+    };
+    let mut j = 0;
+    while j + 4 <= n {
+        // Sixteen entries per test while they hold no candidate.
+        if j + 16 <= n {
+            let any = _mm256_or_pd(
+                _mm256_or_pd(hits(j), hits(j + 4)),
+                _mm256_or_pd(hits(j + 8), hits(j + 12)),
+            );
+            if _mm256_movemask_pd(any) == 0 {
+                j += 16;
+                continue;
+            }
+        }
+        let mut mask = _mm256_movemask_pd(hits(j)) as u32;
+        while mask != 0 {
+            take(j + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        j += 4;
+    }
+    for (k, &sc) in score.iter().enumerate().skip(j) {
+        if sc >= thr_s {
+            take(k);
+        }
+    }
+    if best_i == usize::MAX {
+        (0, 0.0)
+    } else {
+        (best_i, best)
+    }
+}
+
+/// [`ormp_select`] in `f32`: eight lanes per register, `rcpps` on `nu` itself.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn ormp_select_f32(
+    score: &mut [f32],
+    alpha: &[f32],
+    nu: &[f32],
+    tolg: &[f32],
+) -> (usize, f32) {
+    let n = score.len();
+    assert!(alpha.len() == n && nu.len() == n && tolg.len() == n);
+    // SAFETY: as in `ormp_select`.
+    let mx = unsafe {
+        ormp_pass1_f32::<false>(
+            score,
+            alpha.as_ptr().cast_mut(),
+            nu.as_ptr().cast_mut(),
+            tolg,
+            std::ptr::null_mut(),
+            0.0,
+            0.0,
+        )
+    };
+    ormp_pass2_f32(score, alpha, nu, tolg, mx)
+}
+
+/// [`ormp_update_select`] in `f32`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn ormp_update_select_f32(
+    u: &mut [f32],
+    inv: f32,
+    zk: f32,
+    score: &mut [f32],
+    alpha: &mut [f32],
+    nu: &mut [f32],
+    tolg: &[f32],
+) -> (usize, f32) {
+    let n = score.len();
+    assert!(alpha.len() == n && nu.len() == n && tolg.len() == n && u.len() == n);
+    // SAFETY: as in `ormp_update_select`.
+    let mx = unsafe {
+        ormp_pass1_f32::<true>(
+            score,
+            alpha.as_mut_ptr(),
+            nu.as_mut_ptr(),
+            tolg,
+            u.as_mut_ptr(),
+            inv,
+            zk,
+        )
+    };
+    ormp_pass2_f32(score, alpha, nu, tolg, mx)
+}
+
+/// [`ormp_pass1`] in `f32`.
+///
+/// # Safety
+/// As [`ormp_pass1`].
+#[target_feature(enable = "avx2,fma")]
+unsafe fn ormp_pass1_f32<const UPDATE: bool>(
+    score: &mut [f32],
+    ap: *mut f32,
+    np: *mut f32,
+    tolg: &[f32],
+    up: *mut f32,
+    inv: f32,
+    zk: f32,
+) -> f32 {
+    let n = score.len();
+    let (sp, tp) = (score.as_mut_ptr(), tolg.as_ptr());
+    let (invv, zkv) = (_mm256_set1_ps(inv), _mm256_set1_ps(zk));
+    let approx = |i: usize| {
+        let (mut a, mut v) = (_mm256_loadu_ps(ap.add(i)), _mm256_loadu_ps(np.add(i)));
+        if UPDATE {
+            let u = _mm256_mul_ps(_mm256_loadu_ps(up.add(i)), invv);
+            _mm256_storeu_ps(up.add(i), u);
+            a = _mm256_sub_ps(a, _mm256_mul_ps(zkv, u));
+            v = _mm256_sub_ps(v, _mm256_mul_ps(u, u));
+            _mm256_storeu_ps(ap.add(i), a);
+            _mm256_storeu_ps(np.add(i), v);
+        }
+        let ok = _mm256_cmp_ps::<_CMP_GT_OQ>(v, _mm256_loadu_ps(tp.add(i)));
+        let s = _mm256_and_ps(_mm256_mul_ps(_mm256_mul_ps(a, a), _mm256_rcp_ps(v)), ok);
+        _mm256_storeu_ps(sp.add(i), s);
+        s
+    };
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut i = 0;
+    // SAFETY (pointer arithmetic): `i + 32 <= n` (then `i + 8 <= n`) and every pointer has
+    // `n` entries.
+    while i + 32 <= n {
+        for (l, m) in acc.iter_mut().enumerate() {
+            *m = _mm256_max_ps(*m, approx(i + 8 * l));
+        }
+        i += 32;
+    }
+    while i + 8 <= n {
+        acc[0] = _mm256_max_ps(acc[0], approx(i));
+        i += 8;
+    }
+    let m0 = _mm256_max_ps(_mm256_max_ps(acc[0], acc[1]), _mm256_max_ps(acc[2], acc[3]));
+    let mut lanes = [0.0f32; 8];
+    _mm256_storeu_ps(lanes.as_mut_ptr(), m0);
+    let mut mx = lanes.iter().fold(0.0f32, |m, &l| m.max(l));
+    for k in i..n {
+        if UPDATE {
+            let u = &mut *up.add(k);
+            *u *= inv;
+            *ap.add(k) -= zk * *u;
+            *np.add(k) -= *u * *u;
+        }
+        let (a, v) = (*ap.add(k), *np.add(k));
+        score[k] = if v > tolg[k] { a * a / v } else { 0.0 };
+        mx = mx.max(score[k]);
+    }
+    mx
+}
+
+/// [`ormp_pass2`] in `f32`.
+#[target_feature(enable = "avx2,fma")]
+fn ormp_pass2_f32(score: &[f32], alpha: &[f32], nu: &[f32], tolg: &[f32], mx: f32) -> (usize, f32) {
+    if mx.is_nan() || mx <= 0.0 {
+        return (0, 0.0);
+    }
+    let n = score.len();
+    let exact = |k: usize| {
+        if nu[k] > tolg[k] {
+            alpha[k] * alpha[k] / nu[k]
+        } else {
+            0.0
+        }
+    };
+    let thr_s = mx * (1.0 - ORMP_MARGIN as f32);
+    let thr = _mm256_set1_ps(thr_s);
+    let sp = score.as_ptr();
+    // SAFETY (the loads below): `j + 8 * l + 8 <= n` for each of them.
+    let hits = |j: usize| unsafe { _mm256_cmp_ps::<_CMP_GE_OQ>(_mm256_loadu_ps(sp.add(j)), thr) };
+    let (mut best_i, mut best) = (usize::MAX, 0.0f32);
+    let mut take = |k: usize| {
+        let e = exact(k);
+        if best_i == usize::MAX || e > best {
+            (best_i, best) = (k, e);
+        }
+    };
+    let mut j = 0;
+    while j + 8 <= n {
+        if j + 32 <= n {
+            let any = _mm256_or_ps(
+                _mm256_or_ps(hits(j), hits(j + 8)),
+                _mm256_or_ps(hits(j + 16), hits(j + 24)),
+            );
+            if _mm256_movemask_ps(any) == 0 {
+                j += 32;
+                continue;
+            }
+        }
+        let mut mask = _mm256_movemask_ps(hits(j)) as u32;
+        while mask != 0 {
+            take(j + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        j += 8;
+    }
+    for (k, &sc) in score.iter().enumerate().skip(j) {
+        if sc >= thr_s {
+            take(k);
+        }
+    }
+    if best_i == usize::MAX {
+        (0, 0.0)
+    } else {
+        (best_i, best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The portable rule: every score divided out, then the first largest.
+    fn exact<T: crate::greedy::Real>(alpha: &[T], nu: &[T], tolg: &[T]) -> (usize, T) {
+        let score: Vec<T> = (0..alpha.len())
+            .map(|k| {
+                if nu[k] > tolg[k] {
+                    alpha[k] * alpha[k] / nu[k]
+                } else {
+                    T::zero()
+                }
+            })
+            .collect();
+        crate::greedy::argmax_abs(&score)
+    }
+
+    /// Draws a selection problem of length `n` whose scores hold exact ties, ties to one ulp
+    /// and excluded atoms, with the projected norms spread over `1e-9 ..= 1` of `G_ii`.
+    fn case(rng: &mut rand::rngs::StdRng, n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let g: Vec<f64> = (0..n)
+            .map(|_| 10f64.powf(rng.random_range(-3.0..3.0)))
+            .collect();
+        let tolg: Vec<f64> = g.iter().map(|&g| 1e-10 * g).collect();
+        let mut nu: Vec<f64> = g
+            .iter()
+            .map(|&g| g * 10f64.powf(rng.random_range(-9.0..0.0)))
+            .collect();
+        let mut alpha: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        if n >= 3 {
+            for _ in 0..n / 3 {
+                let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+                match rng.random_range(0..4) {
+                    // The same score at two indices.
+                    0 => (alpha[b], nu[b]) = (alpha[a], nu[a]),
+                    // The score of `a` one ulp away in alpha.
+                    1 => {
+                        (alpha[b], nu[b]) = (f64::from_bits(alpha[a].to_bits() + 1), nu[a]);
+                    }
+                    // The same score scaled: a near-tie through different operands.
+                    2 => (alpha[b], nu[b]) = (alpha[a] * 2.0, nu[a] * 4.0 * (1.0 + 1e-15)),
+                    // Excluded atom with a large correlation.
+                    _ => (alpha[b], nu[b]) = (1e3, tolg[b]),
+                }
+            }
+        }
+        (alpha, nu, tolg)
+    }
+
+    #[test]
+    fn division_free_selection_is_the_exact_rule() {
+        if sparse_core::simd::Avx2Fma::hardware().is_none() {
+            return;
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for trial in 0..4000 {
+            let n = trial % 70;
+            let (alpha, nu, tolg) = case(&mut rng, n);
+            let mut score = vec![0.0; n];
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            let got = unsafe { ormp_select(&mut score, &alpha, &nu, &tolg) };
+            let want = exact(&alpha, &nu, &tolg);
+            assert_eq!(
+                (got.0, got.1.to_bits()),
+                (want.0, want.1.to_bits()),
+                "f64, n {n}"
+            );
+
+            let a32: Vec<f32> = alpha.iter().map(|&v| v as f32).collect();
+            let n32: Vec<f32> = nu.iter().map(|&v| v as f32).collect();
+            let t32: Vec<f32> = tolg.iter().map(|&v| v as f32).collect();
+            let mut s32 = vec![0.0f32; n];
+            // SAFETY: as above.
+            let got = unsafe { ormp_select_f32(&mut s32, &a32, &n32, &t32) };
+            let want = exact(&a32, &n32, &t32);
+            assert_eq!(
+                (got.0, got.1.to_bits()),
+                (want.0, want.1.to_bits()),
+                "f32, n {n}"
+            );
+
+            // The fused update: the portable loop's values, then the same selection.
+            let u: Vec<f64> = (0..n)
+                .map(|k| 0.3 * nu[k].sqrt() * rng.random_range(-1.0..1.0))
+                .collect();
+            let (inv, zk) = (rng.random_range(0.5..2.0), rng.random_range(-1.0..1.0));
+            let (mut u1, mut a1, mut n1) = (u.clone(), alpha.clone(), nu.clone());
+            for k in 0..n {
+                u1[k] *= inv;
+                a1[k] -= zk * u1[k];
+                n1[k] -= u1[k] * u1[k];
+            }
+            let want = exact(&a1, &n1, &tolg);
+            let (mut u2, mut a2, mut n2) = (u.clone(), alpha.clone(), nu.clone());
+            // SAFETY: as above.
+            let got = unsafe {
+                ormp_update_select(&mut u2, inv, zk, &mut score, &mut a2, &mut n2, &tolg)
+            };
+            assert_eq!(
+                (got.0, got.1.to_bits()),
+                (want.0, want.1.to_bits()),
+                "fused, n {n}"
+            );
+            assert!(u1 == u2 && a1 == a2 && n1 == n2, "fused update, n {n}");
+
+            let u32_: Vec<f32> = u.iter().map(|&v| v as f32).collect();
+            let (inv32, zk32) = (inv as f32, zk as f32);
+            let (mut u1, mut a1, mut n1) = (u32_.clone(), a32.clone(), n32.clone());
+            for k in 0..n {
+                u1[k] *= inv32;
+                a1[k] -= zk32 * u1[k];
+                n1[k] -= u1[k] * u1[k];
+            }
+            let want = exact(&a1, &n1, &t32);
+            let (mut u2, mut a2, mut n2) = (u32_, a32, n32);
+            // SAFETY: as above.
+            let got = unsafe {
+                ormp_update_select_f32(&mut u2, inv32, zk32, &mut s32, &mut a2, &mut n2, &t32)
+            };
+            assert_eq!(
+                (got.0, got.1.to_bits()),
+                (want.0, want.1.to_bits()),
+                "fused f32, n {n}"
+            );
+            assert!(u1 == u2 && a1 == a2 && n1 == n2, "fused f32 update, n {n}");
+        }
+    }
+}
