@@ -127,13 +127,18 @@ fn update<T: Real>(u: &mut [T], inv: T, zk: T, alpha: &mut [T], nu: &mut [T]) {
     }
 }
 
-/// The portable selection: every score `alpha_i^2 / nu_i` (`0` where `nu_i <= tolg_i`), then
-/// the first largest.
+/// Every score `alpha_i^2 / nu_i` (`0` where `nu_i <= tolg_i`), divided out.
 #[inline(always)]
-fn score_argmax<T: Real>(score: &mut [T], alpha: &[T], nu: &[T], tolg: &[T]) -> (usize, T) {
+fn scores<T: Real>(score: &mut [T], alpha: &[T], nu: &[T], tolg: &[T]) {
     for (((sc, &a), &nu), &t) in score.iter_mut().zip(alpha).zip(nu).zip(tolg) {
         *sc = if nu > t { a * a / nu } else { T::zero() };
     }
+}
+
+/// The portable selection: every score ([`scores`]), then the first largest.
+#[inline(always)]
+fn score_argmax<T: Real>(score: &mut [T], alpha: &[T], nu: &[T], tolg: &[T]) -> (usize, T) {
+    scores(score, alpha, nu, tolg);
     argmax_abs(score)
 }
 
@@ -161,9 +166,7 @@ unsafe fn ormp_avx2<T: Real>(
         if fast {
             T::ormp_select_avx2(token, score, alpha, nu, tolg)
         } else {
-            for (((sc, &a), &nu), &t) in score.iter_mut().zip(alpha).zip(nu).zip(tolg) {
-                *sc = if nu > t { a * a / nu } else { T::zero() };
-            }
+            scores(score, alpha, nu, tolg);
             T::argmax_abs_avx2(token, score)
         }
     };
