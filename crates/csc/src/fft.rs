@@ -191,7 +191,7 @@ impl<T: Float> Fft2d<T> {
     pub fn parseval_weights(&self) -> Vec<T> {
         let mut w = vec![T::zero(); self.spectrum_len()];
         for kr in 0..self.half {
-            let twice = kr != 0 && !(self.rows % 2 == 0 && kr == self.rows / 2);
+            let twice = kr != 0 && !(self.rows.is_multiple_of(2) && kr == self.rows / 2);
             let v = T::of(if twice { 2.0 } else { 1.0 });
             w[kr * self.cols..(kr + 1) * self.cols].fill(v);
         }

@@ -51,7 +51,8 @@ impl StridedConv {
                 "a grid with at least one row and one column",
             ));
         }
-        let divides = signal.rows % stride == 0 && (signal.is_1d() || signal.cols % stride == 0);
+        let divides = signal.rows.is_multiple_of(stride)
+            && (signal.is_1d() || signal.cols.is_multiple_of(stride));
         if !divides {
             return Err(invalid(
                 "stride",

@@ -56,7 +56,7 @@ pub(crate) fn transposed<'a>(a: &'a PyReadonlyArray2<'_, f64>) -> Signals<'a> {
     let shape = a.shape();
     let strides = a.strides();
     let item = std::mem::size_of::<f64>() as isize;
-    let aligned = (a.data() as usize) % std::mem::align_of::<f64>() == 0;
+    let aligned = (a.data() as usize).is_multiple_of(std::mem::align_of::<f64>());
     if aligned && strides.iter().all(|s| s % item == 0) {
         let (rs, cs) = (strides[0] / item, strides[1] / item);
         // SAFETY: pointer, shape and element strides describe a live, aligned, borrowed

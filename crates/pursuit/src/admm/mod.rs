@@ -140,7 +140,7 @@ impl Admm {
             return 1.0;
         }
         ws.keep.push(j);
-        if k % (2 * self.check_every.max(5)) == 0 && k <= ADAPT_UNTIL {
+        if k.is_multiple_of(2 * self.check_every.max(5)) && k <= ADAPT_UNTIL {
             self.balance(&mut ws.val[j], r, s)
         } else {
             1.0

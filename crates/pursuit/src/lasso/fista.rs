@@ -477,7 +477,7 @@ fn run_block<T: Real, Op: Products<T> + ?Sized>(
     let mut k = 0usize;
     loop {
         let w = ws.w;
-        let check = k % p.gap_every == 0 || k >= p.max_iter;
+        let check = k.is_multiple_of(p.gap_every) || k >= p.max_iter;
         if !accel || check || p.observer.is_some() {
             sub_into(r.as_mut(), yb.as_ref(), dx.as_ref(), w);
         }

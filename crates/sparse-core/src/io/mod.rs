@@ -199,7 +199,7 @@ fn png_prescan(bytes: &[u8]) -> std::result::Result<(), String> {
     let mut at = 8usize;
     while let Some(head) = bytes.get(at..at + 8) {
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        if &head[4..8] == b"PLTE" && (len > 768 || len % 3 != 0) {
+        if &head[4..8] == b"PLTE" && (len > 768 || !len.is_multiple_of(3)) {
             return Err(format!(
                 "PLTE chunk of {len} bytes: expected at most 256 RGB entries (a multiple of 3, \
                  at most 768 bytes)"

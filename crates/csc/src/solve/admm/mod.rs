@@ -105,7 +105,8 @@ impl AutoRho {
     /// multiplier (`scaling`, or with `auto_scaling` `sqrt` of the residual ratio over the
     /// target, capped at `scaling`) or its inverse. The scaled dual variable is divided by it.
     pub(crate) fn rho_factor(&self, k: usize, r: f64, s: f64, xi: f64) -> f64 {
-        if !(self.enabled && k != 0 && k < self.freeze_after && (k + 1) % self.period == 0) {
+        if !(self.enabled && k != 0 && k < self.freeze_after && (k + 1).is_multiple_of(self.period))
+        {
             return 1.0;
         }
         let tau = self.scaling;
