@@ -2,14 +2,15 @@
 //! dispatch of `sparse_core::simd`: coordinate descent and LARS (vectorised loops, no FMA
 //! contraction) give bit-identical codes; Batch-OMP and ORMP (explicit FMA in the correlation
 //! update `a0 - G_S x_S`) give the same supports and codes equal to within `1e-10` relative
-//! (one rounding per term instead of two). One test in this binary: it flips the process-wide
-//! switch.
+//! (one rounding per term instead of two). Where the CPU has AVX-512, ORMP's 512-bit build
+//! gives the 256-bit build's codes bit for bit. One test in this binary: it flips the
+//! process-wide switches.
 
 use faer::{Mat, MatRef};
 use pursuit::greedy::Selection;
 use pursuit::lasso::{CoordinateDescent, Lars};
 use pursuit::{BatchOmp, Solve, Stop};
-use sparse_core::simd::{force_portable, Avx2Fma};
+use sparse_core::simd::{force_avx2, force_portable, Avx2Fma, Avx512};
 use sparse_core::{generate, Dictionary, Noise};
 
 fn bits(m: MatRef<'_, f64>) -> Vec<u64> {
@@ -112,6 +113,21 @@ fn both_builds_give_the_same_codes() {
         force_portable(false);
         let detected = run(&d, y, y32.as_ref());
         let label = |what: &str| format!("{what}, {n} x {m}, scale {scale:e}");
+        if Avx512::detect().is_some() {
+            force_avx2(true);
+            let narrow = run(&d, y, y32.as_ref());
+            force_avx2(false);
+            for (what, p, q) in [
+                ("ORMP, 512 vs 256 bits", &detected.ormp, &narrow.ormp),
+                (
+                    "float32 ORMP, 512 vs 256 bits",
+                    &detected.ormp32,
+                    &narrow.ormp32,
+                ),
+            ] {
+                assert!(bits(p.as_ref()) == bits(q.as_ref()), "{}", label(what));
+            }
+        }
         assert!(
             bits(portable.lars.as_ref()) == bits(detected.lars.as_ref()),
             "{}",

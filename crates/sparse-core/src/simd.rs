@@ -1,4 +1,5 @@
-//! One run-time dispatch for the kernels compiled for AVX2 + FMA.
+//! One run-time dispatch for the kernels compiled for AVX2 + FMA (and, for the few that gain
+//! from 512-bit registers, AVX-512: the [`Avx512`] token, held to the same rules).
 //!
 //! Hot loops of the workspace (Batch-OMP and ORMP, coordinate descent, LARS, the Fourier-domain
 //! updates of convolutional BPDN) are compiled twice on x86-64: for the baseline target and with
@@ -85,7 +86,51 @@ impl Avx2Fma {
     }
 }
 
+/// Proof that the running CPU supports AVX-512 F and VL on top of AVX2 and FMA: kernels
+/// compiled with `#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]` may be called while
+/// one is held. The portable switch removes it with [`Avx2Fma`] (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Avx512 {
+    _proof: (),
+}
+
+impl Avx512 {
+    /// The token when the CPU supports AVX-512 F + VL, AVX2 and FMA and neither the portable
+    /// path nor the 256-bit kernels ([`force_avx2`]) are forced; `None` otherwise. Cheap, as
+    /// [`Avx2Fma::detect`].
+    #[inline]
+    pub fn detect() -> Option<Self> {
+        if portable_forced() || NARROW.load(Ordering::Relaxed) {
+            None
+        } else {
+            Self::hardware()
+        }
+    }
+
+    /// The token when the CPU supports AVX-512 F + VL, AVX2 and FMA, whatever the switch says.
+    #[inline]
+    pub fn hardware() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if Avx2Fma::hardware().is_some()
+                && std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vl")
+            {
+                return Some(Self { _proof: () });
+            }
+        }
+        None
+    }
+
+    /// The AVX2 + FMA token this one implies.
+    #[inline]
+    pub fn avx2(self) -> Avx2Fma {
+        Avx2Fma { _proof: () }
+    }
+}
+
 static FORCED: AtomicBool = AtomicBool::new(false);
+static NARROW: AtomicBool = AtomicBool::new(false);
 
 fn env_forced() -> bool {
     static ENV: OnceLock<bool> = OnceLock::new();
@@ -107,6 +152,14 @@ pub fn force_portable(on: bool) {
     FORCED.store(on, Ordering::Relaxed);
 }
 
+/// Forces (`true`) or stops forcing (`false`) the 256-bit kernels where an AVX-512 build
+/// exists: [`Avx512::detect`] returns `None` while it is on, [`Avx2Fma::detect`] is unchanged.
+/// Process-wide, from the next solver call on; for tests and benchmarks that compare the two
+/// builds (the AVX-512 builds of ORMP compute bit-identical results).
+pub fn force_avx2(on: bool) {
+    NARROW.store(on, Ordering::Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,12 +167,23 @@ mod tests {
     #[test]
     fn the_switch_removes_the_token_and_only_that() {
         let hw = Avx2Fma::hardware();
+        let hw512 = Avx512::hardware();
+        // AVX-512 implies the AVX2 + FMA token.
+        assert!(hw512.is_none() || hw.is_some());
+        assert_eq!(hw512.map(Avx512::avx2), hw512.and(hw));
         force_portable(true);
         assert_eq!(Avx2Fma::detect(), None);
+        assert_eq!(Avx512::detect(), None);
         assert!(portable_forced());
         force_portable(false);
         if !cfg!(feature = "portable") && !env_forced() {
             assert_eq!(Avx2Fma::detect(), hw);
+            assert_eq!(Avx512::detect(), hw512);
+            force_avx2(true);
+            assert_eq!(Avx2Fma::detect(), hw);
+            assert_eq!(Avx512::detect(), None);
+            force_avx2(false);
+            assert_eq!(Avx512::detect(), hw512);
         }
     }
 }

@@ -10,6 +10,8 @@ mod ormp;
 mod real;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd512;
 mod threshold;
 
 pub use mp::MatchingPursuit;

@@ -12,10 +12,12 @@
 //! with the hardware reciprocal of `nu` (`rcpps`), and the exact scores of those within
 //! `2^-9` of the largest approximation decide, so the chosen atom is the one the exact rule
 //! picks, bit for bit (the division per atom was a fifth of ORMP's time). The update of
-//! `alpha` and `nu` shares one pass over the atoms with the next selection.
+//! `alpha` and `nu` shares one pass over the atoms with the next selection. With AVX-512 the
+//! same kernels run on 512-bit registers and skip the candidate scan when the largest
+//! approximation is alone (see `simd512`); the codes are bit-identical to the AVX2 build's.
 
 use faer::{Mat, MatRef};
-use sparse_core::simd::Avx2Fma;
+use sparse_core::simd::{Avx2Fma, Avx512};
 
 use super::{argmax_abs, finish, GrowingCholesky, Real};
 use crate::result::Report;
@@ -39,6 +41,8 @@ pub(crate) struct OrmpScratch<T = f64> {
     /// Every `G_ii` within `1e-25 ..= 1e25`: the projected norms that score stay within
     /// `f32`'s normal range, as the division-free selection needs.
     fast_select: bool,
+    /// The AVX-512 token, when the CPU has it (the selection's 512-bit build).
+    avx512: Option<Avx512>,
     /// `0, 1, ..., kmax - 1`: the column indices of `U` for the AVX2 combine kernel.
     idx: Vec<usize>,
 }
@@ -50,6 +54,7 @@ impl<T: Real> OrmpScratch<T> {
         Self {
             tolg: diag.iter().map(|&g| T::DEPENDENCE_TOL * g).collect(),
             fast_select: diag.iter().all(|&g| g >= T::of(1e-25) && g <= T::of(1e25)),
+            avx512: Avx512::detect(),
             diag,
             chol: GrowingCholesky::new(kmax),
             support: Vec::with_capacity(kmax),
@@ -93,17 +98,18 @@ pub(crate) fn ormp_one<T: Real>(
         kmax,
         eps2,
         xj,
-        |out, a, u, coefs| {
+        |out, a, u, coefs, inv| {
             out.copy_from_slice(a);
             for (t, &c) in coefs.iter().enumerate() {
                 for (o, uv) in out.iter_mut().zip(u.col(t).iter()) {
                     *o -= c * *uv;
                 }
             }
+            out.iter_mut().for_each(|o| *o *= inv);
         },
         score_argmax,
-        |u, inv, zk, b, more| {
-            update(u, inv, zk, b.alpha, b.nu);
+        |u, zk, b, more| {
+            update(u, zk, b.alpha, b.nu);
             more.then(|| score_argmax(b.score, b.alpha, b.nu, b.tolg))
         },
     )
@@ -117,13 +123,13 @@ struct Bufs<'a, T> {
     tolg: &'a [T],
 }
 
-/// The portable update after selecting an atom: `u *= inv`, `alpha -= zk u`, `nu -= u^2`.
+/// The portable update after selecting an atom: `alpha -= zk u`, `nu -= u^2` (`u` the new
+/// column of `U`).
 #[inline(always)]
-fn update<T: Real>(u: &mut [T], inv: T, zk: T, alpha: &mut [T], nu: &mut [T]) {
-    for ((a, nu), u) in alpha.iter_mut().zip(nu.iter_mut()).zip(u.iter_mut()) {
-        *u *= inv;
-        *a -= zk * *u;
-        *nu -= *u * *u;
+fn update<T: Real>(u: &[T], zk: T, alpha: &mut [T], nu: &mut [T]) {
+    for ((a, nu), &u) in alpha.iter_mut().zip(nu.iter_mut()).zip(u) {
+        *a -= zk * u;
+        *nu -= u * u;
     }
 }
 
@@ -158,12 +164,15 @@ unsafe fn ormp_avx2<T: Real>(
     // The index list is moved out for the call so the kernel can read it while `s` is borrowed.
     let idx = std::mem::take(&mut s.idx);
     let fast = s.fast_select;
+    let wide = s.avx512;
     // SAFETY (both closures): the token proves AVX2. The division-free selection needs the
     // projected norms within `f32`'s range (`fast`); otherwise the scores are divided out and
     // the first maximum found by the compare-and-mask scan (the portable scan one entry at a
     // time was a quarter of ORMP's time in the profile).
     let select = |score: &mut [T], alpha: &[T], nu: &[T], tolg: &[T]| unsafe {
-        if fast {
+        if let (true, Some(t512)) = (fast, wide) {
+            T::ormp_select_avx512(t512, score, alpha, nu, tolg)
+        } else if fast {
             T::ormp_select_avx2(token, score, alpha, nu, tolg)
         } else {
             scores(score, alpha, nu, tolg);
@@ -178,19 +187,28 @@ unsafe fn ormp_avx2<T: Real>(
         kmax,
         eps2,
         xj,
-        |out, a, u, coefs| unsafe {
-            T::update_alpha_avx2(token, out, a, u, &idx[..coefs.len()], coefs)
+        |out, a, u, coefs, inv| unsafe {
+            if let Some(t512) = wide {
+                T::combine_avx512(t512, out, a, u, coefs, inv)
+            } else {
+                T::update_alpha_avx2(token, out, a, u, &idx[..coefs.len()], coefs);
+                out.iter_mut().for_each(|o| *o *= inv);
+            }
         },
         select,
         // SAFETY: as above. The update is fused with the next selection's pass over the
         // atoms when there is one.
-        |u, inv, zk, b, more| unsafe {
-            if more && fast {
+        |u, zk, b, more| unsafe {
+            if let (true, true, Some(t512)) = (more, fast, wide) {
+                Some(T::ormp_update_select_avx512(
+                    t512, u, zk, b.score, b.alpha, b.nu, b.tolg,
+                ))
+            } else if more && fast {
                 Some(T::ormp_update_select_avx2(
-                    token, u, inv, zk, b.score, b.alpha, b.nu, b.tolg,
+                    token, u, zk, b.score, b.alpha, b.nu, b.tolg,
                 ))
             } else {
-                update(u, inv, zk, b.alpha, b.nu);
+                update(u, zk, b.alpha, b.nu);
                 more.then(|| select(b.score, b.alpha, b.nu, b.tolg))
             }
         },
@@ -199,10 +217,11 @@ unsafe fn ormp_avx2<T: Real>(
     report
 }
 
-/// The ORMP steps, generic over `combine(out, a, U, c)`: `out = a - U c`, and over the
+/// The ORMP steps, generic over `combine(out, a, U, c, inv)`: `out = (a - U c) * inv` (the
+/// new column of `U`), and over the
 /// selection `select(score, alpha, nu, tolg)`: the index of the largest
 /// `alpha_i^2 / nu_i` (`0` where `nu_i <= tolg_i`; the lowest index on ties) and its value
-/// (`score` is scratch), and over `update(u, inv, zk, bufs, more)`: the update after a
+/// (`score` is scratch), and over `update(u, zk, bufs, more)`: the update after a
 /// selection ([`update`]), then the next selection when `more`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -214,9 +233,9 @@ fn ormp_steps<T: Real>(
     kmax: usize,
     eps2: T,
     xj: &mut [T],
-    combine: impl Fn(&mut [T], &[T], MatRef<'_, T>, &[T]),
+    combine: impl Fn(&mut [T], &[T], MatRef<'_, T>, &[T], T),
     select: impl Fn(&mut [T], &[T], &[T], &[T]) -> (usize, T),
-    update_select: impl Fn(&mut [T], T, T, Bufs<'_, T>, bool) -> Option<(usize, T)>,
+    update_select: impl Fn(&[T], T, Bufs<'_, T>, bool) -> Option<(usize, T)>,
 ) -> Report {
     let m = a0.len();
     s.chol.clear();
@@ -256,13 +275,14 @@ fn ormp_steps<T: Real>(
         let row = s.chol.row(k);
         let (done, rest) = s.u.split_at_mut(k * m);
         let uk = &mut rest[..m];
+        let inv = T::one() / row[k];
         combine(
             uk,
             gi,
             MatRef::from_column_major_slice(done, m, k),
             &row[..k],
+            inv,
         );
-        let inv = T::one() / row[k];
         let zk = (a0[i] - row[..k].iter().zip(&s.z).map(|(&l, &z)| l * z).sum::<T>()) * inv;
         s.support.push(i);
         s.z.push(zk);
@@ -277,7 +297,7 @@ fn ormp_steps<T: Real>(
             nu: &mut s.nu,
             tolg: &s.tolg,
         };
-        next = update_select(uk, inv, zk, bufs, more);
+        next = update_select(uk, zk, bufs, more);
     }
     for &t in &s.support {
         s.tolg[t] = T::DEPENDENCE_TOL * s.diag[t];

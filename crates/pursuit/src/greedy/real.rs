@@ -9,7 +9,7 @@ use std::iter::Sum;
 use std::ops::{AddAssign, MulAssign, SubAssign};
 
 use faer::MatRef;
-use sparse_core::simd::Avx2Fma;
+use sparse_core::simd::{Avx2Fma, Avx512};
 
 /// `f32` signals whose largest entry lies within `2^-F32_SAFE_EXPONENT ..= 2^F32_SAFE_EXPONENT`
 /// are coded as given (their squared norms, sums of at most a few million squares, stay within
@@ -82,7 +82,7 @@ pub(crate) trait Real:
         nu: &[Self],
         tolg: &[Self],
     ) -> (usize, Self);
-    /// ORMP's update `u *= inv`, `alpha -= zk u`, `nu -= u^2` fused with the next
+    /// ORMP's update `alpha -= zk u`, `nu -= u^2` (`u` the new column of `U`) fused with the next
     /// [`Real::ormp_select_avx2`] (see [`super::simd::ormp_update_select`]).
     ///
     /// # Safety
@@ -91,8 +91,48 @@ pub(crate) trait Real:
     #[allow(clippy::too_many_arguments)]
     unsafe fn ormp_update_select_avx2(
         token: Avx2Fma,
-        u: &mut [Self],
+        u: &[Self],
+        zk: Self,
+        score: &mut [Self],
+        alpha: &mut [Self],
+        nu: &mut [Self],
+        tolg: &[Self],
+    ) -> (usize, Self);
+    /// ORMP's new column of `U`, `out = (a - U c) * inv`, with AVX-512 (see
+    /// [`super::simd512::combine`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F + VL (the token proves it).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn combine_avx512(
+        token: Avx512,
+        out: &mut [Self],
+        a: &[Self],
+        u: MatRef<'_, Self>,
+        coefs: &[Self],
         inv: Self,
+    );
+    /// [`Real::ormp_select_avx2`] with AVX-512 (see [`super::simd512`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F + VL (the token proves it).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn ormp_select_avx512(
+        token: Avx512,
+        score: &mut [Self],
+        alpha: &[Self],
+        nu: &[Self],
+        tolg: &[Self],
+    ) -> (usize, Self);
+    /// [`Real::ormp_update_select_avx2`] with AVX-512 (see [`super::simd512`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F + VL (the token proves it).
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn ormp_update_select_avx512(
+        token: Avx512,
+        u: &[Self],
         zk: Self,
         score: &mut [Self],
         alpha: &mut [Self],
@@ -144,8 +184,7 @@ impl Real for f64 {
     #[inline(always)]
     unsafe fn ormp_update_select_avx2(
         _: Avx2Fma,
-        u: &mut [f64],
-        inv: f64,
+        u: &[f64],
         zk: f64,
         score: &mut [f64],
         alpha: &mut [f64],
@@ -153,7 +192,46 @@ impl Real for f64 {
         tolg: &[f64],
     ) -> (usize, f64) {
         // SAFETY: as above.
-        unsafe { super::simd::ormp_update_select(u, inv, zk, score, alpha, nu, tolg) }
+        unsafe { super::simd::ormp_update_select(u, zk, score, alpha, nu, tolg) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn combine_avx512(
+        _: Avx512,
+        out: &mut [f64],
+        a: &[f64],
+        u: MatRef<'_, f64>,
+        coefs: &[f64],
+        inv: f64,
+    ) {
+        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+        unsafe { super::simd512::combine(out, a, u, coefs, inv) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_select_avx512(
+        _: Avx512,
+        score: &mut [f64],
+        alpha: &[f64],
+        nu: &[f64],
+        tolg: &[f64],
+    ) -> (usize, f64) {
+        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+        unsafe { super::simd512::ormp_select(score, alpha, nu, tolg) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_update_select_avx512(
+        _: Avx512,
+        u: &[f64],
+        zk: f64,
+        score: &mut [f64],
+        alpha: &mut [f64],
+        nu: &mut [f64],
+        tolg: &[f64],
+    ) -> (usize, f64) {
+        // SAFETY: as above.
+        unsafe { super::simd512::ormp_update_select(u, zk, score, alpha, nu, tolg) }
     }
 }
 
@@ -200,8 +278,7 @@ impl Real for f32 {
     #[inline(always)]
     unsafe fn ormp_update_select_avx2(
         _: Avx2Fma,
-        u: &mut [f32],
-        inv: f32,
+        u: &[f32],
         zk: f32,
         score: &mut [f32],
         alpha: &mut [f32],
@@ -209,6 +286,45 @@ impl Real for f32 {
         tolg: &[f32],
     ) -> (usize, f32) {
         // SAFETY: as above.
-        unsafe { super::simd::ormp_update_select_f32(u, inv, zk, score, alpha, nu, tolg) }
+        unsafe { super::simd::ormp_update_select_f32(u, zk, score, alpha, nu, tolg) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn combine_avx512(
+        _: Avx512,
+        out: &mut [f32],
+        a: &[f32],
+        u: MatRef<'_, f32>,
+        coefs: &[f32],
+        inv: f32,
+    ) {
+        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+        unsafe { super::simd512::combine_f32(out, a, u, coefs, inv) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_select_avx512(
+        _: Avx512,
+        score: &mut [f32],
+        alpha: &[f32],
+        nu: &[f32],
+        tolg: &[f32],
+    ) -> (usize, f32) {
+        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+        unsafe { super::simd512::ormp_select_f32(score, alpha, nu, tolg) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn ormp_update_select_avx512(
+        _: Avx512,
+        u: &[f32],
+        zk: f32,
+        score: &mut [f32],
+        alpha: &mut [f32],
+        nu: &mut [f32],
+        tolg: &[f32],
+    ) -> (usize, f32) {
+        // SAFETY: as above.
+        unsafe { super::simd512::ormp_update_select_f32(u, zk, score, alpha, nu, tolg) }
     }
 }

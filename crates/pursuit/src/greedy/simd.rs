@@ -254,16 +254,16 @@ pub(crate) unsafe fn ormp_select(
             alpha.as_ptr().cast_mut(),
             nu.as_ptr().cast_mut(),
             tolg,
-            std::ptr::null_mut(),
-            0.0,
+            std::ptr::null(),
             0.0,
         )
     };
     ormp_pass2(score, alpha, nu, tolg, mx)
 }
 
-/// ORMP's update after selecting an atom, fused with the next selection: `u *= inv`,
-/// `alpha -= zk u`, `nu -= u^2` (the portable loop's operations, in its order), then
+/// ORMP's update after selecting an atom, fused with the next selection: `alpha -= zk u`,
+/// `nu -= u^2` (`u` the new, already scaled column of `U`; the portable loop's operations, in
+/// its order), then
 /// [`ormp_select`] on the updated `alpha`, `nu` in the same pass over the atoms.
 ///
 /// Panics unless the five slices have one length.
@@ -273,8 +273,7 @@ pub(crate) unsafe fn ormp_select(
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn ormp_update_select(
-    u: &mut [f64],
-    inv: f64,
+    u: &[f64],
     zk: f64,
     score: &mut [f64],
     alpha: &mut [f64],
@@ -290,8 +289,7 @@ pub(crate) unsafe fn ormp_update_select(
             alpha.as_mut_ptr(),
             nu.as_mut_ptr(),
             tolg,
-            u.as_mut_ptr(),
-            inv,
+            u.as_ptr(),
             zk,
         )
     };
@@ -310,19 +308,17 @@ unsafe fn ormp_pass1<const UPDATE: bool>(
     ap: *mut f64,
     np: *mut f64,
     tolg: &[f64],
-    up: *mut f64,
-    inv: f64,
+    up: *const f64,
     zk: f64,
 ) -> f64 {
     let n = score.len();
     let (sp, tp) = (score.as_mut_ptr(), tolg.as_ptr());
-    let (invv, zkv) = (_mm256_set1_pd(inv), _mm256_set1_pd(zk));
+    let zkv = _mm256_set1_pd(zk);
     // The (updated and) approximately scored four entries at `i`.
     let approx = |i: usize| {
         let (mut a, mut v) = (_mm256_loadu_pd(ap.add(i)), _mm256_loadu_pd(np.add(i)));
         if UPDATE {
-            let u = _mm256_mul_pd(_mm256_loadu_pd(up.add(i)), invv);
-            _mm256_storeu_pd(up.add(i), u);
+            let u = _mm256_loadu_pd(up.add(i));
             a = _mm256_sub_pd(a, _mm256_mul_pd(zkv, u));
             v = _mm256_sub_pd(v, _mm256_mul_pd(u, u));
             _mm256_storeu_pd(ap.add(i), a);
@@ -355,10 +351,9 @@ unsafe fn ormp_pass1<const UPDATE: bool>(
     let mut mx = lanes[0].max(lanes[1]).max(lanes[2]).max(lanes[3]);
     for k in i..n {
         if UPDATE {
-            let u = &mut *up.add(k);
-            *u *= inv;
-            *ap.add(k) -= zk * *u;
-            *np.add(k) -= *u * *u;
+            let u = *up.add(k);
+            *ap.add(k) -= zk * u;
+            *np.add(k) -= u * u;
         }
         let (a, v) = (*ap.add(k), *np.add(k));
         score[k] = if v > tolg[k] { a * a / v } else { 0.0 };
@@ -446,8 +441,7 @@ pub(crate) unsafe fn ormp_select_f32(
             alpha.as_ptr().cast_mut(),
             nu.as_ptr().cast_mut(),
             tolg,
-            std::ptr::null_mut(),
-            0.0,
+            std::ptr::null(),
             0.0,
         )
     };
@@ -461,8 +455,7 @@ pub(crate) unsafe fn ormp_select_f32(
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn ormp_update_select_f32(
-    u: &mut [f32],
-    inv: f32,
+    u: &[f32],
     zk: f32,
     score: &mut [f32],
     alpha: &mut [f32],
@@ -478,8 +471,7 @@ pub(crate) unsafe fn ormp_update_select_f32(
             alpha.as_mut_ptr(),
             nu.as_mut_ptr(),
             tolg,
-            u.as_mut_ptr(),
-            inv,
+            u.as_ptr(),
             zk,
         )
     };
@@ -496,18 +488,16 @@ unsafe fn ormp_pass1_f32<const UPDATE: bool>(
     ap: *mut f32,
     np: *mut f32,
     tolg: &[f32],
-    up: *mut f32,
-    inv: f32,
+    up: *const f32,
     zk: f32,
 ) -> f32 {
     let n = score.len();
     let (sp, tp) = (score.as_mut_ptr(), tolg.as_ptr());
-    let (invv, zkv) = (_mm256_set1_ps(inv), _mm256_set1_ps(zk));
+    let zkv = _mm256_set1_ps(zk);
     let approx = |i: usize| {
         let (mut a, mut v) = (_mm256_loadu_ps(ap.add(i)), _mm256_loadu_ps(np.add(i)));
         if UPDATE {
-            let u = _mm256_mul_ps(_mm256_loadu_ps(up.add(i)), invv);
-            _mm256_storeu_ps(up.add(i), u);
+            let u = _mm256_loadu_ps(up.add(i));
             a = _mm256_sub_ps(a, _mm256_mul_ps(zkv, u));
             v = _mm256_sub_ps(v, _mm256_mul_ps(u, u));
             _mm256_storeu_ps(ap.add(i), a);
@@ -538,10 +528,9 @@ unsafe fn ormp_pass1_f32<const UPDATE: bool>(
     let mut mx = lanes.iter().fold(0.0f32, |m, &l| m.max(l));
     for k in i..n {
         if UPDATE {
-            let u = &mut *up.add(k);
-            *u *= inv;
-            *ap.add(k) -= zk * *u;
-            *np.add(k) -= *u * *u;
+            let u = *up.add(k);
+            *ap.add(k) -= zk * u;
+            *np.add(k) -= u * u;
         }
         let (a, v) = (*ap.add(k), *np.add(k));
         score[k] = if v > tolg[k] { a * a / v } else { 0.0 };
@@ -658,37 +647,54 @@ mod tests {
         (alpha, nu, tolg)
     }
 
+    /// Asserts `got == want`, bit for bit.
+    fn same<T: Into<f64> + Copy>(label: &str, n: usize, got: (usize, T), want: (usize, T)) {
+        let bits = |v: (usize, T)| (v.0, v.1.into().to_bits());
+        assert_eq!(bits(got), bits(want), "{label}, n {n}");
+    }
+
     #[test]
     fn division_free_selection_is_the_exact_rule() {
+        use crate::greedy::simd512;
         if sparse_core::simd::Avx2Fma::hardware().is_none() {
             return;
         }
+        // The AVX-512 builds too, where the CPU has them.
+        let wide = sparse_core::simd::Avx512::hardware().is_some();
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         for trial in 0..4000 {
             let n = trial % 70;
             let (alpha, nu, tolg) = case(&mut rng, n);
             let mut score = vec![0.0; n];
-            // SAFETY: the CPU has AVX2 and FMA (checked above).
-            let got = unsafe { ormp_select(&mut score, &alpha, &nu, &tolg) };
             let want = exact(&alpha, &nu, &tolg);
-            assert_eq!(
-                (got.0, got.1.to_bits()),
-                (want.0, want.1.to_bits()),
-                "f64, n {n}"
+            // SAFETY (every kernel call below): the CPU has AVX2 and FMA, and AVX-512 F + VL
+            // when `wide` (checked above).
+            same(
+                "f64",
+                n,
+                unsafe { ormp_select(&mut score, &alpha, &nu, &tolg) },
+                want,
             );
+            if wide {
+                let got = unsafe { simd512::ormp_select(&mut score, &alpha, &nu, &tolg) };
+                same("f64 512", n, got, want);
+            }
 
             let a32: Vec<f32> = alpha.iter().map(|&v| v as f32).collect();
             let n32: Vec<f32> = nu.iter().map(|&v| v as f32).collect();
             let t32: Vec<f32> = tolg.iter().map(|&v| v as f32).collect();
             let mut s32 = vec![0.0f32; n];
-            // SAFETY: as above.
-            let got = unsafe { ormp_select_f32(&mut s32, &a32, &n32, &t32) };
             let want = exact(&a32, &n32, &t32);
-            assert_eq!(
-                (got.0, got.1.to_bits()),
-                (want.0, want.1.to_bits()),
-                "f32, n {n}"
+            same(
+                "f32",
+                n,
+                unsafe { ormp_select_f32(&mut s32, &a32, &n32, &t32) },
+                want,
             );
+            if wide {
+                let got = unsafe { simd512::ormp_select_f32(&mut s32, &a32, &n32, &t32) };
+                same("f32 512", n, got, want);
+            }
 
             // The fused update: the portable loop's values, then the same selection.
             let u: Vec<f64> = (0..n)
@@ -702,17 +708,20 @@ mod tests {
                 n1[k] -= u1[k] * u1[k];
             }
             let want = exact(&a1, &n1, &tolg);
-            let (mut u2, mut a2, mut n2) = (u.clone(), alpha.clone(), nu.clone());
-            // SAFETY: as above.
-            let got = unsafe {
-                ormp_update_select(&mut u2, inv, zk, &mut score, &mut a2, &mut n2, &tolg)
+            let kernels: &[(&str, FusedF64)] = if wide {
+                &[
+                    ("fused", ormp_update_select),
+                    ("fused 512", simd512::ormp_update_select),
+                ]
+            } else {
+                &[("fused", ormp_update_select)]
             };
-            assert_eq!(
-                (got.0, got.1.to_bits()),
-                (want.0, want.1.to_bits()),
-                "fused, n {n}"
-            );
-            assert!(u1 == u2 && a1 == a2 && n1 == n2, "fused update, n {n}");
+            for &(label, kernel) in kernels {
+                let (mut a2, mut n2) = (alpha.clone(), nu.clone());
+                let got = unsafe { kernel(&u1, zk, &mut score, &mut a2, &mut n2, &tolg) };
+                same(label, n, got, want);
+                assert!(a1 == a2 && n1 == n2, "{label} update, n {n}");
+            }
 
             let u32_: Vec<f32> = u.iter().map(|&v| v as f32).collect();
             let (inv32, zk32) = (inv as f32, zk as f32);
@@ -723,17 +732,68 @@ mod tests {
                 n1[k] -= u1[k] * u1[k];
             }
             let want = exact(&a1, &n1, &t32);
-            let (mut u2, mut a2, mut n2) = (u32_, a32, n32);
-            // SAFETY: as above.
-            let got = unsafe {
-                ormp_update_select_f32(&mut u2, inv32, zk32, &mut s32, &mut a2, &mut n2, &t32)
+            let kernels: &[(&str, FusedF32)] = if wide {
+                &[
+                    ("fused f32", ormp_update_select_f32),
+                    ("fused f32 512", simd512::ormp_update_select_f32),
+                ]
+            } else {
+                &[("fused f32", ormp_update_select_f32)]
             };
-            assert_eq!(
-                (got.0, got.1.to_bits()),
-                (want.0, want.1.to_bits()),
-                "fused f32, n {n}"
-            );
-            assert!(u1 == u2 && a1 == a2 && n1 == n2, "fused f32 update, n {n}");
+            for &(label, kernel) in kernels {
+                let (mut a2, mut n2) = (a32.clone(), n32.clone());
+                let got = unsafe { kernel(&u1, zk32, &mut s32, &mut a2, &mut n2, &t32) };
+                same(label, n, got, want);
+                assert!(a1 == a2 && n1 == n2, "{label} update, n {n}");
+            }
+        }
+    }
+
+    type FusedF64 =
+        unsafe fn(&[f64], f64, &mut [f64], &mut [f64], &mut [f64], &[f64]) -> (usize, f64);
+    type FusedF32 =
+        unsafe fn(&[f32], f32, &mut [f32], &mut [f32], &mut [f32], &[f32]) -> (usize, f32);
+
+    /// The AVX-512 combine is the AVX2 `update_alpha` on the columns `0..k`, then the
+    /// scaling, bit for bit (the same operations per entry, in the same order), at every
+    /// length around the register and block widths.
+    #[test]
+    fn wide_combine_is_the_avx2_combine_then_the_scaling() {
+        use crate::greedy::simd512;
+        if sparse_core::simd::Avx512::hardware().is_none() {
+            return;
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for m in 0..150 {
+            for k in [0, 1, 2, 5, 8] {
+                let a: Vec<f64> = (0..m).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let u = faer::Mat::<f64>::from_fn(m, k, |_, _| rng.random_range(-1.0..1.0));
+                let c: Vec<f64> = (0..k).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let inv = rng.random_range(0.5..2.0);
+                let cols: Vec<usize> = (0..k).collect();
+                let mut want = vec![0.0; m];
+                let mut got = vec![f64::NAN; m];
+                // SAFETY: the CPU has AVX-512 F + VL, AVX2 and FMA (checked above).
+                unsafe {
+                    update_alpha(&mut want, &a, u.as_ref(), &cols, &c);
+                    simd512::combine(&mut got, &a, u.as_ref(), &c, inv);
+                }
+                want.iter_mut().for_each(|w| *w *= inv);
+                assert_eq!(got, want, "f64, m {m}, k {k}");
+
+                let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+                let u32_ = faer::Mat::<f32>::from_fn(m, k, |i, j| u[(i, j)] as f32);
+                let c32: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+                let mut want = vec![0.0f32; m];
+                let mut got = vec![f32::NAN; m];
+                // SAFETY: as above.
+                unsafe {
+                    update_alpha_f32(&mut want, &a32, u32_.as_ref(), &cols, &c32);
+                    simd512::combine_f32(&mut got, &a32, u32_.as_ref(), &c32, inv as f32);
+                }
+                want.iter_mut().for_each(|w| *w *= inv as f32);
+                assert_eq!(got, want, "f32, m {m}, k {k}");
+            }
         }
     }
 }
