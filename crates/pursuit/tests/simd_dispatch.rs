@@ -2,8 +2,8 @@
 //! dispatch of `sparse_core::simd`: coordinate descent and LARS (vectorised loops, no FMA
 //! contraction) give bit-identical codes; Batch-OMP and ORMP (explicit FMA in the correlation
 //! update `a0 - G_S x_S`) give the same supports and codes equal to within `1e-10` relative
-//! (one rounding per term instead of two). Where the CPU has AVX-512, ORMP's 512-bit build
-//! gives the 256-bit build's codes bit for bit. One test in this binary: it flips the
+//! (one rounding per term instead of two). Where the CPU has AVX-512, the 512-bit builds of
+//! Batch-OMP and ORMP give the 256-bit builds' codes bit for bit. One test in this binary: it flips the
 //! process-wide switches.
 
 use faer::{Mat, MatRef};
@@ -123,6 +123,22 @@ fn both_builds_give_the_same_codes() {
                     "float32 ORMP, 512 vs 256 bits",
                     &detected.ormp32,
                     &narrow.ormp32,
+                ),
+                ("Batch-OMP, 512 vs 256 bits", &detected.omp, &narrow.omp),
+                (
+                    "Batch-OMP with Gram, 512 vs 256 bits",
+                    &detected.omp_gram,
+                    &narrow.omp_gram,
+                ),
+                (
+                    "Batch-OMP from correlations, 512 vs 256 bits",
+                    &detected.omp_correlations,
+                    &narrow.omp_correlations,
+                ),
+                (
+                    "float32 Batch-OMP, 512 vs 256 bits",
+                    &detected.omp32,
+                    &narrow.omp32,
                 ),
             ] {
                 assert!(bits(p.as_ref()) == bits(q.as_ref()), "{}", label(what));

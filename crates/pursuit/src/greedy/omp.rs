@@ -10,7 +10,7 @@ use super::{argmax_abs, finish, GrowingCholesky, Real, Stop, F32_SAFE_EXPONENT};
 use crate::batch::{column, column_mut, map_chunks, map_columns, CHUNK};
 use crate::result::{assemble, Report, Solution};
 use crate::{Error, Result, Solve};
-use sparse_core::simd::Avx2Fma;
+use sparse_core::simd::{Avx2Fma, Avx512};
 
 /// Orthogonal Matching Pursuit (Pati, Rezaiifar & Krishnaprasad 1993; Davis, Mallat & Zhang
 /// 1994): at each step select the atom most correlated with the residual, then project the
@@ -60,6 +60,8 @@ struct OmpScratch<T = f64> {
     g: Vec<T>,
     r: Vec<T>,
     alpha: Vec<T>,
+    /// The AVX-512 token, when the CPU has it (the correlation update's 512-bit build).
+    avx512: Option<Avx512>,
 }
 
 impl<T: Real> OmpScratch<T> {
@@ -73,6 +75,7 @@ impl<T: Real> OmpScratch<T> {
             g: Vec::with_capacity(kmax),
             r: Vec::new(),
             alpha: vec![T::zero(); m],
+            avx512: Avx512::detect(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl Omp {
                 g: Vec::with_capacity(kmax),
                 r: vec![0.0; n],
                 alpha: vec![0.0; m],
+                avx512: None,
             },
             |s, _j, yj, xj| {
                 s.chol.clear();
@@ -590,6 +594,9 @@ unsafe fn batch_omp_avx2<T: Real>(
     xj: &mut [T],
 ) -> Report {
     let g = gram.as_ref(); // owned: unit row stride; support indices are < m by construction
+                           // The 512-bit selection and correlation update compute the 256-bit ones' values, bit for
+                           // bit.
+    let wide = s.avx512;
     batch_omp_steps(
         s,
         gram,
@@ -598,8 +605,18 @@ unsafe fn batch_omp_avx2<T: Real>(
         kmax,
         eps2,
         xj,
-        |v| unsafe { T::argmax_abs_avx2(token, v) },
-        |alpha, support, xs| unsafe { T::update_alpha_avx2(token, alpha, a0, g, support, xs) },
+        |v| unsafe {
+            match wide {
+                Some(t512) => T::argmax_abs_avx512(t512, v),
+                None => T::argmax_abs_avx2(token, v),
+            }
+        },
+        |alpha, support, xs| unsafe {
+            match wide {
+                Some(t512) => T::combine_avx512(t512, alpha, a0, g, support, xs, T::one()),
+                None => T::update_alpha_avx2(token, alpha, a0, g, support, xs),
+            }
+        },
     )
 }
 

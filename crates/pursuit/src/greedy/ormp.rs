@@ -189,7 +189,7 @@ unsafe fn ormp_avx2<T: Real>(
         xj,
         |out, a, u, coefs, inv| unsafe {
             if let Some(t512) = wide {
-                T::combine_avx512(t512, out, a, u, coefs, inv)
+                T::combine_avx512(t512, out, a, u, &idx[..coefs.len()], coefs, inv)
             } else {
                 T::update_alpha_avx2(token, out, a, u, &idx[..coefs.len()], coefs);
                 out.iter_mut().for_each(|o| *o *= inv);

@@ -98,8 +98,14 @@ pub(crate) trait Real:
         nu: &mut [Self],
         tolg: &[Self],
     ) -> (usize, Self);
-    /// ORMP's new column of `U`, `out = (a - U c) * inv`, with AVX-512 (see
-    /// [`super::simd512::combine`]).
+    /// [`Real::argmax_abs_avx2`] with AVX-512 (see [`super::simd512::argmax_abs`]).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F + VL (the token proves it).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn argmax_abs_avx512(token: Avx512, v: &[Self]) -> (usize, Self);
+    /// `out = (a - G_S c) * inv` with AVX-512 (see [`super::simd512::combine`]): ORMP's new
+    /// column of `U`, Batch-OMP's correlation update (`inv = 1`).
     ///
     /// # Safety
     /// The CPU must support AVX-512 F + VL (the token proves it).
@@ -108,7 +114,8 @@ pub(crate) trait Real:
         token: Avx512,
         out: &mut [Self],
         a: &[Self],
-        u: MatRef<'_, Self>,
+        gram: MatRef<'_, Self>,
+        support: &[usize],
         coefs: &[Self],
         inv: Self,
     );
@@ -196,16 +203,23 @@ impl Real for f64 {
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
+    unsafe fn argmax_abs_avx512(_: Avx512, v: &[f64]) -> (usize, f64) {
+        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+        unsafe { super::simd512::argmax_abs(v) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
     unsafe fn combine_avx512(
         _: Avx512,
         out: &mut [f64],
         a: &[f64],
-        u: MatRef<'_, f64>,
+        gram: MatRef<'_, f64>,
+        support: &[usize],
         coefs: &[f64],
         inv: f64,
     ) {
         // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::combine(out, a, u, coefs, inv) }
+        unsafe { super::simd512::combine(out, a, gram, support, coefs, inv) }
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -290,16 +304,23 @@ impl Real for f32 {
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
+    unsafe fn argmax_abs_avx512(_: Avx512, v: &[f32]) -> (usize, f32) {
+        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+        unsafe { super::simd512::argmax_abs_f32(v) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
     unsafe fn combine_avx512(
         _: Avx512,
         out: &mut [f32],
         a: &[f32],
-        u: MatRef<'_, f32>,
+        gram: MatRef<'_, f32>,
+        support: &[usize],
         coefs: &[f32],
         inv: f32,
     ) {
         // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::combine_f32(out, a, u, coefs, inv) }
+        unsafe { super::simd512::combine_f32(out, a, gram, support, coefs, inv) }
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]

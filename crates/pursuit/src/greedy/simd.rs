@@ -754,6 +754,37 @@ mod tests {
     type FusedF32 =
         unsafe fn(&[f32], f32, &mut [f32], &mut [f32], &mut [f32], &[f32]) -> (usize, f32);
 
+    /// The AVX-512 `argmax_abs` returns the AVX2 one's index and magnitude: lengths around
+    /// the register and block widths, ties (repeated magnitudes of either sign) anywhere.
+    #[test]
+    fn wide_argmax_is_the_avx2_argmax() {
+        use crate::greedy::simd512;
+        if sparse_core::simd::Avx512::hardware().is_none() {
+            return;
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for trial in 0..3000 {
+            let n = trial % 150;
+            let mut v: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            if n > 1 && trial % 3 == 0 {
+                // A tie of the largest magnitude, of either sign, at two random places.
+                let big = if trial % 2 == 0 { 2.0 } else { -2.0 };
+                let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+                v[a] = big;
+                v[b] = -big;
+            }
+            if trial % 7 == 0 {
+                v.iter_mut().for_each(|x| *x = 0.0);
+            }
+            let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            // SAFETY: the CPU has AVX-512 F + VL, AVX2 and FMA (checked above).
+            let (w, g) = unsafe { (argmax_abs(&v), simd512::argmax_abs(&v)) };
+            assert_eq!((w.0, w.1.to_bits()), (g.0, g.1.to_bits()), "f64, n {n}");
+            let (w, g) = unsafe { (argmax_abs_f32(&v32), simd512::argmax_abs_f32(&v32)) };
+            assert_eq!((w.0, w.1.to_bits()), (g.0, g.1.to_bits()), "f32, n {n}");
+        }
+    }
+
     /// The AVX-512 combine is the AVX2 `update_alpha` on the columns `0..k`, then the
     /// scaling, bit for bit (the same operations per entry, in the same order), at every
     /// length around the register and block widths.
@@ -776,7 +807,7 @@ mod tests {
                 // SAFETY: the CPU has AVX-512 F + VL, AVX2 and FMA (checked above).
                 unsafe {
                     update_alpha(&mut want, &a, u.as_ref(), &cols, &c);
-                    simd512::combine(&mut got, &a, u.as_ref(), &c, inv);
+                    simd512::combine(&mut got, &a, u.as_ref(), &cols, &c, inv);
                 }
                 want.iter_mut().for_each(|w| *w *= inv);
                 assert_eq!(got, want, "f64, m {m}, k {k}");
@@ -789,7 +820,7 @@ mod tests {
                 // SAFETY: as above.
                 unsafe {
                     update_alpha_f32(&mut want, &a32, u32_.as_ref(), &cols, &c32);
-                    simd512::combine_f32(&mut got, &a32, u32_.as_ref(), &c32, inv as f32);
+                    simd512::combine_f32(&mut got, &a32, u32_.as_ref(), &cols, &c32, inv as f32);
                 }
                 want.iter_mut().for_each(|w| *w *= inv as f32);
                 assert_eq!(got, want, "f32, m {m}, k {k}");

@@ -24,10 +24,11 @@ const ORMP_MARGIN: f64 = 1.0 / 512.0;
 macro_rules! combine_kernel {
     ($t:ty, $lanes:expr, $name:ident, $load:ident, $store:ident, $set1:ident, $mul:ident,
      $fnmadd:ident, $setzero:ident) => {
-        /// The new column of ORMP's `U`: `out = (a - U c) * inv` for the `k = c.len()` columns
-        /// of `u` (`m x k`, unit row stride), each entry accumulated as the AVX2
-        /// `update_alpha` does (`a_i`, then one fused multiply-subtract per column in order,
-        /// then the scaling), on 512-bit registers.
+        /// `out = (a - G_S c) * inv` for the columns `support` of `gram` (unit row stride),
+        /// each entry accumulated as the AVX2 `update_alpha` does (`a_i`, then one fused
+        /// multiply-subtract per column in order, then the scaling), on 512-bit registers.
+        /// ORMP's new column of `U` (the columns `0..k` of `U`, `inv = 1 / L_kk`), Batch-OMP's
+        /// correlation update (`inv = 1`: the product is exact).
         ///
         /// Panics unless the shapes agree.
         ///
@@ -37,28 +38,29 @@ macro_rules! combine_kernel {
         pub(crate) unsafe fn $name(
             out: &mut [$t],
             a: &[$t],
-            u: faer::MatRef<'_, $t>,
+            gram: faer::MatRef<'_, $t>,
+            support: &[usize],
             coefs: &[$t],
             inv: $t,
         ) {
             const L: usize = $lanes;
             let m = out.len();
-            assert!(a.len() == m && u.nrows() == m && u.ncols() == coefs.len());
-            assert!(u.row_stride() == 1 || m <= 1);
-            let cs = u.col_stride() as usize;
-            let (op, a0, up) = (out.as_mut_ptr(), a.as_ptr(), u.as_ptr());
+            assert!(a.len() == m && gram.nrows() == m && support.len() == coefs.len());
+            assert!(gram.row_stride() == 1 && support.iter().all(|&t| t < gram.ncols()));
+            let cs = gram.col_stride() as usize;
+            let (op, a0, gp) = (out.as_mut_ptr(), a.as_ptr(), gram.as_ptr());
             let invv = $set1(inv);
             let mut i = 0;
             // SAFETY (pointer arithmetic): `i + 8 L <= m` (then `i + L <= m`, then `i < m`), and
-            // column `t < k` of `u` has `m` entries at unit stride from `up + t cs`.
+            // every support column of `gram` has `m` entries at unit stride from `gp + t cs`.
             while i + 8 * L <= m {
                 let mut acc = [$setzero(); 8];
                 for (l, v) in acc.iter_mut().enumerate() {
                     *v = $load(a0.add(i + L * l));
                 }
-                for (t, &c) in coefs.iter().enumerate() {
+                for (&t, &c) in support.iter().zip(coefs) {
                     let cv = $set1(c);
-                    let col = up.add(t * cs + i);
+                    let col = gp.add(t * cs + i);
                     for (l, v) in acc.iter_mut().enumerate() {
                         *v = $fnmadd(cv, $load(col.add(L * l)), *v);
                     }
@@ -70,16 +72,16 @@ macro_rules! combine_kernel {
             }
             while i + L <= m {
                 let mut v = $load(a0.add(i));
-                for (t, &c) in coefs.iter().enumerate() {
-                    v = $fnmadd($set1(c), $load(up.add(t * cs + i)), v);
+                for (&t, &c) in support.iter().zip(coefs) {
+                    v = $fnmadd($set1(c), $load(gp.add(t * cs + i)), v);
                 }
                 $store(op.add(i), $mul(v, invv));
                 i += L;
             }
             while i < m {
                 let mut v = *a0.add(i);
-                for (t, &c) in coefs.iter().enumerate() {
-                    v = (-c).mul_add(*up.add(t * cs + i), v);
+                for (&t, &c) in support.iter().zip(coefs) {
+                    v = (-c).mul_add(*gp.add(t * cs + i), v);
                 }
                 *op.add(i) = v * inv;
                 i += 1;
@@ -109,6 +111,87 @@ combine_kernel!(
     _mm512_mul_ps,
     _mm512_fnmadd_ps,
     _mm512_setzero_ps
+);
+
+macro_rules! argmax_kernel {
+    ($t:ty, $lanes:expr, $name:ident, $load:ident, $set1:ident, $max:ident, $abs:ident,
+     $cmp_mask:ident, $setzero:ident, $store:ident) => {
+        /// Index of the largest `|v_i|` (lowest index on ties) and its magnitude: the AVX2
+        /// `argmax_abs` (a lane-wise maximum, then a scan for its first occurrence) on
+        /// 512-bit registers, four maxima in flight. Same result as the AVX2 build on finite
+        /// input (the maximum of the magnitudes does not depend on the order it is taken in).
+        ///
+        /// # Safety
+        /// The CPU must support AVX-512 F + VL, AVX2 and FMA.
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        pub(crate) unsafe fn $name(v: &[$t]) -> (usize, $t) {
+            const L: usize = $lanes;
+            let n = v.len();
+            let p = v.as_ptr();
+            let mut acc = [$setzero(); 4];
+            let mut i = 0;
+            // SAFETY (pointer arithmetic): every load reads `L` entries below `n`.
+            while i + 4 * L <= n {
+                for (l, m) in acc.iter_mut().enumerate() {
+                    *m = $max(*m, $abs($load(p.add(i + L * l))));
+                }
+                i += 4 * L;
+            }
+            while i + L <= n {
+                acc[0] = $max(acc[0], $abs($load(p.add(i))));
+                i += L;
+            }
+            let mut lanes = [0.0 as $t; L];
+            $store(
+                lanes.as_mut_ptr(),
+                $max($max(acc[0], acc[1]), $max(acc[2], acc[3])),
+            );
+            let mut mx = lanes.iter().fold(0.0 as $t, |m, &l| m.max(l));
+            for k in i..n {
+                mx = mx.max((*p.add(k)).abs());
+            }
+            let target = $set1(mx);
+            let mut j = 0;
+            while j + L <= n {
+                let eq = $cmp_mask::<_CMP_EQ_OQ>($abs($load(p.add(j))), target);
+                if eq != 0 {
+                    return (j + eq.trailing_zeros() as usize, mx);
+                }
+                j += L;
+            }
+            for k in j..n {
+                if (*p.add(k)).abs() == mx {
+                    return (k, mx);
+                }
+            }
+            (0, mx) // empty or all-NaN input
+        }
+    };
+}
+
+argmax_kernel!(
+    f64,
+    8,
+    argmax_abs,
+    _mm512_loadu_pd,
+    _mm512_set1_pd,
+    _mm512_max_pd,
+    _mm512_abs_pd,
+    _mm512_cmp_pd_mask,
+    _mm512_setzero_pd,
+    _mm512_storeu_pd
+);
+argmax_kernel!(
+    f32,
+    16,
+    argmax_abs_f32,
+    _mm512_loadu_ps,
+    _mm512_set1_ps,
+    _mm512_max_ps,
+    _mm512_abs_ps,
+    _mm512_cmp_ps_mask,
+    _mm512_setzero_ps,
+    _mm512_storeu_ps
 );
 
 /// The exact score `a^2 / nu` (`0` where `nu <= t`), as the portable rule computes it.
