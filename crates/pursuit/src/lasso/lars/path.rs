@@ -201,19 +201,43 @@ impl<T: Real> LarsScratch<T> {
             // With |A| = n the active atoms span R^n and, for atoms in general position, no
             // (n+1)-th correlation can reach lambda > 0: only drops or the target remain.
             let scan = if k < kmax { m } else { 0 };
-            for j in 0..scan {
-                if self.in_a[j] {
+            // Blocks of `SCAN_BLOCK` atoms: a block runs the sequential loop only when one of
+            // its atoms passes that loop's own test against the current gamma (the same
+            // comparisons, without the divisions and branches; they vectorise). Elsewhere the
+            // loop would change nothing, so the event is the sequential loop's, bit for bit.
+            let (c, a, in_a) = (&self.c[..scan], &self.a[..scan], &self.in_a[..scan]);
+            for (b, ((cb, ab), ib)) in c
+                .chunks(SCAN_BLOCK)
+                .zip(a.chunks(SCAN_BLOCK))
+                .zip(in_a.chunks(SCAN_BLOCK))
+                .enumerate()
+            {
+                let mut hit = false;
+                for ((&cj, &aj), &act) in cb.iter().zip(ab).zip(ib) {
+                    let (d1, n1) = (T::one() - aj, lam - cj);
+                    let (d2, n2) = (T::one() + aj, lam + cj);
+                    let up = (d1 > T::zero()) & (n1 < gamma * d1);
+                    let down = !nonneg & (d2 > T::zero()) & (n2 < gamma * d2);
+                    // `|` and `&` (not `||`, `&&`): every lane is tested, so the test vectorises.
+                    hit |= !act & (up | down);
+                }
+                if !hit {
                     continue;
                 }
-                let (cj, aj) = (self.c[j], self.a[j]);
-                let (d1, n1) = (T::one() - aj, lam - cj);
-                if d1 > T::zero() && n1 < gamma * d1 {
-                    (gamma, event) = (n1.max(T::zero()) / d1, Event::Add(j, T::one()));
-                }
-                if !nonneg {
-                    let (d2, n2) = (T::one() + aj, lam + cj);
-                    if d2 > T::zero() && n2 < gamma * d2 {
-                        (gamma, event) = (n2.max(T::zero()) / d2, Event::Add(j, -T::one()));
+                for (l, ((&cj, &aj), &act)) in cb.iter().zip(ab).zip(ib).enumerate() {
+                    if act {
+                        continue;
+                    }
+                    let j = b * SCAN_BLOCK + l;
+                    let (d1, n1) = (T::one() - aj, lam - cj);
+                    if d1 > T::zero() && n1 < gamma * d1 {
+                        (gamma, event) = (n1.max(T::zero()) / d1, Event::Add(j, T::one()));
+                    }
+                    if !nonneg {
+                        let (d2, n2) = (T::one() + aj, lam + cj);
+                        if d2 > T::zero() && n2 < gamma * d2 {
+                            (gamma, event) = (n2.max(T::zero()) / d2, Event::Add(j, -T::one()));
+                        }
                     }
                 }
             }
@@ -278,6 +302,9 @@ impl<T: Real> LarsScratch<T> {
         }
     }
 }
+
+/// Atoms per block of the join scan: one test decides whether a block can hold the event.
+const SCAN_BLOCK: usize = 16;
 
 #[inline(always)]
 fn dot<T: Real>(a: &[T], b: &[T]) -> T {
