@@ -135,15 +135,30 @@ impl<T: Real> LarsScratch<T> {
                     self.w[q] -= row[q] * wp;
                 }
             }
-            // a = G[:, A] w.
-            self.a.fill(T::zero());
-            for p in 0..k {
-                let gi = g
-                    .col(self.active[p])
+            // a = G[:, A] w, `GEMV_BLOCK` rows at a time held in registers across the active
+            // columns (each entry sums `w_p G_jp` from 0 in the order of `A`, as one pass per
+            // column would).
+            let full = m / GEMV_BLOCK * GEMV_BLOCK;
+            let col = |p: usize| {
+                g.col(self.active[p])
                     .try_as_col_major()
-                    .expect("owned Gram");
+                    .expect("owned Gram")
+                    .as_slice()
+            };
+            for i0 in (0..full).step_by(GEMV_BLOCK) {
+                let mut acc = [T::zero(); GEMV_BLOCK];
+                for p in 0..k {
+                    let wp = self.w[p];
+                    for (v, &gv) in acc.iter_mut().zip(&col(p)[i0..i0 + GEMV_BLOCK]) {
+                        *v += wp * gv;
+                    }
+                }
+                self.a[i0..i0 + GEMV_BLOCK].copy_from_slice(&acc);
+            }
+            self.a[full..].fill(T::zero());
+            for p in 0..k {
                 let wp = self.w[p];
-                for (av, &gv) in self.a.iter_mut().zip(gi.as_slice()) {
+                for (av, &gv) in self.a[full..].iter_mut().zip(&col(p)[full..]) {
                     *av += wp * gv;
                 }
             }
@@ -302,6 +317,9 @@ impl<T: Real> LarsScratch<T> {
         }
     }
 }
+
+/// Rows per block of `a = G[:, A] w`.
+const GEMV_BLOCK: usize = 32;
 
 /// Atoms per block of the join scan: one test decides whether a block can hold the event.
 const SCAN_BLOCK: usize = 16;
