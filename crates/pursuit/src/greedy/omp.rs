@@ -593,10 +593,10 @@ unsafe fn batch_omp_avx2<T: Real>(
     eps2: T,
     xj: &mut [T],
 ) -> Report {
-    let g = gram.as_ref(); // owned: unit row stride; support indices are < m by construction
-                           // The 512-bit selection and correlation update compute the 256-bit ones' values, bit for
-                           // bit.
+    // The 512-bit selection and correlation update compute the 256-bit ones' values, bit for
+    // bit.
     let wide = s.avx512;
+    let g = gram.as_ref(); // owned: unit row stride; support indices are < m by construction
     batch_omp_steps(
         s,
         gram,
