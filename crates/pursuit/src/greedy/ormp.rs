@@ -133,11 +133,24 @@ fn update<T: Real>(u: &[T], zk: T, alpha: &mut [T], nu: &mut [T]) {
     }
 }
 
-/// Every score `alpha_i^2 / nu_i` (`0` where `nu_i <= tolg_i`), divided out.
+/// ORMP's score of one atom, `alpha^2 / nu` (Rebollo-Neira & Lowe 2002), `0` when its
+/// projected norm `nu` is at most its tolerance `tol` (the atom is, to working precision, in
+/// the span of the selected ones). The one definition that every build of the selection
+/// (portable, AVX2, AVX-512) evaluates, so that they agree bit for bit.
+#[inline(always)]
+pub(super) fn exact_score<T: Real>(alpha: T, nu: T, tol: T) -> T {
+    if nu > tol {
+        alpha * alpha / nu
+    } else {
+        T::zero()
+    }
+}
+
+/// Every score [`exact_score`], divided out.
 #[inline(always)]
 fn scores<T: Real>(score: &mut [T], alpha: &[T], nu: &[T], tolg: &[T]) {
     for (((sc, &a), &nu), &t) in score.iter_mut().zip(alpha).zip(nu).zip(tolg) {
-        *sc = if nu > t { a * a / nu } else { T::zero() };
+        *sc = exact_score(a, nu, t);
     }
 }
 

@@ -6,6 +6,9 @@
 
 use std::arch::x86_64::*;
 
+use super::ormp::exact_score;
+use super::Real;
+
 /// `alpha = a0 - sum_t coefs[t] * gram[:, support[t]]` in one pass over `alpha` (each entry
 /// is loaded and stored once whatever the support size). `gram` is `m x m` with unit row
 /// stride (contiguous columns).
@@ -356,7 +359,7 @@ unsafe fn ormp_pass1<const UPDATE: bool>(
             *np.add(k) -= u * u;
         }
         let (a, v) = (*ap.add(k), *np.add(k));
-        score[k] = if v > tolg[k] { a * a / v } else { 0.0 };
+        score[k] = exact_score(a, v, tolg[k]);
         mx = mx.max(score[k]);
     }
     mx
@@ -366,56 +369,69 @@ unsafe fn ormp_pass1<const UPDATE: bool>(
 /// the largest approximation `mx`, and the first largest.
 #[target_feature(enable = "avx2,fma")]
 fn ormp_pass2(score: &[f64], alpha: &[f64], nu: &[f64], tolg: &[f64], mx: f64) -> (usize, f64) {
-    if mx.is_nan() || mx <= 0.0 {
-        return (0, 0.0); // every score is zero (or the input is not finite)
-    }
-    let n = score.len();
-    let exact = |k: usize| {
-        if nu[k] > tolg[k] {
-            alpha[k] * alpha[k] / nu[k]
-        } else {
-            0.0
-        }
-    };
     let thr_s = mx * (1.0 - ORMP_MARGIN);
     let thr = _mm256_set1_pd(thr_s);
     let sp = score.as_ptr();
-    // SAFETY (the loads below): `j + 4 * l + 4 <= n` for each of them.
-    let hits = |j: usize| unsafe { _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_loadu_pd(sp.add(j)), thr) };
-    let (mut best_i, mut best) = (usize::MAX, 0.0);
+    // SAFETY: `scan_candidates` asks for `j + 4 <= n`.
+    let hits = |j: usize| unsafe {
+        _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_loadu_pd(sp.add(j)), thr)) as u32
+    };
+    scan_candidates(score, alpha, nu, tolg, mx, thr_s, 4, hits)
+}
+
+/// Pass 2's scan, shared by the AVX2 and AVX-512 builds of the selection: the
+/// [`exact_score`]s of the candidates (the entries of `score` at least `thr`, the margin below
+/// the largest approximation `mx`) and the first largest; `(0, 0)` when `mx` is not positive
+/// (every score is zero) or is NaN (the input is not finite).
+///
+/// `hits(j)` is the bit mask of the candidates among `score[j..j + lanes]` (bit `l` for entry
+/// `j + l`); it is called only with `j + lanes <= score.len()`. Runs of `4 * lanes` entries
+/// without a candidate are skipped in one test; the tail is scanned entry by entry.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn scan_candidates<T: Real>(
+    score: &[T],
+    alpha: &[T],
+    nu: &[T],
+    tolg: &[T],
+    mx: T,
+    thr: T,
+    lanes: usize,
+    hits: impl Fn(usize) -> u32,
+) -> (usize, T) {
+    if mx.is_nan() || mx <= T::zero() {
+        return (0, T::zero());
+    }
+    let n = score.len();
+    let (mut best_i, mut best) = (usize::MAX, T::zero());
     let mut take = |k: usize| {
-        let e = exact(k);
+        let e = exact_score(alpha[k], nu[k], tolg[k]);
         if best_i == usize::MAX || e > best {
             (best_i, best) = (k, e);
         }
     };
     let mut j = 0;
-    while j + 4 <= n {
-        // Sixteen entries per test while they hold no candidate.
-        if j + 16 <= n {
-            let any = _mm256_or_pd(
-                _mm256_or_pd(hits(j), hits(j + 4)),
-                _mm256_or_pd(hits(j + 8), hits(j + 12)),
-            );
-            if _mm256_movemask_pd(any) == 0 {
-                j += 16;
-                continue;
-            }
+    while j + lanes <= n {
+        if j + 4 * lanes <= n
+            && hits(j) | hits(j + lanes) | hits(j + 2 * lanes) | hits(j + 3 * lanes) == 0
+        {
+            j += 4 * lanes;
+            continue;
         }
-        let mut mask = _mm256_movemask_pd(hits(j)) as u32;
+        let mut mask = hits(j);
         while mask != 0 {
             take(j + mask.trailing_zeros() as usize);
             mask &= mask - 1;
         }
-        j += 4;
+        j += lanes;
     }
     for (k, &sc) in score.iter().enumerate().skip(j) {
-        if sc >= thr_s {
+        if sc >= thr {
             take(k);
         }
     }
     if best_i == usize::MAX {
-        (0, 0.0)
+        (0, T::zero())
     } else {
         (best_i, best)
     }
@@ -533,7 +549,7 @@ unsafe fn ormp_pass1_f32<const UPDATE: bool>(
             *np.add(k) -= u * u;
         }
         let (a, v) = (*ap.add(k), *np.add(k));
-        score[k] = if v > tolg[k] { a * a / v } else { 0.0 };
+        score[k] = exact_score(a, v, tolg[k]);
         mx = mx.max(score[k]);
     }
     mx
@@ -542,58 +558,14 @@ unsafe fn ormp_pass1_f32<const UPDATE: bool>(
 /// [`ormp_pass2`] in `f32`.
 #[target_feature(enable = "avx2,fma")]
 fn ormp_pass2_f32(score: &[f32], alpha: &[f32], nu: &[f32], tolg: &[f32], mx: f32) -> (usize, f32) {
-    if mx.is_nan() || mx <= 0.0 {
-        return (0, 0.0);
-    }
-    let n = score.len();
-    let exact = |k: usize| {
-        if nu[k] > tolg[k] {
-            alpha[k] * alpha[k] / nu[k]
-        } else {
-            0.0
-        }
-    };
     let thr_s = mx * (1.0 - ORMP_MARGIN as f32);
     let thr = _mm256_set1_ps(thr_s);
     let sp = score.as_ptr();
-    // SAFETY (the loads below): `j + 8 * l + 8 <= n` for each of them.
-    let hits = |j: usize| unsafe { _mm256_cmp_ps::<_CMP_GE_OQ>(_mm256_loadu_ps(sp.add(j)), thr) };
-    let (mut best_i, mut best) = (usize::MAX, 0.0f32);
-    let mut take = |k: usize| {
-        let e = exact(k);
-        if best_i == usize::MAX || e > best {
-            (best_i, best) = (k, e);
-        }
+    // SAFETY: `scan_candidates` asks for `j + 8 <= n`.
+    let hits = |j: usize| unsafe {
+        _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(_mm256_loadu_ps(sp.add(j)), thr)) as u32
     };
-    let mut j = 0;
-    while j + 8 <= n {
-        if j + 32 <= n {
-            let any = _mm256_or_ps(
-                _mm256_or_ps(hits(j), hits(j + 8)),
-                _mm256_or_ps(hits(j + 16), hits(j + 24)),
-            );
-            if _mm256_movemask_ps(any) == 0 {
-                j += 32;
-                continue;
-            }
-        }
-        let mut mask = _mm256_movemask_ps(hits(j)) as u32;
-        while mask != 0 {
-            take(j + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-        j += 8;
-    }
-    for (k, &sc) in score.iter().enumerate().skip(j) {
-        if sc >= thr_s {
-            take(k);
-        }
-    }
-    if best_i == usize::MAX {
-        (0, 0.0)
-    } else {
-        (best_i, best)
-    }
+    scan_candidates(score, alpha, nu, tolg, mx, thr_s, 8, hits)
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@
 
 use std::arch::x86_64::*;
 
+use super::ormp::exact_score;
+use super::simd::scan_candidates;
+
 /// See [`super::simd`]'s margin: `vrcp14` is within `2^-14`, tighter than `rcpps`.
 const ORMP_MARGIN: f64 = 1.0 / 512.0;
 
@@ -195,17 +198,6 @@ argmax_kernel!(
 );
 
 /// The exact score `a^2 / nu` (`0` where `nu <= t`), as the portable rule computes it.
-macro_rules! exact {
-    ($a:expr, $nu:expr, $t:expr) => {{
-        let (a, nu, t) = ($a, $nu, $t);
-        if nu > t {
-            a * a / nu
-        } else {
-            0.0
-        }
-    }};
-}
-
 macro_rules! ormp_kernels {
     ($t:ty, $lanes:expr, $mask:ty, $select:ident, $update_select:ident, $pass1:ident, $pass2:ident,
      $load:ident, $store:ident, $set1:ident, $mul:ident, $sub:ident, $max:ident, $rcp:ident,
@@ -238,7 +230,7 @@ macro_rules! ormp_kernels {
                 )
             };
             match unique {
-                Some(k) => (k, exact!(alpha[k], nu[k], tolg[k])),
+                Some(k) => (k, exact_score(alpha[k], nu[k], tolg[k])),
                 None => $pass2(score, alpha, nu, tolg, mx),
             }
         }
@@ -273,7 +265,7 @@ macro_rules! ormp_kernels {
                 )
             };
             match unique {
-                Some(k) => (k, exact!(alpha[k], nu[k], tolg[k])),
+                Some(k) => (k, exact_score(alpha[k], nu[k], tolg[k])),
                 None => $pass2(score, alpha, nu, tolg, mx),
             }
         }
@@ -377,7 +369,7 @@ macro_rules! ormp_kernels {
                     *ap.add(k) -= zk * u;
                     *np.add(k) -= u * u;
                 }
-                let sc = exact!(*ap.add(k), *np.add(k), tolg[k]);
+                let sc = exact_score(*ap.add(k), *np.add(k), tolg[k]);
                 score[k] = sc;
                 mx = mx.max(sc);
                 if sc.is_nan() {
@@ -396,51 +388,12 @@ macro_rules! ormp_kernels {
         /// first largest.
         #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
         fn $pass2(score: &[$t], alpha: &[$t], nu: &[$t], tolg: &[$t], mx: $t) -> (usize, $t) {
-            const L: usize = $lanes;
-            if mx.is_nan() || mx <= 0.0 {
-                return (0, 0.0);
-            }
-            let n = score.len();
-            let exact = |k: usize| exact!(alpha[k], nu[k], tolg[k]);
             let thr_s = mx * (1.0 - ORMP_MARGIN as $t);
             let thr = $set1(thr_s);
             let sp = score.as_ptr();
-            // SAFETY (the loads below): `j + L <= n` for each of them.
-            let hits =
-                |j: usize| -> $mask { unsafe { $cmp_mask::<_CMP_GE_OQ>($load(sp.add(j)), thr) } };
-            let (mut best_i, mut best) = (usize::MAX, 0.0);
-            let mut take = |k: usize| {
-                let e = exact(k);
-                if best_i == usize::MAX || e > best {
-                    (best_i, best) = (k, e);
-                }
-            };
-            let mut j = 0;
-            while j + L <= n {
-                if j + 4 * L <= n {
-                    let any = hits(j) | hits(j + L) | hits(j + 2 * L) | hits(j + 3 * L);
-                    if any == 0 {
-                        j += 4 * L;
-                        continue;
-                    }
-                }
-                let mut mask = hits(j) as u32;
-                while mask != 0 {
-                    take(j + mask.trailing_zeros() as usize);
-                    mask &= mask - 1;
-                }
-                j += L;
-            }
-            for (k, &sc) in score.iter().enumerate().skip(j) {
-                if sc >= thr_s {
-                    take(k);
-                }
-            }
-            if best_i == usize::MAX {
-                (0, 0.0)
-            } else {
-                (best_i, best)
-            }
+            // SAFETY: `scan_candidates` asks for `j + lanes <= n`.
+            let hits = |j: usize| unsafe { $cmp_mask::<_CMP_GE_OQ>($load(sp.add(j)), thr) as u32 };
+            scan_candidates(score, alpha, nu, tolg, mx, thr_s, $lanes, hits)
         }
     };
 }
