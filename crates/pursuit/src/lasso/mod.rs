@@ -375,23 +375,33 @@ pub(crate) fn sparse_residual(
     r: &mut [f64],
     dtr: &mut [f64],
 ) {
-    let support: Vec<(usize, f64)> = x
-        .iter()
-        .enumerate()
-        .filter(|&(_, &v)| v != 0.0)
-        .map(|(i, &v)| (i, v))
-        .collect();
-    #[cfg(target_arch = "x86_64")]
-    if let Some(token) = sparse_core::simd::Avx2Fma::detect() {
-        // SAFETY: the token proves that the CPU supports AVX2 and FMA.
-        unsafe {
-            subtract_columns_avx2(token, r, y, d, &support);
-            subtract_columns_avx2(token, dtr, dty, g, &support);
-        }
-        return;
+    thread_local! {
+        /// The support list of the last call on this thread, kept so that the certificates of
+        /// a batch allocate it once per thread, not once per signal.
+        static SUPPORT: std::cell::RefCell<Vec<(usize, f64)>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
     }
-    subtract_columns(r, y, d, &support);
-    subtract_columns(dtr, dty, g, &support);
+    SUPPORT.with_borrow_mut(|support| {
+        support.clear();
+        support.extend(
+            x.iter()
+                .enumerate()
+                .filter(|&(_, &v)| v != 0.0)
+                .map(|(i, &v)| (i, v)),
+        );
+        #[cfg(target_arch = "x86_64")]
+        if let Some(token) = sparse_core::simd::Avx2Fma::detect() {
+            // SAFETY: the token proves that the CPU supports AVX2 and FMA.
+            unsafe {
+                subtract_columns_avx2(token, r, y, d, support);
+                subtract_columns_avx2(token, dtr, dty, g, support);
+            }
+            return;
+        }
+        subtract_columns(r, y, d, support);
+        subtract_columns(dtr, dty, g, support);
+    });
 }
 
 /// [`subtract_columns`] compiled for AVX2 (no FMA contraction: the same values).
