@@ -2,6 +2,10 @@
 `cargo xtask reproduce mlista --dictlearn --dl-dump DIR` (one folder per feature row).
 
     python probe_features.py DIR/<row> [--valid 10000] [--C 0.01,0.1,1]
+    python probe_features.py --raw assets [--models svm] [--C ...]
+
+With `--raw ASSETS`, the features are the raw pixels (in [0, 1]) of the shipped MNIST IDX files
+in ASSETS (60,000 training, 10,000 test digits): the baseline of the same classifier.
 
 Standardises each feature (scale only, as for sparse input), chooses C on the last `--valid`
 training digits (fitted on the others), refits on all training digits and reports the test
@@ -10,6 +14,7 @@ error of multinomial logistic regression (L-BFGS, run to convergence) and of a l
 """
 
 import argparse
+import gzip
 import pathlib
 import time
 
@@ -28,17 +33,45 @@ def load(d, split, dim):
     return sp.csr_matrix((val, idx, ptr), shape=(len(ptr) - 1, dim)), lab
 
 
+def load_idx(path, magic, shape_len):
+    """One gzip IDX file of MNIST, its header checked."""
+    raw = gzip.open(path, "rb").read()
+    head = np.frombuffer(raw[: 4 * (shape_len + 1)], dtype=">u4")
+    if head[0] != magic:
+        raise SystemExit(f"{path}: magic {head[0]:#x}, expected {magic:#x}")
+    dims = tuple(int(x) for x in head[1:])
+    body = np.frombuffer(raw[4 * (shape_len + 1) :], dtype=np.uint8)
+    if body.size != int(np.prod(dims)):
+        raise SystemExit(f"{path}: {body.size} bytes of data, expected {int(np.prod(dims))}")
+    return body.reshape(dims)
+
+
+def load_raw(assets, split):
+    img = load_idx(assets / f"{split}-images-idx3-ubyte.gz", 0x803, 3)
+    lab = load_idx(assets / f"{split}-labels-idx1-ubyte.gz", 0x801, 1)
+    x = sp.csr_matrix(img.reshape(img.shape[0], -1).astype(np.float64) / 255.0)
+    return x, lab
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("dir")
+    ap.add_argument("dir", nargs="?")
+    ap.add_argument("--raw", metavar="ASSETS", help="raw pixels of the MNIST IDX files in ASSETS")
     ap.add_argument("--valid", type=int, default=10000)
     ap.add_argument("--C", default="0.001,0.01,0.1,1")
     ap.add_argument("--models", default="logreg,svm")
     a = ap.parse_args()
-    d = pathlib.Path(a.dir)
-    dim = int((d / "meta.txt").read_text().split()[0])
-    xtr, ytr = load(d, "train", dim)
-    xte, yte = load(d, "test", dim)
+    if (a.dir is None) == (a.raw is None):
+        ap.error("give either a feature folder DIR or --raw ASSETS")
+    if a.raw is not None:
+        d = pathlib.Path("raw")
+        xtr, ytr = load_raw(pathlib.Path(a.raw), "train")
+        xte, yte = load_raw(pathlib.Path(a.raw), "t10k")
+    else:
+        d = pathlib.Path(a.dir)
+        dim = int((d / "meta.txt").read_text().split()[0])
+        xtr, ytr = load(d, "train", dim)
+        xte, yte = load(d, "test", dim)
     sc = StandardScaler(with_mean=False).fit(xtr)
     xtr, xte = sc.transform(xtr), sc.transform(xte)
     cut = xtr.shape[0] - a.valid
