@@ -148,204 +148,119 @@ pub(crate) trait Real:
     ) -> (usize, Self);
 }
 
-impl Real for f64 {
-    const DEPENDENCE_TOL: f64 = 1e-10;
-    const ORTHOGONAL_TOL: f64 = 1e-13;
-    const LARS_PIVOT_TOL: f64 = 1e-12;
-    #[inline]
-    fn of(v: f64) -> Self {
-        v
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn update_alpha_avx2(
-        _: Avx2Fma,
-        alpha: &mut [f64],
-        a0: &[f64],
-        gram: MatRef<'_, f64>,
-        support: &[usize],
-        coefs: &[f64],
-    ) {
-        // SAFETY: forwarded from the caller (the token proves AVX2 + FMA).
-        unsafe { super::simd::update_alpha(alpha, a0, gram, support, coefs) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn argmax_abs_avx2(_: Avx2Fma, v: &[f64]) -> (usize, f64) {
-        // SAFETY: as above.
-        unsafe { super::simd::argmax_abs(v) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_select_avx2(
-        _: Avx2Fma,
-        score: &mut [f64],
-        alpha: &[f64],
-        nu: &[f64],
-        tolg: &[f64],
-    ) -> (usize, f64) {
-        // SAFETY: as above.
-        unsafe { super::simd::ormp_select(score, alpha, nu, tolg) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_update_select_avx2(
-        _: Avx2Fma,
-        u: &[f64],
-        zk: f64,
-        score: &mut [f64],
-        alpha: &mut [f64],
-        nu: &mut [f64],
-        tolg: &[f64],
-    ) -> (usize, f64) {
-        // SAFETY: as above.
-        unsafe { super::simd::ormp_update_select(u, zk, score, alpha, nu, tolg) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn argmax_abs_avx512(_: Avx512, v: &[f64]) -> (usize, f64) {
-        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::argmax_abs(v) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn combine_avx512(
-        _: Avx512,
-        out: &mut [f64],
-        a: &[f64],
-        gram: MatRef<'_, f64>,
-        support: &[usize],
-        coefs: &[f64],
-        inv: f64,
-    ) {
-        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::combine(out, a, gram, support, coefs, inv) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_select_avx512(
-        _: Avx512,
-        score: &mut [f64],
-        alpha: &[f64],
-        nu: &[f64],
-        tolg: &[f64],
-    ) -> (usize, f64) {
-        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::ormp_select(score, alpha, nu, tolg) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_update_select_avx512(
-        _: Avx512,
-        u: &[f64],
-        zk: f64,
-        score: &mut [f64],
-        alpha: &mut [f64],
-        nu: &mut [f64],
-        tolg: &[f64],
-    ) -> (usize, f64) {
-        // SAFETY: as above.
-        unsafe { super::simd512::ormp_update_select(u, zk, score, alpha, nu, tolg) }
-    }
+/// The two impls of [`Real`]: the tolerances, and each kernel forwarded to its build for `$t`
+/// (the simd modules name the `f32` twins with a suffix).
+macro_rules! impl_real {
+    ($t:ty, dep: $dep:expr, orth: $orth:expr, lars: $lars:expr,
+     avx2: [$update_alpha:ident, $argmax2:ident, $select2:ident, $update_select2:ident],
+     avx512: [$argmax512:ident, $combine512:ident, $select512:ident, $update_select512:ident]) => {
+        impl Real for $t {
+            const DEPENDENCE_TOL: $t = $dep;
+            const ORTHOGONAL_TOL: $t = $orth;
+            const LARS_PIVOT_TOL: $t = $lars;
+            #[inline]
+            fn of(v: f64) -> Self {
+                v as $t
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn update_alpha_avx2(
+                _: Avx2Fma,
+                alpha: &mut [$t],
+                a0: &[$t],
+                gram: MatRef<'_, $t>,
+                support: &[usize],
+                coefs: &[$t],
+            ) {
+                // SAFETY: forwarded from the caller (the token proves AVX2 + FMA).
+                unsafe { super::simd::$update_alpha(alpha, a0, gram, support, coefs) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn argmax_abs_avx2(_: Avx2Fma, v: &[$t]) -> (usize, $t) {
+                // SAFETY: as above.
+                unsafe { super::simd::$argmax2(v) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn ormp_select_avx2(
+                _: Avx2Fma,
+                score: &mut [$t],
+                alpha: &[$t],
+                nu: &[$t],
+                tolg: &[$t],
+            ) -> (usize, $t) {
+                // SAFETY: as above.
+                unsafe { super::simd::$select2(score, alpha, nu, tolg) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn ormp_update_select_avx2(
+                _: Avx2Fma,
+                u: &[$t],
+                zk: $t,
+                score: &mut [$t],
+                alpha: &mut [$t],
+                nu: &mut [$t],
+                tolg: &[$t],
+            ) -> (usize, $t) {
+                // SAFETY: as above.
+                unsafe { super::simd::$update_select2(u, zk, score, alpha, nu, tolg) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn argmax_abs_avx512(_: Avx512, v: &[$t]) -> (usize, $t) {
+                // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
+                unsafe { super::simd512::$argmax512(v) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn combine_avx512(
+                _: Avx512,
+                out: &mut [$t],
+                a: &[$t],
+                gram: MatRef<'_, $t>,
+                support: &[usize],
+                coefs: &[$t],
+                inv: $t,
+            ) {
+                // SAFETY: as above.
+                unsafe { super::simd512::$combine512(out, a, gram, support, coefs, inv) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn ormp_select_avx512(
+                _: Avx512,
+                score: &mut [$t],
+                alpha: &[$t],
+                nu: &[$t],
+                tolg: &[$t],
+            ) -> (usize, $t) {
+                // SAFETY: as above.
+                unsafe { super::simd512::$select512(score, alpha, nu, tolg) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn ormp_update_select_avx512(
+                _: Avx512,
+                u: &[$t],
+                zk: $t,
+                score: &mut [$t],
+                alpha: &mut [$t],
+                nu: &mut [$t],
+                tolg: &[$t],
+            ) -> (usize, $t) {
+                // SAFETY: as above.
+                unsafe { super::simd512::$update_select512(u, zk, score, alpha, nu, tolg) }
+            }
+        }
+    };
 }
 
-impl Real for f32 {
-    const DEPENDENCE_TOL: f32 = 1e-4;
-    const ORTHOGONAL_TOL: f32 = 1e-6;
-    const LARS_PIVOT_TOL: f32 = 1e-6;
-    #[inline]
-    fn of(v: f64) -> Self {
-        v as f32
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn update_alpha_avx2(
-        _: Avx2Fma,
-        alpha: &mut [f32],
-        a0: &[f32],
-        gram: MatRef<'_, f32>,
-        support: &[usize],
-        coefs: &[f32],
-    ) {
-        // SAFETY: as above.
-        unsafe { super::simd::update_alpha_f32(alpha, a0, gram, support, coefs) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn argmax_abs_avx2(_: Avx2Fma, v: &[f32]) -> (usize, f32) {
-        // SAFETY: as above.
-        unsafe { super::simd::argmax_abs_f32(v) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_select_avx2(
-        _: Avx2Fma,
-        score: &mut [f32],
-        alpha: &[f32],
-        nu: &[f32],
-        tolg: &[f32],
-    ) -> (usize, f32) {
-        // SAFETY: as above.
-        unsafe { super::simd::ormp_select_f32(score, alpha, nu, tolg) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_update_select_avx2(
-        _: Avx2Fma,
-        u: &[f32],
-        zk: f32,
-        score: &mut [f32],
-        alpha: &mut [f32],
-        nu: &mut [f32],
-        tolg: &[f32],
-    ) -> (usize, f32) {
-        // SAFETY: as above.
-        unsafe { super::simd::ormp_update_select_f32(u, zk, score, alpha, nu, tolg) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn argmax_abs_avx512(_: Avx512, v: &[f32]) -> (usize, f32) {
-        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::argmax_abs_f32(v) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn combine_avx512(
-        _: Avx512,
-        out: &mut [f32],
-        a: &[f32],
-        gram: MatRef<'_, f32>,
-        support: &[usize],
-        coefs: &[f32],
-        inv: f32,
-    ) {
-        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::combine_f32(out, a, gram, support, coefs, inv) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_select_avx512(
-        _: Avx512,
-        score: &mut [f32],
-        alpha: &[f32],
-        nu: &[f32],
-        tolg: &[f32],
-    ) -> (usize, f32) {
-        // SAFETY: the token proves AVX-512 F + VL, AVX2 and FMA.
-        unsafe { super::simd512::ormp_select_f32(score, alpha, nu, tolg) }
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn ormp_update_select_avx512(
-        _: Avx512,
-        u: &[f32],
-        zk: f32,
-        score: &mut [f32],
-        alpha: &mut [f32],
-        nu: &mut [f32],
-        tolg: &[f32],
-    ) -> (usize, f32) {
-        // SAFETY: as above.
-        unsafe { super::simd512::ormp_update_select_f32(u, zk, score, alpha, nu, tolg) }
-    }
-}
+impl_real!(f64, dep: 1e-10, orth: 1e-13, lars: 1e-12,
+    avx2: [update_alpha, argmax_abs, ormp_select, ormp_update_select],
+    avx512: [argmax_abs, combine, ormp_select, ormp_update_select]);
+impl_real!(f32, dep: 1e-4, orth: 1e-6, lars: 1e-6,
+    avx2: [update_alpha_f32, argmax_abs_f32, ormp_select_f32, ormp_update_select_f32],
+    avx512: [argmax_abs_f32, combine_f32, ormp_select_f32, ormp_update_select_f32]);
