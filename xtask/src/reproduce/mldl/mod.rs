@@ -188,9 +188,14 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
         let init = init_model(ydl, cfg.atoms, cfg.seed)?;
         println!(
             "reproduce mlista --dictlearn: MNIST, 1x28x28 -(32 7x7 s2)-> 32x11x11 -(128 5x5x32)-> \
-             128x7x7 -({} 7x7x128)-> {}; learning on the first {} training digits, {} epochs, {} \
-             deepest atoms",
-            cfg.atoms, cfg.atoms, cfg.train, cfg.epochs, cfg.sparsity
+             128x7x7 -({} 7x7x128)-> {}; learning on the first {} training digits, {} epoch{}, \
+             {} deepest atoms",
+            cfg.atoms,
+            cfg.atoms,
+            cfg.train,
+            cfg.epochs,
+            if cfg.epochs == 1 { "" } else { "s" },
+            cfg.sparsity
         );
         let bar = ProgressBar::new(cfg.epochs as u64);
         bar.set_style(ProgressStyle::with_template(
@@ -199,9 +204,15 @@ pub fn run(dir: &Path, cfg: &DlConfig) -> BoxResult<()> {
         bar.tick();
         let _ = writeln!(
             md,
-            "Dictionary learning: the first {} of the 60,000 training digits, {} epochs, deepest \
-             sparsity {}, zeta {:?}, rate {}, seed {}.\n",
-            cfg.train, cfg.epochs, cfg.sparsity, zeta, cfg.rate, cfg.seed
+            "Dictionary learning: the first {} of the 60,000 training digits, {} epoch{}, \
+             deepest sparsity {}, zeta {:?}, rate {}, seed {}.\n",
+            cfg.train,
+            cfg.epochs,
+            if cfg.epochs == 1 { "" } else { "s" },
+            cfg.sparsity,
+            zeta,
+            cfg.rate,
+            cfg.seed
         );
         md.push_str("| epoch | MSE per pixel (train) | density D1 | density D2 | density D3 |\n| --- | --- | --- | --- | --- |\n");
         // One epoch per call, each saved as a checkpoint (`ckpt_dictlearn{tag}_e{epoch}.json`,
